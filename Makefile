@@ -1,0 +1,26 @@
+# The two commands a new machine needs:  `make dev`  and  `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: dev test install bench clean
+
+$(BIN)/finsync: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/finsync
+
+dev: install           ## install, then run the whole local stack in the foreground
+	$(BIN)/finsync dev
+
+test: install          ## install, then run every test
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python bench/expense_throughput.py
+
+clean:
+	rm -rf $(VENV) .finsync

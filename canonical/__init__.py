@@ -1,0 +1,27 @@
+"""finsync's canonical finance objects: the contract between vendors and workflows.
+
+Vendor shapes never cross this line: connectors translate to and from these models, and
+workflows see nothing else.
+"""
+
+from canonical.events import FinanceEvent, FinanceEventType
+from canonical.expense import (
+    ApprovalStatus,
+    ExpenseLine,
+    ExpenseReport,
+    PaymentStatus,
+    ReportStatusChanged,
+)
+from canonical.journal import JournalEntry, JournalLine, PostedJournal, Side, UnbalancedJournalError
+from canonical.money import Money, currency_exponent, quantize
+from canonical.parties import BankAccount, CostCenter, Employee, GLAccount, LegalEntity
+from canonical.payment import PaymentInstruction, PaymentState, PaymentStatusReport
+from canonical.reference import AccountingPeriod, CodingContext, CodingRequest, FxRate
+
+__all__ = [
+    "AccountingPeriod", "ApprovalStatus", "BankAccount", "CodingContext", "CodingRequest",
+    "CostCenter", "Employee", "ExpenseLine", "ExpenseReport", "FinanceEvent", "FinanceEventType",
+    "FxRate", "GLAccount", "JournalEntry", "JournalLine", "LegalEntity", "Money",
+    "PaymentInstruction", "PaymentState", "PaymentStatus", "PaymentStatusReport", "PostedJournal",
+    "ReportStatusChanged", "Side", "UnbalancedJournalError", "currency_exponent", "quantize",
+]

@@ -1,0 +1,43 @@
+"""The canonical finance event: one row of the integration store's append-only feed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from canonical.money import Money
+
+
+class FinanceEventType(StrEnum):
+    SUBMITTED = "submitted"
+    VALIDATED = "validated"
+    APPROVAL_REMINDED = "approval_reminded"
+    APPROVAL_ESCALATED = "approval_escalated"
+    APPROVED = "approved"
+    POSTED = "posted"
+    PAYMENT_SENT = "payment_sent"
+    PAID = "paid"
+    RETURNED = "returned"
+    REVERSED = "reversed"
+    CANCELLED = "cancelled"
+    EXCEPTION_RAISED = "exception_raised"
+    EXCEPTION_RESOLVED = "exception_resolved"
+
+
+class FinanceEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str              # deterministic: workflow id + sequence, so a retried write is a no-op
+    type: FinanceEventType
+    occurred_at: datetime
+    process: str               # "expense", "requisition", "payroll", ...
+    business_key: str          # the vendor document the process is about, e.g. a report id
+    workflow_id: str
+    correlation_id: str
+    entity_code: str | None = None
+    amount: Money | None = None
+    summary: str = ""          # one finance-readable sentence
+    data: dict[str, Any] = {}

@@ -1,0 +1,107 @@
+"""Journal entries that cannot exist unbalanced.
+
+A JournalEntry validates on construction that, for every (entity, currency), debits equal
+credits. There is no way to build an unbalanced one short of bypassing pydantic, so a
+connector that receives a JournalEntry can post it without checking again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from canonical.money import Money
+
+
+class Side(StrEnum):
+    DEBIT = "DEBIT"
+    CREDIT = "CREDIT"
+
+
+class UnbalancedJournalError(ValueError):
+    pass
+
+
+class JournalLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    side: Side
+    account: str                  # GL account number
+    amount: Money                 # always positive; the side says which way
+    entity: str                   # legal entity code
+    cost_center: str | None = None
+    memo: str = ""
+
+    @model_validator(mode="after")
+    def _positive(self) -> JournalLine:
+        if self.amount.amount <= 0:
+            raise ValueError(f"journal line amounts are positive; got {self.amount} on {self.account}")
+        return self
+
+    def reversed(self) -> JournalLine:
+        other = Side.CREDIT if self.side is Side.DEBIT else Side.DEBIT
+        return self.model_copy(update={"side": other})
+
+
+class JournalEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str              # idempotency key in the ERP (NetSuite externalId, SAP reference doc)
+    entity: str                   # the posting legal entity
+    posting_date: date
+    memo: str
+    lines: list[JournalLine] = Field(min_length=2)
+    source_ref: str = ""          # e.g. "concur:report:ABC123"
+    reverses_external_id: str | None = None
+
+    @model_validator(mode="after")
+    def _balanced(self) -> JournalEntry:
+        net: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for line in self.lines:
+            sign = 1 if line.side is Side.DEBIT else -1
+            net[(line.entity, line.amount.currency)] += sign * line.amount.amount
+        off = {k: v for k, v in net.items() if v != 0}
+        if off:
+            detail = ", ".join(f"{e} {c} debits exceed credits by {v}" for (e, c), v in sorted(off.items()))
+            raise UnbalancedJournalError(f"journal {self.external_id} does not balance: {detail}")
+        return self
+
+    @property
+    def currencies(self) -> set[str]:
+        return {line.amount.currency for line in self.lines}
+
+    def total(self, side: Side = Side.DEBIT) -> Money:
+        amounts = [line.amount for line in self.lines if line.side is side]
+        result = amounts[0]
+        for amount in amounts[1:]:
+            result = result + amount
+        return result
+
+    def reversal(self, external_id: str, posting_date: date, reason: str) -> JournalEntry:
+        """The entry that undoes this one: same lines, sides swapped, pointing at the original."""
+        return JournalEntry(
+            external_id=external_id,
+            entity=self.entity,
+            posting_date=posting_date,
+            memo=f"Reversal of {self.external_id}: {reason}"[:250],
+            lines=[line.reversed() for line in self.lines],
+            source_ref=self.source_ref,
+            reverses_external_id=self.external_id,
+        )
+
+
+class PostedJournal(BaseModel):
+    """What the ERP answered: its own id and document number for the entry."""
+
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str
+    erp_id: str
+    document_number: str
+    entity: str
+    posting_date: date
+    amount: Money

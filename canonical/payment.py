@@ -1,0 +1,72 @@
+"""Payment instructions to a bank and the status reports that come back."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from canonical.money import Money
+from canonical.parties import BankAccount
+
+
+class PaymentInstruction(BaseModel):
+    """One credit transfer. ``message_id`` and ``end_to_end_id`` are the bank's idempotency keys."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str = Field(max_length=35)      # pain.001 GrpHdr/MsgId: unique per file
+    end_to_end_id: str = Field(max_length=35)   # travels to the creditor and back in pain.002/camt.054
+    debtor_entity: str
+    debtor_name: str
+    debtor_account: BankAccount
+    creditor: BankAccount
+    amount: Money
+    requested_execution_date: date
+    remittance_info: str = Field(default="", max_length=140)
+
+
+class PaymentState(StrEnum):
+    PENDING = "PENDING"        # RCVD, ACTC, PDNG: the bank has it, nothing decided
+    ACCEPTED = "ACCEPTED"      # ACCP, ACSP: will be executed
+    SETTLED = "SETTLED"        # ACSC, ACCC, camt.054 DBIT BOOK: money left the account
+    REJECTED = "REJECTED"      # RJCT
+    UNKNOWN = "UNKNOWN"        # the bank has never seen this instruction
+
+
+class PaymentStatusReport(BaseModel):
+    """A bank's word on one transaction (from pain.002, camt.054 or a status lookup)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    end_to_end_id: str
+    state: PaymentState
+    bank_status_code: str = ""       # ISO code as sent: ACSC, RJCT, BOOK, ...
+    reason_code: str | None = None   # ISO external reason code, e.g. AC04
+    reason_text: str | None = None
+    amount: Money | None = None
+    booking_date: date | None = None
+    bank_reference: str | None = None
+    source: str = ""                 # "pain.002", "camt.054", "lookup"
+    received_at: datetime | None = None
+
+
+# Finance-readable meaning of the ISO 20022 reason codes finsync meets most.
+REASON_TEXT = {
+    "AC01": "the beneficiary account number is wrong",
+    "AC04": "the beneficiary account is closed",
+    "AC06": "the beneficiary account is blocked",
+    "AM04": "insufficient funds on the debtor account",
+    "AM05": "duplicate payment",
+    "BE04": "the creditor address is missing or wrong",
+    "MS03": "the bank rejected it for an unspecified reason",
+    "RC01": "the BIC is wrong",
+}
+
+
+def reason_text(code: str | None) -> str:
+    if not code:
+        return "no reason given"
+    return REASON_TEXT.get(code, f"reason code {code}")

@@ -1,0 +1,145 @@
+"""The one HTTP client every connector builds on.
+
+It owns what is the same for all vendors: OAuth2 token caching and refresh, timeouts, the
+correlation-id header, and sorting HTTP failures into the error taxonomy. A vendor subclass
+says how to get a token and how to read its error bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from connectors.errors import (
+    AmbiguousWriteError,
+    RateLimitedError,
+    TransientVendorError,
+    VendorError,
+    VendorRejectedError,
+)
+from canonical.problems import BusinessProblem
+from finsync import correlation
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@dataclass
+class Token:
+    value: str
+    expires_at: float  # monotonic seconds
+
+    def fresh(self, margin: float = 60.0) -> bool:
+        return time.monotonic() < self.expires_at - margin
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After is seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def json_decimal(response: httpx.Response) -> Any:
+    """Parse a JSON body with numbers as Decimal: money never passes through float."""
+    return response.json(parse_float=Decimal)
+
+
+class VendorClient:
+    """Base for a vendor's async client. Subclasses implement ``fetch_token`` and ``rejection``."""
+
+    vendor = "vendor"
+    correlation_header = "X-Correlation-ID"
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+        self._token: Token | None = None
+        self._token_lock = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- what a vendor subclass provides -------------------------------------------------
+    async def fetch_token(self, http: httpx.AsyncClient) -> Token:
+        raise NotImplementedError
+
+    def rejection(self, response: httpx.Response) -> VendorError:
+        """Turn a 4xx (other than 401/404/429) into a BusinessRuleError or VendorRejectedError."""
+        return VendorRejectedError(self.vendor, BusinessProblem(
+            code="VENDOR_REJECTED", system=self.vendor,
+            reason=f"{self.vendor} refused the request ({response.status_code}): {response.text[:300]}"),
+            status=response.status_code)
+
+    # --- the shared mechanics --------------------------------------------------------------
+    async def token(self) -> str:
+        async with self._token_lock:
+            if self._token is None or not self._token.fresh():
+                self._token = await self.fetch_token(self._http)
+            return self._token.value
+
+    async def request(self, method: str, path: str, *, ok: tuple[int, ...] = (200,),
+                      allow_404: bool = False, **kwargs: Any) -> httpx.Response:
+        """Send one request; return the response if its status is in ``ok`` (or 404 if allowed)."""
+        extra_headers = kwargs.pop("headers", {})
+        for attempt in (1, 2):  # a second try only after a 401, with a fresh token
+            headers = {
+                "Authorization": f"Bearer {await self.token()}",
+                self.correlation_header: correlation.get(),
+                "Accept": "application/json",
+                **extra_headers,
+            }
+            try:
+                response = await self._http.request(method, path, headers=headers, **kwargs)
+            except httpx.TimeoutException as exc:
+                raise self._lost(method, path, "timed out", exc) from exc
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                raise self._lost(method, path, "connection dropped", exc) from exc
+            except httpx.TransportError as exc:  # connect errors: nothing was sent
+                raise TransientVendorError(self.vendor, f"cannot reach {self.base_url}: {exc!r}") from exc
+            if response.status_code == 401 and attempt == 1:
+                self._token = None
+                continue
+            return self._check(response, ok, allow_404)
+        raise AssertionError("unreachable")
+
+    def _lost(self, method: str, path: str, what: str, exc: Exception) -> TransientVendorError:
+        if method.upper() in SAFE_METHODS:
+            return TransientVendorError(self.vendor, f"{method} {path} {what}")
+        return AmbiguousWriteError(self.vendor, f"{method} {path} {what}; the write may have landed")
+
+    def _check(self, response: httpx.Response, ok: tuple[int, ...], allow_404: bool) -> httpx.Response:
+        status = response.status_code
+        cid = response.headers.get(self.correlation_header)
+        if status in ok or (allow_404 and status == 404):
+            return response
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if status == 429:
+            raise RateLimitedError(self.vendor, "rate limited", retry_after=retry_after,
+                                   status=status, correlation_id=cid)
+        if status >= 500 or status in (401, 403, 408):
+            # 401/403 after a fresh token: credentials or grants need fixing; keep retrying
+            # so the process resumes by itself once they are.
+            raise TransientVendorError(self.vendor, f"HTTP {status}: {response.text[:200]}",
+                                       retry_after=retry_after, status=status, correlation_id=cid)
+        error = self.rejection(response)
+        error.status, error.correlation_id = status, cid
+        raise error

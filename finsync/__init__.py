@@ -1,0 +1,1 @@
+"""finsync runtime: configuration, the integration store, correlation ids and the CLI."""

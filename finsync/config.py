@@ -1,0 +1,119 @@
+"""finsync configuration: one TOML file, overridable by environment variables.
+
+Order of precedence: ``FINSYNC_*`` environment variables (nested with ``__``, e.g.
+``FINSYNC_ERP__BASE_URL``), then the TOML file named by ``FINSYNC_CONFIG`` (default
+``finsync.toml`` in the working directory), then the defaults below, which describe the local
+stack that ``finsync dev`` runs. Pointing a connector at a real tenant is a change here only.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+
+class TemporalSettings(BaseModel):
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    tls: bool = False
+    tls_client_cert: Path | None = None
+    tls_client_key: Path | None = None
+    api_key: SecretStr | None = None
+    workflow_task_queue: str = "finsync-workflows"
+
+
+class VendorSettings(BaseModel):
+    kind: str                          # which connector: "concur", "netsuite", "iso20022-bank"
+    base_url: str
+    token_url: str | None = None       # default: the vendor's usual path under base_url
+    client_id: str = "finsync"
+    client_secret: SecretStr = SecretStr("sandbox-secret")
+    timeout_seconds: float = 10.0
+    task_queue: str                    # activities for this vendor run here, rate-limited together
+    max_requests_per_second: float | None = None  # for the whole task queue, across all workers
+    max_concurrent_activities: int = 50
+
+
+class ExpenseVendorSettings(VendorSettings):
+    kind: str = "concur"
+    base_url: str = "http://127.0.0.1:8701"
+    task_queue: str = "finsync-expense"
+    max_requests_per_second: float | None = 50
+
+
+class ErpVendorSettings(VendorSettings):
+    kind: str = "netsuite"
+    base_url: str = "http://127.0.0.1:8702"
+    task_queue: str = "finsync-erp"
+    max_requests_per_second: float | None = 50
+
+
+class BankVendorSettings(VendorSettings):
+    kind: str = "iso20022-bank"
+    base_url: str = "http://127.0.0.1:8703"
+    task_queue: str = "finsync-bank"
+    max_requests_per_second: float | None = 50
+    # The company's own accounts that reimbursements are paid from, by legal entity code.
+    debtor_accounts: dict[str, dict[str, str]] = {
+        "US01": {"name": "Finsync Demo Inc.", "account_number": "000123456789", "bic": "CHASUS33XXX"},
+        "DE01": {"name": "Finsync Demo GmbH", "iban": "DE02120300000000202051", "bic": "BYLADEM1001"},
+    }
+
+
+class WebhookSettings(BaseModel):
+    # Standard Webhooks secrets (whsec_<base64>): several allowed during a key rotation.
+    expense_secrets: list[SecretStr] = [SecretStr("whsec_Zmluc3luYy1sb2NhbC1jb25jdXItd2ViaG9vay1rZXk=")]
+    bank_secrets: list[SecretStr] = [SecretStr("whsec_Zmluc3luYy1sb2NhbC1iYW5rLXdlYmhvb2sta2V5LTE=")]
+    tolerance_seconds: int = 300
+    max_body_bytes: int = 256 * 1024
+
+
+class ServiceAddress(BaseModel):
+    host: str = "127.0.0.1"
+    port: int
+
+
+class RulesSettings(BaseModel):
+    expense_policy: Path = CONFIG_DIR / "expense-policy.toml"
+    expense_accounts: Path = CONFIG_DIR / "expense-accounts.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FINSYNC_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Path(".finsync")
+    store_url: str = ""                # sqlmodel URL; default: SQLite under data_dir
+    temporal: TemporalSettings = TemporalSettings()
+    expense: ExpenseVendorSettings = ExpenseVendorSettings()
+    erp: ErpVendorSettings = ErpVendorSettings()
+    bank: BankVendorSettings = BankVendorSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    gateway: ServiceAddress = ServiceAddress(port=8700)
+    rules: RulesSettings = RulesSettings()
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("FINSYNC_CONFIG", "finsync.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    @property
+    def database_url(self) -> str:
+        return self.store_url or f"sqlite:///{(self.data_dir / 'finsync.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""What every sandbox shares: state in SQLite, OAuth tokens, fault injection, signed webhooks."""
