@@ -7,6 +7,7 @@ workflows see nothing else.
 from canonical.events import FinanceEvent, FinanceEventType
 from canonical.expense import (
     ApprovalStatus,
+    ClaimedReport,
     ExpenseLine,
     ExpenseReport,
     PaymentStatus,
@@ -15,11 +16,12 @@ from canonical.expense import (
 from canonical.journal import JournalEntry, JournalLine, PostedJournal, Side, UnbalancedJournalError
 from canonical.money import Money, currency_exponent, quantize
 from canonical.parties import BankAccount, CostCenter, Employee, GLAccount, LegalEntity
+from canonical.problems import BusinessProblem
 from canonical.payment import PaymentInstruction, PaymentState, PaymentStatusReport
 from canonical.reference import AccountingPeriod, CodingContext, CodingRequest, FxRate
 
 __all__ = [
-    "AccountingPeriod", "ApprovalStatus", "BankAccount", "CodingContext", "CodingRequest",
+    "AccountingPeriod", "ApprovalStatus", "BankAccount", "BusinessProblem", "ClaimedReport", "CodingContext", "CodingRequest",
     "CostCenter", "Employee", "ExpenseLine", "ExpenseReport", "FinanceEvent", "FinanceEventType",
     "FxRate", "GLAccount", "JournalEntry", "JournalLine", "LegalEntity", "Money",
     "PaymentInstruction", "PaymentState", "PaymentStatus", "PaymentStatusReport", "PostedJournal",

@@ -91,3 +91,12 @@ class ReportStatusChanged(BaseModel):
     payment_status: PaymentStatus | None = None
     occurred_at: datetime
     correlation_id: str
+
+
+class ClaimedReport(BaseModel):
+    """An approved report taken off the platform's ready-to-post queue."""
+
+    model_config = ConfigDict(frozen=True)
+
+    report: ExpenseReport
+    posting_ref: str     # the platform's handle for confirmations (Concur FI docId)

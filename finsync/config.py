@@ -57,6 +57,10 @@ class ErpVendorSettings(VendorSettings):
     base_url: str = "http://127.0.0.1:8702"
     task_queue: str = "finsync-erp"
     max_requests_per_second: float | None = 50
+    # NetSuite OAuth 2.0 M2M: the client assertion is a JWT signed with this key, whose
+    # certificate id (kid) was registered in the NetSuite account.
+    private_key_file: Path | None = None
+    certificate_id: str | None = None
 
 
 class BankVendorSettings(VendorSettings):

@@ -1,0 +1,76 @@
+"""The roles a vendor can play, as the activities see them.
+
+Every write is idempotent: the caller passes keys derived from the workflow and step, and
+``lookup_first=True`` (set on any attempt after the first) makes the connector look the record
+up by that key before writing, which resolves a timeout whose outcome was unknown.
+Errors follow ``connectors.errors``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from canonical import (
+    ClaimedReport,
+    CodingContext,
+    CodingRequest,
+    ExpenseReport,
+    JournalEntry,
+    PaymentInstruction,
+    PaymentStatusReport,
+    PostedJournal,
+    ReportStatusChanged,
+)
+
+
+class ExpensePlatform(Protocol):
+    """An expense platform (SAP Concur shape)."""
+
+    source_system: str
+
+    async def get_report(self, report_id: str) -> ExpenseReport:
+        """Header and lines of one report, with the employee resolved to finsync's employee id."""
+
+    async def pass_validation(self, report_id: str, comment: str) -> None:
+        """finsync's policy check passed: release the report to its approver."""
+
+    async def send_back(self, report_id: str, reason: str) -> None:
+        """Return the report to the employee with a reason they can act on."""
+
+    async def claim_for_posting(self, report_id: str) -> ClaimedReport:
+        """The approved report as it will be posted, taken off the ready-to-post queue.
+        Claiming twice returns the same claim."""
+
+    async def confirm_posting(self, claim: ClaimedReport, posted: PostedJournal) -> None:
+        """Tell the platform the ERP document that holds this report."""
+
+    async def confirm_payment(self, claim: ClaimedReport, payment: PaymentStatusReport) -> None:
+        """Tell the platform the employee has been paid (the report becomes paid)."""
+
+    async def aclose(self) -> None: ...
+
+
+class Erp(Protocol):
+    """A general ledger (NetSuite or SAP S/4HANA shape)."""
+
+    async def coding_context(self, request: CodingRequest) -> CodingContext:
+        """Master data one document needs, in as few calls as the ERP allows."""
+
+    async def post_journal(self, entry: JournalEntry, *, lookup_first: bool = False) -> PostedJournal:
+        """Post once, keyed by ``entry.external_id``; posting an existing key returns the existing one."""
+
+    async def find_journal(self, external_id: str) -> PostedJournal | None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Bank(Protocol):
+    """A bank taking ISO 20022 credit transfers."""
+
+    async def send_payment(self, instruction: PaymentInstruction, *, lookup_first: bool = False) -> PaymentStatusReport:
+        """Submit once, keyed by MsgId/EndToEndId; a repeat is recognised, never paid twice."""
+
+    async def payment_status(self, message_id: str, end_to_end_id: str) -> PaymentStatusReport:
+        """The bank's current word on one transaction (state UNKNOWN if it never got it)."""
+
+    async def aclose(self) -> None: ...
