@@ -37,6 +37,7 @@ class ExpenseLine(BaseModel):
     transaction_date: date
     merchant: str
     amount: Money                 # gross, in the transaction currency
+    posted_amount: Money | None = None    # in the report currency, when the platform converted it
     reclaimable_tax: Money | None = None  # part of ``amount`` that is input VAT
     receipt_present: bool = False
     description: str = ""
@@ -64,14 +65,27 @@ class ExpenseReport(BaseModel):
     lines: list[ExpenseLine]
     approval_status: ApprovalStatus
     payment_status: PaymentStatus = PaymentStatus.NOT_PAID
+    report_date: date | None = None   # the accounting date the report is posted on
     submitted_at: datetime | None = None
     approver_id: str | None = None
     version: int = 0
 
+    @model_validator(mode="after")
+    def _lines_in_report_currency(self) -> ExpenseReport:
+        for line in self.lines:
+            if self.reimbursable(line).currency != self.currency:
+                raise ValueError(f"line {line.line_id} has no amount in the report currency {self.currency}")
+        return self
+
+    @staticmethod
+    def reimbursable(line: ExpenseLine) -> Money:
+        """What the employee gets back for a line, in the report currency."""
+        return line.posted_amount or line.amount
+
     @property
-    def claimed_total(self) -> Money:
-        """Sum of lines in the report currency (lines in other currencies are converted in coding)."""
-        return total([ln.amount for ln in self.lines if ln.amount.currency == self.currency], self.currency)
+    def reimbursement_total(self) -> Money:
+        """What the employee is owed, in the report currency."""
+        return total([self.reimbursable(ln) for ln in self.lines], self.currency)
 
     def line_cost_center(self, line: ExpenseLine) -> str | None:
         return line.cost_center or self.cost_center

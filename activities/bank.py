@@ -1,0 +1,38 @@
+"""Activities on the bank; they run on its task queue."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import BaseModel
+from temporalio import activity
+
+from activities.errors import is_retry, vendor_call
+from canonical import PaymentInstruction, PaymentStatusReport
+from connectors.interfaces import Bank
+from finsync.store import IntegrationStore
+
+
+class PaymentRef(BaseModel):
+    message_id: str
+    end_to_end_id: str
+
+
+class BankActivities:
+    def __init__(self, bank: Bank, store: IntegrationStore) -> None:
+        self.bank = bank
+        self.store = store
+
+    @activity.defn(name="bank.send_payment")
+    async def send_payment(self, instruction: PaymentInstruction) -> PaymentStatusReport:
+        """Exactly once per MsgId/EndToEndId; the route is stored first so the bank's
+        status webhooks can always find the waiting workflow."""
+        await asyncio.to_thread(self.store.route_payment, instruction.end_to_end_id, instruction.message_id,
+                                activity.info().workflow_id)
+        async with vendor_call():
+            return await self.bank.send_payment(instruction, lookup_first=is_retry())
+
+    @activity.defn(name="bank.payment_status")
+    async def payment_status(self, ref: PaymentRef) -> PaymentStatusReport:
+        async with vendor_call():
+            return await self.bank.payment_status(ref.message_id, ref.end_to_end_id)

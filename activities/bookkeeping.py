@@ -1,0 +1,54 @@
+"""Local activities on finsync's own state: the event feed, duplicate detection, the rulebook.
+
+Local: they touch only finsync's store and files, are quick, and need no task-queue round-trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel
+from temporalio import activity
+
+from canonical import BankAccount, ExpenseReport, FinanceEvent
+from finsync.config import Settings
+from finsync.store import IntegrationStore
+from workflows.expense.rules import AccountMapping, DuplicateHit, ExpensePolicy, ExpenseRulebook
+
+
+class EventBatch(BaseModel):
+    events: list[FinanceEvent]
+
+
+def load_rulebook(policy_file: Path, accounts_file: Path, payout_accounts: dict[str, dict[str, str]]) -> ExpenseRulebook:
+    with open(policy_file, "rb") as fh:
+        policy = ExpensePolicy.model_validate(tomllib.load(fh))
+    with open(accounts_file, "rb") as fh:
+        accounts = AccountMapping.model_validate(tomllib.load(fh))
+    payout = {entity: BankAccount(holder_name=acct["name"], bic=acct["bic"], iban=acct.get("iban"),
+                                  account_number=acct.get("account_number"))
+              for entity, acct in payout_accounts.items()}
+    return ExpenseRulebook(policy=policy, accounts=accounts, payout_accounts=payout)
+
+
+class BookkeepingActivities:
+    def __init__(self, store: IntegrationStore, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    @activity.defn(name="finsync.record_events")
+    async def record_events(self, batch: EventBatch) -> int:
+        return await asyncio.to_thread(self.store.append_events, batch.events)
+
+    @activity.defn(name="finsync.register_expense_lines")
+    async def register_expense_lines(self, report: ExpenseReport) -> list[DuplicateHit]:
+        hits = await asyncio.to_thread(self.store.register_expense_lines, report)
+        return [DuplicateHit(line_id=line_id, other_report_id=other) for line_id, other in hits]
+
+    @activity.defn(name="finsync.load_expense_rulebook")
+    async def load_expense_rulebook(self) -> ExpenseRulebook:
+        rules = self.settings.rules
+        return await asyncio.to_thread(load_rulebook, rules.expense_policy, rules.expense_accounts,
+                                       self.settings.bank.debtor_accounts)

@@ -1,0 +1,186 @@
+"""The integration store (sqlmodel; SQLite by default, PostgreSQL by configuration).
+
+- ``finance_event``: the append-only feed of canonical finance events reporting reads.
+- ``expense_fingerprint``: every expense line seen, for duplicate detection across reports.
+- ``payment_route``: which workflow waits for which bank payment (EndToEndId), for the gateway.
+- ``webhook_receipt``: webhook ids already turned into a workflow start or signal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+
+from canonical import ExpenseReport, FinanceEvent
+
+
+class FinanceEventRow(SQLModel, table=True):
+    __tablename__ = "finance_event"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True)
+    type: str = Field(index=True)
+    occurred_at: datetime
+    process: str = Field(index=True)
+    business_key: str = Field(index=True)
+    workflow_id: str = Field(index=True)
+    correlation_id: str = Field(index=True)
+    entity_code: str | None = None
+    amount: str | None = None          # Decimal as text: exact, portable across databases
+    currency: str | None = None
+    summary: str = ""
+    data: str = "{}"
+    recorded_at: datetime
+
+
+class ExpenseFingerprint(SQLModel, table=True):
+    __tablename__ = "expense_fingerprint"
+    __table_args__ = (UniqueConstraint("fingerprint", "report_id", "line_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(index=True)
+    report_id: str
+    line_id: str
+
+
+class PaymentRoute(SQLModel, table=True):
+    __tablename__ = "payment_route"
+
+    end_to_end_id: str = Field(primary_key=True)
+    message_id: str = Field(index=True)
+    workflow_id: str
+    created_at: datetime
+
+
+class WebhookReceipt(SQLModel, table=True):
+    __tablename__ = "webhook_receipt"
+
+    webhook_id: str = Field(primary_key=True)
+    source: str
+    workflow_id: str | None = None
+    received_at: datetime
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def expense_fingerprint(employee_id: str, day: str, amount: Decimal, currency: str, merchant: str) -> str:
+    merchant_key = re.sub(r"[^a-z0-9]", "", merchant.lower())
+    return f"{employee_id}|{day}|{amount}|{currency}|{merchant_key}"
+
+
+class IntegrationStore:
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            from sqlalchemy import event
+
+            @event.listens_for(self.engine, "connect")
+            def _wal(dbapi_connection, _record) -> None:  # noqa: ANN001
+                dbapi_connection.execute("PRAGMA journal_mode=WAL")
+                dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+        SQLModel.metadata.create_all(self.engine, tables=[
+            FinanceEventRow.__table__, ExpenseFingerprint.__table__, PaymentRoute.__table__,  # type: ignore[attr-defined]
+            WebhookReceipt.__table__])  # type: ignore[attr-defined]
+
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # --- finance event feed --------------------------------------------------------------
+    def append_events(self, events: Iterable[FinanceEvent]) -> int:
+        """Append events; an event id already in the feed is skipped (retries are harmless)."""
+        added = 0
+        with self._session() as db:
+            for event in events:
+                if db.exec(select(FinanceEventRow.seq).where(FinanceEventRow.event_id == event.event_id)).first():
+                    continue
+                db.add(FinanceEventRow(
+                    event_id=event.event_id, type=event.type.value, occurred_at=event.occurred_at,
+                    process=event.process, business_key=event.business_key, workflow_id=event.workflow_id,
+                    correlation_id=event.correlation_id, entity_code=event.entity_code,
+                    amount=str(event.amount.amount) if event.amount else None,
+                    currency=event.amount.currency if event.amount else None,
+                    summary=event.summary, data=json.dumps(event.data, default=str), recorded_at=_utcnow()))
+                added += 1
+            db.commit()
+        return added
+
+    def events(self, *, after_seq: int = 0, workflow_id: str | None = None, limit: int = 1000) -> list[FinanceEventRow]:
+        query = select(FinanceEventRow).where(FinanceEventRow.seq > after_seq)
+        if workflow_id:
+            query = query.where(FinanceEventRow.workflow_id == workflow_id)
+        with self._session() as db:
+            return list(db.exec(query.order_by(col(FinanceEventRow.seq)).limit(limit)).all())
+
+    # --- duplicate expense detection -------------------------------------------------------
+    def register_expense_lines(self, report: ExpenseReport) -> list[tuple[str, str]]:
+        """Remember this report's lines; return (line_id, other_report_id) for lines seen elsewhere."""
+        prints = {ln.line_id: expense_fingerprint(report.employee_id, ln.transaction_date.isoformat(),
+                                                  ln.amount.amount, ln.amount.currency, ln.merchant)
+                  for ln in report.lines}
+        with self._session() as db:
+            hits: list[tuple[str, str]] = []
+            for line_id, fingerprint in prints.items():
+                other = db.exec(select(ExpenseFingerprint.report_id).where(
+                    ExpenseFingerprint.fingerprint == fingerprint,
+                    ExpenseFingerprint.report_id != report.report_id)).first()
+                if other:
+                    hits.append((line_id, other))
+                exists = db.exec(select(ExpenseFingerprint.id).where(
+                    ExpenseFingerprint.fingerprint == fingerprint, ExpenseFingerprint.report_id == report.report_id,
+                    ExpenseFingerprint.line_id == line_id)).first()
+                if not exists:
+                    db.add(ExpenseFingerprint(fingerprint=fingerprint, report_id=report.report_id, line_id=line_id))
+            db.commit()
+        return hits
+
+    # --- payment routing -------------------------------------------------------------------
+    def route_payment(self, end_to_end_id: str, message_id: str, workflow_id: str) -> None:
+        with self._session() as db:
+            if db.get(PaymentRoute, end_to_end_id) is None:
+                db.add(PaymentRoute(end_to_end_id=end_to_end_id, message_id=message_id, workflow_id=workflow_id,
+                                    created_at=_utcnow()))
+                try:
+                    db.commit()
+                except IntegrityError:  # a concurrent retry registered it first
+                    db.rollback()
+
+    def workflow_for_payment(self, end_to_end_id: str) -> str | None:
+        with self._session() as db:
+            route = db.get(PaymentRoute, end_to_end_id)
+            return route.workflow_id if route else None
+
+    # --- webhook dedupe ----------------------------------------------------------------------
+    def webhook_seen(self, webhook_id: str) -> bool:
+        with self._session() as db:
+            return db.get(WebhookReceipt, webhook_id) is not None
+
+    def remember_webhook(self, webhook_id: str, source: str, workflow_id: str | None) -> None:
+        with self._session() as db:
+            if db.get(WebhookReceipt, webhook_id) is None:
+                db.add(WebhookReceipt(webhook_id=webhook_id, source=source, workflow_id=workflow_id,
+                                      received_at=_utcnow()))
+                try:
+                    db.commit()
+                except IntegrityError:
+                    db.rollback()
+
+
+@lru_cache(maxsize=8)
+def open_store(url: str) -> IntegrationStore:
+    return IntegrationStore(url)

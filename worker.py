@@ -1,0 +1,76 @@
+"""The finsync worker: every workflow, and each vendor's activities on that vendor's task queue.
+
+Run it as ``finsync worker`` (or ``python worker.py``). Scale out by running more of these
+against the same Temporal cluster; each vendor queue's ``max_requests_per_second`` is enforced
+by the server across all of them, so a vendor's rate limit holds however many workers run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.bank import BankActivities
+from activities.bookkeeping import BookkeepingActivities
+from activities.erp import ErpActivities
+from activities.expense_platform import ExpensePlatformActivities
+from connectors import registry
+from finsync import correlation
+from finsync.config import Settings, VendorSettings, settings as load_settings
+from finsync.interceptors import CorrelationInterceptor
+from finsync.store import open_store
+from finsync.temporal import connect
+from workflows.expense.workflow import ExpenseReimbursementWorkflow
+
+log = logging.getLogger("finsync.worker")
+
+WORKFLOWS = [ExpenseReimbursementWorkflow]
+
+
+def _vendor_worker(client: Client, vendor: VendorSettings, activities: list) -> Worker:
+    return Worker(client, task_queue=vendor.task_queue, activities=activities,
+                  max_concurrent_activities=vendor.max_concurrent_activities,
+                  max_task_queue_activities_per_second=vendor.max_requests_per_second,
+                  interceptors=[CorrelationInterceptor()])
+
+
+async def run_worker(settings: Settings, client: Client | None = None, stop: asyncio.Event | None = None) -> None:
+    client = client or await connect(settings.temporal)
+    store = open_store(settings.database_url)
+    async with AsyncExitStack() as stack:
+        platform = registry.build(settings.expense)
+        erp = registry.build(settings.erp)
+        bank = registry.build(settings.bank)
+        for connector in (platform, erp, bank):
+            stack.push_async_callback(connector.aclose)
+        expense_acts = ExpensePlatformActivities(platform)
+        erp_acts = ErpActivities(erp)
+        bank_acts = BankActivities(bank, store)
+        books = BookkeepingActivities(store, settings)
+        workers = [
+            Worker(client, task_queue=settings.temporal.workflow_task_queue, workflows=WORKFLOWS,
+                   activities=[books.record_events, books.register_expense_lines, books.load_expense_rulebook],
+                   interceptors=[CorrelationInterceptor()]),
+            _vendor_worker(client, settings.expense, [
+                expense_acts.fetch_report, expense_acts.pass_validation, expense_acts.send_back,
+                expense_acts.claim_for_posting, expense_acts.confirm_posting, expense_acts.confirm_payment]),
+            _vendor_worker(client, settings.erp, [erp_acts.load_coding_context, erp_acts.post_journal]),
+            _vendor_worker(client, settings.bank, [bank_acts.send_payment, bank_acts.payment_status]),
+        ]
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        log.info("worker running on %s", ", ".join(w.task_queue for w in workers))
+        await (stop or asyncio.Event()).wait()
+
+
+def main() -> None:
+    correlation.install_logging()
+    asyncio.run(run_worker(load_settings()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Workflows: deterministic process code. No I/O, clocks, randomness or threads here."""

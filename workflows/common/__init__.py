@@ -1,0 +1,1 @@
+"""Pieces every finance process shares: search attributes, exception parking, retry policies."""

@@ -1,0 +1,1 @@
+"""Expense-to-reimbursement: one workflow per expense report, from submission to paid."""

@@ -1,0 +1,164 @@
+"""Coding: turn an approved report into a balanced journal in the entity's functional currency.
+
+Pure functions, run in workflow code. Master data comes in a CodingContext read from the ERP
+once per report; a problem a person must fix raises CodingProblem with a finance-readable reason.
+
+Journal shape (functional currency of the employee's entity):
+  Dr expense account per line (net of reclaimable tax), with the line's cost center
+  Dr reclaimable input tax
+  Cr employee reimbursements payable (what the employee is owed)
+  Dr/Cr FX rounding for the difference between converting line by line and converting the total
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict
+
+from canonical import (
+    BusinessProblem,
+    CodingContext,
+    CodingRequest,
+    ExpenseReport,
+    JournalEntry,
+    JournalLine,
+    Money,
+    Side,
+)
+from canonical.money import total
+from workflows.expense.rules import AccountMapping, EntityAccounts
+
+
+class CodingProblem(Exception):
+    def __init__(self, problem: BusinessProblem) -> None:
+        super().__init__(problem.reason)
+        self.problem = problem
+
+
+class CodingOverrides(BaseModel):
+    """Corrections finance made while the report was parked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cost_centers: dict[str, str] = {}   # wrong code -> right code
+    posting_date: date | None = None
+
+
+def _problem(code: str, reason: str, system: str = "erp", field: str | None = None) -> CodingProblem:
+    return CodingProblem(BusinessProblem(code=code, reason=reason, system=system, field=field))
+
+
+def cost_center_for(report: ExpenseReport, line_cost_center: str | None, employee_cost_center: str | None,
+                    overrides: CodingOverrides) -> str | None:
+    code = line_cost_center or report.cost_center or employee_cost_center
+    return overrides.cost_centers.get(code, code) if code else None
+
+
+def coding_request(report: ExpenseReport, mapping: AccountMapping, overrides: CodingOverrides,
+                   posting_date: date, entity_code: str | None = None) -> CodingRequest:
+    """What to ask the ERP for: every cost center, account and FX rate this report can touch."""
+    cost_centers = sorted({overrides.cost_centers.get(c, c) for c in
+                           [report.cost_center, *(ln.cost_center for ln in report.lines)] if c})
+    accounts = sorted({acct for ent in mapping.entities.values()
+                       for acct in [ent.employee_payable, ent.reclaimable_tax, ent.fx_rounding, *ent.categories.values()]})
+    fx_pairs = sorted({(ln.amount.currency, ln.transaction_date) for ln in report.lines}
+                      | {(report.currency, posting_date)})
+    return CodingRequest(entity_code=entity_code, employee_id=report.employee_id, cost_centers=cost_centers,
+                         accounts=accounts, fx_pairs=fx_pairs, posting_date=posting_date)
+
+
+def build_journal(report: ExpenseReport, ctx: CodingContext, mapping: AccountMapping, *,
+                  external_id: str, posting_date: date, overrides: CodingOverrides) -> JournalEntry:
+    entity, employee = ctx.entity, ctx.employee
+    if not employee.active:
+        raise _problem("EMPLOYEE_INACTIVE", f"Employee {employee.employee_id} ({employee.name}) is inactive in the ERP.")
+    accounts = mapping.entities.get(entity.code)
+    if accounts is None:
+        raise _problem("NO_ACCOUNT_MAPPING", f"The account mapping {mapping.version} has no entry for entity {entity.code}.",
+                       system="finsync")
+    _check_period(ctx, posting_date)
+    functional = entity.functional_currency
+
+    lines: list[JournalLine] = []
+    for line in report.lines:
+        cost_center = cost_center_for(report, line.cost_center, employee.cost_center, overrides)
+        _check_cost_center(ctx, cost_center, line.line_id)
+        account = _account(ctx, accounts, line.category, mapping.version)
+        gross = _to_functional(ctx, line.amount, line.transaction_date)
+        tax = _to_functional(ctx, line.reclaimable_tax, line.transaction_date) if line.reclaimable_tax else Money.zero(functional)
+        net = gross - tax
+        memo = f"{report.report_id}/{line.line_id} {line.merchant}"[:200]
+        if not net.is_zero:
+            lines.append(_line(Side.DEBIT, account, net, entity.code, cost_center, memo))
+        if not tax.is_zero:
+            lines.append(_line(Side.DEBIT, _active(ctx, accounts.reclaimable_tax), tax, entity.code, None, f"Input VAT {memo}"))
+
+    payable = _to_functional(ctx, report.reimbursement_total, posting_date)
+    lines.append(_line(Side.CREDIT, _active(ctx, accounts.employee_payable), payable, entity.code, None,
+                       f"Reimbursement {employee.employee_id} {employee.name}"[:200]))
+    debits = total([ln.amount for ln in lines if ln.side is Side.DEBIT], functional)
+    difference = payable - debits
+    if not difference.is_zero:
+        side = Side.DEBIT if difference.amount > 0 else Side.CREDIT
+        lines.append(_line(side, _active(ctx, accounts.fx_rounding), Money(amount=abs(difference.amount), currency=functional),
+                           entity.code, None, "FX rounding"))
+    return JournalEntry(
+        external_id=external_id, entity=entity.code, posting_date=posting_date,
+        memo=f"Expense report {report.report_id} {report.name} ({employee.name}); mapping {mapping.version}"[:250],
+        lines=lines, source_ref=f"{report.source_system}:report:{report.report_id}")
+
+
+def _line(side: Side, account: str, amount: Money, entity: str, cost_center: str | None, memo: str) -> JournalLine:
+    return JournalLine(side=side, account=account, amount=amount, entity=entity, cost_center=cost_center, memo=memo)
+
+
+def _check_period(ctx: CodingContext, posting_date: date) -> None:
+    if ctx.period is None:
+        raise _problem("PERIOD_MISSING", f"The ERP has no accounting period for {posting_date:%d %b %Y}.")
+    if ctx.period.closed:
+        raise _problem("PERIOD_CLOSED", f"Accounting period {ctx.period.name} is closed in the ERP; reopen it, "
+                                        f"or choose a posting date in an open period.")
+
+
+def _check_cost_center(ctx: CodingContext, code: str | None, line_id: str) -> None:
+    if code is None:
+        raise _problem("COST_CENTER_MISSING", f"Line {line_id} has no cost center and the employee has no default one.",
+                       system="expense")
+    cost_center = ctx.cost_centers.get(code)
+    if cost_center is None:
+        raise _problem("COST_CENTER_UNKNOWN", f"Cost center {code} does not exist in the ERP; correct it on the report.",
+                       field=code)
+    if not cost_center.active:
+        raise _problem("COST_CENTER_INACTIVE", f"Cost center {code} ({cost_center.name}) is inactive in the ERP; "
+                                               f"reactivate it or recode the report to an active cost center.", field=code)
+    if cost_center.entity_code and cost_center.entity_code != ctx.entity.code:
+        raise _problem("COST_CENTER_WRONG_ENTITY", f"Cost center {code} belongs to {cost_center.entity_code}, "
+                                                   f"not to the employee's entity {ctx.entity.code}.", field=code)
+
+
+def _account(ctx: CodingContext, accounts: EntityAccounts, category: str, version: str) -> str:
+    number = accounts.categories.get(category) or accounts.categories.get("OTHER")
+    if number is None:
+        raise _problem("NO_ACCOUNT_MAPPING", f"Category {category} has no GL account in mapping {version}.", system="finsync")
+    return _active(ctx, number)
+
+
+def _active(ctx: CodingContext, number: str) -> str:
+    account = ctx.accounts.get(number)
+    if account is None:
+        raise _problem("ACCOUNT_UNKNOWN", f"GL account {number} does not exist in the ERP.")
+    if not account.active:
+        raise _problem("ACCOUNT_INACTIVE", f"GL account {number} ({account.name}) is inactive in the ERP; "
+                                           f"reactivate it or change the account mapping.")
+    return number
+
+
+def _to_functional(ctx: CodingContext, amount: Money, on: date) -> Money:
+    functional = ctx.entity.functional_currency
+    if amount.currency == functional:
+        return amount
+    rate = ctx.rate(amount.currency, on)
+    if rate is None:
+        raise _problem("FX_RATE_MISSING", f"The ERP has no {amount.currency}/{functional} rate on or before {on}.")
+    return amount.convert(rate.rate, functional)

@@ -1,0 +1,85 @@
+"""What goes in and out of the expense workflow: its input, signals, query answer and outcome."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from canonical import Money, PaymentStatusReport, PostedJournal, ReportStatusChanged
+from workflows.common.exceptions import OpenException
+
+WORKFLOW_NAME = "ExpenseReimbursement"
+PROCESS = "expense"
+
+
+def workflow_id(source_system: str, report_id: str) -> str:
+    """One workflow per report: a duplicate webhook can never start a second one."""
+    return f"expense-{source_system}-{report_id}"
+
+
+class TaskQueues(BaseModel):
+    """Where each vendor's activities run (from configuration, fixed at start for determinism)."""
+
+    expense: str = "finsync-expense"
+    erp: str = "finsync-erp"
+    bank: str = "finsync-bank"
+
+
+class ExpenseInput(BaseModel):
+    report_id: str
+    source_system: str = "concur"
+    correlation_id: str = ""
+    task_queues: TaskQueues = TaskQueues()
+
+
+class BusinessStatus(StrEnum):
+    RECEIVED = "RECEIVED"
+    RETURNED = "RETURNED"                    # sent back / recalled: waiting for resubmission
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
+    APPROVAL_OVERDUE = "APPROVAL_OVERDUE"    # escalated after 5 days
+    CODING = "CODING"
+    POSTED = "POSTED"
+    PAYMENT_SENT = "PAYMENT_SENT"
+    PAID = "PAID"                            # done
+    EXCEPTION = "EXCEPTION"                  # parked: see FinsyncExceptionReason
+    REVERSED = "REVERSED"
+    CANCELLED = "CANCELLED"                  # done, nothing owed
+    EXPIRED = "EXPIRED"                      # returned and never resubmitted
+
+
+TERMINAL = {BusinessStatus.PAID, BusinessStatus.CANCELLED, BusinessStatus.EXPIRED}
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    status: BusinessStatus
+    note: str
+
+
+class ExpenseSnapshot(BaseModel):
+    """The ``status`` query: where the report is and how it got there."""
+
+    report_id: str
+    status: BusinessStatus
+    entity_code: str | None = None
+    reimbursement: Money | None = None
+    functional_amount: Money | None = None
+    open_exception: OpenException | None = None
+    journals: list[PostedJournal] = []
+    reversals: list[PostedJournal] = []
+    payments: list[PaymentStatusReport] = []
+    timeline: list[TimelineEntry] = []
+
+
+class ExpenseOutcome(BaseModel):
+    report_id: str
+    status: BusinessStatus
+    journal: PostedJournal | None = None
+    payment: PaymentStatusReport | None = None
+
+
+# Signals from the webhook gateway (canonical payloads):
+#   report_status_changed(ReportStatusChanged), payment_status(PaymentStatusReport)
+__all__ = ["ReportStatusChanged", "PaymentStatusReport"]

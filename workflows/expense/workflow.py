@@ -1,0 +1,479 @@
+"""Expense-to-reimbursement: one workflow per report, from submission until the employee is paid.
+
+received -> policy check (breach: send back, wait for resubmission) -> approval (remind after 2
+days, escalate after 5) -> coding against ERP master data -> journal posted exactly once ->
+posting confirmed to the platform -> reimbursement paid through the bank exactly once -> bank
+confirms -> payment confirmed to the platform -> PAID.
+
+A business problem parks the report (status EXCEPTION) until finance resolves it with the
+``resolve_exception`` update. A recall after posting, or a cancellation, reverses the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.bank import PaymentRef
+    from activities.bookkeeping import EventBatch
+    from activities.expense_platform import PaymentConfirmation, PostingConfirmation, ReportRef, SendBack
+    from canonical import (
+        ApprovalStatus,
+        BankAccount,
+        BusinessProblem,
+        ClaimedReport,
+        CodingContext,
+        ExpenseReport,
+        FinanceEvent,
+        FinanceEventType,
+        JournalEntry,
+        Money,
+        PaymentInstruction,
+        PaymentState,
+        PaymentStatusReport,
+        PostedJournal,
+        ReportStatusChanged,
+    )
+    from canonical.keys import iso20022_id, step_key
+    from canonical.payment import reason_text
+    from workflows.common import search
+    from workflows.common.exceptions import (
+        OpenException,
+        Resolution,
+        ResolutionAction,
+        details_markdown,
+        validate_resolution,
+    )
+    from workflows.common.retry import (
+        BUSINESS_RULE_VIOLATION,
+        LOCAL_RETRY,
+        LOCAL_TIMEOUT,
+        VENDOR_CALL_TIMEOUT,
+        VENDOR_RETRY,
+    )
+    from workflows.expense.coding import CodingOverrides, CodingProblem, build_journal, coding_request
+    from workflows.expense.model import (
+        PROCESS,
+        WORKFLOW_NAME,
+        BusinessStatus,
+        ExpenseInput,
+        ExpenseOutcome,
+        ExpenseSnapshot,
+        TimelineEntry,
+    )
+    from workflows.expense.rules import DuplicateHit, ExpenseRulebook, check_policy, send_back_reason
+
+REMIND_AFTER = timedelta(days=2)
+ESCALATE_AFTER = timedelta(days=5)
+RESUBMIT_WINDOW = timedelta(days=90)
+BANK_SILENCE = timedelta(days=5)
+
+WAITING_FOR_APPROVER = {ApprovalStatus.PENDING_APPROVAL, ApprovalStatus.PENDING_VALIDATION}
+BACK_WITH_EMPLOYEE = {ApprovalStatus.RETURNED, ApprovalStatus.RECALLED, ApprovalStatus.DRAFT}
+
+
+class _Recalled(Exception):
+    """The employee took the report back after approval: unwind to the resubmission wait."""
+
+
+class _Cancelled(Exception):
+    """Finance cancelled the report while it was parked."""
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class ExpenseReimbursementWorkflow:
+    @workflow.init
+    def __init__(self, input: ExpenseInput) -> None:
+        self.input = input
+        self.status = BusinessStatus.RECEIVED
+        self.platform_status: ApprovalStatus | None = None
+        self.platform_status_at: datetime | None = None
+        self.seen_events: set[str] = set()
+        self.bank_reports: dict[str, PaymentStatusReport] = {}
+        self.open_exception: OpenException | None = None
+        self.resolution: Resolution | None = None
+        self.timeline: list[TimelineEntry] = []
+        self.journals: list[PostedJournal] = []
+        self.reversals: list[PostedJournal] = []
+        self.payments: list[PaymentStatusReport] = []
+        self.entity_code: str | None = None
+        self.reimbursement: Money | None = None
+        self.functional: Money | None = None
+        self.generation = 1          # +1 after each reversal: a resubmitted report posts anew
+        self.event_seq = 0
+        self.queues = input.task_queues
+        self.last_problem: BusinessProblem | None = None
+
+    # --- messages -------------------------------------------------------------------------
+    @workflow.signal
+    def report_status_changed(self, event: ReportStatusChanged) -> None:
+        """From the gateway; duplicates and out-of-order deliveries are harmless."""
+        if event.event_id in self.seen_events:
+            return
+        self.seen_events.add(event.event_id)
+        if self.platform_status_at is None or event.occurred_at >= self.platform_status_at:
+            self.platform_status, self.platform_status_at = event.approval_status, event.occurred_at
+
+    @workflow.signal
+    def payment_status(self, report: PaymentStatusReport) -> None:
+        """From the gateway (pain.002 / camt.054): a decided state is never overwritten by PENDING."""
+        current = self.bank_reports.get(report.end_to_end_id)
+        if current is None or current.state in (PaymentState.PENDING, PaymentState.ACCEPTED, PaymentState.UNKNOWN):
+            self.bank_reports[report.end_to_end_id] = report
+
+    @workflow.query
+    def status(self) -> ExpenseSnapshot:
+        return ExpenseSnapshot(
+            report_id=self.input.report_id, status=self.status, entity_code=self.entity_code,
+            reimbursement=self.reimbursement, functional_amount=self.functional, open_exception=self.open_exception,
+            journals=self.journals, reversals=self.reversals, payments=self.payments, timeline=self.timeline)
+
+    @workflow.update
+    async def resolve_exception(self, resolution: Resolution) -> str:
+        self.resolution = resolution
+        return f"{resolution.action.value} accepted for {self.open_exception.problem.code if self.open_exception else '-'}"
+
+    @resolve_exception.validator
+    def _check_resolution(self, resolution: Resolution) -> None:
+        validate_resolution(self.open_exception, resolution)
+
+    # --- the process ------------------------------------------------------------------------
+    @workflow.run
+    async def run(self, input: ExpenseInput) -> ExpenseOutcome:
+        workflow.upsert_search_attributes([
+            search.PROCESS.value_set(PROCESS), search.SOURCE_SYSTEM.value_set(input.source_system),
+            search.BUSINESS_KEY.value_set(input.report_id), search.BUSINESS_STATUS.value_set(self.status.value)])
+        self.rules: ExpenseRulebook = await self._local("finsync.load_expense_rulebook", None, ExpenseRulebook)
+        report = await self._fetch_report()
+        await self._emit(FinanceEventType.SUBMITTED, f"Report {report.report_id} '{report.name}' received "
+                         f"from {report.employee_id} for {report.reimbursement_total}")
+        try:
+            while True:
+                if not await self._until_approved(report):
+                    return self._outcome()
+                try:
+                    return await self._post_and_pay()
+                except _Recalled:
+                    self._set(BusinessStatus.RETURNED, "Recalled by the employee after approval")
+                    report = await self._fetch_report()
+        except _Cancelled:
+            await self._emit(FinanceEventType.CANCELLED, "Cancelled by finance; nothing will be paid")
+            self._set(BusinessStatus.CANCELLED, "Cancelled by finance")
+            return self._outcome()
+
+    async def _until_approved(self, report: ExpenseReport) -> bool:
+        """Policy check and approval; False if the report ended before approval."""
+        validated = False
+        while True:
+            state = self.platform_status
+            if state is ApprovalStatus.APPROVED:
+                return True
+            if state is ApprovalStatus.CANCELLED:
+                self._set(BusinessStatus.CANCELLED, "Cancelled in the expense platform")
+                return False
+            if state in BACK_WITH_EMPLOYEE:
+                if not await self._await_resubmission():
+                    return False
+                report, validated = await self._fetch_report(), False
+                continue
+            if not validated:
+                breaches = check_policy(report, self.rules.policy, await self._duplicates(report))
+                if breaches:
+                    reason = send_back_reason(breaches)
+                    await self._vendor("expense.send_back", SendBack(report_id=report.report_id, reason=reason),
+                                       self.queues.expense)
+                    self._observe_platform(ApprovalStatus.RETURNED)
+                    await self._emit(FinanceEventType.RETURNED, reason)
+                    self._set(BusinessStatus.RETURNED, reason)
+                    continue
+                if state is ApprovalStatus.PENDING_VALIDATION:
+                    await self._vendor("expense.pass_validation", ReportRef(report_id=report.report_id), self.queues.expense)
+                    self._observe_platform(ApprovalStatus.PENDING_APPROVAL)
+                validated = True
+                await self._emit(FinanceEventType.VALIDATED, "Passed the policy check; waiting for the approver")
+            await self._await_approval(report)
+
+    async def _await_resubmission(self) -> bool:
+        self._set(BusinessStatus.RETURNED, "With the employee; waiting for resubmission")
+        if await self._wait(lambda: self.platform_status not in BACK_WITH_EMPLOYEE, RESUBMIT_WINDOW):
+            return True
+        self._set(BusinessStatus.EXPIRED, f"Not resubmitted within {RESUBMIT_WINDOW.days} days")
+        return False
+
+    async def _await_approval(self, report: ExpenseReport) -> None:
+        decided = lambda: self.platform_status not in WAITING_FOR_APPROVER  # noqa: E731
+        approver = report.approver_id or "the approver"
+        self._set(BusinessStatus.AWAITING_APPROVAL, f"Waiting for {approver}")
+        if await self._wait(decided, REMIND_AFTER):
+            return
+        await self._emit(FinanceEventType.APPROVAL_REMINDED, f"Reminder sent: {approver} has not approved "
+                         f"report {report.report_id} for {REMIND_AFTER.days} days", data={"approver": approver})
+        if await self._wait(decided, ESCALATE_AFTER - REMIND_AFTER):
+            return
+        await self._emit(FinanceEventType.APPROVAL_ESCALATED, f"Escalated: {approver} has not approved report "
+                         f"{report.report_id} for {ESCALATE_AFTER.days} days", data={"approver": approver})
+        self._set(BusinessStatus.APPROVAL_OVERDUE, f"Escalated after {ESCALATE_AFTER.days} days without approval")
+        await workflow.wait_condition(decided)
+
+    async def _post_and_pay(self) -> ExpenseOutcome:
+        claim: ClaimedReport = await self._vendor("expense.claim_for_posting", ReportRef(report_id=self.input.report_id),
+                                                  self.queues.expense, ClaimedReport)
+        report = claim.report
+        self.reimbursement = report.reimbursement_total
+        await self._emit(FinanceEventType.APPROVED, f"Approved for {report.reimbursement_total}")
+        entry, posted, ctx = await self._post_journal(report)
+        if self._recalled():
+            await self._reverse(entry, "report recalled by the employee")
+            raise _Recalled()
+        await self._vendor("expense.confirm_posting", PostingConfirmation(claim=claim, posted=posted), self.queues.expense)
+        settled = await self._pay(report, entry, ctx)
+        await self._vendor("expense.confirm_payment", PaymentConfirmation(claim=claim, payment=settled), self.queues.expense)
+        await self._emit(FinanceEventType.PAID, f"Paid {settled.amount or report.reimbursement_total} to {report.employee_id}",
+                         amount=report.reimbursement_total)
+        self._set(BusinessStatus.PAID, f"Paid; bank reference {settled.bank_reference or settled.end_to_end_id}")
+        return self._outcome()
+
+    # --- coding and posting -------------------------------------------------------------------
+    async def _post_journal(self, report: ExpenseReport) -> tuple[JournalEntry, PostedJournal, CodingContext]:
+        overrides = CodingOverrides()
+        while True:
+            self._set(BusinessStatus.CODING, "Coding against ERP master data")
+            posting_date = overrides.posting_date or report.report_date or workflow.now().date()
+            ctx: CodingContext = await self._vendor(
+                "erp.load_coding_context", coding_request(report, self.rules.accounts, overrides, posting_date),
+                self.queues.erp, CodingContext)
+            self._observe_entity(ctx)
+            try:
+                entry = build_journal(report, ctx, self.rules.accounts, overrides=overrides, posting_date=posting_date,
+                                      external_id=step_key(workflow.info().workflow_id, f"journal-{self.generation}"))
+            except CodingProblem as problem:
+                overrides = self._apply(await self._park(problem.problem, "coding", self._actions(problem.problem)), overrides)
+                continue
+            self.functional = entry.total()
+            workflow.upsert_search_attributes([search.FUNCTIONAL_AMOUNT.value_set(float(self.functional.amount))])
+            try:
+                posted: PostedJournal = await self._vendor("erp.post_journal", entry, self.queues.erp, PostedJournal)
+            except _BusinessFailure as failure:
+                overrides = self._apply(await self._park(failure.problem, "posting", self._actions(failure.problem)), overrides)
+                continue
+            self.journals.append(posted)
+            await self._emit(FinanceEventType.POSTED, f"Journal {posted.document_number} posted in {posted.entity} "
+                             f"for {posted.amount}", amount=posted.amount,
+                             data={"external_id": posted.external_id, "erp_id": posted.erp_id})
+            self._set(BusinessStatus.POSTED, f"Journal {posted.document_number} posted")
+            return entry, posted, ctx
+
+    @staticmethod
+    def _actions(problem: BusinessProblem) -> list[ResolutionAction]:
+        actions = [ResolutionAction.RETRY]
+        if problem.code.startswith("COST_CENTER"):
+            actions.append(ResolutionAction.CORRECT_COST_CENTER)
+        if problem.code.startswith("PERIOD"):
+            actions.append(ResolutionAction.SET_POSTING_DATE)
+        return actions + [ResolutionAction.CANCEL]
+
+    def _apply(self, resolution: Resolution, overrides: CodingOverrides) -> CodingOverrides:
+        if resolution.action is ResolutionAction.CANCEL:
+            raise _Cancelled()
+        if resolution.action is ResolutionAction.CORRECT_COST_CENTER and resolution.cost_center:
+            wrong = self._problem_cost_center()
+            mapping = dict(overrides.cost_centers)
+            if wrong:
+                mapping[wrong] = resolution.cost_center
+            return overrides.model_copy(update={"cost_centers": mapping})
+        if resolution.action is ResolutionAction.SET_POSTING_DATE and resolution.posting_date:
+            return overrides.model_copy(update={"posting_date": resolution.posting_date})
+        return overrides
+
+    def _problem_cost_center(self) -> str | None:
+        """The cost center code the last problem was about (BusinessProblem.field)."""
+        return self.last_problem.field if self.last_problem else None
+
+    async def _reverse(self, entry: JournalEntry, reason: str) -> None:
+        reversal = entry.reversal(step_key(workflow.info().workflow_id, f"journal-{self.generation}-reversal"),
+                                  workflow.now().date(), reason)
+        while True:
+            try:
+                posted: PostedJournal = await self._vendor("erp.post_journal", reversal, self.queues.erp, PostedJournal)
+                break
+            except _BusinessFailure as failure:
+                await self._park(failure.problem, "reversal", [ResolutionAction.RETRY])
+        self.reversals.append(posted)
+        self.generation += 1
+        await self._emit(FinanceEventType.REVERSED, f"Journal {entry.external_id} reversed by {posted.document_number}: "
+                         f"{reason}", amount=posted.amount, data={"reverses": entry.external_id, "erp_id": posted.erp_id})
+        self._set(BusinessStatus.REVERSED, f"Reversed by {posted.document_number}: {reason}")
+
+    # --- payment --------------------------------------------------------------------------------
+    async def _pay(self, report: ExpenseReport, entry: JournalEntry, ctx: CodingContext) -> PaymentStatusReport:
+        attempt, creditor, rejected_account = 1, ctx.employee.bank_account, None
+        while True:
+            if self._recalled():
+                await self._reverse(entry, "report recalled by the employee before payment")
+                raise _Recalled()
+            problem = None
+            if creditor is None:
+                problem = BusinessProblem(code="BANK_DETAILS_MISSING", system="erp",
+                                          reason=f"Employee {report.employee_id} has no bank details in the ERP.")
+            elif rejected_account and creditor.account_id == rejected_account:
+                problem = BusinessProblem(code="BANK_DETAILS_UNCHANGED", system="erp", reason=(
+                    f"The employee's bank account {creditor.account_id} was rejected by the bank and has not "
+                    f"been corrected in the ERP yet."))
+            if problem is None:
+                outcome = await self._send_and_wait(report, creditor, attempt)
+                if outcome.state is PaymentState.SETTLED:
+                    return outcome
+                rejected_account = creditor.account_id
+                problem = BusinessProblem(code="PAYMENT_REJECTED", system="bank", vendor_code=outcome.reason_code, reason=(
+                    f"The bank rejected the reimbursement of {report.reimbursement_total} to account "
+                    f"{creditor.account_id}: {reason_text(outcome.reason_code)} ({outcome.reason_code}). "
+                    f"Correct the employee's bank details in the ERP, then retry."))
+            resolution = await self._park(problem, "payment", [ResolutionAction.RETRY, ResolutionAction.CANCEL])
+            if resolution.action is ResolutionAction.CANCEL:
+                await self._reverse(entry, "cancelled by finance after the payment failed")
+                raise _Cancelled()
+            attempt += 1
+            fresh: CodingContext = await self._vendor(
+                "erp.load_coding_context",
+                coding_request(report, self.rules.accounts, CodingOverrides(), workflow.now().date()), self.queues.erp,
+                CodingContext)
+            creditor = fresh.employee.bank_account
+
+    async def _send_and_wait(self, report: ExpenseReport, creditor: BankAccount, attempt: int) -> PaymentStatusReport:
+        key = f"G{self.generation}P{attempt}"
+        debtor = self.rules.payout_accounts[self.entity_code or ""]
+        instruction = PaymentInstruction(
+            message_id=iso20022_id("FSM", report.report_id, key), end_to_end_id=iso20022_id("FSE", report.report_id, key),
+            debtor_entity=self.entity_code or "", debtor_name=debtor.holder_name, debtor_account=debtor,
+            creditor=creditor, amount=report.reimbursement_total, requested_execution_date=workflow.now().date(),
+            remittance_info=f"Expense report {report.report_id} {report.name}"[:140])
+        ack: PaymentStatusReport = await self._vendor("bank.send_payment", instruction, self.queues.bank, PaymentStatusReport)
+        self.payment_status(ack)
+        await self._emit(FinanceEventType.PAYMENT_SENT, f"{instruction.amount} sent to the bank for "
+                         f"{creditor.holder_name} ({instruction.end_to_end_id})", amount=instruction.amount,
+                         data={"end_to_end_id": instruction.end_to_end_id, "message_id": instruction.message_id})
+        self._set(BusinessStatus.PAYMENT_SENT, f"Payment {instruction.end_to_end_id} with the bank")
+        e2e = instruction.end_to_end_id
+        decided = lambda: self.bank_reports.get(e2e) is not None and self.bank_reports[e2e].state in (  # noqa: E731
+            PaymentState.SETTLED, PaymentState.REJECTED)
+        while not await self._wait(decided, BANK_SILENCE):
+            lookup: PaymentStatusReport = await self._vendor(
+                "bank.payment_status", PaymentRef(message_id=instruction.message_id, end_to_end_id=e2e),
+                self.queues.bank, PaymentStatusReport)
+            self.payment_status(lookup)
+            if decided():
+                break
+            await self._park(BusinessProblem(code="BANK_SILENT", system="bank", reason=(
+                f"The bank has not confirmed payment {e2e} ({instruction.amount}) within {BANK_SILENCE.days} days; "
+                f"its last status is {lookup.bank_status_code or lookup.state.value}. Check with the bank, then retry.")),
+                "payment", [ResolutionAction.RETRY])
+        outcome = self.bank_reports[e2e]
+        self.payments.append(outcome)
+        return outcome
+
+    # --- plumbing -------------------------------------------------------------------------------
+    def _recalled(self) -> bool:
+        return self.platform_status in BACK_WITH_EMPLOYEE
+
+    async def _fetch_report(self) -> ExpenseReport:
+        report: ExpenseReport = await self._vendor("expense.fetch_report", ReportRef(report_id=self.input.report_id),
+                                                   self.queues.expense, ExpenseReport)
+        if self.platform_status is None:
+            self._observe_platform(report.approval_status)
+        self.reimbursement = report.reimbursement_total
+        return report
+
+    async def _duplicates(self, report: ExpenseReport) -> list[DuplicateHit]:
+        if not self.rules.policy.duplicate_detection:
+            return []
+        return await self._local("finsync.register_expense_lines", report, list[DuplicateHit])
+
+    def _observe_platform(self, state: ApprovalStatus) -> None:
+        self.platform_status, self.platform_status_at = state, workflow.now()
+
+    def _observe_entity(self, ctx: CodingContext) -> None:
+        if self.entity_code != ctx.entity.code:
+            self.entity_code = ctx.entity.code
+            workflow.upsert_search_attributes([search.LEGAL_ENTITY.value_set(ctx.entity.code)])
+
+    def _set(self, status: BusinessStatus, note: str) -> None:
+        if status is not self.status:
+            workflow.upsert_search_attributes([search.BUSINESS_STATUS.value_set(status.value)])
+        self.status = status
+        self.timeline.append(TimelineEntry(at=workflow.now(), status=status, note=note))
+        workflow.set_current_details(f"**{status.value}** — {note}")
+
+    async def _wait(self, condition: Any, timeout: timedelta) -> bool:
+        try:
+            await workflow.wait_condition(condition, timeout=timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    async def _park(self, problem: BusinessProblem, step: str, actions: list[ResolutionAction]) -> Resolution:
+        """Stop in a visible exception state until finance resolves it."""
+        self.last_problem = problem
+        resumed_status = self.status
+        self.open_exception = OpenException(problem=problem, step=step, raised_at=workflow.now(), actions=actions)
+        self.resolution = None
+        workflow.upsert_search_attributes([search.EXCEPTION_REASON.value_set(problem.code)])
+        self._set(BusinessStatus.EXCEPTION, problem.reason)
+        workflow.set_current_details(details_markdown(f"Expense report {self.input.report_id}", self.open_exception))
+        await self._emit(FinanceEventType.EXCEPTION_RAISED, problem.reason,
+                         data={"code": problem.code, "step": step, "system": problem.system})
+        await workflow.wait_condition(lambda: self.resolution is not None)
+        resolution = self.resolution
+        assert resolution is not None
+        self.open_exception, self.resolution = None, None
+        workflow.upsert_search_attributes([search.EXCEPTION_REASON.value_unset()])
+        await self._emit(FinanceEventType.EXCEPTION_RESOLVED, f"{problem.code} resolved by {resolution.resolved_by}: "
+                         f"{resolution.action.value}" + (f" ({resolution.note})" if resolution.note else ""),
+                         data={"code": problem.code, "action": resolution.action.value, "by": resolution.resolved_by})
+        self._set(resumed_status, f"Resumed after {problem.code}: {resolution.action.value}")
+        return resolution
+
+    async def _vendor(self, activity: str, arg: Any, task_queue: str, result_type: type | None = None) -> Any:
+        try:
+            return await workflow.execute_activity(
+                activity, arg, task_queue=task_queue, start_to_close_timeout=VENDOR_CALL_TIMEOUT,
+                retry_policy=VENDOR_RETRY, result_type=result_type, summary=activity)
+        except ActivityError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError) and cause.type == BUSINESS_RULE_VIOLATION:
+                details = cause.details[0] if cause.details else {"code": "VENDOR_REFUSED", "reason": cause.message}
+                raise _BusinessFailure(BusinessProblem.model_validate(details)) from error
+            raise
+
+    async def _local(self, activity: str, arg: Any, result_type: type) -> Any:
+        args = [] if arg is None else [arg]
+        return await workflow.execute_local_activity(
+            activity, args=args, start_to_close_timeout=LOCAL_TIMEOUT, retry_policy=LOCAL_RETRY, result_type=result_type)
+
+    async def _emit(self, kind: FinanceEventType, summary: str, *, amount: Money | None = None,
+                    data: dict[str, Any] | None = None) -> None:
+        self.event_seq += 1
+        info = workflow.info()
+        event = FinanceEvent(
+            event_id=f"{info.workflow_id}/{info.run_id}/{self.event_seq}", type=kind, occurred_at=workflow.now(),
+            process=PROCESS, business_key=self.input.report_id, workflow_id=info.workflow_id,
+            correlation_id=self.input.correlation_id or info.workflow_id, entity_code=self.entity_code,
+            amount=amount, summary=summary, data=data or {})
+        await self._local("finsync.record_events", EventBatch(events=[event]), int)
+
+    def _outcome(self) -> ExpenseOutcome:
+        return ExpenseOutcome(report_id=self.input.report_id, status=self.status,
+                              journal=self.journals[-1] if self.journals else None,
+                              payment=self.payments[-1] if self.payments else None)
+
+
+class _BusinessFailure(Exception):
+    def __init__(self, problem: BusinessProblem) -> None:
+        super().__init__(problem.reason)
+        self.problem = problem
+
+
