@@ -1,0 +1,99 @@
+"""Run the expense workflow against the scripted World on the time-skipping server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.bookkeeping import BookkeepingActivities
+from canonical import ApprovalStatus, ReportStatusChanged
+from finsync.config import Settings
+from finsync.interceptors import CorrelationInterceptor
+from finsync.store import IntegrationStore
+from tests.workflows.world import World
+from workflows.expense.model import BusinessStatus, ExpenseInput, ExpenseSnapshot, TaskQueues
+from workflows.expense.workflow import ExpenseReimbursementWorkflow
+
+
+@dataclass
+class Run:
+    env: WorkflowEnvironment
+    handle: WorkflowHandle
+    world: World
+    store: IntegrationStore
+
+    async def snapshot(self) -> ExpenseSnapshot:
+        return await self.handle.query(ExpenseReimbursementWorkflow.status)
+
+    async def until(self, predicate: Callable[[ExpenseSnapshot], bool], timeout: float = 10.0) -> ExpenseSnapshot:
+        """Poll the status query (queries do not skip time) until the predicate holds."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            snap = await self.snapshot()
+            if predicate(snap):
+                return snap
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out; last status {snap.status}: {snap.timeline[-3:]}")
+            await asyncio.sleep(0.05)
+
+    async def until_status(self, status: BusinessStatus) -> ExpenseSnapshot:
+        return await self.until(lambda s: s.status is status)
+
+    async def platform_says(self, status: ApprovalStatus) -> None:
+        now = await self.env.get_current_time()
+        await self.handle.signal(ExpenseReimbursementWorkflow.report_status_changed, ReportStatusChanged(
+            event_id=f"evt-{uuid.uuid4().hex}", source_system="concur", report_id=self.world.report.report_id,
+            approval_status=status, occurred_at=now, correlation_id="test-correlation"))
+
+    def event_types(self) -> list[str]:
+        return [row.type for row in self.store.events(workflow_id=self.handle.id)]
+
+
+@asynccontextmanager
+async def running(env: WorkflowEnvironment, world: World, tmp_path: Path) -> AsyncIterator[Run]:
+    queue = f"q-{uuid.uuid4().hex[:8]}"
+    store = IntegrationStore(f"sqlite:///{tmp_path / 'store.db'}")
+    books = BookkeepingActivities(store, Settings())
+    world.client = env.client
+    async with Worker(env.client, task_queue=queue, workflows=[ExpenseReimbursementWorkflow],
+                      activities=[*world.activities(), books.record_events, books.register_expense_lines,
+                                  books.load_expense_rulebook],
+                      interceptors=[CorrelationInterceptor()]):
+        handle = await env.client.start_workflow(
+            ExpenseReimbursementWorkflow.run,
+            ExpenseInput(report_id=world.report.report_id, correlation_id="test-correlation",
+                         task_queues=TaskQueues(expense=queue, erp=queue, bank=queue)),
+            id=f"expense-concur-{world.report.report_id}-{uuid.uuid4().hex[:6]}", task_queue=queue,
+            execution_timeout=timedelta(days=365))
+        run = Run(env, handle, world, store)
+        yield run
+        await _record_history(handle)
+
+
+HISTORY_DIR = Path(__file__).resolve().parent.parent / "histories"
+
+
+async def _record_history(handle: WorkflowHandle) -> None:
+    """With FINSYNC_RECORD_HISTORIES=1, keep this run's history for the replay test.
+
+    Only finished runs are recorded; the file is named after the test that produced it.
+    """
+    if os.environ.get("FINSYNC_RECORD_HISTORIES") != "1":
+        return
+    description = await handle.describe()
+    if description.status is None or description.status.name == "RUNNING":
+        return
+    test_name = os.environ.get("PYTEST_CURRENT_TEST", "run").split("::")[-1].split(" ")[0]
+    HISTORY_DIR.mkdir(exist_ok=True)
+    history = await handle.fetch_history()
+    (HISTORY_DIR / f"expense-{test_name.removeprefix('test_')}.json").write_text(history.to_json())

@@ -1,0 +1,182 @@
+"""Expense workflow logic on the time-skipping server, against a scripted outside world."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+
+from canonical import ApprovalStatus, Side
+from tests.workflows.harness import running
+from tests.workflows.world import CLOSED_ACCOUNT, GOOD_ACCOUNT, World, expense_line, report
+from workflows.common import search
+from workflows.common.exceptions import Resolution, ResolutionAction
+from workflows.expense.model import BusinessStatus
+from workflows.expense.workflow import ExpenseReimbursementWorkflow
+
+
+async def test_happy_path_posts_once_pays_once_and_confirms(time_skipping_env, tmp_path):
+    world = World(report())
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await run.until_status(BusinessStatus.AWAITING_APPROVAL)
+        assert world.validations == 1
+        await run.platform_says(ApprovalStatus.APPROVED)
+        outcome = await run.handle.result()
+
+    assert outcome.status is BusinessStatus.PAID
+    assert len(world.journals) == 1 and len(world.payments) == 1
+    (journal,) = world.journals.values()
+    assert journal.total(Side.DEBIT).amount == journal.total(Side.CREDIT).amount == 222.50
+    assert {ln.account for ln in journal.lines} == {"6120", "6110", "2150"}
+    assert world.posting_confirmations and world.payment_confirmations
+    assert run.event_types() == ["submitted", "validated", "approved", "posted", "payment_sent", "paid"]
+    described = await run.handle.describe()
+    attrs = described.typed_search_attributes
+    assert attrs.get(search.BUSINESS_STATUS) == "PAID"
+    assert attrs.get(search.LEGAL_ENTITY) == "US01"
+    assert attrs.get(search.FUNCTIONAL_AMOUNT) == 222.5
+
+
+async def test_approval_is_reminded_after_two_days_and_escalated_after_five(time_skipping_env, tmp_path):
+    world = World(report())
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await run.until_status(BusinessStatus.AWAITING_APPROVAL)
+        await time_skipping_env.sleep(timedelta(days=2, hours=1))
+        await run.until(lambda s: "approval_reminded" in run.event_types())
+        assert (await run.snapshot()).status is BusinessStatus.AWAITING_APPROVAL
+        assert "approval_escalated" not in run.event_types()
+        await time_skipping_env.sleep(timedelta(days=3))
+        await run.until_status(BusinessStatus.APPROVAL_OVERDUE)
+        assert "approval_escalated" in run.event_types()
+        await run.platform_says(ApprovalStatus.APPROVED)
+        assert (await run.handle.result()).status is BusinessStatus.PAID
+
+
+async def test_policy_breach_sends_the_report_back_and_a_corrected_resubmission_is_paid(time_skipping_env, tmp_path):
+    world = World(report("R2", expense_line("L1", "MEALS", "310.00"), expense_line("L2", "LODGING", "120.00", receipt=False,
+                                                                                    merchant="Hotel Adler")))
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await run.until_status(BusinessStatus.RETURNED)
+        assert len(world.send_backs) == 1
+        reason = world.send_backs[0]
+        assert "above the limit of USD 150.00" in reason and "Hotel Adler" in reason and "needs a receipt" in reason
+        assert world.validations == 0 and not world.journals
+
+        world.report = report("R2", expense_line("L1", "MEALS", "140.00"))
+        await run.platform_says(ApprovalStatus.PENDING_VALIDATION)
+        await run.until_status(BusinessStatus.AWAITING_APPROVAL)
+        await run.platform_says(ApprovalStatus.APPROVED)
+        assert (await run.handle.result()).status is BusinessStatus.PAID
+    assert run.event_types().count("returned") == 1
+    assert len(world.journals) == 1
+
+
+async def test_a_report_never_resubmitted_expires(time_skipping_env, tmp_path):
+    world = World(report("R3", expense_line("L1", "MEALS", "999.00")))
+    async with running(time_skipping_env, world, tmp_path) as run:
+        outcome = await run.handle.result()  # skips the 90-day resubmission window
+    assert outcome.status is BusinessStatus.EXPIRED and not world.journals
+
+
+async def test_inactive_cost_center_parks_and_resumes_after_correction(time_skipping_env, tmp_path):
+    world = World(report("R4", cost_center="CC-1900"))
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await run.until_status(BusinessStatus.AWAITING_APPROVAL)
+        await run.platform_says(ApprovalStatus.APPROVED)
+        snap = await run.until_status(BusinessStatus.EXCEPTION)
+        assert snap.open_exception.problem.code == "COST_CENTER_INACTIVE"
+        assert "CC-1900" in snap.open_exception.problem.reason
+        attrs = (await run.handle.describe()).typed_search_attributes
+        assert attrs.get(search.EXCEPTION_REASON) == "COST_CENTER_INACTIVE"
+        assert attrs.get(search.LEGAL_ENTITY) == "US01"
+
+        with pytest.raises(WorkflowUpdateFailedError):   # validated before it is accepted
+            await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, Resolution(
+                action=ResolutionAction.SET_POSTING_DATE, posting_date=date(2026, 11, 30), resolved_by="ap.clerk"))
+        with pytest.raises(WorkflowUpdateFailedError):
+            await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, Resolution(
+                action=ResolutionAction.CORRECT_COST_CENTER, resolved_by="ap.clerk"))
+        assert (await run.snapshot()).status is BusinessStatus.EXCEPTION
+
+        await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, Resolution(
+            action=ResolutionAction.CORRECT_COST_CENTER, cost_center="CC-1000", resolved_by="ap.clerk"))
+        assert (await run.handle.result()).status is BusinessStatus.PAID
+
+    (journal,) = world.journals.values()
+    assert {ln.cost_center for ln in journal.lines if ln.side is Side.DEBIT} == {"CC-1000"}
+    assert (await run.handle.describe()).typed_search_attributes.get(search.EXCEPTION_REASON) is None
+    assert run.event_types().count("exception_raised") == 1 and run.event_types().count("exception_resolved") == 1
+
+
+async def test_closed_period_parks_and_posts_on_the_date_finance_sets(time_skipping_env, tmp_path):
+    world = World(report("R5"), closed_periods={"Nov 2026"})
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await run.until_status(BusinessStatus.AWAITING_APPROVAL)
+        await run.platform_says(ApprovalStatus.APPROVED)
+        snap = await run.until_status(BusinessStatus.EXCEPTION)
+        assert snap.open_exception.problem.code == "PERIOD_CLOSED"
+        assert "Nov 2026 is closed" in snap.open_exception.problem.reason
+        await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, Resolution(
+            action=ResolutionAction.SET_POSTING_DATE, posting_date=date(2026, 12, 1), resolved_by="controller"))
+        assert (await run.handle.result()).status is BusinessStatus.PAID
+    (journal,) = world.journals.values()
+    assert journal.posting_date == date(2026, 12, 1)
+
+
+async def test_rejected_payment_parks_and_pays_once_after_the_bank_details_are_corrected(time_skipping_env, tmp_path):
+    world = World(report("R6"), bank_account=CLOSED_ACCOUNT, closed_bank_accounts={CLOSED_ACCOUNT.account_id})
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await run.until_status(BusinessStatus.AWAITING_APPROVAL)
+        await run.platform_says(ApprovalStatus.APPROVED)
+        snap = await run.until_status(BusinessStatus.EXCEPTION)
+        assert snap.open_exception.problem.code == "PAYMENT_REJECTED"
+        assert "account is closed (AC04)" in snap.open_exception.problem.reason
+
+        # Retrying before the ERP was corrected sends nothing: the same closed account would bounce again.
+        await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, Resolution(
+            action=ResolutionAction.RETRY, resolved_by="ap.clerk"))
+        snap = await run.until(lambda s: s.open_exception is not None and s.open_exception.problem.code == "BANK_DETAILS_UNCHANGED")
+        assert len(world.payments) == 1
+
+        world.bank_account = GOOD_ACCOUNT
+        await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, Resolution(
+            action=ResolutionAction.RETRY, resolved_by="ap.clerk", note="employee gave new account"))
+        outcome = await run.handle.result()
+
+    assert outcome.status is BusinessStatus.PAID
+    assert len(world.payments) == 2                       # one rejected, one paid
+    paid_to = [p.creditor.account_id for p in world.payments.values()]
+    assert paid_to == [CLOSED_ACCOUNT.account_id, GOOD_ACCOUNT.account_id]
+    assert len({p.message_id for p in world.payments.values()}) == 2
+    assert len(world.journals) == 1 and len(world.payment_confirmations) == 1
+
+
+async def test_recall_after_posting_produces_exactly_one_reversal(time_skipping_env, tmp_path):
+    world = World(report("R7"), recall_on_post=True)
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await run.until_status(BusinessStatus.AWAITING_APPROVAL)
+        await run.platform_says(ApprovalStatus.APPROVED)
+        snap = await run.until(lambda s: bool(s.reversals) and s.status is BusinessStatus.RETURNED)
+        assert len(snap.journals) == 1 and len(snap.reversals) == 1
+        original, reversal = list(world.journals.values())
+        assert reversal.reverses_external_id == original.external_id
+        assert reversal.total(Side.DEBIT) == original.total(Side.CREDIT)
+        assert not world.payments and not world.posting_confirmations
+        assert run.event_types().count("reversed") == 1
+        await run.handle.terminate("test over")
+
+
+async def test_cancel_while_parked_reverses_the_posted_journal(time_skipping_env, tmp_path):
+    world = World(report("R8"), bank_account=CLOSED_ACCOUNT, closed_bank_accounts={CLOSED_ACCOUNT.account_id})
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await run.until_status(BusinessStatus.AWAITING_APPROVAL)
+        await run.platform_says(ApprovalStatus.APPROVED)
+        await run.until_status(BusinessStatus.EXCEPTION)
+        await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, Resolution(
+            action=ResolutionAction.CANCEL, resolved_by="controller", note="employee left"))
+        outcome = await run.handle.result()
+    assert outcome.status is BusinessStatus.CANCELLED
+    original, reversal = list(world.journals.values())
+    assert reversal.reverses_external_id == original.external_id
+    assert not world.payment_confirmations

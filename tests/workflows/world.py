@@ -1,0 +1,181 @@
+"""A scripted outside world for workflow tests on the time-skipping server.
+
+The workflow's vendor activities are replaced by activities of the same names that act on this
+in-memory world; the bookkeeping activities are the real ones on a real SQLite store. The fake
+bank answers through the workflow's ``payment_status`` signal, as the gateway would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+
+from activities.bank import PaymentRef
+from activities.expense_platform import PaymentConfirmation, PostingConfirmation, ReportRef, SendBack
+from canonical import (
+    AccountingPeriod,
+    ApprovalStatus,
+    BankAccount,
+    BusinessProblem,
+    ClaimedReport,
+    CodingContext,
+    CodingRequest,
+    CostCenter,
+    Employee,
+    ExpenseLine,
+    ExpenseReport,
+    FxRate,
+    GLAccount,
+    JournalEntry,
+    LegalEntity,
+    Money,
+    PaymentInstruction,
+    PaymentState,
+    PaymentStatusReport,
+    PostedJournal,
+    ReportStatusChanged,
+)
+from workflows.common.retry import BUSINESS_RULE_VIOLATION
+from workflows.expense.workflow import ExpenseReimbursementWorkflow
+
+GOOD_ACCOUNT = BankAccount(holder_name="Jordan Lee", bic="CHASUS33XXX", account_number="100000000011")
+CLOSED_ACCOUNT = BankAccount(holder_name="Jordan Lee", bic="CHASUS33XXX", account_number="999999999999")
+ACCOUNTS = ["6100", "6110", "6120", "6130", "6140", "6150", "6160", "1410", "2150", "7990"]
+
+
+def expense_line(line_id: str, category: str, amount: str, currency: str = "USD", *, receipt: bool = True,
+                 day: date = date(2026, 11, 3), merchant: str = "Blue Bottle", cost_center: str | None = None,
+                 tax: str | None = None, posted: str | None = None) -> ExpenseLine:
+    return ExpenseLine(line_id=line_id, category=category, transaction_date=day, merchant=merchant,
+                       amount=Money.of(amount, currency), receipt_present=receipt, cost_center=cost_center,
+                       reclaimable_tax=Money.of(tax, currency) if tax else None,
+                       posted_amount=Money.of(posted, "USD") if posted else None)
+
+
+def report(report_id: str = "R1", *lines: ExpenseLine, cost_center: str = "CC-1000") -> ExpenseReport:
+    return ExpenseReport(
+        report_id=report_id, source_system="concur", name="November travel", employee_id="E1001",
+        cost_center=cost_center, currency="USD", approval_status=ApprovalStatus.PENDING_VALIDATION,
+        report_date=date(2026, 11, 10), approver_id="E1000",
+        lines=list(lines) or [expense_line("L1", "MEALS", "42.50"), expense_line("L2", "LODGING", "180.00")])
+
+
+@dataclass
+class World:
+    report: ExpenseReport
+    client: Client | None = None
+    closed_periods: set[str] = field(default_factory=set)       # period names, e.g. "Nov 2026"
+    inactive_cost_centers: set[str] = field(default_factory=lambda: {"CC-1900"})
+    bank_account: BankAccount = GOOD_ACCOUNT
+    closed_bank_accounts: set[str] = field(default_factory=set)
+    recall_on_post: bool = False
+    send_backs: list[str] = field(default_factory=list)
+    validations: int = 0
+    journals: dict[str, JournalEntry] = field(default_factory=dict)     # by external id: exactly once
+    post_calls: int = 0
+    payments: dict[str, PaymentInstruction] = field(default_factory=dict)
+    posting_confirmations: list[str] = field(default_factory=list)
+    payment_confirmations: list[str] = field(default_factory=list)
+
+    # --- expense platform ---------------------------------------------------------------
+    @activity.defn(name="expense.fetch_report")
+    async def fetch_report(self, ref: ReportRef) -> ExpenseReport:
+        return self.report
+
+    @activity.defn(name="expense.pass_validation")
+    async def pass_validation(self, ref: ReportRef) -> None:
+        self.validations += 1
+        self.report = self.report.model_copy(update={"approval_status": ApprovalStatus.PENDING_APPROVAL})
+
+    @activity.defn(name="expense.send_back")
+    async def send_back(self, request: SendBack) -> None:
+        self.send_backs.append(request.reason)
+        self.report = self.report.model_copy(update={"approval_status": ApprovalStatus.RETURNED})
+
+    @activity.defn(name="expense.claim_for_posting")
+    async def claim_for_posting(self, ref: ReportRef) -> ClaimedReport:
+        return ClaimedReport(report=self.report, posting_ref=f"doc-{ref.report_id}")
+
+    @activity.defn(name="expense.confirm_posting")
+    async def confirm_posting(self, request: PostingConfirmation) -> None:
+        self.posting_confirmations.append(request.posted.document_number)
+
+    @activity.defn(name="expense.confirm_payment")
+    async def confirm_payment(self, request: PaymentConfirmation) -> None:
+        self.payment_confirmations.append(request.payment.end_to_end_id)
+
+    # --- ERP --------------------------------------------------------------------------------
+    @activity.defn(name="erp.load_coding_context")
+    async def load_coding_context(self, request: CodingRequest) -> CodingContext:
+        month = request.posting_date.strftime("%b %Y")
+        start = request.posting_date.replace(day=1)
+        return CodingContext(
+            entity=LegalEntity(code="US01", name="Finsync Demo Inc.", functional_currency="USD", country="US"),
+            employee=Employee(employee_id="E1001", name="Jordan Lee", entity_code="US01", cost_center="CC-1000",
+                              bank_account=self.bank_account),
+            cost_centers={code: CostCenter(code=code, name=code, entity_code="US01",
+                                           active=code not in self.inactive_cost_centers)
+                          for code in request.cost_centers},
+            accounts={n: GLAccount(number=n, name=f"Account {n}") for n in ACCOUNTS},
+            period=AccountingPeriod(name=month, start=start, end=start.replace(day=28), closed=month in self.closed_periods),
+            fx_rates=[FxRate(from_currency="EUR", to_currency="USD", rate=Decimal("1.0920"), rate_date=date(2026, 11, 1))])
+
+    @activity.defn(name="erp.post_journal")
+    async def post_journal(self, entry: JournalEntry) -> PostedJournal:
+        self.post_calls += 1
+        month = entry.posting_date.strftime("%b %Y")
+        if month in self.closed_periods:
+            problem = BusinessProblem(code="PERIOD_CLOSED", system="erp", reason=f"The accounting period {month} is closed.")
+            raise ApplicationError(problem.reason, problem, type=BUSINESS_RULE_VIOLATION, non_retryable=True)
+        self.journals.setdefault(entry.external_id, entry)
+        if self.recall_on_post and entry.reverses_external_id is None:
+            await self._signal_recall()
+        number = f"JE{list(self.journals).index(entry.external_id) + 1:05d}"
+        return PostedJournal(external_id=entry.external_id, erp_id=number, document_number=number,
+                             entity=entry.entity, posting_date=entry.posting_date, amount=entry.total())
+
+    async def _signal_recall(self) -> None:
+        assert self.client
+        handle = self.client.get_workflow_handle(activity.info().workflow_id)
+        await handle.signal(ExpenseReimbursementWorkflow.report_status_changed, ReportStatusChanged(
+            event_id="recall-1", source_system="concur", report_id=self.report.report_id,
+            approval_status=ApprovalStatus.RECALLED, occurred_at=activity.info().current_attempt_scheduled_time,
+            correlation_id="test"))
+
+    # --- bank -------------------------------------------------------------------------------
+    @activity.defn(name="bank.send_payment")
+    async def send_payment(self, instruction: PaymentInstruction) -> PaymentStatusReport:
+        first = instruction.message_id not in self.payments
+        self.payments.setdefault(instruction.message_id, instruction)
+        if first:
+            await self._answer(activity.info().workflow_id, instruction)
+        return PaymentStatusReport(message_id=instruction.message_id, end_to_end_id=instruction.end_to_end_id,
+                                   state=PaymentState.PENDING, bank_status_code="ACTC", source="ack")
+
+    async def _answer(self, workflow_id: str, instruction: PaymentInstruction) -> None:
+        """The bank decides and tells the workflow (as the gateway would). It answers before the
+        send returns so that time skipping cannot jump past it; the workflow must not mind that
+        the decision arrives before the acknowledgement."""
+        rejected = instruction.creditor.account_id in self.closed_bank_accounts
+        assert self.client
+        await self.client.get_workflow_handle(workflow_id).signal(
+            ExpenseReimbursementWorkflow.payment_status, PaymentStatusReport(
+                message_id=instruction.message_id, end_to_end_id=instruction.end_to_end_id,
+                state=PaymentState.REJECTED if rejected else PaymentState.SETTLED,
+                bank_status_code="RJCT" if rejected else "ACSC", reason_code="AC04" if rejected else None,
+                amount=instruction.amount, source="pain.002"))
+
+    @activity.defn(name="bank.payment_status")
+    async def payment_status(self, ref: PaymentRef) -> PaymentStatusReport:
+        state = PaymentState.PENDING if ref.message_id in self.payments else PaymentState.UNKNOWN
+        return PaymentStatusReport(message_id=ref.message_id, end_to_end_id=ref.end_to_end_id, state=state)
+
+    def activities(self) -> list:
+        return [self.fetch_report, self.pass_validation, self.send_back, self.claim_for_posting,
+                self.confirm_posting, self.confirm_payment, self.load_coding_context, self.post_journal,
+                self.send_payment, self.payment_status]
