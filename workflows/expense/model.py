@@ -67,6 +67,7 @@ class ExpenseSnapshot(BaseModel):
     reimbursement: Money | None = None
     functional_amount: Money | None = None
     open_exception: OpenException | None = None
+    returned_for: list[str] = []     # policy rules of the last send-back: LIMIT, RECEIPT, DUPLICATE
     journals: list[PostedJournal] = []
     reversals: list[PostedJournal] = []
     payments: list[PaymentStatusReport] = []

@@ -102,12 +102,14 @@ class ExpenseReimbursementWorkflow:
         self.reversals: list[PostedJournal] = []
         self.payments: list[PaymentStatusReport] = []
         self.entity_code: str | None = None
+        self.employee_id: str | None = None
         self.reimbursement: Money | None = None
         self.functional: Money | None = None
         self.generation = 1          # +1 after each reversal: a resubmitted report posts anew
         self.event_seq = 0
         self.queues = input.task_queues
         self.last_problem: BusinessProblem | None = None
+        self.returned_for: list[str] = []
 
     # --- messages -------------------------------------------------------------------------
     @workflow.signal
@@ -131,7 +133,7 @@ class ExpenseReimbursementWorkflow:
         return ExpenseSnapshot(
             report_id=self.input.report_id, status=self.status, entity_code=self.entity_code,
             reimbursement=self.reimbursement, functional_amount=self.functional, open_exception=self.open_exception,
-            journals=self.journals, reversals=self.reversals, payments=self.payments, timeline=self.timeline)
+            returned_for=self.returned_for, journals=self.journals, reversals=self.reversals, payments=self.payments, timeline=self.timeline)
 
     @workflow.update
     async def resolve_exception(self, resolution: Resolution) -> str:
@@ -185,6 +187,7 @@ class ExpenseReimbursementWorkflow:
                 breaches = check_policy(report, self.rules.policy, await self._duplicates(report))
                 if breaches:
                     reason = send_back_reason(breaches)
+                    self.returned_for = sorted({b.rule for b in breaches})
                     await self._vendor("expense.send_back", SendBack(report_id=report.report_id, reason=reason),
                                        self.queues.expense)
                     self._observe_platform(ApprovalStatus.RETURNED)
@@ -385,7 +388,7 @@ class ExpenseReimbursementWorkflow:
                                                    self.queues.expense, ExpenseReport)
         if self.platform_status is None:
             self._observe_platform(report.approval_status)
-        self.reimbursement = report.reimbursement_total
+        self.reimbursement, self.employee_id = report.reimbursement_total, report.employee_id
         return report
 
     async def _duplicates(self, report: ExpenseReport) -> list[DuplicateHit]:
@@ -406,7 +409,18 @@ class ExpenseReimbursementWorkflow:
             workflow.upsert_search_attributes([search.BUSINESS_STATUS.value_set(status.value)])
         self.status = status
         self.timeline.append(TimelineEntry(at=workflow.now(), status=status, note=note))
-        workflow.set_current_details(f"**{status.value}** — {note}")
+        workflow.set_current_details(f"{self._headline()}\n\n**{status.value}** — {note}")
+
+    def _headline(self) -> str:
+        """Report, employee, amount, entity: the line that identifies this report in the Web UI."""
+        parts = [f"Expense report {self.input.report_id}"]
+        if self.employee_id:
+            parts.append(f"employee {self.employee_id}")
+        if self.reimbursement:
+            parts.append(str(self.reimbursement))
+        if self.entity_code:
+            parts.append(self.entity_code)
+        return " · ".join(parts)
 
     async def _wait(self, condition: Any, timeout: timedelta) -> bool:
         try:
@@ -423,7 +437,7 @@ class ExpenseReimbursementWorkflow:
         self.resolution = None
         workflow.upsert_search_attributes([search.EXCEPTION_REASON.value_set(problem.code)])
         self._set(BusinessStatus.EXCEPTION, problem.reason)
-        workflow.set_current_details(details_markdown(f"Expense report {self.input.report_id}", self.open_exception))
+        workflow.set_current_details(details_markdown(self._headline(), self.open_exception))
         await self._emit(FinanceEventType.EXCEPTION_RAISED, problem.reason,
                          data={"code": problem.code, "step": step, "system": problem.system})
         await workflow.wait_condition(lambda: self.resolution is not None)

@@ -1,0 +1,103 @@
+"""The ``finsync`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from importlib import import_module
+from pathlib import Path
+
+import typer
+
+from finsync import correlation
+from finsync.config import settings as load_settings
+
+app = typer.Typer(help="finsync: durable finance-process orchestration on Temporal.", no_args_is_help=True,
+                  add_completion=False)
+demo_app = typer.Typer(help="Drive realistic demo cases through the local stack.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+SANDBOXES = {"concur": "expense", "netsuite": "erp", "bank": "bank"}
+
+
+@app.command()
+def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local stack keeps its state")) -> None:
+    """Run the whole local stack in the foreground: Temporal, sandboxes, gateway, worker."""
+    import os
+
+    from finsync import devstack
+    from finsync.config import Settings
+
+    config = devstack.write_local_config(data_dir)
+    os.environ.setdefault("FINSYNC_CONFIG", str(config.resolve()))
+    raise typer.Exit(devstack.run(Settings()))
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker: every workflow, and each vendor's activities on its task queue."""
+    import worker as worker_module
+
+    correlation.install_logging()
+    asyncio.run(worker_module.run_worker(load_settings()))
+
+
+@app.command()
+def gateway() -> None:
+    """Run the webhook gateway."""
+    import uvicorn
+
+    from connectors import registry
+    from finsync.store import open_store
+    from finsync.temporal import connect
+    from gateway.app import create_app
+
+    correlation.install_logging()
+    settings = load_settings()
+
+    async def serve() -> None:
+        client = await connect(settings.temporal)
+        platform = registry.build(settings.expense)
+        api = create_app(settings, client, open_store(settings.database_url), platform)
+        server = uvicorn.Server(uvicorn.Config(api, host=settings.gateway.host, port=settings.gateway.port,
+                                               log_level="warning"))
+        try:
+            await server.serve()
+        finally:
+            await platform.aclose()
+
+    asyncio.run(serve())
+
+
+@app.command()
+def sandbox(name: str = typer.Argument(..., help="concur, netsuite or bank"),
+            port: int = typer.Option(..., help="port to listen on (127.0.0.1)")) -> None:
+    """Run one vendor sandbox (state under the data folder; faults from FINSYNC_SANDBOX_FAULTS)."""
+    import uvicorn
+
+    from sandboxes.kit.faults import FaultConfig
+
+    if name not in SANDBOXES:
+        typer.echo(f"unknown sandbox {name!r}; choose one of {', '.join(SANDBOXES)}", err=True)
+        raise typer.Exit(2)
+    settings = load_settings()
+    db = settings.data_dir / "sandboxes" / f"{name}.db"
+    kwargs: dict = {"faults": FaultConfig.from_env(name)}
+    if name == "concur":
+        kwargs["webhook_secrets"] = [s.get_secret_value() for s in settings.webhooks.expense_secrets]
+    if name == "bank":
+        kwargs["webhook_secrets"] = [s.get_secret_value() for s in settings.webhooks.bank_secrets]
+    api = import_module(f"sandboxes.{name}.app").create_app(db, **kwargs)
+    uvicorn.run(api, host="127.0.0.1", port=port, log_level="warning")
+
+
+@demo_app.command("expense")
+def demo_expense(count: int = typer.Option(50, help="how many expense reports to create")) -> None:
+    """Create realistic expense reports of mixed cases and follow them to a resting state."""
+    from finsync.demo import run_expense_demo
+
+    sys.exit(asyncio.run(run_expense_demo(load_settings(), count)))
+
+
+if __name__ == "__main__":
+    app()

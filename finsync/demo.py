@@ -1,0 +1,145 @@
+"""``finsync demo expense``: realistic expense reports of mixed cases through the local stack.
+
+Employees create and submit reports in the expense sandbox; the sandbox's signed webhooks reach
+the gateway, which starts the workflows. The demo then plays the managers (approving what lands
+in their queue) and follows every workflow to a resting state: paid, returned to the employee,
+or parked on an exception for finance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from finsync.config import Settings
+from finsync.temporal import connect
+from sandboxes.concur.driver import ConcurDriver, Expense
+from workflows.expense.model import BusinessStatus, ExpenseSnapshot, workflow_id
+from workflows.expense.workflow import ExpenseReimbursementWorkflow
+
+console = Console()
+RESTING = {BusinessStatus.PAID, BusinessStatus.RETURNED, BusinessStatus.EXCEPTION, BusinessStatus.CANCELLED,
+           BusinessStatus.EXPIRED}
+MANAGERS = ["E1000", "E2000"]
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    employee: str
+    currency: str
+    expenses: list[Expense]
+    cost_center: str | None = None
+    report_date: date | None = None
+
+
+def cases(today: date) -> list[Case]:
+    """One of each kind of report a finance team sees, weighted like a real month."""
+    day = max(today.replace(day=1), today - timedelta(days=3))
+    last_month = today.replace(day=1) - timedelta(days=10)
+    us = lambda code, amount, vendor, **kw: Expense(code, Decimal(amount), "USD", day, vendor, **kw)  # noqa: E731
+    eu = lambda code, amount, vendor, **kw: Expense(code, Decimal(amount), "EUR", day, vendor, **kw)  # noqa: E731
+    return [
+        Case("client dinner and hotel", "E1001", "USD", [us("DINNR", "86.40", "Nopa"), us("LODNG", "229.00", "Hotel Zetta")]),
+        Case("taxi and lunch", "E1002", "USD", [us("TAXIX", "38.75", "Yellow Cab"), us("LUNCH", "24.10", "Sweetgreen")]),
+        Case("flight to Berlin", "E1003", "USD", [us("AIRFR", "812.60", "United Airlines")]),
+        Case("London trip, pounds", "E1004", "USD", [Expense("TAXIX", Decimal("42.00"), "GBP", day, "Addison Lee"),
+                                                      us("DINNR", "61.00", "Dishoom")]),
+        Case("Kundentermin Hamburg", "E2001", "EUR", [eu("LODNG", "189.00", "Hotel Atlantic", tax_code="DE19"),
+                                                      eu("TAXIX", "31.50", "Taxi Hamburg", tax_code="DE19")]),
+        Case("Büromaterial", "E2002", "EUR", [eu("OFCSP", "64.90", "McPaper", tax_code="DE19")]),
+        Case("dinner over the limit", "E1002", "USD", [us("DINNR", "312.00", "The French Laundry")]),
+        Case("hotel without receipt", "E1003", "USD", [us("LODNG", "219.00", "Hotel Nikko", receipt=False)]),
+        Case("inactive cost center", "E1005", "USD", [us("LUNCH", "18.20", "Chipotle")]),
+        Case("expense dated in a closed period", "E1001", "USD", [us("TAXIX", "27.30", "Lyft")], report_date=last_month),
+        Case("employee's bank account closed", "E2004", "EUR", [eu("TAXIX", "22.80", "FreeNow", tax_code="DE19")]),
+    ]
+
+
+WEIGHTS = [5, 4, 2, 2, 4, 2, 1, 1, 1, 1, 1]
+
+
+async def run_expense_demo(settings: Settings, count: int) -> int:
+    client = await connect(settings.temporal)
+    today = date.today()
+    plan = list(itertools.islice(itertools.cycle(
+        [case for case, weight in zip(cases(today), WEIGHTS) for _ in range(weight)]), count))
+    async with ConcurDriver(settings.expense.base_url, settings.expense.client_id,
+                            settings.expense.client_secret.get_secret_value()) as concur:
+        reports: dict[str, Case] = {}
+        with _progress() as progress:
+            creating = progress.add_task("creating reports", total=count)
+            for n, case in enumerate(plan, 1):
+                report_id = await concur.create_report(case.employee, f"{case.label} #{n}", case.currency,
+                                                       case.expenses, cost_center=case.cost_center,
+                                                       report_date=case.report_date or today)
+                await concur.submit(case.employee, report_id)
+                reports[report_id] = case
+                progress.advance(creating)
+            following = progress.add_task("following workflows", total=count)
+            snapshots = await _follow(client, concur, reports, progress, following)
+    _summary(snapshots, reports)
+    return 0 if len(snapshots) == count else 1
+
+
+async def _follow(client: Client, concur: ConcurDriver, reports: dict[str, object], progress: Progress,
+                  task: object, timeout: float = 600.0) -> dict[str, ExpenseSnapshot]:
+    """Approve what reaches the managers and poll every workflow until it rests."""
+    resting: dict[str, ExpenseSnapshot] = {}
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(resting) < len(reports) and asyncio.get_running_loop().time() < deadline:
+        for manager in MANAGERS:
+            for header in await concur.manager_queue(manager):
+                if header["reportId"] in reports:
+                    await concur.approve_as_manager(manager, header["reportId"])
+        pending = [r for r in reports if r not in resting]
+        for report_id, snap in zip(pending, await asyncio.gather(*(_snapshot(client, r) for r in pending))):
+            if snap is not None and snap.status in RESTING:
+                resting[report_id] = snap
+        progress.update(task, completed=len(resting))
+        await asyncio.sleep(0.5)
+    return resting
+
+
+async def _snapshot(client: Client, report_id: str) -> ExpenseSnapshot | None:
+    try:
+        return await client.get_workflow_handle(workflow_id("concur", report_id)).query(
+            ExpenseReimbursementWorkflow.status)
+    except RPCError:
+        return None   # the webhook has not started it yet
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console)
+
+
+def _summary(snapshots: dict[str, ExpenseSnapshot], reports: dict[str, object]) -> None:
+    table = Table(title=f"{len(reports)} expense reports")
+    table.add_column("outcome")
+    table.add_column("reports", justify="right")
+    table.add_column("why")
+    by_status = Counter(s.status for s in snapshots.values())
+    reasons = Counter(s.open_exception.problem.code for s in snapshots.values() if s.open_exception)
+    returned = Counter(rule for s in snapshots.values() if s.status is BusinessStatus.RETURNED for rule in s.returned_for)
+    table.add_row("posted and paid", str(by_status[BusinessStatus.PAID]), "")
+    table.add_row("returned to the employee", str(by_status[BusinessStatus.RETURNED]),
+                  ", ".join(f"{k} ×{v}" for k, v in returned.items() if k))
+    table.add_row("parked for finance", str(by_status[BusinessStatus.EXCEPTION]),
+                  ", ".join(f"{k} ×{v}" for k, v in reasons.most_common()))
+    missing = len(reports) - len(snapshots)
+    if missing:
+        table.add_row("[red]not at rest in time[/red]", str(missing), "see the Temporal Web UI")
+    console.print(table)
+    console.print("Find them in the Web UI (http://127.0.0.1:8233), e.g. "
+                  "[bold]FinsyncBusinessStatus = 'EXCEPTION' AND FinsyncLegalEntity = 'DE01'[/bold]")

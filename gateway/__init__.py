@@ -1,0 +1,1 @@
+"""The webhook gateway: verify, dedupe, and turn vendor events into workflow starts and signals."""

@@ -1,0 +1,112 @@
+"""The gateway's HTTP surface: one endpoint per vendor event source.
+
+POST /webhooks/expense   SAP Concur ESS ``statusChanged`` events
+POST /webhooks/bank      ISO 20022 pain.002 / camt.054 notifications
+
+Each request is size-capped, signature- and timestamp-checked, parsed into canonical events and
+routed to Temporal before it is acknowledged. Refusals are RFC 9457 problem+json and start
+nothing; a repeated webhook id is acknowledged without doing anything again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from temporalio.client import Client
+
+from canonical import ExpenseReport
+from connectors.bank import parse_notification
+from connectors.concur import parse_status_changed
+from connectors.interfaces import ExpensePlatform
+from finsync import correlation
+from finsync.config import Settings
+from finsync.store import IntegrationStore
+from gateway.problems import Problem
+from gateway.routing import Routed, Router
+from gateway.verify import verify
+
+log = logging.getLogger("finsync.gateway")
+
+SUMMARY_LOOKUP_TIMEOUT = 2.0   # seconds; the summary line is nice to have, the ack is not optional
+
+
+async def read_capped(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, "body-too-large", "Payload too large", f"at most {limit} bytes are accepted")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Problem(413, "body-too-large", "Payload too large", f"at most {limit} bytes are accepted")
+    return bytes(body)
+
+
+def create_app(settings: Settings, client: Client, store: IntegrationStore,
+               platform: ExpensePlatform | None = None) -> FastAPI:
+    """``platform`` (optional) lets the gateway read a new report's header for its summary line."""
+    app = FastAPI(title="finsync webhook gateway", version="1")
+    router = Router(client, settings, store)
+    hooks = settings.webhooks
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, problem: Problem) -> JSONResponse:
+        log.warning("refused %s: %s", request.url.path, problem.detail)
+        return problem.response(request.url.path)
+
+    async def receive(request: Request, source: str, secrets: list[str],
+                      handle: Callable[[bytes, str], Awaitable[list[Routed]]]) -> JSONResponse:
+        body = await read_capped(request, hooks.max_body_bytes)
+        webhook_id = verify(request.headers, body, secrets, tolerance=hooks.tolerance_seconds)
+        if await asyncio.to_thread(store.webhook_seen, webhook_id):
+            return JSONResponse({"webhook_id": webhook_id, "outcome": "duplicate"}, status_code=200)
+        routed = await handle(body, webhook_id)
+        await asyncio.to_thread(store.remember_webhook, webhook_id, source,
+                                next((r.workflow_id for r in routed if r.workflow_id), None))
+        return JSONResponse({"webhook_id": webhook_id, "routed": [r.__dict__ for r in routed]}, status_code=202)
+
+    async def summary_report(report_id: str) -> ExpenseReport | None:
+        if platform is None:
+            return None
+        try:
+            return await asyncio.wait_for(platform.get_report(report_id), SUMMARY_LOOKUP_TIMEOUT)
+        except Exception as error:  # noqa: BLE001 - the summary must never block the event
+            log.info("no summary for report %s: %r", report_id, error)
+            return None
+
+    async def expense(body: bytes, webhook_id: str) -> list[Routed]:
+        try:
+            event = parse_status_changed(body, webhook_id, None)
+        except ValueError as error:
+            raise Problem(422, "malformed-event", "Malformed expense event", str(error)) from error
+        token = correlation.current.set(event.correlation_id)
+        try:
+            return [await router.expense_event(event, await summary_report(event.report_id))]
+        finally:
+            correlation.current.reset(token)
+
+    async def bank(body: bytes, webhook_id: str) -> list[Routed]:
+        try:
+            reports = parse_notification(body)
+        except ValueError as error:
+            raise Problem(422, "malformed-event", "Malformed bank notification", str(error)) from error
+        return [await router.payment_report(report) for report in reports]
+
+    @app.post("/webhooks/expense")
+    async def expense_webhook(request: Request) -> JSONResponse:
+        return await receive(request, "expense", [s.get_secret_value() for s in hooks.expense_secrets], expense)
+
+    @app.post("/webhooks/bank")
+    async def bank_webhook(request: Request) -> JSONResponse:
+        return await receive(request, "bank", [s.get_secret_value() for s in hooks.bank_secrets], bank)
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,79 @@
+"""Turn verified vendor events into idempotent workflow starts and signals."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from temporalio.client import Client
+from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from canonical import ExpenseReport, PaymentStatusReport, ReportStatusChanged
+from finsync.config import Settings
+from finsync.store import IntegrationStore
+from workflows.common import search
+from workflows.expense.model import PROCESS, ExpenseInput, TaskQueues, workflow_id
+from workflows.expense.workflow import ExpenseReimbursementWorkflow
+
+log = logging.getLogger("finsync.gateway")
+
+
+@dataclass
+class Routed:
+    workflow_id: str | None
+    outcome: str          # "delivered" (started or signalled), "closed", "unmatched"
+
+
+def expense_summary(event: ReportStatusChanged, report: ExpenseReport | None) -> str:
+    """The one line the Web UI shows for the workflow (at most 200 bytes)."""
+    if report is None:
+        return f"Expense report {event.report_id} ({event.source_system})"
+    return (f"Expense report {report.report_id} · employee {report.employee_id} · "
+            f"{report.reimbursement_total} · {report.name}")[:200]
+
+
+class Router:
+    def __init__(self, client: Client, settings: Settings, store: IntegrationStore) -> None:
+        self.client = client
+        self.settings = settings
+        self.store = store
+        self.task_queues = TaskQueues(expense=settings.expense.task_queue, erp=settings.erp.task_queue,
+                                      bank=settings.bank.task_queue)
+
+    async def expense_event(self, event: ReportStatusChanged, report: ExpenseReport | None) -> Routed:
+        """Signal the report's workflow, starting it if needed; never a second run for one report."""
+        wf_id = workflow_id(event.source_system, event.report_id)
+        try:
+            await self.client.start_workflow(
+                ExpenseReimbursementWorkflow.run,
+                ExpenseInput(report_id=event.report_id, source_system=event.source_system,
+                             correlation_id=event.correlation_id, task_queues=self.task_queues),
+                id=wf_id, task_queue=self.settings.temporal.workflow_task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                start_signal="report_status_changed", start_signal_args=[event],
+                static_summary=expense_summary(event, report),
+                search_attributes=TypedSearchAttributes([
+                    search.PROCESS.value_set(PROCESS), search.SOURCE_SYSTEM.value_set(event.source_system),
+                    search.BUSINESS_KEY.value_set(event.report_id)]))
+        except WorkflowAlreadyStartedError:
+            # The report's workflow already finished: the event is about a closed case.
+            log.info("event %s for closed workflow %s ignored", event.event_id, wf_id)
+            return Routed(wf_id, "closed")
+        return Routed(wf_id, "delivered")
+
+    async def payment_report(self, report: PaymentStatusReport) -> Routed:
+        wf_id = await asyncio.to_thread(self.store.workflow_for_payment, report.end_to_end_id)
+        if wf_id is None:
+            log.warning("bank report for unknown payment %s kept unmatched", report.end_to_end_id)
+            return Routed(None, "unmatched")
+        try:
+            await self.client.get_workflow_handle(wf_id).signal(ExpenseReimbursementWorkflow.payment_status, report)
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            log.info("bank report %s for closed workflow %s ignored", report.end_to_end_id, wf_id)
+            return Routed(wf_id, "closed")
+        return Routed(wf_id, "delivered")
