@@ -1,0 +1,99 @@
+"""Policy rules and journal coding: pure functions, no Temporal needed."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from activities.bookkeeping import load_rulebook
+from canonical import Money, Side
+from finsync.config import BankVendorSettings, RulesSettings
+from tests.workflows.world import World, expense_line, report
+from workflows.expense.coding import CodingOverrides, CodingProblem, build_journal, coding_request
+from workflows.expense.rules import DuplicateHit, check_policy
+
+RULES = RulesSettings()
+BOOK = load_rulebook(RULES.expense_policy, RULES.expense_accounts, BankVendorSettings().debtor_accounts)
+
+
+def test_rule_files_load_with_versions_and_payout_accounts():
+    assert BOOK.policy.version and BOOK.accounts.version
+    assert set(BOOK.accounts.entities) == {"US01", "DE01"}
+    assert BOOK.payout_accounts["DE01"].iban
+
+
+def test_within_policy_has_no_breach():
+    assert check_policy(report(), BOOK.policy, []) == []
+
+
+def test_limit_receipt_and_duplicate_breaches_are_all_reported():
+    r = report("R9", expense_line("L1", "MEALS", "150.01"), expense_line("L2", "LODGING", "90.00", receipt=False),
+               expense_line("L3", "GROUND_TRANSPORT", "20.00"))
+    breaches = check_policy(r, BOOK.policy, [DuplicateHit(line_id="L3", other_report_id="R1")])
+    assert [(b.line_id, b.rule) for b in breaches] == [("L1", "LIMIT"), ("L2", "RECEIPT"), ("L3", "DUPLICATE")]
+    assert "already claimed on report R1" in breaches[2].message
+
+
+def test_limit_is_inclusive_and_receipt_threshold_applies_from_the_amount():
+    r = report("R10", expense_line("L1", "MEALS", "150.00", receipt=False))
+    assert [b.rule for b in check_policy(r, BOOK.policy, [])] == ["RECEIPT"]
+
+
+async def _ctx(world: World, r, posting_date=date(2026, 11, 10)):
+    return await world.load_coding_context(coding_request(r, BOOK.accounts, CodingOverrides(), posting_date))
+
+
+async def test_journal_splits_reclaimable_tax_and_credits_the_employee():
+    r = report("R11", expense_line("L1", "LODGING", "119.00", tax="19.00"))
+    ctx = await _ctx(World(r), r)
+    je = build_journal(r, ctx, BOOK.accounts, external_id="x", posting_date=date(2026, 11, 10), overrides=CodingOverrides())
+    by_account = {(ln.account, ln.side): ln.amount for ln in je.lines}
+    assert by_account == {("6110", Side.DEBIT): Money.of("100.00", "USD"), ("1410", Side.DEBIT): Money.of("19.00", "USD"),
+                          ("2150", Side.CREDIT): Money.of("119.00", "USD")}
+
+
+async def test_foreign_lines_convert_at_the_transaction_date_and_differences_go_to_fx_rounding():
+    # EUR 33.33 at 1.0920 = USD 36.39636 -> 36.40; the platform reimbursed USD 36.39.
+    r = report("R12", expense_line("L1", "MEALS", "33.33", "EUR", posted="36.39"), expense_line("L2", "MEALS", "10.00"))
+    ctx = await _ctx(World(r), r)
+    je = build_journal(r, ctx, BOOK.accounts, external_id="x", posting_date=date(2026, 11, 10), overrides=CodingOverrides())
+    assert je.currencies == {"USD"}
+    debits = {ln.memo.split(" ")[0]: ln.amount.amount for ln in je.lines if ln.account == "6120"}
+    assert debits == {"R12/L1": Decimal("36.40"), "R12/L2": Decimal("10.00")}
+    credit = next(ln for ln in je.lines if ln.account == "2150")
+    assert credit.amount == Money.of("46.39", "USD") == r.reimbursement_total
+    rounding = next(ln for ln in je.lines if ln.account == "7990")
+    assert (rounding.side, rounding.amount) == (Side.CREDIT, Money.of("0.01", "USD"))
+
+
+@pytest.mark.parametrize("world_change, code", [
+    ({"closed_periods": {"Nov 2026"}}, "PERIOD_CLOSED"),
+    ({"inactive_cost_centers": {"CC-1000"}}, "COST_CENTER_INACTIVE"),
+])
+async def test_master_data_problems_name_what_to_fix(world_change, code):
+    r = report("R13")
+    world = World(r, **world_change)
+    ctx = await _ctx(world, r)
+    with pytest.raises(CodingProblem) as problem:
+        build_journal(r, ctx, BOOK.accounts, external_id="x", posting_date=date(2026, 11, 10), overrides=CodingOverrides())
+    assert problem.value.problem.code == code
+
+
+async def test_a_cost_center_correction_recodes_every_line():
+    r = report("R14", cost_center="CC-1900")
+    overrides = CodingOverrides(cost_centers={"CC-1900": "CC-2000"})
+    request = coding_request(r, BOOK.accounts, overrides, date(2026, 11, 10))
+    assert request.cost_centers == ["CC-2000"]
+    ctx = await World(r).load_coding_context(request)
+    je = build_journal(r, ctx, BOOK.accounts, external_id="x", posting_date=date(2026, 11, 10), overrides=overrides)
+    assert {ln.cost_center for ln in je.lines if ln.side is Side.DEBIT} == {"CC-2000"}
+
+
+async def test_missing_fx_rate_is_a_problem_not_a_crash():
+    r = report("R15", expense_line("L1", "MEALS", "20.00", "GBP", posted="25.00"))
+    ctx = await _ctx(World(r), r)
+    with pytest.raises(CodingProblem) as problem:
+        build_journal(r, ctx, BOOK.accounts, external_id="x", posting_date=date(2026, 11, 10), overrides=CodingOverrides())
+    assert problem.value.problem.code == "FX_RATE_MISSING" and "GBP/USD" in problem.value.problem.reason
