@@ -153,6 +153,9 @@ class FaultInjector:
         # and the client sees a broken response after the work was committed.
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         headers.append((b"content-length", b"1048576"))
-        await send({**start, "headers": headers})
+        # A 204/304 has no body by definition, so the client would read it as complete: the
+        # lost answer goes out as a 200 whose body never arrives.
+        status = 200 if start["status"] in (204, 304) else start["status"]
+        await send({**start, "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"{", "more_body": True})
         raise ConnectionAbortedError("sandbox fault: response lost after commit")

@@ -69,8 +69,10 @@ class Outbox:
 
     def __init__(self, engine: Engine, *, retry_on: Callable[[int], bool] | None = None,
                  schedule: list[float] | None = None, retention_seconds: float = 72 * 3600,
-                 duplicate_rate: float = 0.0, timeout_seconds: float = 15.0) -> None:
+                 duplicate_rate: float = 0.0, timeout_seconds: float = 15.0,
+                 extra_headers: Callable[[WebhookMessage, int], dict[str, str]] | None = None) -> None:
         self.engine = engine
+        self.extra_headers = extra_headers  # vendor-specific headers beside the Standard Webhooks ones
         self.retry_on = retry_on or (lambda status: status >= 500 or status in (408, 409, 425, 429))
         self.schedule = schedule or DEV_RETRY_SCHEDULE
         self.retention = retention_seconds
@@ -147,6 +149,8 @@ class Outbox:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": sign(msg.secrets.split(), msg.id, timestamp, msg.body),
         }
+        if self.extra_headers:
+            headers.update(self.extra_headers(msg, timestamp))
         try:
             response = await http.post(msg.endpoint, content=msg.body, headers=headers)
             return response.status_code, None if response.is_success else response.text[:300]

@@ -1,0 +1,143 @@
+"""BankClient: ISO 20022 credit transfers over a bank's corporate API (``connectors.interfaces.Bank``).
+
+A payment is keyed by its MsgId and EndToEndId. The bank refuses a repeated MsgId (409 DUPL);
+the client answers that with the existing payment's status, so a retry never pays twice.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from urllib.parse import quote
+
+import httpx
+
+from canonical.money import Money
+from canonical.payment import PaymentInstruction, PaymentState, PaymentStatusReport, reason_text
+from canonical.problems import BusinessProblem
+from connectors.bank.pain001 import build_pain001
+from connectors.bank.status import payment_state
+from connectors.errors import TransientVendorError, VendorError, VendorRejectedError
+from connectors.http import Token, VendorClient, json_decimal
+from finsync.config import BankVendorSettings
+
+# The bank's ISO status reason code on a refused file -> (finsync code, what it means for finance).
+_REFUSALS = {
+    "FF01": ("PAYMENT_FILE_INVALID", "The bank refused the payment file as invalid ISO 20022, "
+                                     "a finsync mapping defect to report to IT"),
+    "DU04": ("PAYMENT_FILE_INVALID", "The bank refused the payment file for a repeated EndToEndId, "
+                                     "a finsync mapping defect to report to IT"),
+    "AM10": ("PAYMENT_TOTALS_MISMATCH", "The bank refused the payment file because its totals do not "
+                                        "match its transactions, a finsync mapping defect to report to IT"),
+    "AM18": ("PAYMENT_TOTALS_MISMATCH", "The bank refused the payment file because its transaction count "
+                                        "is wrong, a finsync mapping defect to report to IT"),
+    "AM01": ("PAYMENT_AMOUNT_INVALID", "The bank refused a zero payment amount; check the amount to pay"),
+    "AM11": ("PAYMENT_AMOUNT_INVALID", "The bank does not pay in this currency; check the payment currency"),
+    "AM12": ("PAYMENT_AMOUNT_INVALID", "The bank refused the payment amount; check it against the "
+                                       "currency's decimals"),
+    "AC01": ("BANK_ACCOUNT_INVALID", "The bank refused the beneficiary account; check the employee's "
+                                     "bank details"),
+}
+
+
+class BankClient(VendorClient):
+    vendor = "bank"
+    correlation_header = "X-Request-ID"
+
+    def __init__(self, base_url: str, *, client_id: str, client_secret: str, token_url: str | None = None,
+                 timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(base_url, timeout=timeout, transport=transport)
+        self.token_url = token_url or f"{self.base_url}/oauth/token"
+        self._client_id = client_id
+        self._client_secret = client_secret
+
+    @classmethod
+    def from_settings(cls, settings: BankVendorSettings, *,
+                      transport: httpx.AsyncBaseTransport | None = None) -> BankClient:
+        return cls(settings.base_url, client_id=settings.client_id,
+                   client_secret=settings.client_secret.get_secret_value(), token_url=settings.token_url,
+                   timeout=settings.timeout_seconds, transport=transport)
+
+    # --- VendorClient hooks ----------------------------------------------------------------
+    async def fetch_token(self, http: httpx.AsyncClient) -> Token:
+        try:
+            response = await http.post(self.token_url, data={"grant_type": "client_credentials"},
+                                       auth=(self._client_id, self._client_secret),
+                                       headers={"Accept": "application/json"})
+        except httpx.TransportError as exc:
+            raise TransientVendorError(self.vendor, f"token request to {self.token_url} failed: {exc!r}") from exc
+        if response.status_code != 200:
+            # Wrong credentials are fixed by configuration; keep retrying until they are.
+            raise TransientVendorError(self.vendor, f"token request refused (HTTP {response.status_code}): "
+                                                    f"{response.text[:200]}", status=response.status_code)
+        body = response.json()
+        return Token(body["access_token"], time.monotonic() + float(body.get("expires_in", 3600)))
+
+    def rejection(self, response: httpx.Response) -> VendorError:
+        try:
+            problem = json_decimal(response)
+        except ValueError:
+            problem = {}
+        if not isinstance(problem, dict):
+            problem = {}
+        vendor_code = problem.get("code")
+        code, meaning = _REFUSALS.get(vendor_code, ("BANK_REJECTED", "The bank refused the payment instruction"))
+        detail = problem.get("detail") or response.text[:300]
+        errors = problem.get("errors") or []
+        if errors:
+            detail = f"{detail}; first error: {errors[0]}"
+        return VendorRejectedError(self.vendor, BusinessProblem(
+            code=code, reason=f"{meaning} ({detail}).", system="bank", vendor_code=vendor_code),
+            status=response.status_code)
+
+    # --- connectors.interfaces.Bank ----------------------------------------------------------
+    async def send_payment(self, instruction: PaymentInstruction, *, lookup_first: bool = False) -> PaymentStatusReport:
+        if lookup_first:
+            existing = await self.payment_status(instruction.message_id, instruction.end_to_end_id)
+            if existing.state is not PaymentState.UNKNOWN:
+                return self._same_payment(instruction, existing)
+        response = await self.request("POST", "/v1/payments", ok=(202, 409), content=build_pain001(instruction),
+                                      headers={"Content-Type": "application/xml"})
+        body = json_decimal(response)
+        if response.status_code == 409:
+            if body.get("code") != "DUPL":
+                raise self.rejection(response)
+            original_message_id = body.get("messageId") or instruction.message_id
+            existing = await self.payment_status(original_message_id, instruction.end_to_end_id)
+            return self._same_payment(instruction, existing)
+        code = body["status"]
+        return PaymentStatusReport(message_id=body["messageId"], end_to_end_id=instruction.end_to_end_id,
+                                   state=payment_state(code), bank_status_code=code, amount=instruction.amount,
+                                   source="submission")
+
+    async def payment_status(self, message_id: str, end_to_end_id: str) -> PaymentStatusReport:
+        path = f"/v1/payments/{quote(message_id, safe='')}/transactions/{quote(end_to_end_id, safe='')}"
+        response = await self.request("GET", path, allow_404=True)
+        if response.status_code == 404:
+            return PaymentStatusReport(message_id=message_id, end_to_end_id=end_to_end_id,
+                                       state=PaymentState.UNKNOWN, source="lookup")
+        body = json_decimal(response)
+        code, reason = body["status"], body.get("reasonCode")
+        booking_date = body.get("bookingDate")
+        return PaymentStatusReport(
+            message_id=body["messageId"], end_to_end_id=body["endToEndId"], state=payment_state(code),
+            bank_status_code=code, reason_code=reason, reason_text=reason_text(reason) if reason else None,
+            amount=Money.of(body["amount"], body["currency"]),
+            booking_date=date.fromisoformat(booking_date) if booking_date else None,
+            bank_reference=body.get("bankReference"), source="lookup")
+
+    async def subscribe_webhook(self, endpoint: str) -> None:
+        """Have the bank push status reports and debit notifications to ``endpoint``."""
+        await self.request("PUT", "/v1/webhooks/subscription", json={"endpoint": endpoint})
+
+    def _same_payment(self, instruction: PaymentInstruction, existing: PaymentStatusReport) -> PaymentStatusReport:
+        """The bank's payment under these keys must be this one; a different or missing one means
+        an id was reused, and paying again under a new id would need a person's decision."""
+        different = existing.amount is not None and existing.amount != instruction.amount
+        if existing.state is PaymentState.UNKNOWN or different:
+            raise VendorRejectedError(self.vendor, BusinessProblem(
+                code="PAYMENT_ID_REUSED", system="bank", vendor_code="DUPL",
+                reason=(f"The bank already holds a different payment under message id {existing.message_id}; "
+                        f"finsync reused a payment id, a defect to report to IT before paying "
+                        f"{instruction.creditor.holder_name}.")))
+        return existing

@@ -1,0 +1,75 @@
+"""Reading a bank's ISO 20022 XML safely and without caring which version it is.
+
+Elements are found by local name (``{*}Tag``), so pain.002.001.03 to .12 and camt.054.001.02
+to .08+ read alike; the version differences that matter are handled where they occur.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from lxml import etree
+
+from canonical.money import Money
+
+
+def parse_document(document: bytes | str, message_element: str, what: str) -> etree._Element:
+    """The ``Document/<message_element>`` element, or ValueError saying what is wrong."""
+    if isinstance(document, str):
+        document = document.encode()
+    # Never resolve entities or fetch anything a document points at.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(document, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(f"{what} is not well-formed XML: {exc}") from None
+    message = root.find(f"{{*}}{message_element}")
+    if etree.QName(root).localname != "Document" or message is None:
+        raise ValueError(f"{what} must be Document/{message_element}, got <{etree.QName(root).localname}>")
+    return message
+
+
+def _path(path: str) -> str:
+    return "/".join(f"{{*}}{part}" for part in path.split("/"))
+
+
+def find(node: etree._Element, path: str) -> etree._Element | None:
+    """The element at ``path`` (local names separated by '/')."""
+    return node.find(_path(path))
+
+
+def text(node: etree._Element, path: str) -> str | None:
+    """Stripped text at ``path``, or None if absent or empty."""
+    found = node.find(_path(path))
+    if found is None or found.text is None or not found.text.strip():
+        return None
+    return found.text.strip()
+
+
+def amount(node: etree._Element | None, what: str) -> Money | None:
+    """An ``Amt``-style element (decimal text, ``Ccy`` attribute) as Money."""
+    if node is None:
+        return None
+    try:
+        return Money.of(node.text or "", node.get("Ccy") or "")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what}: amount {node.text!r} {node.get('Ccy')!r} is not valid: {exc}") from None
+
+
+def iso_date(value: str | None, what: str) -> date | None:
+    """An ISODate, or the date part of an ISODateTime."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise ValueError(f"{what}: {value!r} is not an ISO date") from None
+
+
+def iso_datetime(value: str | None, what: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{what}: {value!r} is not an ISO date-time") from None

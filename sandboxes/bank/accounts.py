@@ -1,0 +1,50 @@
+"""The bank's account registry: the demo employees' accounts, some of them closed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from sandboxes.bank.tables import Account
+from sandboxes.kit.db import session
+
+
+def normalise(account_id: str) -> str:
+    return account_id.replace(" ", "").upper()
+
+
+def seed_accounts(engine: Engine, company: dict[str, Any]) -> None:
+    """Employees' accounts, once, on a fresh database."""
+    with session(engine) as db:
+        if db.exec(select(Account).limit(1)).first() is not None:
+            return
+        for employee in company.get("employees", []):
+            account_id = employee.get("iban") or employee.get("account_number")
+            if account_id:
+                db.add(Account(account_id=normalise(account_id), bic=employee.get("bic", ""),
+                               holder_name=employee["name"],
+                               closed=bool(employee.get("bank_account_closed", False))))
+        db.commit()
+
+
+def is_closed(db: Session, account_id: str) -> bool:
+    """Unknown accounts are at other banks, and taken to be open."""
+    account = db.get(Account, normalise(account_id))
+    return account is not None and account.closed
+
+
+def set_closed(engine: Engine, account_id: str, closed: bool) -> Account:
+    """Open or close an account, registering it first if the bank did not know it."""
+    with session(engine) as db:
+        account = db.get(Account, normalise(account_id)) or Account(account_id=normalise(account_id))
+        account.closed = closed
+        db.add(account)
+        db.commit()
+    return account
+
+
+def list_accounts(engine: Engine) -> list[Account]:
+    with session(engine) as db:
+        return list(db.exec(select(Account).order_by(Account.account_id)).all())

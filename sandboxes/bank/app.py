@@ -1,0 +1,235 @@
+"""The bank sandbox: an ISO 20022 corporate payments API.
+
+Routes (all under a Bearer token from ``POST /oauth/token``, client credentials over HTTP Basic):
+- ``POST /v1/payments`` (``application/xml``, a pain.001.001.09) -> 202 ``{messageId, status, statusUrl}``
+- ``GET /v1/payments/{msgId}/status`` -> the current pain.002.001.10
+- ``GET /v1/payments/{msgId}/transactions/{endToEndId}`` -> one transaction as JSON
+- ``PUT /v1/webhooks/subscription`` ``{"endpoint": url}`` -> where reports are pushed
+Admin (no token, never faulted): ``GET /_sandbox/payments``, ``GET /_sandbox/accounts``,
+``PUT /_sandbox/accounts/{id}`` ``{"closed": bool}``.
+
+Sandbox assumptions (banks' corporate APIs differ and none is public in this shape): the JSON
+202 acknowledgement, the transaction lookup JSON, the problem bodies (RFC 9457 with an ISO
+status reason ``code``), and the JSON webhook envelope around the ISO documents.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, field_validator
+
+from sandboxes.bank.accounts import list_accounts, seed_accounts, set_closed
+from sandboxes.bank.pain001 import Pain001Refused, read_pain001
+from sandboxes.bank.payments import DuplicatePayment, accept, find_message, find_transaction, list_transactions
+from sandboxes.bank.processing import Settlement
+from sandboxes.bank.reports import status_report
+from sandboxes.bank.subscription import subscribe, subscribed_endpoint
+from sandboxes.bank.tables import TABLES, PaymentTransaction
+from sandboxes.kit.app import Sandbox, sandbox_asgi
+from sandboxes.kit.company import load_company
+from sandboxes.kit.db import create_tables, sqlite_engine
+from sandboxes.kit.faults import FaultConfig, FaultInjector, FaultState
+from sandboxes.kit.tokens import TokenIssuer
+from sandboxes.kit.webhooks import Outbox, WebhookMessage
+
+DEFAULT_CLIENTS = {"finsync": "sandbox-secret"}
+# The same literal as finsync.config.WebhookSettings.bank_secrets (copied: a sandbox never imports finsync).
+DEFAULT_WEBHOOK_SECRETS = ["whsec_Zmluc3luYy1sb2NhbC1iYW5rLXdlYmhvb2sta2V5LTE="]
+# Fixed, so tokens issued before a restart stay valid after it.
+TOKEN_SIGNING_KEY = b"finsync-bank-sandbox-token-key"
+CORRELATION_HEADER = "X-Request-ID"
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+PROBLEM_JSON = "application/problem+json"
+XML_TYPES = {"application/xml", "text/xml"}
+
+
+class Problem(Exception):
+    """An RFC 9457 problem answer; ``code`` is the ISO 20022 status reason where one fits."""
+
+    def __init__(self, status: int, title: str, detail: str, *, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"type": "about:blank", "title": self.title, "status": self.status, "detail": self.detail,
+                **self.extra}
+
+
+def render_error(status: int, retry_after: float | None) -> tuple[bytes, str]:
+    detail = "the bank is unavailable" if status >= 500 else "too many requests"
+    if retry_after is not None:
+        detail += f"; retry after {int(retry_after)} s"
+    body = Problem(status, HTTPStatus(status).phrase, detail).body()
+    return json.dumps(body).encode(), PROBLEM_JSON
+
+
+class SubscriptionRequest(BaseModel):
+    endpoint: str
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("endpoint must be an http(s) URL")
+        return value
+
+
+class AccountUpdate(BaseModel):
+    closed: bool
+
+
+def _basic_client(authorization: str | None) -> tuple[str, str] | None:
+    if not authorization or not authorization.startswith("Basic "):
+        return None
+    try:
+        decoded = base64.b64decode(authorization[len("Basic "):], validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (client_id, secret) if sep else None
+
+
+def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, webhook_endpoint: str | None = None,
+               webhook_secrets: list[str] | None = None, clients: dict[str, str] | None = None,
+               settle_after_seconds: float = 1.0, webhook_schedule: list[float] | None = None) -> FaultInjector:
+    engine = sqlite_engine(db_path)
+    create_tables(engine, [*TABLES, WebhookMessage])
+    seed_accounts(engine, load_company())
+    if webhook_endpoint:
+        subscribe(engine, webhook_endpoint)
+    issuer = TokenIssuer(TOKEN_SIGNING_KEY, clients or DEFAULT_CLIENTS)
+    outbox = Outbox(engine, schedule=webhook_schedule)
+    settlement = Settlement(engine, outbox, settle_after_seconds=settle_after_seconds,
+                            webhook_secrets=webhook_secrets or DEFAULT_WEBHOOK_SECRETS)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        settlement.start()
+        try:
+            yield
+        finally:
+            await settlement.stop()
+
+    api = FastAPI(title="Bank sandbox (ISO 20022)", lifespan=lifespan)
+
+    @api.exception_handler(Problem)
+    async def _problem(_request: Request, exc: Problem) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, media_type=PROBLEM_JSON, headers=exc.headers)
+
+    @api.middleware("http")
+    async def _correlation(request: Request, call_next):  # noqa: ANN001, ANN202
+        request_id = request.headers.get(CORRELATION_HEADER) or uuid.uuid4().hex
+        response = await call_next(request)
+        response.headers[CORRELATION_HEADER] = request_id
+        return response
+
+    def bearer(authorization: str | None = Header(None)) -> str:
+        claims = issuer.verify(authorization)
+        if claims is None:
+            raise Problem(401, "Unauthorized", "a valid Bearer token is required",
+                          headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return claims.client_id
+
+    @api.post("/oauth/token")
+    async def token(request: Request) -> JSONResponse:
+        client = _basic_client(request.headers.get("authorization"))
+        if client is None or not issuer.check_client(*client):
+            return JSONResponse({"error": "invalid_client"}, status_code=401,
+                                headers={"WWW-Authenticate": 'Basic realm="bank"'})
+        form = parse_qs((await request.body()).decode(errors="replace"))
+        if form.get("grant_type") != ["client_credentials"]:
+            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+        return JSONResponse({"access_token": issuer.issue(client[0]), "token_type": "Bearer",
+                             "expires_in": issuer.lifetime})
+
+    @api.post("/v1/payments", status_code=202)
+    async def submit_payment(request: Request, _client: str = Depends(bearer)) -> JSONResponse:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type not in XML_TYPES:
+            raise Problem(415, "Unsupported Media Type", "send the pain.001 document as application/xml")
+        document = await request.body()
+        if len(document) > MAX_DOCUMENT_BYTES:
+            raise Problem(413, "Payload Too Large", f"documents are limited to {MAX_DOCUMENT_BYTES} bytes")
+        try:
+            message = read_pain001(document)
+            stored = accept(engine, message, document, time.time())
+        except Pain001Refused as refused:
+            raise Problem(400, refused.title, refused.detail, code=refused.code, errors=refused.errors) from None
+        except DuplicatePayment as duplicate:
+            raise Problem(409, "Duplicate payment", duplicate.detail, code="DUPL",
+                          messageId=duplicate.original_msg_id,
+                          statusUrl=_status_url(duplicate.original_msg_id)) from None
+        return JSONResponse({"messageId": stored.msg_id, "status": "ACTC", "statusUrl": _status_url(stored.msg_id)},
+                            status_code=202)
+
+    @api.get("/v1/payments/{msg_id}/status")
+    async def payment_status_report(msg_id: str, _client: str = Depends(bearer)) -> Response:
+        found = find_message(engine, msg_id)
+        if found is None:
+            raise Problem(404, "Not Found", f"no payment message {msg_id}")
+        message, transactions = found
+        document = status_report(message, transactions, all_transactions=transactions,
+                                 now=datetime.now(timezone.utc))
+        return Response(document, media_type="application/xml")
+
+    @api.get("/v1/payments/{msg_id}/transactions/{end_to_end_id}")
+    async def transaction(msg_id: str, end_to_end_id: str, _client: str = Depends(bearer)) -> dict:
+        tx = find_transaction(engine, msg_id, end_to_end_id)
+        if tx is None:
+            raise Problem(404, "Not Found", f"no transaction {end_to_end_id} in payment message {msg_id}")
+        return _transaction_json(tx)
+
+    @api.put("/v1/webhooks/subscription")
+    async def put_subscription(request: SubscriptionRequest, _client: str = Depends(bearer)) -> dict:
+        subscribe(engine, request.endpoint)
+        return {"endpoint": request.endpoint}
+
+    @api.get("/v1/webhooks/subscription")
+    async def get_subscription(_client: str = Depends(bearer)) -> dict:
+        endpoint = subscribed_endpoint(engine)
+        if endpoint is None:
+            raise Problem(404, "Not Found", "no webhook subscription")
+        return {"endpoint": endpoint}
+
+    @api.get("/_sandbox/payments", include_in_schema=False)
+    async def payments() -> list[dict]:
+        return [_transaction_json(tx) for tx in list_transactions(engine)]
+
+    @api.get("/_sandbox/accounts", include_in_schema=False)
+    async def accounts() -> list[dict]:
+        return [account.model_dump() for account in list_accounts(engine)]
+
+    @api.put("/_sandbox/accounts/{account_id}", include_in_schema=False)
+    async def update_account(account_id: str, update: AccountUpdate) -> dict:
+        return set_closed(engine, account_id, update.closed).model_dump()
+
+    sandbox = Sandbox(name="bank", engine=engine, faults=FaultState(faults or FaultConfig.from_env("bank")),
+                      outbox=outbox)
+    return sandbox_asgi(api, sandbox, render_error)
+
+
+def _transaction_json(tx: PaymentTransaction) -> dict[str, Any]:
+    return {"messageId": tx.msg_id, "endToEndId": tx.end_to_end_id, "status": tx.status,
+            "reasonCode": tx.reason_code, "amount": tx.amount, "currency": tx.currency,
+            "bookingDate": tx.booking_date, "bankReference": tx.bank_reference}
+
+
+def _status_url(msg_id: str) -> str:
+    return f"/v1/payments/{quote(msg_id, safe='')}/status"

@@ -1,0 +1,138 @@
+"""The bank's back office: each accepted transaction is settled or rejected after a delay, and
+the outcome is reported to the subscriber as signed webhooks.
+
+Everything it needs is in the database, so a restarted sandbox picks up where it stopped:
+transactions still ACTC are decided, and decided ones whose webhooks never reached the outbox
+are sent (with the webhook ids fixed at decision time, so a receiver can dedupe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from datetime import datetime, timezone
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from sandboxes.bank.accounts import is_closed
+from sandboxes.bank.reports import CAMT054, PAIN002, debit_notification, status_report
+from sandboxes.bank.subscription import subscribed_endpoint
+from sandboxes.bank.tables import (
+    ACCEPTED_TECHNICALLY,
+    REJECTED,
+    SETTLED,
+    PaymentMessage,
+    PaymentTransaction,
+)
+from sandboxes.kit.db import session
+from sandboxes.kit.webhooks import Outbox, new_message_id
+
+log = logging.getLogger(__name__)
+
+STATUS_EVENT = "payment.status_report"
+DEBIT_EVENT = "account.debit_notification"
+
+
+def envelope(event_type: str, message_format: str, message_id: str, document: bytes, now: datetime) -> bytes:
+    """The Standard Webhooks body. ``messageId`` is the MsgId of the pain.001 the document is
+    about (sandbox assumption: the bank's own JSON wrapper around the ISO document)."""
+    return json.dumps({
+        "type": event_type,
+        "timestamp": now.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "data": {"format": message_format, "messageId": message_id, "document": document.decode()},
+    }).encode()
+
+
+class Settlement:
+    """Decides due transactions and hands their reports to the webhook outbox."""
+
+    def __init__(self, engine: Engine, outbox: Outbox, *, settle_after_seconds: float,
+                 webhook_secrets: list[str], poll_seconds: float = 0.1) -> None:
+        self.engine = engine
+        self.outbox = outbox
+        self.settle_after = settle_after_seconds
+        self.secrets = webhook_secrets
+        self.poll = poll_seconds
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="bank-settlement")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                self.run_once(time.time())
+            except Exception:  # one bad row must not stop the bank
+                log.exception("bank settlement pass failed")
+            await asyncio.sleep(self.poll)
+
+    def run_once(self, now: float) -> None:
+        self._decide_due(now)
+        self._notify_decided()
+
+    def _decide_due(self, now: float) -> None:
+        with session(self.engine) as db:
+            due = db.exec(select(PaymentTransaction).where(
+                PaymentTransaction.status == ACCEPTED_TECHNICALLY,
+                PaymentTransaction.accepted_at <= now - self.settle_after,
+            ).order_by(PaymentTransaction.id)).all()
+            for tx in due:
+                if is_closed(db, tx.creditor_account):
+                    tx.status, tx.reason_code = REJECTED, "AC04"
+                else:
+                    booked = datetime.fromtimestamp(now, timezone.utc).date()
+                    tx.status, tx.booking_date = SETTLED, booked.isoformat()
+                    tx.bank_reference = f"BNK{booked:%Y%m%d}{tx.id:010d}"
+                    tx.debit_webhook_id = new_message_id()
+                tx.status_webhook_id = new_message_id()
+                tx.decided_at = now
+                db.add(tx)
+            db.commit()
+
+    def _notify_decided(self) -> None:
+        endpoint = subscribed_endpoint(self.engine)
+        with session(self.engine) as db:
+            decided = db.exec(select(PaymentTransaction).where(
+                PaymentTransaction.status != ACCEPTED_TECHNICALLY,
+                PaymentTransaction.notified == False,  # noqa: E712 (SQL expression)
+            ).order_by(PaymentTransaction.id)).all()
+        for tx in decided:
+            if endpoint:  # no subscriber: the outcome is only there to be looked up
+                self._send(endpoint, tx)
+            with session(self.engine) as db:
+                tx.notified = True
+                db.add(tx)
+                db.commit()
+
+    def _send(self, endpoint: str, tx: PaymentTransaction) -> None:
+        now = datetime.now(timezone.utc)
+        with session(self.engine) as db:
+            message = db.get(PaymentMessage, tx.msg_id)
+            siblings = list(db.exec(select(PaymentTransaction).where(PaymentTransaction.msg_id == tx.msg_id)).all())
+        report = status_report(message, [tx], all_transactions=siblings, now=now)
+        self._enqueue(endpoint, STATUS_EVENT, envelope(STATUS_EVENT, PAIN002, tx.msg_id, report, now),
+                      tx.status_webhook_id)
+        if tx.status == SETTLED:
+            notification = debit_notification(tx, now=now)
+            self._enqueue(endpoint, DEBIT_EVENT, envelope(DEBIT_EVENT, CAMT054, tx.msg_id, notification, now),
+                          tx.debit_webhook_id)
+
+    def _enqueue(self, endpoint: str, event_type: str, body: bytes, webhook_id: str | None) -> None:
+        try:
+            self.outbox.enqueue(endpoint, event_type, body, self.secrets, msg_id=webhook_id)
+        except IntegrityError:
+            pass  # enqueued before a crash that kept the transaction from being marked notified

@@ -1,0 +1,148 @@
+"""What the bank says back: pain.002.001.10 status reports and camt.054.001.08 debit notifications."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from lxml import etree
+from lxml.builder import ElementMaker
+
+from sandboxes.bank.tables import REJECTED, PaymentMessage, PaymentTransaction
+
+PAIN002 = "pain.002.001.10"
+CAMT054 = "camt.054.001.08"
+
+# Finance-readable words for the reason codes this bank gives (StsRsnInf/AddtlInf).
+REASON_INFO = {"AC04": "Creditor account closed"}
+
+
+def _maker(message_name: str) -> ElementMaker:
+    namespace = f"urn:iso:std:iso:20022:tech:xsd:{message_name}"
+    return ElementMaker(namespace=namespace, nsmap={None: namespace})
+
+
+def new_message_id(prefix: str) -> str:
+    return f"{prefix}{secrets.token_hex(12).upper()}"
+
+
+def iso_datetime(moment: datetime | float) -> str:
+    if not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment, timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _serialize(document: etree._Element) -> bytes:
+    return etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _account_id(E: ElementMaker, account: str, is_iban: bool) -> etree._Element:
+    return E.Id(E.IBAN(account)) if is_iban else E.Id(E.Othr(E.Id(account)))
+
+
+def _party(E: ElementMaker, name: str) -> etree._Element:
+    return E.Pty(E.Nm(name))
+
+
+def _group_status(statuses: list[str]) -> str:
+    distinct = set(statuses)
+    if len(distinct) == 1:
+        return distinct.pop()
+    return "PART" if REJECTED in distinct else "ACTC"
+
+
+def _per_status(E: ElementMaker, transactions: list[PaymentTransaction]) -> list[etree._Element]:
+    counts: dict[str, list[Decimal]] = {}
+    for tx in transactions:
+        counts.setdefault(tx.status, []).append(Decimal(tx.amount))
+    return [E.NbOfTxsPerSts(E.DtldNbOfTxs(str(len(amounts))), E.DtldSts(status),
+                            E.DtldCtrlSum(format(sum(amounts, Decimal(0)), "f")))
+            for status, amounts in sorted(counts.items())]
+
+
+def _transaction_status(E: ElementMaker, tx: PaymentTransaction) -> etree._Element:
+    element = E.TxInfAndSts(E.StsId(f"{tx.id}-{tx.status}"))
+    if tx.instr_id:
+        element.append(E.OrgnlInstrId(tx.instr_id))
+    element.extend([E.OrgnlEndToEndId(tx.end_to_end_id), E.TxSts(tx.status)])
+    if tx.reason_code:
+        reason = E.StsRsnInf(E.Rsn(E.Cd(tx.reason_code)))
+        if tx.reason_code in REASON_INFO:
+            reason.append(E.AddtlInf(REASON_INFO[tx.reason_code]))
+        element.append(reason)
+    element.append(E.AccptncDtTm(iso_datetime(tx.accepted_at)))
+    if tx.bank_reference:
+        element.append(E.AcctSvcrRef(tx.bank_reference))
+    reference = E.OrgnlTxRef(E.Amt(E.InstdAmt(tx.amount, Ccy=tx.currency)),
+                             E.ReqdExctnDt(E.Dt(tx.requested_execution_date)))
+    if tx.remittance_info:
+        reference.append(E.RmtInf(E.Ustrd(tx.remittance_info)))
+    if tx.debtor_name:
+        reference.append(E.Dbtr(_party(E, tx.debtor_name)))
+    reference.append(E.DbtrAcct(_account_id(E, tx.debtor_account, tx.debtor_account_is_iban)))
+    if tx.debtor_agent_bic:
+        reference.append(E.DbtrAgt(E.FinInstnId(E.BICFI(tx.debtor_agent_bic))))
+    if tx.creditor_agent_bic:
+        reference.append(E.CdtrAgt(E.FinInstnId(E.BICFI(tx.creditor_agent_bic))))
+    if tx.creditor_name:
+        reference.append(E.Cdtr(_party(E, tx.creditor_name)))
+    reference.append(E.CdtrAcct(_account_id(E, tx.creditor_account, tx.creditor_account_is_iban)))
+    element.append(reference)
+    return element
+
+
+def status_report(message: PaymentMessage, transactions: list[PaymentTransaction], *,
+                  all_transactions: list[PaymentTransaction], now: datetime) -> bytes:
+    """A CstmrPmtStsRpt on ``transactions`` of ``message``; the group status counts all of them."""
+    E = _maker(PAIN002)
+    group = E.OrgnlGrpInfAndSts(
+        E.OrgnlMsgId(message.msg_id), E.OrgnlMsgNmId(message.message_name),
+        E.OrgnlCreDtTm(message.created_at), E.OrgnlNbOfTxs(str(message.nb_of_txs)))
+    if message.ctrl_sum is not None:
+        group.append(E.OrgnlCtrlSum(message.ctrl_sum))
+    group.append(E.GrpSts(_group_status([tx.status for tx in all_transactions])))
+    group.extend(_per_status(E, all_transactions))
+    report = E.CstmrPmtStsRpt(E.GrpHdr(E.MsgId(new_message_id("STS")), E.CreDtTm(iso_datetime(now))), group)
+    for pmt_inf_id in dict.fromkeys(tx.pmt_inf_id for tx in transactions):
+        in_batch = [tx for tx in all_transactions if tx.pmt_inf_id == pmt_inf_id]
+        reported = [tx for tx in transactions if tx.pmt_inf_id == pmt_inf_id]
+        batch = E.OrgnlPmtInfAndSts(E.OrgnlPmtInfId(pmt_inf_id),
+                                    E.PmtInfSts(_group_status([tx.status for tx in in_batch])))
+        batch.extend(_transaction_status(E, tx) for tx in reported)
+        report.append(batch)
+    return _serialize(E.Document(report))
+
+
+def _bank_transaction_code(E: ElementMaker, tx: PaymentTransaction) -> etree._Element:
+    # ESCT: SEPA credit transfer; DMCT: any other domestic credit transfer.
+    sub_family = "ESCT" if tx.currency == "EUR" and tx.creditor_account_is_iban else "DMCT"
+    return E.BkTxCd(E.Domn(E.Cd("PMNT"), E.Fmly(E.Cd("ICDT"), E.SubFmlyCd(sub_family))))
+
+
+def debit_notification(tx: PaymentTransaction, *, now: datetime) -> bytes:
+    """A BkToCstmrDbtCdtNtfctn for the booked debit of one settled transaction."""
+    E = _maker(CAMT054)
+    parties = E.RltdPties()
+    if tx.debtor_name:
+        parties.append(E.Dbtr(_party(E, tx.debtor_name)))
+    parties.append(E.DbtrAcct(_account_id(E, tx.debtor_account, tx.debtor_account_is_iban)))
+    if tx.creditor_name:
+        parties.append(E.Cdtr(_party(E, tx.creditor_name)))
+    parties.append(E.CdtrAcct(_account_id(E, tx.creditor_account, tx.creditor_account_is_iban)))
+    references = E.Refs(E.MsgId(tx.msg_id), E.AcctSvcrRef(tx.bank_reference), E.PmtInfId(tx.pmt_inf_id))
+    if tx.instr_id:
+        references.append(E.InstrId(tx.instr_id))
+    references.append(E.EndToEndId(tx.end_to_end_id))
+    details = E.TxDtls(references, E.Amt(tx.amount, Ccy=tx.currency), E.CdtDbtInd("DBIT"), parties)
+    if tx.remittance_info:
+        details.append(E.RmtInf(E.Ustrd(tx.remittance_info)))
+    entry = E.Ntry(
+        E.NtryRef(tx.bank_reference), E.Amt(tx.amount, Ccy=tx.currency), E.CdtDbtInd("DBIT"),
+        E.Sts(E.Cd("BOOK")), E.BookgDt(E.Dt(tx.booking_date)), E.ValDt(E.Dt(tx.booking_date)),
+        E.AcctSvcrRef(tx.bank_reference), _bank_transaction_code(E, tx), E.NtryDtls(details))
+    notification = E.Ntfctn(
+        E.Id(new_message_id("NTF")), E.CreDtTm(iso_datetime(now)),
+        E.Acct(_account_id(E, tx.debtor_account, tx.debtor_account_is_iban), E.Ccy(tx.currency)), entry)
+    header = E.GrpHdr(E.MsgId(new_message_id("NTF")), E.CreDtTm(iso_datetime(now)))
+    return _serialize(E.Document(E.BkToCstmrDbtCdtNtfctn(header, notification)))

@@ -1,0 +1,233 @@
+"""The bank connector against the real bank sandbox over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+import sepaxml
+from fastapi import FastAPI, Request
+from lxml import etree
+
+from canonical import BankAccount, Money, PaymentInstruction, PaymentState, PaymentStatusReport
+from connectors.bank import BankClient, build_pain001, parse_notification
+from connectors.errors import AmbiguousWriteError, VendorRejectedError
+from finsync.config import BankVendorSettings
+from sandboxes.bank import create_app
+from sandboxes.kit.faults import FaultConfig
+from tests.support.servers import serve
+
+PAIN001_XSD = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.09.xsd"
+
+DE_DEBTOR = BankAccount(holder_name="Finsync Demo GmbH", iban="DE02120300000000202051", bic="BYLADEM1001")
+US_DEBTOR = BankAccount(holder_name="Finsync Demo Inc.", account_number="000123456789", bic="CHASUS33XXX")
+KATRIN = BankAccount(holder_name="Katrin Vogel", iban="DE75512108001245126199", bic="COBADEFFXXX")
+MAYA = BankAccount(holder_name="Maya Patel", account_number="100000000001", bic="CHASUS33XXX")
+SOPHIE_CLOSED = BankAccount(holder_name="Sophie Schulz", iban="DE44500105175407324931", bic="DEUTDEFFXXX")
+TOKYO = BankAccount(holder_name="Kenji Sato", account_number="1234567", bic="MHCBJPJTXXX")
+
+
+def instruction(key: str, *, debtor: BankAccount = DE_DEBTOR, creditor: BankAccount = KATRIN,
+                amount: str = "123.40", currency: str = "EUR") -> PaymentInstruction:
+    return PaymentInstruction(
+        message_id=f"PAY-{key}", end_to_end_id=f"E2E-{key}", debtor_entity="DE01",
+        debtor_name=debtor.holder_name, debtor_account=debtor, creditor=creditor,
+        amount=Money.of(amount, currency), requested_execution_date=date(2026, 11, 23),
+        remittance_info=f"Expense report {key}")
+
+
+@asynccontextmanager
+async def bank(tmp_path: Path, **options) -> AsyncIterator[tuple[BankClient, httpx.AsyncClient]]:
+    """A connector configured only through settings, plus a plain client for the sandbox's admin routes."""
+    options.setdefault("settle_after_seconds", 0.2)
+    async with serve(create_app(tmp_path / "bank.db", **options)) as url:
+        client = BankClient.from_settings(BankVendorSettings(base_url=url))
+        async with httpx.AsyncClient(base_url=url) as admin:
+            try:
+                yield client, admin
+            finally:
+                await client.aclose()
+
+
+async def payments_at_bank(admin: httpx.AsyncClient) -> list[tuple[str, str]]:
+    return [(p["messageId"], p["endToEndId"]) for p in (await admin.get("/_sandbox/payments")).json()]
+
+
+async def final_status(client: BankClient, payment: PaymentInstruction) -> PaymentStatusReport:
+    deadline = time.monotonic() + 5
+    while True:
+        report = await client.payment_status(payment.message_id, payment.end_to_end_id)
+        if report.state in (PaymentState.SETTLED, PaymentState.REJECTED) or time.monotonic() > deadline:
+            return report
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize(("payment", "amount_text", "creditor_id"), [
+    (instruction("EUR"), "123.40", "IBAN"),
+    (instruction("USD", debtor=US_DEBTOR, creditor=MAYA, amount="87.5", currency="USD"), "87.50", "Othr/Id"),
+    (instruction("JPY", creditor=TOKYO, amount="12500", currency="JPY"), "12500", "Othr/Id"),
+], ids=["eur-iban", "usd-account-number", "jpy-no-decimals"])
+def test_built_pain001_validates_against_the_official_schema(
+        payment: PaymentInstruction, amount_text: str, creditor_id: str) -> None:
+    document = etree.fromstring(build_pain001(payment))
+    schema = etree.XMLSchema(etree.parse(str(PAIN001_XSD)))
+    assert schema.validate(document), schema.error_log
+
+    def text(path: str) -> str:
+        return document.findtext("/".join(f"{{*}}{part}" for part in path.split("/")))
+
+    tx = "CstmrCdtTrfInitn/PmtInf/CdtTrfTxInf"
+    assert text(f"{tx}/Amt/InstdAmt") == amount_text
+    assert text("CstmrCdtTrfInitn/GrpHdr/CtrlSum") == amount_text
+    assert text("CstmrCdtTrfInitn/PmtInf/CtrlSum") == amount_text
+    assert text("CstmrCdtTrfInitn/GrpHdr/MsgId") == payment.message_id
+    assert text(f"{tx}/PmtId/EndToEndId") == payment.end_to_end_id
+    assert text(f"{tx}/CdtrAcct/Id/{creditor_id}") == payment.creditor.account_id
+    assert text("CstmrCdtTrfInitn/PmtInf/DbtrAgt/FinInstnId/BICFI") == payment.debtor_account.bic
+
+
+async def test_sending_twice_or_looking_up_first_pays_once(tmp_path: Path) -> None:
+    payment = instruction("TWICE")
+    same_end_to_end_new_message = payment.model_copy(update={"message_id": "PAY-TWICE-RETRY"})
+    async with bank(tmp_path) as (client, admin):
+        first = await client.send_payment(payment)
+        again = await client.send_payment(payment)
+        looked_up = await client.send_payment(payment, lookup_first=True)
+        renamed = await client.send_payment(same_end_to_end_new_message)
+        settled = await final_status(client, payment)
+        booked = await payments_at_bank(admin)
+
+    assert (first.state, first.bank_status_code) == (PaymentState.PENDING, "ACTC")
+    assert again.message_id == looked_up.message_id == renamed.message_id == "PAY-TWICE"
+    assert booked == [("PAY-TWICE", "E2E-TWICE")]
+    assert settled.state is PaymentState.SETTLED and settled.bank_status_code == "ACSC"
+    assert settled.amount == Money.of("123.40", "EUR") and settled.booking_date is not None
+
+
+async def test_a_lost_response_is_ambiguous_and_the_lookup_finds_the_payment(tmp_path: Path) -> None:
+    payment = instruction("LOST")
+    faults = FaultConfig(ambiguous_rate=1.0, path_pattern="/v1/payments$")
+    async with bank(tmp_path, faults=faults) as (client, admin):
+        with pytest.raises(AmbiguousWriteError):
+            await client.send_payment(payment)
+        resolved = await client.send_payment(payment, lookup_first=True)
+        booked = await payments_at_bank(admin)
+        injected = (await admin.get("/_sandbox/faults")).json()["injected"]
+
+    assert injected == {"dropped_response": 1}
+    assert resolved.state is not PaymentState.UNKNOWN and resolved.message_id == "PAY-LOST"
+    assert booked == [("PAY-LOST", "E2E-LOST")]
+
+
+async def test_status_is_unknown_for_a_payment_the_bank_never_got(tmp_path: Path) -> None:
+    async with bank(tmp_path) as (client, _admin):
+        report = await client.payment_status("PAY-NEVER", "E2E-NEVER")
+    assert report.state is PaymentState.UNKNOWN
+
+
+async def test_a_closed_beneficiary_account_is_rejected_with_a_readable_reason(tmp_path: Path) -> None:
+    payment = instruction("CLOSED", creditor=SOPHIE_CLOSED)
+    async with bank(tmp_path) as (client, _admin):
+        await client.send_payment(payment)
+        report = await final_status(client, payment)
+    assert report.state is PaymentState.REJECTED
+    assert report.reason_code == "AC04"
+    assert report.reason_text == "the beneficiary account is closed"
+
+
+async def test_refused_files_raise_vendor_rejected_with_a_business_code(tmp_path: Path) -> None:
+    no_end_to_end_id = instruction("EMPTY").model_copy(update={"end_to_end_id": ""})
+    wrong_total = build_pain001(instruction("TOTAL")).replace(b"<CtrlSum>123.40</CtrlSum>",
+                                                               b"<CtrlSum>999.99</CtrlSum>", 1)
+    async with bank(tmp_path) as (client, admin):
+        with pytest.raises(VendorRejectedError) as invalid:
+            await client.send_payment(no_end_to_end_id)
+        with pytest.raises(VendorRejectedError) as totals:
+            await client.request("POST", "/v1/payments", ok=(202,), content=wrong_total,
+                                 headers={"Content-Type": "application/xml"})
+        booked = await payments_at_bank(admin)
+    assert (invalid.value.problem.code, invalid.value.problem.vendor_code) == ("PAYMENT_FILE_INVALID", "FF01")
+    assert "minLength" in invalid.value.problem.reason  # the schema error is passed on to IT
+    assert (totals.value.problem.code, totals.value.problem.vendor_code) == ("PAYMENT_TOTALS_MISMATCH", "AM10")
+    assert booked == []
+
+
+async def test_webhooks_parse_into_status_reports(tmp_path: Path) -> None:
+    bodies: list[bytes] = []
+    hooks = FastAPI()
+
+    @hooks.post("/bank")
+    async def receive(request: Request) -> dict:
+        bodies.append(await request.body())
+        return {}
+
+    settled, rejected = instruction("HOOK-OK"), instruction("HOOK-NO", creditor=SOPHIE_CLOSED)
+    async with serve(hooks) as hooks_url, bank(tmp_path) as (client, _admin):
+        await client.subscribe_webhook(f"{hooks_url}/bank")
+        await client.send_payment(settled)
+        await client.send_payment(rejected)
+        deadline = time.monotonic() + 6
+        while len(bodies) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    reports = {(json.loads(body)["type"], report.end_to_end_id): report
+               for body in bodies for report in parse_notification(body)}
+    assert set(reports) == {("payment.status_report", "E2E-HOOK-OK"), ("account.debit_notification", "E2E-HOOK-OK"),
+                            ("payment.status_report", "E2E-HOOK-NO")}
+    status = reports["payment.status_report", "E2E-HOOK-OK"]
+    assert (status.state, status.bank_status_code, status.source) == (PaymentState.SETTLED, "ACSC", "pain.002")
+    assert status.message_id == "PAY-HOOK-OK" and status.amount == Money.of(Decimal("123.40"), "EUR")
+    debit = reports["account.debit_notification", "E2E-HOOK-OK"]
+    assert (debit.state, debit.bank_status_code, debit.source) == (PaymentState.SETTLED, "BOOK", "camt.054")
+    assert debit.booking_date is not None and debit.bank_reference == status.bank_reference
+    refused = reports["payment.status_report", "E2E-HOOK-NO"]
+    assert (refused.state, refused.reason_code) == (PaymentState.REJECTED, "AC04")
+    assert refused.reason_text == "the beneficiary account is closed"
+
+
+CAMT054_V02 = """<?xml version="1.0"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"><BkToCstmrDbtCdtNtfctn>
+ <GrpHdr><MsgId>N1</MsgId><CreDtTm>2026-11-23T08:00:00</CreDtTm></GrpHdr>
+ <Ntfctn><Id>N1</Id><Acct><Id><IBAN>DE02120300000000202051</IBAN></Id></Acct>
+  <Ntry><Amt Ccy="EUR">10.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
+   <NtryDtls><TxDtls><Refs><EndToEndId>INCOMING</EndToEndId></Refs></TxDtls></NtryDtls></Ntry>
+  <Ntry><Amt Ccy="EUR">55.10</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-11-23</Dt></BookgDt>
+   <NtryDtls><TxDtls><Refs><MsgId>PAY-7</MsgId><EndToEndId>E2E-7</EndToEndId></Refs></TxDtls></NtryDtls></Ntry>
+ </Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"""
+
+
+def envelope(event_type: str, message_format: str, document: str) -> bytes:
+    return json.dumps({"type": event_type, "timestamp": "2026-11-23T08:00:00Z",
+                       "data": {"format": message_format, "messageId": "PAY-7", "document": document}}).encode()
+
+
+def test_an_older_camt054_reads_its_booked_debits_only() -> None:
+    reports = parse_notification(envelope("account.debit_notification", "camt.054.001.02", CAMT054_V02))
+    assert [(r.end_to_end_id, r.state, r.amount, r.booking_date) for r in reports] == [
+        ("E2E-7", PaymentState.SETTLED, Money.of("55.10", "EUR"), date(2026, 11, 23))]
+
+
+@pytest.mark.parametrize("body", [
+    b"not json at all",
+    b"[1, 2]",
+    b'{"data": {}}',
+    envelope("payment.status_report", "pain.002.001.10", "<Document><unclosed>"),
+    envelope("payment.status_report", "pain.002.001.10", CAMT054_V02),
+    envelope("payment.status_report", "camt.054.001.08", CAMT054_V02),
+    json.dumps({"type": "account.debit_notification", "data": {"format": "camt.054.001.08"}}).encode(),
+], ids=["not-json", "not-an-object", "no-type", "broken-xml", "wrong-document", "wrong-format", "no-document"])
+def test_malformed_notifications_raise_value_error(body: bytes) -> None:
+    with pytest.raises(ValueError):
+        parse_notification(body)
+
+
+def test_an_event_finsync_does_not_know_yields_nothing() -> None:
+    assert parse_notification(envelope("account.balance_report", "camt.052.001.08", "<x/>")) == []

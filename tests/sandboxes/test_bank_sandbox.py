@@ -1,0 +1,247 @@
+"""The bank sandbox over real HTTP: pain.001 in, signed pain.002 / camt.054 webhooks out."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+from lxml import etree
+
+from finsync.config import WebhookSettings
+from sandboxes.bank import create_app
+from tests.support.servers import serve
+
+PAIN001_NS = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
+DEBTOR_IBAN = "DE02120300000000202051"
+OPEN_IBAN = "DE75512108001245126199"      # Katrin Vogel
+CLOSED_IBAN = "DE44500105175407324931"    # Sophie Schulz: bank_account_closed in the seed
+BANK_SECRET = WebhookSettings().bank_secrets[0].get_secret_value()
+
+
+def pain001(msg_id: str, end_to_end_id: str, *, creditor_iban: str = OPEN_IBAN, amount: str = "100.00",
+            currency: str = "EUR", ctrl_sum: str | None = None, nb_of_txs: str = "1",
+            end_to_end_element: str = "EndToEndId") -> bytes:
+    """A hand-written pain.001.001.09, independent of the connector's builder."""
+    ctrl_sum = ctrl_sum or amount
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="{PAIN001_NS}"><CstmrCdtTrfInitn>
+ <GrpHdr><MsgId>{msg_id}</MsgId><CreDtTm>2026-11-20T09:30:00Z</CreDtTm><NbOfTxs>{nb_of_txs}</NbOfTxs>
+  <CtrlSum>{ctrl_sum}</CtrlSum><InitgPty><Nm>Finsync Demo GmbH</Nm></InitgPty></GrpHdr>
+ <PmtInf><PmtInfId>{msg_id}-1</PmtInfId><PmtMtd>TRF</PmtMtd><NbOfTxs>1</NbOfTxs><CtrlSum>{amount}</CtrlSum>
+  <ReqdExctnDt><Dt>2026-11-21</Dt></ReqdExctnDt><Dbtr><Nm>Finsync Demo GmbH</Nm></Dbtr>
+  <DbtrAcct><Id><IBAN>{DEBTOR_IBAN}</IBAN></Id></DbtrAcct><DbtrAgt><FinInstnId><BICFI>BYLADEM1001</BICFI></FinInstnId></DbtrAgt>
+  <ChrgBr>SLEV</ChrgBr>
+  <CdtTrfTxInf><PmtId><InstrId>{end_to_end_id}</InstrId><{end_to_end_element}>{end_to_end_id}</{end_to_end_element}></PmtId>
+   <Amt><InstdAmt Ccy="{currency}">{amount}</InstdAmt></Amt>
+   <CdtrAgt><FinInstnId><BICFI>COBADEFFXXX</BICFI></FinInstnId></CdtrAgt><Cdtr><Nm>Employee</Nm></Cdtr>
+   <CdtrAcct><Id><IBAN>{creditor_iban}</IBAN></Id></CdtrAcct><RmtInf><Ustrd>Expense report</Ustrd></RmtInf>
+  </CdtTrfTxInf></PmtInf>
+</CstmrCdtTrfInitn></Document>""".encode()
+
+
+class Receiver:
+    """A webhook endpoint that records what it gets."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.app = FastAPI()
+
+        @self.app.post("/hooks")
+        async def hook(request: Request) -> dict:
+            self.received.append((dict(request.headers), await request.body()))
+            return {}
+
+    async def wait_for(self, count: int, timeout: float = 6.0) -> list[tuple[dict[str, str], bytes]]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count:
+            assert time.monotonic() < deadline, f"got {len(self.received)} webhooks, expected {count}"
+            await asyncio.sleep(0.05)
+        return self.received
+
+    def events(self) -> list[dict]:
+        return [json.loads(body) for _, body in self.received]
+
+
+def signature_is_valid(headers: dict[str, str], body: bytes, secret: str) -> bool:
+    """Standard Webhooks v1, checked from the spec rather than with the sandbox's own code."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    fresh = abs(time.time() - int(headers["webhook-timestamp"])) < 300
+    return fresh and any(hmac.compare_digest(part.removeprefix("v1,"), expected)
+                         for part in headers["webhook-signature"].split() if part.startswith("v1,"))
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
+    hooks = Receiver()
+    async with serve(hooks.app) as url:
+        yield hooks, f"{url}/hooks"
+
+
+@asynccontextmanager
+async def bank(db: Path, **options) -> AsyncIterator[httpx.AsyncClient]:
+    """The sandbox on a real port, and a client that already holds a token."""
+    async with serve(create_app(db, **options)) as url, httpx.AsyncClient(base_url=url, timeout=10) as http:
+        token = await http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                 auth=("finsync", "sandbox-secret"))
+        assert token.status_code == 200, token.text
+        http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        yield http
+
+
+async def submit(http: httpx.AsyncClient, document: bytes) -> httpx.Response:
+    return await http.post("/v1/payments", content=document, headers={"Content-Type": "application/xml"})
+
+
+def xml(document: str | bytes) -> etree._Element:
+    return etree.fromstring(document.encode() if isinstance(document, str) else document)
+
+
+def first(root: etree._Element, local_path: str) -> str:
+    return root.findtext("/".join(f"{{*}}{part}" for part in local_path.split("/")))
+
+
+
+async def test_token_and_client_credentials_are_required(tmp_path: Path) -> None:
+    async with serve(create_app(tmp_path / "bank.db")) as url, httpx.AsyncClient(base_url=url) as http:
+        no_token = await http.post("/v1/payments", content=pain001("M-1", "E-1"),
+                                   headers={"Content-Type": "application/xml"})
+        wrong_secret = await http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                       auth=("finsync", "guess"))
+    assert no_token.status_code == 401
+    assert wrong_secret.status_code == 401 and wrong_secret.json() == {"error": "invalid_client"}
+
+
+@pytest.mark.parametrize(("document", "code", "words"), [
+    (pain001("M-X", "E-X", end_to_end_element="EndToEndRef"), "FF01", "EndToEndRef"),
+    (pain001("M-X", "E-X", ctrl_sum="99.99"), "AM10", "CtrlSum"),
+    (pain001("M-X", "E-X", nb_of_txs="2"), "AM18", "NbOfTxs"),
+    (pain001("M-X", "E-X", amount="1000.50", currency="JPY"), "AM12", "decimals"),
+], ids=["xsd-invalid", "ctrl-sum-mismatch", "nb-of-txs-mismatch", "jpy-with-decimals"])
+async def test_an_invalid_file_is_refused_with_reasons_and_nothing_is_booked(
+        tmp_path: Path, document: bytes, code: str, words: str) -> None:
+    async with bank(tmp_path / "bank.db") as http:
+        refused = await submit(http, document)
+        lookup = await http.get("/v1/payments/M-X/status")
+    assert refused.status_code == 400
+    assert refused.headers["content-type"] == "application/problem+json"
+    problem = refused.json()
+    assert problem["code"] == code
+    assert words in problem["detail"] + " ".join(problem["errors"])
+    assert lookup.status_code == 404
+
+
+async def test_a_repeated_msg_id_or_end_to_end_id_is_refused_and_pays_once(
+        tmp_path: Path, receiver: tuple[Receiver, str]) -> None:
+    hooks, endpoint = receiver
+    async with bank(tmp_path / "bank.db", webhook_endpoint=endpoint, settle_after_seconds=0.2) as http:
+        accepted = await submit(http, pain001("M-DUP", "E-DUP"))
+        same_file = await submit(http, pain001("M-DUP", "E-DUP"))
+        same_e2e_new_msg = await submit(http, pain001("M-DUP-2", "E-DUP"))
+        await hooks.wait_for(2)  # pain.002 + camt.054 of the one payment
+        await asyncio.sleep(0.5)  # room for any second payment's webhooks to show up
+        status = await http.get("/v1/payments/M-DUP/status")
+        second_msg = await http.get("/v1/payments/M-DUP-2/status")
+        booked = (await http.get("/_sandbox/payments")).json()
+
+    assert accepted.status_code == 202
+    assert accepted.json() == {"messageId": "M-DUP", "status": "ACTC", "statusUrl": "/v1/payments/M-DUP/status"}
+    for duplicate in (same_file, same_e2e_new_msg):
+        assert duplicate.status_code == 409
+        assert duplicate.json()["code"] == "DUPL"
+        assert duplicate.json()["messageId"] == "M-DUP"
+        assert duplicate.json()["statusUrl"] == "/v1/payments/M-DUP/status"
+    assert second_msg.status_code == 404
+    assert [(p["messageId"], p["endToEndId"], p["status"]) for p in booked] == [("M-DUP", "E-DUP", "ACSC")]
+    assert len(xml(status.content).findall(".//{*}TxInfAndSts")) == 1
+    assert sorted(event["type"] for event in hooks.events()) == ["account.debit_notification",
+                                                                 "payment.status_report"]
+
+
+async def test_a_settled_payment_sends_signed_pain002_and_camt054(
+        tmp_path: Path, receiver: tuple[Receiver, str]) -> None:
+    hooks, endpoint = receiver
+    async with bank(tmp_path / "bank.db", webhook_endpoint=endpoint, settle_after_seconds=0.2) as http:
+        await submit(http, pain001("M-OK", "E-OK", amount="250.75"))
+        deliveries = await hooks.wait_for(2)
+        transaction = (await http.get("/v1/payments/M-OK/transactions/E-OK")).json()
+        status = await http.get("/v1/payments/M-OK/status")
+
+    for headers, body in deliveries:
+        assert signature_is_valid(headers, body, BANK_SECRET)
+    events = {event["type"]: event for event in hooks.events()}
+
+    report = events["payment.status_report"]
+    assert report["data"]["format"] == "pain.002.001.10" and report["data"]["messageId"] == "M-OK"
+    pain002 = xml(report["data"]["document"])
+    assert first(pain002, "CstmrPmtStsRpt/OrgnlGrpInfAndSts/OrgnlMsgId") == "M-OK"
+    assert first(pain002, "CstmrPmtStsRpt/OrgnlGrpInfAndSts/OrgnlMsgNmId") == "pain.001.001.09"
+    tx = "CstmrPmtStsRpt/OrgnlPmtInfAndSts/TxInfAndSts"
+    assert first(pain002, f"{tx}/OrgnlEndToEndId") == "E-OK"
+    assert first(pain002, f"{tx}/TxSts") == "ACSC"
+    assert first(pain002, f"{tx}/OrgnlTxRef/Amt/InstdAmt") == "250.75"
+
+    debit = events["account.debit_notification"]
+    assert debit["data"]["format"] == "camt.054.001.08"
+    camt054 = xml(debit["data"]["document"])
+    entry = "BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry"
+    assert first(camt054, f"{entry}/CdtDbtInd") == "DBIT"
+    assert first(camt054, f"{entry}/Sts/Cd") == "BOOK"
+    assert first(camt054, f"{entry}/Amt") == "250.75"
+    assert first(camt054, f"{entry}/NtryDtls/TxDtls/Refs/EndToEndId") == "E-OK"
+
+    assert transaction["status"] == "ACSC" and transaction["amount"] == "250.75"
+    assert transaction["bookingDate"] == first(camt054, f"{entry}/BookgDt/Dt")
+    assert status.headers["content-type"].startswith("application/xml")
+    assert first(xml(status.content), "CstmrPmtStsRpt/OrgnlGrpInfAndSts/GrpSts") == "ACSC"
+
+
+async def test_a_closed_account_is_rejected_ac04_and_pays_once_reopened(
+        tmp_path: Path, receiver: tuple[Receiver, str]) -> None:
+    hooks, endpoint = receiver
+    async with bank(tmp_path / "bank.db", webhook_endpoint=endpoint, settle_after_seconds=0.2) as http:
+        await submit(http, pain001("M-CLOSED", "E-CLOSED", creditor_iban=CLOSED_IBAN))
+        await hooks.wait_for(1)
+        await asyncio.sleep(0.4)  # a rejected payment must not also be booked
+        rejected = list(hooks.events())
+        reopened = await http.put(f"/_sandbox/accounts/{CLOSED_IBAN}", json={"closed": False})
+        await submit(http, pain001("M-REOPENED", "E-REOPENED", creditor_iban=CLOSED_IBAN))
+        await hooks.wait_for(3)
+        transaction = (await http.get("/v1/payments/M-CLOSED/transactions/E-CLOSED")).json()
+
+    assert [event["type"] for event in rejected] == ["payment.status_report"]
+    pain002 = xml(rejected[0]["data"]["document"])
+    tx = "CstmrPmtStsRpt/OrgnlPmtInfAndSts/TxInfAndSts"
+    assert first(pain002, f"{tx}/TxSts") == "RJCT"
+    assert first(pain002, f"{tx}/StsRsnInf/Rsn/Cd") == "AC04"
+    assert transaction["status"] == "RJCT" and transaction["reasonCode"] == "AC04"
+    assert reopened.json()["closed"] is False
+    later = [xml(event["data"]["document"]) for event in hooks.events()[1:]
+             if event["type"] == "payment.status_report"]
+    assert [first(doc, f"{tx}/TxSts") for doc in later] == ["ACSC"]
+
+
+async def test_a_restarted_bank_settles_what_it_accepted_before(
+        tmp_path: Path, receiver: tuple[Receiver, str]) -> None:
+    hooks, endpoint = receiver
+    db = tmp_path / "bank.db"
+    async with bank(db, webhook_endpoint=endpoint, settle_after_seconds=30) as http:
+        assert (await submit(http, pain001("M-RESTART", "E-RESTART"))).status_code == 202
+    assert hooks.received == []
+    # The new process is configured to settle faster; the subscription was kept in the database.
+    async with bank(db, settle_after_seconds=0.1) as http:
+        await hooks.wait_for(2)
+        transaction = (await http.get("/v1/payments/M-RESTART/transactions/E-RESTART")).json()
+    assert transaction["status"] == "ACSC"
+    assert {event["data"]["messageId"] for event in hooks.events()} == {"M-RESTART"}
