@@ -21,7 +21,6 @@ from activities.expense_platform import ExpensePlatformActivities
 from connectors import registry
 from finsync import correlation
 from finsync.config import Settings, VendorSettings, settings as load_settings
-from finsync.interceptors import CorrelationInterceptor
 from finsync.store import open_store
 from finsync.temporal import connect
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
@@ -34,11 +33,12 @@ WORKFLOWS = [ExpenseReimbursementWorkflow]
 def _vendor_worker(client: Client, vendor: VendorSettings, activities: list) -> Worker:
     return Worker(client, task_queue=vendor.task_queue, activities=activities,
                   max_concurrent_activities=vendor.max_concurrent_activities,
-                  max_task_queue_activities_per_second=vendor.max_requests_per_second,
-                  interceptors=[CorrelationInterceptor()])
+                  max_task_queue_activities_per_second=vendor.max_requests_per_second)
 
 
 async def run_worker(settings: Settings, client: Client | None = None, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set. The client must come from ``finsync.temporal.connect`` (or carry
+    its converter and CorrelationInterceptor): workers inherit the client's interceptors."""
     client = client or await connect(settings.temporal)
     store = open_store(settings.database_url)
     async with AsyncExitStack() as stack:
@@ -53,8 +53,7 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
         books = BookkeepingActivities(store, settings)
         workers = [
             Worker(client, task_queue=settings.temporal.workflow_task_queue, workflows=WORKFLOWS,
-                   activities=[books.record_events, books.register_expense_lines, books.load_expense_rulebook],
-                   interceptors=[CorrelationInterceptor()]),
+                   activities=[books.record_events, books.register_expense_lines, books.load_expense_rulebook]),
             _vendor_worker(client, settings.expense, [
                 expense_acts.fetch_report, expense_acts.pass_validation, expense_acts.send_back,
                 expense_acts.claim_for_posting, expense_acts.confirm_posting, expense_acts.confirm_payment]),

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from connectors.errors import (
     AmbiguousWriteError,
@@ -31,6 +32,18 @@ from finsync import correlation
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+READ_ATTEMPTS = 3
+QUICK_RETRY_LIMIT = 2.0   # seconds: a vendor asking to wait longer gets Temporal's retry instead
+
+
+def _quick_retry(error: BaseException) -> bool:
+    return isinstance(error, TransientVendorError) and (error.retry_after or 0) <= QUICK_RETRY_LIMIT
+
+
+def _read_retry_wait(state: RetryCallState) -> float:
+    error = state.outcome.exception() if state.outcome else None
+    asked = getattr(error, "retry_after", None) or 0
+    return max(asked, wait_exponential_jitter(multiplier=0.2, max=QUICK_RETRY_LIMIT)(state))
 
 
 @dataclass
@@ -96,9 +109,26 @@ class VendorClient:
                 self._token = await self.fetch_token(self._http)
             return self._token.value
 
-    async def request(self, method: str, path: str, *, ok: tuple[int, ...] = (200,),
-                      allow_404: bool = False, **kwargs: Any) -> httpx.Response:
-        """Send one request; return the response if its status is in ``ok`` (or 404 if allowed)."""
+    async def request(self, method: str, path: str, *, ok: tuple[int, ...] = (200,), allow_404: bool = False,
+                      read_only: bool | None = None, **kwargs: Any) -> httpx.Response:
+        """Send a request; return the response if its status is in ``ok`` (or 404 if allowed).
+
+        A read (GET, or a POST the caller marks ``read_only`` such as a query) is retried here a
+        few times on a transient failure, so one flaky request does not fail a whole activity
+        that reads page after page. Writes are never retried here: that is the activity's job,
+        with a lookup first.
+        """
+        read_only = method.upper() in SAFE_METHODS if read_only is None else read_only
+        if not read_only:
+            return await self._send(method, path, ok, allow_404, False, kwargs)
+        async for attempt in AsyncRetrying(retry=retry_if_exception(_quick_retry), wait=_read_retry_wait,
+                                           stop=stop_after_attempt(READ_ATTEMPTS), reraise=True):
+            with attempt:
+                return await self._send(method, path, ok, allow_404, True, dict(kwargs))
+        raise AssertionError("unreachable")
+
+    async def _send(self, method: str, path: str, ok: tuple[int, ...], allow_404: bool, read_only: bool,
+                    kwargs: dict[str, Any]) -> httpx.Response:
         extra_headers = kwargs.pop("headers", {})
         for attempt in (1, 2):  # a second try only after a 401, with a fresh token
             headers = {
@@ -110,9 +140,9 @@ class VendorClient:
             try:
                 response = await self._http.request(method, path, headers=headers, **kwargs)
             except httpx.TimeoutException as exc:
-                raise self._lost(method, path, "timed out", exc) from exc
+                raise self._lost(method, path, "timed out", read_only) from exc
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                raise self._lost(method, path, "connection dropped", exc) from exc
+                raise self._lost(method, path, "connection dropped", read_only) from exc
             except httpx.TransportError as exc:  # connect errors: nothing was sent
                 raise TransientVendorError(self.vendor, f"cannot reach {self.base_url}: {exc!r}") from exc
             if response.status_code == 401 and attempt == 1:
@@ -121,8 +151,8 @@ class VendorClient:
             return self._check(response, ok, allow_404)
         raise AssertionError("unreachable")
 
-    def _lost(self, method: str, path: str, what: str, exc: Exception) -> TransientVendorError:
-        if method.upper() in SAFE_METHODS:
+    def _lost(self, method: str, path: str, what: str, read_only: bool) -> TransientVendorError:
+        if read_only:
             return TransientVendorError(self.vendor, f"{method} {path} {what}")
         return AmbiguousWriteError(self.vendor, f"{method} {path} {what}; the write may have landed")
 

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from temporalio.client import Client
-from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -56,8 +56,9 @@ class Router:
                 start_signal="report_status_changed", start_signal_args=[event],
                 static_summary=expense_summary(event, report),
                 search_attributes=TypedSearchAttributes([
-                    search.PROCESS.value_set(PROCESS), search.SOURCE_SYSTEM.value_set(event.source_system),
-                    search.BUSINESS_KEY.value_set(event.report_id)]))
+                    SearchAttributePair(search.PROCESS, PROCESS),
+                    SearchAttributePair(search.SOURCE_SYSTEM, event.source_system),
+                    SearchAttributePair(search.BUSINESS_KEY, event.report_id)]))
         except WorkflowAlreadyStartedError:
             # The report's workflow already finished: the event is about a closed case.
             log.info("event %s for closed workflow %s ignored", event.event_id, wf_id)

@@ -37,7 +37,6 @@ from canonical import (
     Side,
 )
 from connectors.errors import (
-    AmbiguousWriteError,
     BusinessRuleError,
     TransientVendorError,
     VendorError,
@@ -122,12 +121,9 @@ class NetSuiteClient(VendorClient):
         """All rows of a SuiteQL query (NetSuite sends values as strings, nulls absent), page by page."""
         rows: list[dict[str, Any]] = []
         while True:
-            try:
-                response = await self.request(
-                    "POST", SUITEQL, params={"limit": PAGE_SIZE, "offset": len(rows)}, content=dumps({"q": query}),
-                    headers={"Prefer": "transient", "Content-Type": "application/json"})
-            except AmbiguousWriteError as exc:   # a POST, but only a read: nothing can have landed
-                raise TransientVendorError(self.vendor, exc.message) from exc
+            response = await self.request(   # a POST, but only a read
+                "POST", SUITEQL, params={"limit": PAGE_SIZE, "offset": len(rows)}, content=dumps({"q": query}),
+                headers={"Prefer": "transient", "Content-Type": "application/json"}, read_only=True)
             page = json_decimal(response)
             rows += [{k: v for k, v in item.items() if k != "links"} for item in page["items"]]
             if not page.get("hasMore") or not page["items"]:

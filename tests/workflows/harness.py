@@ -18,7 +18,6 @@ from temporalio.worker import Worker
 from activities.bookkeeping import BookkeepingActivities
 from canonical import ApprovalStatus, ReportStatusChanged
 from finsync.config import Settings
-from finsync.interceptors import CorrelationInterceptor
 from finsync.store import IntegrationStore
 from tests.workflows.world import World
 from workflows.expense.model import BusinessStatus, ExpenseInput, ExpenseSnapshot, TaskQueues
@@ -67,8 +66,7 @@ async def running(env: WorkflowEnvironment, world: World, tmp_path: Path) -> Asy
     world.client = env.client
     async with Worker(env.client, task_queue=queue, workflows=[ExpenseReimbursementWorkflow],
                       activities=[*world.activities(), books.record_events, books.register_expense_lines,
-                                  books.load_expense_rulebook],
-                      interceptors=[CorrelationInterceptor()]):
+                                  books.load_expense_rulebook]):
         handle = await env.client.start_workflow(
             ExpenseReimbursementWorkflow.run,
             ExpenseInput(report_id=world.report.report_id, correlation_id="test-correlation",

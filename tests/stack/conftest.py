@@ -1,0 +1,98 @@
+"""The whole local stack for end-to-end tests: the real Temporal dev server, the three vendor
+sandboxes and the gateway on loopback ports, and a worker, wired by configuration only."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from connectors import registry
+from finsync.config import BankVendorSettings, ErpVendorSettings, ExpenseVendorSettings, ServiceAddress, Settings
+from finsync.interceptors import CorrelationInterceptor
+from finsync.store import IntegrationStore
+from gateway.app import create_app as create_gateway
+from sandboxes.bank.app import create_app as create_bank
+from sandboxes.concur.app import create_app as create_concur
+from sandboxes.concur.driver import ConcurDriver
+from sandboxes.netsuite.app import create_app as create_netsuite
+from tests.support.servers import free_port, serve
+from workflows.common import search
+from worker import run_worker
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    client: Client
+    store: IntegrationStore
+    concur: ConcurDriver
+    gateway_url: str
+
+    async def set_faults(self, base_url: str, **faults: object) -> dict:
+        async with httpx.AsyncClient() as http:
+            response = await http.put(f"{base_url}/_sandbox/faults", json=faults)
+            response.raise_for_status()
+            return response.json()
+
+    async def faults_injected(self, base_url: str) -> dict:
+        async with httpx.AsyncClient() as http:
+            return (await http.get(f"{base_url}/_sandbox/faults")).json()["injected"]
+
+
+def _temporal() -> str:
+    return shutil.which("temporal", path=str(Path(sys.executable).parent)) or shutil.which("temporal") or "temporal"
+
+
+@pytest.fixture(scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    data = tmp_path_factory.mktemp("stack")
+    ports = {name: free_port() for name in ("concur", "netsuite", "bank", "gateway")}
+    settings = Settings(
+        data_dir=data, store_url=f"sqlite:///{data / 'finsync.db'}",
+        expense=ExpenseVendorSettings(base_url=f"http://127.0.0.1:{ports['concur']}", timeout_seconds=3),
+        erp=ErpVendorSettings(base_url=f"http://127.0.0.1:{ports['netsuite']}", timeout_seconds=3),
+        bank=BankVendorSettings(base_url=f"http://127.0.0.1:{ports['bank']}", timeout_seconds=3),
+        gateway=ServiceAddress(port=ports["gateway"]))
+    secrets = settings.webhooks
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter, interceptors=[CorrelationInterceptor()],
+        search_attributes=search.ALL, dev_server_existing_path=_temporal(), dev_server_log_level="error")
+    async with AsyncExitStack() as exits:
+        await exits.enter_async_context(env)
+        store = IntegrationStore(settings.database_url)
+        platform = registry.build(settings.expense)
+        exits.push_async_callback(platform.aclose)
+        await exits.enter_async_context(serve(create_concur(
+            data / "concur.db", webhook_secrets=[s.get_secret_value() for s in secrets.expense_secrets]),
+            ports["concur"]))
+        await exits.enter_async_context(serve(create_netsuite(data / "netsuite.db", concurrency_limit=15),
+                                              ports["netsuite"]))
+        await exits.enter_async_context(serve(create_bank(
+            data / "bank.db", webhook_secrets=[s.get_secret_value() for s in secrets.bank_secrets],
+            settle_after_seconds=0.2), ports["bank"]))
+        gateway_url = await exits.enter_async_context(serve(create_gateway(settings, env.client, store, platform),
+                                                            ports["gateway"]))
+        for vendor, path in ((settings.expense, "/webhooks/expense"), (settings.bank, "/webhooks/bank")):
+            client = registry.build(vendor)
+            await client.subscribe_webhook(gateway_url + path)
+            await client.aclose()
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_worker(settings, env.client, stop))
+        concur = ConcurDriver(settings.expense.base_url)
+        exits.push_async_callback(concur.aclose)
+        try:
+            yield Stack(settings, env.client, store, concur, gateway_url)
+        finally:
+            stop.set()
+            await worker
