@@ -180,3 +180,17 @@ async def test_cancel_while_parked_reverses_the_posted_journal(time_skipping_env
     original, reversal = list(world.journals.values())
     assert reversal.reverses_external_id == original.external_id
     assert not world.payment_confirmations
+
+
+async def test_a_refusal_outside_posting_parks_instead_of_failing_and_resumes_on_retry(time_skipping_env, tmp_path):
+    world = World(report("R9"), report_missing=True)
+    async with running(time_skipping_env, world, tmp_path) as run:
+        snap = await run.until_status(BusinessStatus.EXCEPTION)
+        assert snap.open_exception.problem.code == "REPORT_NOT_FOUND"
+        assert snap.open_exception.step == "expense.fetch_report"
+        world.report_missing = False
+        await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, Resolution(
+            action=ResolutionAction.RETRY, resolved_by="ap.clerk"))
+        await run.until_status(BusinessStatus.AWAITING_APPROVAL)
+        await run.platform_says(ApprovalStatus.APPROVED)
+        assert (await run.handle.result()).status is BusinessStatus.PAID

@@ -74,6 +74,7 @@ class World:
     bank_account: BankAccount = GOOD_ACCOUNT
     closed_bank_accounts: set[str] = field(default_factory=set)
     recall_on_post: bool = False
+    report_missing: bool = False
     send_backs: list[str] = field(default_factory=list)
     validations: int = 0
     journals: dict[str, JournalEntry] = field(default_factory=dict)     # by external id: exactly once
@@ -85,6 +86,9 @@ class World:
     # --- expense platform ---------------------------------------------------------------
     @activity.defn(name="expense.fetch_report")
     async def fetch_report(self, ref: ReportRef) -> ExpenseReport:
+        if self.report_missing:
+            problem = BusinessProblem(code="REPORT_NOT_FOUND", system="expense", reason=f"Report {ref.report_id} not found.")
+            raise ApplicationError(problem.reason, problem, type=BUSINESS_RULE_VIOLATION, non_retryable=True)
         return self.report
 
     @activity.defn(name="expense.pass_validation")

@@ -110,6 +110,7 @@ class ExpenseReimbursementWorkflow:
         self.queues = input.task_queues
         self.last_problem: BusinessProblem | None = None
         self.returned_for: list[str] = []
+        self.unreversed_entry: JournalEntry | None = None   # posted and not (yet) reversed
 
     # --- messages -------------------------------------------------------------------------
     @workflow.signal
@@ -164,6 +165,8 @@ class ExpenseReimbursementWorkflow:
                     self._set(BusinessStatus.RETURNED, "Recalled by the employee after approval")
                     report = await self._fetch_report()
         except _Cancelled:
+            if self.unreversed_entry is not None:
+                await self._reverse(self.unreversed_entry, "cancelled by finance")
             await self._emit(FinanceEventType.CANCELLED, "Cancelled by finance; nothing will be paid")
             self._set(BusinessStatus.CANCELLED, "Cancelled by finance")
             return self._outcome()
@@ -260,11 +263,12 @@ class ExpenseReimbursementWorkflow:
             self.functional = entry.total()
             workflow.upsert_search_attributes([search.FUNCTIONAL_AMOUNT.value_set(float(self.functional.amount))])
             try:
-                posted: PostedJournal = await self._vendor("erp.post_journal", entry, self.queues.erp, PostedJournal)
+                posted: PostedJournal = await self._vendor_once("erp.post_journal", entry, self.queues.erp, PostedJournal)
             except _BusinessFailure as failure:
                 overrides = self._apply(await self._park(failure.problem, "posting", self._actions(failure.problem)), overrides)
                 continue
             self.journals.append(posted)
+            self.unreversed_entry = entry
             await self._emit(FinanceEventType.POSTED, f"Journal {posted.document_number} posted in {posted.entity} "
                              f"for {posted.amount}", amount=posted.amount,
                              data={"external_id": posted.external_id, "erp_id": posted.erp_id})
@@ -302,11 +306,12 @@ class ExpenseReimbursementWorkflow:
                                   workflow.now().date(), reason)
         while True:
             try:
-                posted: PostedJournal = await self._vendor("erp.post_journal", reversal, self.queues.erp, PostedJournal)
+                posted: PostedJournal = await self._vendor_once("erp.post_journal", reversal, self.queues.erp, PostedJournal)
                 break
             except _BusinessFailure as failure:
                 await self._park(failure.problem, "reversal", [ResolutionAction.RETRY])
         self.reversals.append(posted)
+        self.unreversed_entry = None
         self.generation += 1
         await self._emit(FinanceEventType.REVERSED, f"Journal {entry.external_id} reversed by {posted.document_number}: "
                          f"{reason}", amount=posted.amount, data={"reverses": entry.external_id, "erp_id": posted.erp_id})
@@ -338,7 +343,6 @@ class ExpenseReimbursementWorkflow:
                     f"Correct the employee's bank details in the ERP, then retry."))
             resolution = await self._park(problem, "payment", [ResolutionAction.RETRY, ResolutionAction.CANCEL])
             if resolution.action is ResolutionAction.CANCEL:
-                await self._reverse(entry, "cancelled by finance after the payment failed")
                 raise _Cancelled()
             attempt += 1
             fresh: CodingContext = await self._vendor(
@@ -452,6 +456,17 @@ class ExpenseReimbursementWorkflow:
         return resolution
 
     async def _vendor(self, activity: str, arg: Any, task_queue: str, result_type: type | None = None) -> Any:
+        """A vendor call; a business refusal parks the report until finance retries or cancels."""
+        while True:
+            try:
+                return await self._vendor_once(activity, arg, task_queue, result_type)
+            except _BusinessFailure as failure:
+                resolution = await self._park(failure.problem, activity, [ResolutionAction.RETRY, ResolutionAction.CANCEL])
+                if resolution.action is ResolutionAction.CANCEL:
+                    raise _Cancelled() from failure
+
+    async def _vendor_once(self, activity: str, arg: Any, task_queue: str, result_type: type | None = None) -> Any:
+        """A vendor call whose business refusal the caller handles (raises _BusinessFailure)."""
         try:
             return await workflow.execute_activity(
                 activity, arg, task_queue=task_queue, start_to_close_timeout=VENDOR_CALL_TIMEOUT,

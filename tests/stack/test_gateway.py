@@ -1,0 +1,110 @@
+"""The gateway in front of the real dev server: bad input starts nothing, duplicates start nothing new."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import httpx
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.service import RPCError, RPCStatusCode
+
+from sandboxes.kit.webhooks import sign
+from tests.stack.conftest import Stack
+from workflows.expense.model import workflow_id
+
+pytestmark = pytest.mark.stack
+
+
+def status_changed(report_id: str, status: str = "A_EXTV") -> bytes:
+    return json.dumps({
+        "id": str(uuid.uuid4()), "correlationId": uuid.uuid4().hex, "eventType": "statusChanged",
+        "topic": "public.concur.expense.report", "subtopic": "company", "timeStamp": "2026-11-20T10:00:00.000Z",
+        "facts": {"companyId": "company", "reportId": report_id, "userId": str(uuid.uuid4()), "actingUserId": None,
+                  "stepCode": None, "previousApprovalStatus": "A_NOTF", "currentApprovalStatus": status,
+                  "previousPaymentStatus": "P_NOTP", "currentPaymentStatus": "P_NOTP", "href": "https://example/r"}}).encode()
+
+
+def signed(stack: Stack, body: bytes, msg_id: str | None = None, timestamp: int | None = None,
+           secret: str | None = None) -> dict[str, str]:
+    msg_id = msg_id or f"msg_{uuid.uuid4().hex[:20]}"
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    secret = secret or stack.settings.webhooks.expense_secrets[0].get_secret_value()
+    return {"content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign([secret], msg_id, timestamp, body)}
+
+
+async def workflow_exists(stack: Stack, report_id: str) -> bool:
+    try:
+        await stack.client.get_workflow_handle(workflow_id("concur", report_id)).describe()
+        return True
+    except RPCError as error:
+        assert error.status is RPCStatusCode.NOT_FOUND
+        return False
+
+
+@pytest.mark.parametrize("case, status, slug", [
+    ("forged", 401, "bad-signature"),
+    ("stale", 401, "stale-webhook"),
+    ("malformed", 422, "malformed-event"),
+    ("oversized", 413, "body-too-large"),
+    ("unsigned", 400, "missing-signature-headers"),
+])
+async def test_bad_requests_are_refused_with_problem_json_and_start_nothing(stack: Stack, case, status, slug):
+    report_id = f"GW{uuid.uuid4().hex[:18].upper()}"
+    body = status_changed(report_id)
+    headers = signed(stack, body)
+    if case == "forged":
+        headers = signed(stack, body, secret="whsec_" + "Zm9yZ2VkLXNlY3JldC1mb3ItdGVzdHM=")
+    elif case == "stale":
+        headers = signed(stack, body, timestamp=int(time.time()) - 3600)
+    elif case == "malformed":
+        body = b'{"eventType": "statusChanged", "facts": '
+        headers = signed(stack, body)
+    elif case == "oversized":
+        body = body[:-1] + b', "padding": "' + b"x" * stack.settings.webhooks.max_body_bytes + b'"}'
+        headers = signed(stack, body)
+    elif case == "unsigned":
+        headers = {"content-type": "application/json"}
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{stack.gateway_url}/webhooks/expense", content=body, headers=headers)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == status and problem["type"].endswith(slug) and problem["detail"]
+    assert not await workflow_exists(stack, report_id)
+
+
+async def test_the_same_event_delivered_five_times_starts_one_workflow_once(stack: Stack):
+    report_id = f"GW{uuid.uuid4().hex[:18].upper()}"
+    body = status_changed(report_id)
+    headers = signed(stack, body)
+    async with httpx.AsyncClient() as http:
+        answers = [await http.post(f"{stack.gateway_url}/webhooks/expense", content=body, headers=headers)
+                   for _ in range(5)]
+    assert [a.status_code for a in answers] == [202, 200, 200, 200, 200]
+    assert [a.json().get("outcome") for a in answers[1:]] == ["duplicate"] * 4
+    handle = stack.client.get_workflow_handle(workflow_id("concur", report_id))
+    history = await handle.fetch_history()
+    starts = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED]
+    signals = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]
+    assert len(starts) == 1 and len(signals) == 1
+    await handle.terminate("test over")
+
+
+async def test_redelivery_under_new_ids_still_reaches_the_one_workflow(stack: Stack):
+    """A vendor that re-sends an event with a fresh delivery id: signals, never a second run."""
+    report_id = f"GW{uuid.uuid4().hex[:18].upper()}"
+    async with httpx.AsyncClient() as http:
+        for _ in range(3):
+            body = status_changed(report_id)
+            response = await http.post(f"{stack.gateway_url}/webhooks/expense", content=body, headers=signed(stack, body))
+            assert response.status_code == 202
+    handle = stack.client.get_workflow_handle(workflow_id("concur", report_id))
+    runs = [wf async for wf in stack.client.list_workflows(f"WorkflowId = '{handle.id}'")]
+    assert len(runs) <= 1   # visibility may lag; the history below is authoritative
+    history = await handle.fetch_history()
+    assert sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED for e in history.events) == 1
+    await handle.terminate("test over")
