@@ -37,8 +37,10 @@ async def test_a_submitted_report_is_posted_paid_and_confirmed(stack: Stack):
 
 
 async def test_twenty_reports_complete_exactly_once_through_erp_and_bank_faults(stack: Stack):
-    faults = {"error_rate": 0.15, "rate_limit_rate": 0.03, "rate_limit_burst_seconds": 0.5,
-              "retry_after_seconds": 1, "ambiguous_rate": 0.2, "seed": 7}
+    # Unseeded on purpose: every run meets a different sequence of faults. Temporal's backoff
+    # (1 s doubling) can legitimately take minutes for an unlucky step, hence the long wait.
+    faults = {"error_rate": 0.1, "rate_limit_rate": 0.03, "rate_limit_burst_seconds": 0.5,
+              "retry_after_seconds": 1, "ambiguous_rate": 0.15}
     for vendor in (stack.settings.erp, stack.settings.bank):
         await stack.set_faults(vendor.base_url, **faults)
     try:
@@ -49,7 +51,7 @@ async def test_twenty_reports_complete_exactly_once_through_erp_and_bank_faults(
             currency = "EUR" if employee.startswith("E2") else "USD"
             reports.append((employee, await submit(stack, employee, amount, currency, code="TAXIX", name="Taxi")))
         await asyncio.gather(*(approve_when_queued(stack, e, r, timeout=120) for e, r in reports))
-        results = await asyncio.gather(*(outcome(stack, r, timeout=90) for _, r in reports))
+        results = await asyncio.gather(*(outcome(stack, r, timeout=300) for _, r in reports))
         injected = {vendor.base_url: await stack.faults_injected(vendor.base_url)
                     for vendor in (stack.settings.erp, stack.settings.bank)}
     finally:
