@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from importlib import import_module
 from pathlib import Path
 
@@ -18,6 +17,19 @@ demo_app = typer.Typer(help="Drive realistic demo cases through the local stack.
 app.add_typer(demo_app, name="demo")
 
 SANDBOXES = {"concur": "expense", "netsuite": "erp", "bank": "bank"}
+
+
+def _run(coroutine) -> int:  # noqa: ANN001
+    """Run a command's coroutine; a known problem is one clear line, not a traceback."""
+    from finsync.temporal import TemporalUnreachable
+
+    try:
+        return asyncio.run(coroutine) or 0
+    except TemporalUnreachable as error:
+        typer.echo(str(error), err=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 @app.command()
@@ -39,7 +51,7 @@ def worker() -> None:
     import worker as worker_module
 
     correlation.install_logging()
-    asyncio.run(worker_module.run_worker(load_settings()))
+    raise typer.Exit(_run(worker_module.run_worker(load_settings())))
 
 
 @app.command()
@@ -66,7 +78,7 @@ def gateway() -> None:
         finally:
             await platform.aclose()
 
-    asyncio.run(serve())
+    raise typer.Exit(_run(serve()))
 
 
 @app.command()
@@ -96,7 +108,7 @@ def demo_expense(count: int = typer.Option(50, help="how many expense reports to
     """Create realistic expense reports of mixed cases and follow them to a resting state."""
     from finsync.demo import run_expense_demo
 
-    sys.exit(asyncio.run(run_expense_demo(load_settings(), count)))
+    raise typer.Exit(_run(run_expense_demo(load_settings(), count)))
 
 
 if __name__ == "__main__":

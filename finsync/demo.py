@@ -9,7 +9,6 @@ or parked on an exception for finance.
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -43,17 +42,19 @@ class Case:
     report_date: date | None = None
 
 
-def cases(today: date) -> list[Case]:
-    """One of each kind of report a finance team sees, weighted like a real month."""
-    day = max(today.replace(day=1), today - timedelta(days=3))
-    last_month = today.replace(day=1) - timedelta(days=10)
-    us = lambda code, amount, vendor, **kw: Expense(code, Decimal(amount), "USD", day, vendor, **kw)  # noqa: E731
-    eu = lambda code, amount, vendor, **kw: Expense(code, Decimal(amount), "EUR", day, vendor, **kw)  # noqa: E731
+def cases(today: date, n: int) -> list[Case]:
+    """One of each kind of report a finance team sees, varied by ``n`` as real claims vary."""
+    month_start = today.replace(day=1)
+    day = max(month_start, today - timedelta(days=n % 5))
+    last_month = month_start - timedelta(days=10)
+    vary = lambda amount: (Decimal(amount) * (1 + Decimal(n % 9) / 40)).quantize(Decimal("0.01"))  # noqa: E731
+    us = lambda code, amount, vendor, **kw: Expense(code, vary(amount), "USD", day, vendor, **kw)  # noqa: E731
+    eu = lambda code, amount, vendor, **kw: Expense(code, vary(amount), "EUR", day, vendor, **kw)  # noqa: E731
     return [
         Case("client dinner and hotel", "E1001", "USD", [us("DINNR", "86.40", "Nopa"), us("LODNG", "229.00", "Hotel Zetta")]),
         Case("taxi and lunch", "E1002", "USD", [us("TAXIX", "38.75", "Yellow Cab"), us("LUNCH", "24.10", "Sweetgreen")]),
         Case("flight to Berlin", "E1003", "USD", [us("AIRFR", "812.60", "United Airlines")]),
-        Case("London trip, pounds", "E1004", "USD", [Expense("TAXIX", Decimal("42.00"), "GBP", day, "Addison Lee"),
+        Case("London trip, pounds", "E1004", "USD", [Expense("TAXIX", vary("42.00"), "GBP", day, "Addison Lee"),
                                                       us("DINNR", "61.00", "Dishoom")]),
         Case("Kundentermin Hamburg", "E2001", "EUR", [eu("LODNG", "189.00", "Hotel Atlantic", tax_code="DE19"),
                                                       eu("TAXIX", "31.50", "Taxi Hamburg", tax_code="DE19")]),
@@ -63,23 +64,30 @@ def cases(today: date) -> list[Case]:
         Case("inactive cost center", "E1005", "USD", [us("LUNCH", "18.20", "Chipotle")]),
         Case("expense dated in a closed period", "E1001", "USD", [us("TAXIX", "27.30", "Lyft")], report_date=last_month),
         Case("employee's bank account closed", "E2004", "EUR", [eu("TAXIX", "22.80", "FreeNow", tax_code="DE19")]),
+        Case("the same taxi claimed twice", "E2003", "EUR",
+             [Expense("TAXIX", Decimal("27.40"), "EUR", month_start, "Taxi Berlin", tax_code="DE19")]),
     ]
 
 
-WEIGHTS = [5, 4, 2, 2, 4, 2, 1, 1, 1, 1, 1]
+# How often each case occurs; the duplicate needs two claims to be one.
+WEIGHTS = [5, 4, 2, 2, 4, 2, 1, 1, 1, 1, 1, 2]
+
+
+def plan(today: date, count: int) -> list[Case]:
+    slots = [i for i, weight in enumerate(WEIGHTS) for _ in range(weight)]
+    return [cases(today, n)[slots[n % len(slots)]] for n in range(count)]
 
 
 async def run_expense_demo(settings: Settings, count: int) -> int:
     client = await connect(settings.temporal)
     today = date.today()
-    plan = list(itertools.islice(itertools.cycle(
-        [case for case, weight in zip(cases(today), WEIGHTS) for _ in range(weight)]), count))
+    reports_plan = plan(today, count)
     async with ConcurDriver(settings.expense.base_url, settings.expense.client_id,
                             settings.expense.client_secret.get_secret_value()) as concur:
         reports: dict[str, Case] = {}
         with _progress() as progress:
             creating = progress.add_task("creating reports", total=count)
-            for n, case in enumerate(plan, 1):
+            for n, case in enumerate(reports_plan, 1):
                 report_id = await concur.create_report(case.employee, f"{case.label} #{n}", case.currency,
                                                        case.expenses, cost_center=case.cost_center,
                                                        report_date=case.report_date or today)

@@ -129,6 +129,7 @@ def run(settings: Settings) -> int:
                       f"{data_dir / 'finsync.toml'}.")
         return 1
     env = {**os.environ, "FINSYNC_CONFIG": str((data_dir / "finsync.toml").resolve())}
+    signal.signal(signal.SIGTERM, signal.default_int_handler)   # stop as cleanly as on Ctrl-C
     try:
         for service in stack:
             log = open(logs / f"{service.name.replace(':', '-')}.log", "ab")

@@ -48,8 +48,9 @@ class Run:
     async def until_status(self, status: BusinessStatus) -> ExpenseSnapshot:
         return await self.until(lambda s: s.status is status)
 
-    async def platform_says(self, status: ApprovalStatus) -> None:
-        now = await self.env.get_current_time()
+    async def platform_says(self, status: ApprovalStatus, behind: timedelta = timedelta(0)) -> None:
+        """The platform's event, stamped by the platform's clock (``behind`` the server's, if asked)."""
+        now = await self.env.get_current_time() - behind
         await self.handle.signal(ExpenseReimbursementWorkflow.report_status_changed, ReportStatusChanged(
             event_id=f"evt-{uuid.uuid4().hex}", source_system="concur", report_id=self.world.report.report_id,
             approval_status=status, occurred_at=now, correlation_id="test-correlation"))

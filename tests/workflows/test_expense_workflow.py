@@ -194,3 +194,13 @@ async def test_a_refusal_outside_posting_parks_instead_of_failing_and_resumes_on
         await run.until_status(BusinessStatus.AWAITING_APPROVAL)
         await run.platform_says(ApprovalStatus.APPROVED)
         assert (await run.handle.result()).status is BusinessStatus.PAID
+
+
+async def test_an_approval_stamped_by_a_clock_behind_finsyncs_is_still_honoured(time_skipping_env, tmp_path):
+    """The manager approves the instant finsync releases the report; the vendor's timestamp
+    is earlier than the workflow's own time for that release. Seen in the demo."""
+    world = World(report("R16"))
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await run.until_status(BusinessStatus.AWAITING_APPROVAL)
+        await run.platform_says(ApprovalStatus.APPROVED, behind=timedelta(seconds=30))
+        assert (await run.handle.result()).status is BusinessStatus.PAID

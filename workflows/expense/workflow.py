@@ -119,7 +119,8 @@ class ExpenseReimbursementWorkflow:
         if event.event_id in self.seen_events:
             return
         self.seen_events.add(event.event_id)
-        if self.platform_status_at is None or event.occurred_at >= self.platform_status_at:
+        # Only the vendor's own clock orders the vendor's events; an older one arriving late loses.
+        if self.platform_status_at is None or event.occurred_at > self.platform_status_at:
             self.platform_status, self.platform_status_at = event.approval_status, event.occurred_at
 
     @workflow.signal
@@ -401,7 +402,9 @@ class ExpenseReimbursementWorkflow:
         return await self._local("finsync.register_expense_lines", report, list[DuplicateHit])
 
     def _observe_platform(self, state: ApprovalStatus) -> None:
-        self.platform_status, self.platform_status_at = state, workflow.now()
+        """What finsync's own call just did to the report. Not stamped: workflow time and the
+        vendor's clock are not comparable, and the vendor's next event must always win."""
+        self.platform_status = state
 
     def _observe_entity(self, ctx: CodingContext) -> None:
         if self.entity_code != ctx.entity.code:
