@@ -34,3 +34,5 @@ def install_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # One line per vendor request is noise at INFO and costs throughput; failures still log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -116,41 +116,75 @@ def wait_ready(service: Service, timeout: float = 60.0) -> None:
     raise RuntimeError(f"{service.name} did not become ready within {timeout:.0f} s; see its log")
 
 
+class LocalStack:
+    """Start the services in order (each waits until ready), stop them in reverse."""
+
+    def __init__(self, settings: Settings, cwd: Path | None = None) -> None:
+        self.settings = settings
+        self.cwd = cwd
+        self.logs = settings.data_dir / "logs"
+        self.services = services(settings, sys.executable)
+
+    def ports_taken(self) -> list[Service]:
+        return [s for s in self.services if s.port and not port_free("127.0.0.1", s.port)]
+
+    def __enter__(self) -> LocalStack:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "FINSYNC_CONFIG": str((self.settings.data_dir / "finsync.toml").resolve())}
+        try:
+            for service in self.services:
+                log = open(self.logs / f"{service.name.replace(':', '-')}.log", "ab")
+                service.process = subprocess.Popen(service.command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                                   cwd=self.cwd, start_new_session=True)
+                wait_ready(service)
+            _subscribe_webhooks(self.settings)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def running(self) -> bool:
+        return all(s.process and s.process.poll() is None for s in self.services)
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            if service.process and service.process.poll() is None:
+                os.killpg(service.process.pid, signal.SIGTERM)
+        for service in reversed(self.services):
+            if service.process:
+                try:
+                    service.process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(service.process.pid, signal.SIGKILL)
+
+
 def run(settings: Settings) -> int:
-    data_dir = settings.data_dir
-    logs = data_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    stack = services(settings, sys.executable)
-    taken = [s for s in stack if s.port and not port_free("127.0.0.1", s.port)]
+    stack = LocalStack(settings)
+    taken = stack.ports_taken()
     if taken:
         for s in taken:
             console.print(f"[red]Port {s.port} ({s.name}) is already in use.[/red]")
         console.print("Another finsync dev (or another program) holds it. Stop it, or change the port in "
-                      f"{data_dir / 'finsync.toml'}.")
+                      f"{settings.data_dir / 'finsync.toml'}.")
         return 1
-    env = {**os.environ, "FINSYNC_CONFIG": str((data_dir / "finsync.toml").resolve())}
     signal.signal(signal.SIGTERM, signal.default_int_handler)   # stop as cleanly as on Ctrl-C
     try:
-        for service in stack:
-            log = open(logs / f"{service.name.replace(':', '-')}.log", "ab")
-            service.process = subprocess.Popen(service.command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                               start_new_session=True)
-            wait_ready(service)
-        _subscribe_webhooks(settings)
-        _print_table(stack, logs)
-        while all(s.process and s.process.poll() is None for s in stack):
-            time.sleep(0.5)
-        dead = [s.name for s in stack if s.process and s.process.poll() is not None]
-        console.print(f"[red]{', '.join(dead)} stopped unexpectedly; see {logs}. Stopping the rest.[/red]")
-        return 1
+        with stack:
+            _print_table(stack.services, stack.logs)
+            while stack.running():
+                time.sleep(0.5)
+            dead = [s.name for s in stack.services if s.process and s.process.poll() is not None]
+            console.print(f"[red]{', '.join(dead)} stopped unexpectedly; see {stack.logs}. Stopping the rest.[/red]")
+            return 1
     except KeyboardInterrupt:
         console.print("\nStopping…")
         return 0
     except RuntimeError as error:
-        console.print(f"[red]{error}[/red] ({logs})")
+        console.print(f"[red]{error}[/red] ({stack.logs})")
         return 1
-    finally:
-        _stop(stack)
 
 
 def _subscribe_webhooks(settings: Settings) -> None:
@@ -181,15 +215,3 @@ def _print_table(stack: list[Service], logs: Path) -> None:
     console.print(table)
     console.print(f"Logs: {logs}/   ·   Next: [bold]finsync demo expense --count 50[/bold] in another terminal   ·   "
                   "Ctrl-C stops everything.")
-
-
-def _stop(stack: list[Service]) -> None:
-    for service in reversed(stack):
-        if service.process and service.process.poll() is None:
-            os.killpg(service.process.pid, signal.SIGTERM)
-    for service in reversed(stack):
-        if service.process:
-            try:
-                service.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(service.process.pid, signal.SIGKILL)

@@ -4,6 +4,7 @@ and the vendors' books read back over HTTP."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import pytest
 
@@ -64,5 +65,8 @@ async def test_twenty_reports_complete_exactly_once_through_erp_and_bank_faults(
         assert len(journals) == 1, f"{report_id}: {journals}"
         assert journals[0]["debits"] == journals[0]["credits"]
         assert [p["status"] for p in await payments_for(stack, report_id)] == ["ACSC"]
-    for counts in injected.values():   # the faults really happened
-        assert counts.get("dropped_response", 0) > 0 and counts.get("server_error_5xx", 0) > 0
+    # The faults really happened (summed over ERP and bank: one vendor alone may draw none of a kind).
+    total = Counter()
+    for counts in injected.values():
+        total.update(counts)
+    assert total["dropped_response"] > 0 and total["server_error_5xx"] > 0, injected

@@ -1,0 +1,158 @@
+"""Expense reports per second and webhook-to-paid latency through the full local stack, beside
+the engine's ceiling (a no-op workflow with the same activity count) in the same run.
+
+    .venv/bin/python bench/expense_throughput.py [--reports 500] [--in-flight 50]
+
+It starts its own stack (the processes `finsync dev` runs) in a scratch folder, with no sandbox
+latency or faults: nothing else may hold ports 7233, 8233, 8700-8703.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from temporalio.api.enums.v1 import EventType  # noqa: E402
+from temporalio.client import Client  # noqa: E402
+from temporalio.service import RPCError  # noqa: E402
+
+from bench.noop import TASK_QUEUE, NoopWorkflow  # noqa: E402
+from finsync import devstack  # noqa: E402
+from finsync.config import Settings  # noqa: E402
+from finsync.temporal import connect  # noqa: E402
+from sandboxes.concur.driver import ConcurDriver, Expense  # noqa: E402
+from workflows.expense.model import workflow_id  # noqa: E402
+
+EMPLOYEES = {"E1001": ("E1000", "USD"), "E1002": ("E1000", "USD"), "E1003": ("E1000", "USD"),
+             "E1004": ("E1000", "USD"), "E2001": ("E2000", "EUR"), "E2002": ("E2000", "EUR"),
+             "E2003": ("E2000", "EUR")}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+async def run_expense(client: Client, settings: Settings, reports: int, in_flight: int) -> dict:
+    latencies: list[float] = []
+    activity_counts: Counter[int] = Counter()
+    submitted: dict[str, float] = {}
+    window = asyncio.Semaphore(in_flight)
+    async with ConcurDriver(settings.expense.base_url) as concur:
+        stop_approving = asyncio.Event()
+
+        async def approve_loop() -> None:   # the managers, approving as soon as a report reaches them
+            while not stop_approving.is_set():
+                for manager in ("E1000", "E2000"):
+                    for header in await concur.manager_queue(manager):
+                        if header["reportId"] in submitted:
+                            await concur.approve_as_manager(manager, header["reportId"])
+                await asyncio.sleep(0.05)
+
+        async def one(n: int) -> None:
+            async with window:
+                employee = list(EMPLOYEES)[n % len(EMPLOYEES)]
+                currency = EMPLOYEES[employee][1]
+                amount = Decimal(20 + n % 50) + Decimal(n % 97) / 100
+                expense = Expense("TAXIX", amount, currency, date.today(), f"Cab {n}", tax_code="DE19" if currency == "EUR" else None)
+                report_id = await concur.create_report(employee, f"bench {n}", currency, [expense])
+                started = time.monotonic()
+                submitted[report_id] = started
+                await concur.submit(employee, report_id)
+                handle = client.get_workflow_handle(workflow_id("concur", report_id))
+                while True:
+                    try:
+                        outcome = await handle.result()
+                        break
+                    except RPCError:     # the webhook has not started it yet
+                        await asyncio.sleep(0.02)
+                latencies.append(time.monotonic() - started)
+                assert outcome["status"] == "PAID", outcome
+                history = await handle.fetch_history()
+                activity_counts[sum(e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+                                    for e in history.events)] += 1
+
+        approver = asyncio.create_task(approve_loop())
+        begin = time.monotonic()
+        await asyncio.gather(*(one(n) for n in range(reports)))
+        elapsed = time.monotonic() - begin
+        stop_approving.set()
+        await approver
+    return {"per_second": reports / elapsed, "p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95),
+            "elapsed": elapsed, "activities": activity_counts}
+
+
+async def run_noop(client: Client, runs: int, in_flight: int, activities: int, local_activities: int) -> dict:
+    latencies: list[float] = []
+    window = asyncio.Semaphore(in_flight)
+    tag = os.urandom(3).hex()
+
+    async def one(n: int) -> None:
+        async with window:
+            started = time.monotonic()
+            await client.execute_workflow(NoopWorkflow.run, [activities, local_activities], id=f"bench-noop-{tag}-{n}",
+                                          task_queue=TASK_QUEUE)
+            latencies.append(time.monotonic() - started)
+
+    begin = time.monotonic()
+    await asyncio.gather(*(one(n) for n in range(runs)))
+    elapsed = time.monotonic() - begin
+    return {"per_second": runs / elapsed, "p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95),
+            "elapsed": elapsed}
+
+
+async def measure(settings: Settings, reports: int, in_flight: int, data_dir: Path) -> None:
+    client = await connect(settings.temporal)
+    expense = await run_expense(client, settings, reports, in_flight)
+    activities = max(expense["activities"], key=expense["activities"].get)
+    local_activities = 8   # rulebook, duplicate check, six finance events
+    noop_worker = subprocess.Popen([sys.executable, str(ROOT / "bench" / "noop.py")], cwd=ROOT,
+                                   env={**os.environ, "FINSYNC_CONFIG": str(data_dir / "finsync.toml")})
+    try:
+        await asyncio.sleep(2)
+        ceiling = await run_noop(client, reports, in_flight, activities, local_activities)
+    finally:
+        noop_worker.terminate()
+        noop_worker.wait()
+    print(f"\nmachine: {os.cpu_count()} cores · {reports} runs each, {in_flight} in flight · sandbox latency 0, no faults")
+    print(f"activity round-trips per report (fault-free): {dict(expense['activities'])}; "
+          f"ceiling workflow: {activities} activities + {local_activities} local activities")
+    print(f"{'':32}{'per s':>8}{'p50 s':>8}{'p95 s':>8}{'total s':>9}")
+    for name, figures in (("expense, webhook -> P_PAID", expense), ("engine ceiling (no-op)", ceiling)):
+        print(f"{name:32}{figures['per_second']:8.2f}{figures['p50']:8.2f}{figures['p95']:8.2f}{figures['elapsed']:9.1f}")
+    print(f"ratio expense / ceiling: {expense['per_second'] / ceiling['per_second']:.2f}  (target >= 0.8)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reports", type=int, default=500)
+    parser.add_argument("--in-flight", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="finsync-bench-") as scratch:
+        data_dir = Path(scratch) / ".finsync"
+        config = devstack.write_local_config(data_dir)
+        os.environ["FINSYNC_CONFIG"] = str(config)
+        settings = Settings()
+        stack = devstack.LocalStack(settings, cwd=Path(scratch))
+        taken = stack.ports_taken()
+        if taken:
+            sys.exit(f"ports in use: {', '.join(f'{s.name}:{s.port}' for s in taken)}; stop finsync dev first")
+        with stack:
+            asyncio.run(measure(settings, args.reports, args.in_flight, data_dir))
+
+
+if __name__ == "__main__":
+    main()
