@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -35,6 +36,9 @@ from finsync.config import Settings  # noqa: E402
 from finsync.temporal import connect  # noqa: E402
 from sandboxes.concur.driver import ConcurDriver, Expense  # noqa: E402
 from workflows.expense.model import workflow_id  # noqa: E402
+from workflows.expense.workflow import ExpenseReimbursementWorkflow  # noqa: E402
+
+REPORT_TIMEOUT = 120
 
 EMPLOYEES = {"E1001": ("E1000", "USD"), "E1002": ("E1000", "USD"), "E1003": ("E1000", "USD"),
              "E1004": ("E1000", "USD"), "E2001": ("E2000", "EUR"), "E2002": ("E2000", "EUR"),
@@ -75,10 +79,14 @@ async def run_expense(client: Client, settings: Settings, reports: int, in_fligh
                 handle = client.get_workflow_handle(workflow_id("concur", report_id))
                 while True:
                     try:
-                        outcome = await handle.result()
+                        outcome = await asyncio.wait_for(handle.result(), REPORT_TIMEOUT)
                         break
                     except RPCError:     # the webhook has not started it yet
                         await asyncio.sleep(0.02)
+                    except asyncio.TimeoutError:
+                        snap = await handle.query(ExpenseReimbursementWorkflow.status)
+                        raise SystemExit(f"report {report_id} not paid after {REPORT_TIMEOUT}s: {snap.status}, "
+                                         f"{snap.open_exception}, {snap.timeline[-2:]}") from None
                 latencies.append(time.monotonic() - started)
                 assert outcome["status"] == "PAID", outcome
                 history = await handle.fetch_history()
@@ -145,6 +153,8 @@ def main() -> None:
         data_dir = Path(scratch) / ".finsync"
         config = devstack.write_local_config(data_dir)
         os.environ["FINSYNC_CONFIG"] = str(config)
+        os.environ["FINSYNC_SANDBOX_BANK_SETTLE_SECONDS"] = "0"   # sandbox latency 0
+        signal.signal(signal.SIGTERM, signal.default_int_handler)   # a killed bench still stops its stack
         settings = Settings()
         stack = devstack.LocalStack(settings, cwd=Path(scratch))
         taken = stack.ports_taken()

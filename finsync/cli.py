@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from importlib import import_module
 from pathlib import Path
 
@@ -35,8 +36,6 @@ def _run(coroutine) -> int:  # noqa: ANN001
 @app.command()
 def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local stack keeps its state")) -> None:
     """Run the whole local stack in the foreground: Temporal, sandboxes, gateway, worker."""
-    import os
-
     from finsync import devstack
     from finsync.config import Settings
 
@@ -99,6 +98,8 @@ def sandbox(name: str = typer.Argument(..., help="concur, netsuite or bank"),
         kwargs["webhook_secrets"] = [s.get_secret_value() for s in settings.webhooks.expense_secrets]
     if name == "bank":
         kwargs["webhook_secrets"] = [s.get_secret_value() for s in settings.webhooks.bank_secrets]
+        # How long the bank takes to decide a payment (the benchmark sets 0).
+        kwargs["settle_after_seconds"] = float(os.environ.get("FINSYNC_SANDBOX_BANK_SETTLE_SECONDS", "1.0"))
     api = import_module(f"sandboxes.{name}.app").create_app(db, **kwargs)
     uvicorn.run(api, host="127.0.0.1", port=port, log_level="warning")
 

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from temporalio.client import WorkflowHandle
@@ -48,12 +48,14 @@ class Run:
     async def until_status(self, status: BusinessStatus) -> ExpenseSnapshot:
         return await self.until(lambda s: s.status is status)
 
-    async def platform_says(self, status: ApprovalStatus, behind: timedelta = timedelta(0)) -> None:
-        """The platform's event, stamped by the platform's clock (``behind`` the server's, if asked)."""
-        now = await self.env.get_current_time() - behind
+    async def platform_says(self, status: ApprovalStatus, behind: timedelta = timedelta(0), *,
+                            previous: ApprovalStatus | None = None, at: datetime | None = None) -> None:
+        """The platform's event, stamped by the platform's clock (``behind`` the server's, or ``at``)."""
+        now = at or (await self.env.get_current_time() - behind)
         await self.handle.signal(ExpenseReimbursementWorkflow.report_status_changed, ReportStatusChanged(
             event_id=f"evt-{uuid.uuid4().hex}", source_system="concur", report_id=self.world.report.report_id,
-            approval_status=status, occurred_at=now, correlation_id="test-correlation"))
+            approval_status=status, previous_approval_status=previous, occurred_at=now,
+            correlation_id="test-correlation"))
 
     def event_types(self) -> list[str]:
         return [row.type for row in self.store.events(workflow_id=self.handle.id)]

@@ -204,3 +204,17 @@ async def test_an_approval_stamped_by_a_clock_behind_finsyncs_is_still_honoured(
         await run.until_status(BusinessStatus.AWAITING_APPROVAL)
         await run.platform_says(ApprovalStatus.APPROVED, behind=timedelta(seconds=30))
         assert (await run.handle.result()).status is BusinessStatus.PAID
+
+
+@pytest.mark.parametrize("order", ["in order", "reversed"])
+async def test_events_stamped_in_the_same_millisecond_follow_the_status_chain(time_skipping_env, tmp_path, order):
+    """Release to the approver and approval within one vendor millisecond, delivered either way round."""
+    world = World(report(f"R17{order[0]}"))
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await run.until_status(BusinessStatus.AWAITING_APPROVAL)
+        instant = await time_skipping_env.get_current_time()
+        released = dict(status=ApprovalStatus.PENDING_APPROVAL, previous=ApprovalStatus.PENDING_VALIDATION, at=instant)
+        approved = dict(status=ApprovalStatus.APPROVED, previous=ApprovalStatus.PENDING_APPROVAL, at=instant)
+        for event in ([released, approved] if order == "in order" else [approved, released]):
+            await run.platform_says(**event)
+        assert (await run.handle.result()).status is BusinessStatus.PAID

@@ -119,9 +119,15 @@ class ExpenseReimbursementWorkflow:
         if event.event_id in self.seen_events:
             return
         self.seen_events.add(event.event_id)
-        # Only the vendor's own clock orders the vendor's events; an older one arriving late loses.
-        if self.platform_status_at is None or event.occurred_at > self.platform_status_at:
+        if self._supersedes(event):
             self.platform_status, self.platform_status_at = event.approval_status, event.occurred_at
+
+    def _supersedes(self, event: ReportStatusChanged) -> bool:
+        """Only the vendor's clock orders the vendor's events: an older one arriving late loses.
+        Its clock ticks in milliseconds, so on a tie the event that leaves the current state wins."""
+        if self.platform_status_at is None or event.occurred_at > self.platform_status_at:
+            return True
+        return event.occurred_at == self.platform_status_at and event.previous_approval_status == self.platform_status
 
     @workflow.signal
     def payment_status(self, report: PaymentStatusReport) -> None:
