@@ -218,3 +218,10 @@ async def test_events_stamped_in_the_same_millisecond_follow_the_status_chain(ti
         for event in ([released, approved] if order == "in order" else [approved, released]):
             await run.platform_says(**event)
         assert (await run.handle.result()).status is BusinessStatus.PAID
+
+
+async def test_an_approval_that_arrives_before_the_release_call_returns_is_kept(time_skipping_env, tmp_path):
+    """Found by the benchmark: finsync's own record of releasing the report overwrote the approval."""
+    world = World(report("R18"), approve_during_validation=True)
+    async with running(time_skipping_env, world, tmp_path) as run:
+        assert (await run.handle.result()).status is BusinessStatus.PAID

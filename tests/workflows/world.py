@@ -75,6 +75,7 @@ class World:
     closed_bank_accounts: set[str] = field(default_factory=set)
     recall_on_post: bool = False
     report_missing: bool = False
+    approve_during_validation: bool = False
     send_backs: list[str] = field(default_factory=list)
     validations: int = 0
     journals: dict[str, JournalEntry] = field(default_factory=dict)     # by external id: exactly once
@@ -95,6 +96,8 @@ class World:
     async def pass_validation(self, ref: ReportRef) -> None:
         self.validations += 1
         self.report = self.report.model_copy(update={"approval_status": ApprovalStatus.PENDING_APPROVAL})
+        if self.approve_during_validation:   # the manager is quicker than our call's answer
+            await self._signal_status(ApprovalStatus.APPROVED, previous=ApprovalStatus.PENDING_APPROVAL)
 
     @activity.defn(name="expense.send_back")
     async def send_back(self, request: SendBack) -> None:
@@ -144,12 +147,16 @@ class World:
                              entity=entry.entity, posting_date=entry.posting_date, amount=entry.total())
 
     async def _signal_recall(self) -> None:
+        await self._signal_status(ApprovalStatus.RECALLED, previous=ApprovalStatus.APPROVED)
+
+    async def _signal_status(self, status: ApprovalStatus, previous: ApprovalStatus) -> None:
+        """The platform's webhook for a change made while an activity runs."""
         assert self.client
         handle = self.client.get_workflow_handle(activity.info().workflow_id)
         await handle.signal(ExpenseReimbursementWorkflow.report_status_changed, ReportStatusChanged(
-            event_id="recall-1", source_system="concur", report_id=self.report.report_id,
-            approval_status=ApprovalStatus.RECALLED, occurred_at=activity.info().current_attempt_scheduled_time,
-            correlation_id="test"))
+            event_id=f"{status.value}-{activity.info().activity_id}", source_system="concur",
+            report_id=self.report.report_id, approval_status=status, previous_approval_status=previous,
+            occurred_at=activity.info().current_attempt_scheduled_time, correlation_id="test"))
 
     # --- bank -------------------------------------------------------------------------------
     @activity.defn(name="bank.send_payment")

@@ -200,13 +200,13 @@ class ExpenseReimbursementWorkflow:
                     self.returned_for = sorted({b.rule for b in breaches})
                     await self._vendor("expense.send_back", SendBack(report_id=report.report_id, reason=reason),
                                        self.queues.expense)
-                    self._observe_platform(ApprovalStatus.RETURNED)
+                    self._observe_platform(state, ApprovalStatus.RETURNED)
                     await self._emit(FinanceEventType.RETURNED, reason)
                     self._set(BusinessStatus.RETURNED, reason)
                     continue
                 if state is ApprovalStatus.PENDING_VALIDATION:
                     await self._vendor("expense.pass_validation", ReportRef(report_id=report.report_id), self.queues.expense)
-                    self._observe_platform(ApprovalStatus.PENDING_APPROVAL)
+                    self._observe_platform(state, ApprovalStatus.PENDING_APPROVAL)
                 validated = True
                 await self._emit(FinanceEventType.VALIDATED, "Passed the policy check; waiting for the approver")
             await self._await_approval(report)
@@ -398,7 +398,7 @@ class ExpenseReimbursementWorkflow:
         report: ExpenseReport = await self._vendor("expense.fetch_report", ReportRef(report_id=self.input.report_id),
                                                    self.queues.expense, ExpenseReport)
         if self.platform_status is None:
-            self._observe_platform(report.approval_status)
+            self._observe_platform(None, report.approval_status)
         self.reimbursement, self.employee_id = report.reimbursement_total, report.employee_id
         return report
 
@@ -407,10 +407,12 @@ class ExpenseReimbursementWorkflow:
             return []
         return await self._local("finsync.register_expense_lines", report, list[DuplicateHit])
 
-    def _observe_platform(self, state: ApprovalStatus) -> None:
-        """What finsync's own call just did to the report. Not stamped: workflow time and the
-        vendor's clock are not comparable, and the vendor's next event must always win."""
-        self.platform_status = state
+    def _observe_platform(self, acted_on: ApprovalStatus | None, state: ApprovalStatus) -> None:
+        """Record what finsync's own call just did to the report, unless a vendor event arrived
+        meanwhile (the approver may act before our call returns). Not stamped: workflow time
+        and the vendor's clock are not comparable, and the vendor's next event must win."""
+        if self.platform_status == acted_on:
+            self.platform_status = state
 
     def _observe_entity(self, ctx: CodingContext) -> None:
         if self.entity_code != ctx.entity.code:
