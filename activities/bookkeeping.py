@@ -37,6 +37,7 @@ class BookkeepingActivities:
     def __init__(self, store: IntegrationStore, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+        self._rulebook: tuple[tuple[int, int], ExpenseRulebook] | None = None
 
     @activity.defn(name="finsync.record_events")
     async def record_events(self, batch: EventBatch) -> int:
@@ -49,6 +50,11 @@ class BookkeepingActivities:
 
     @activity.defn(name="finsync.load_expense_rulebook")
     async def load_expense_rulebook(self) -> ExpenseRulebook:
+        """The rule files as they are now; re-read only when one of them changed on disk."""
         rules = self.settings.rules
-        return await asyncio.to_thread(load_rulebook, rules.expense_policy, rules.expense_accounts,
-                                       self.settings.bank.debtor_accounts)
+        stamp = (rules.expense_policy.stat().st_mtime_ns, rules.expense_accounts.stat().st_mtime_ns)
+        if self._rulebook is None or self._rulebook[0] != stamp:
+            book = await asyncio.to_thread(load_rulebook, rules.expense_policy, rules.expense_accounts,
+                                           self.settings.bank.debtor_accounts)
+            self._rulebook = (stamp, book)
+        return self._rulebook[1]

@@ -64,7 +64,7 @@ async def run_expense(client: Client, settings: Settings, reports: int, in_fligh
                     for header in await concur.manager_queue(manager):
                         if header["reportId"] in submitted:
                             await concur.approve_as_manager(manager, header["reportId"])
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.2)
 
         async def one(n: int) -> None:
             async with window:
@@ -122,9 +122,21 @@ async def run_noop(client: Client, runs: int, in_flight: int, activities: int, l
             "elapsed": elapsed}
 
 
-async def measure(settings: Settings, reports: int, in_flight: int, data_dir: Path) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children that exited (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_service(stack: devstack.LocalStack) -> dict[str, float]:
+    return {s.name: cpu_seconds(s.process.pid) for s in stack.services if s.process}
+
+
+async def measure(settings: Settings, stack: devstack.LocalStack, reports: int, in_flight: int, data_dir: Path) -> None:
     client = await connect(settings.temporal)
+    before = cpu_by_service(stack)
     expense = await run_expense(client, settings, reports, in_flight)
+    expense_cpu = {name: seconds - before[name] for name, seconds in cpu_by_service(stack).items()}
     activities = max(expense["activities"], key=expense["activities"].get)
     local_activities = 8   # rulebook, duplicate check, six finance events
     noop_worker = subprocess.Popen([sys.executable, str(ROOT / "bench" / "noop.py")], cwd=ROOT,
@@ -142,6 +154,8 @@ async def measure(settings: Settings, reports: int, in_flight: int, data_dir: Pa
     for name, figures in (("expense, webhook -> P_PAID", expense), ("engine ceiling (no-op)", ceiling)):
         print(f"{name:32}{figures['per_second']:8.2f}{figures['p50']:8.2f}{figures['p95']:8.2f}{figures['elapsed']:9.1f}")
     print(f"ratio expense / ceiling: {expense['per_second'] / ceiling['per_second']:.2f}  (target >= 0.8)")
+    print("CPU seconds per process during the expense run: "
+          + ", ".join(f"{name} {seconds:.1f}" for name, seconds in sorted(expense_cpu.items(), key=lambda kv: -kv[1])))
 
 
 def main() -> None:
@@ -161,7 +175,7 @@ def main() -> None:
         if taken:
             sys.exit(f"ports in use: {', '.join(f'{s.name}:{s.port}' for s in taken)}; stop finsync dev first")
         with stack:
-            asyncio.run(measure(settings, args.reports, args.in_flight, data_dir))
+            asyncio.run(measure(settings, stack, args.reports, args.in_flight, data_dir))
 
 
 if __name__ == "__main__":

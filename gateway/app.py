@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
-from canonical import ExpenseReport
+from canonical import ApprovalStatus, ExpenseReport
 from connectors.bank import parse_notification
 from connectors.concur import parse_status_changed
 from connectors.interfaces import ExpensePlatform
@@ -86,7 +86,9 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
             raise Problem(422, "malformed-event", "Malformed expense event", str(error)) from error
         token = correlation.current.set(event.correlation_id)
         try:
-            return [await router.expense_event(event, await summary_report(event.report_id))]
+            # The summary line is set when a workflow starts, i.e. on a first submission.
+            first = event.previous_approval_status in (None, ApprovalStatus.DRAFT)
+            return [await router.expense_event(event, await summary_report(event.report_id) if first else None)]
         finally:
             correlation.current.reset(token)
 

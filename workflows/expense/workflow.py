@@ -107,6 +107,7 @@ class ExpenseReimbursementWorkflow:
         self.functional: Money | None = None
         self.generation = 1          # +1 after each reversal: a resubmitted report posts anew
         self.event_seq = 0
+        self.pending_events: list[FinanceEvent] = []
         self.queues = input.task_queues
         self.last_problem: BusinessProblem | None = None
         self.returned_for: list[str] = []
@@ -155,12 +156,17 @@ class ExpenseReimbursementWorkflow:
     # --- the process ------------------------------------------------------------------------
     @workflow.run
     async def run(self, input: ExpenseInput) -> ExpenseOutcome:
+        outcome = await self._process(input)
+        await self._flush_events()
+        return outcome
+
+    async def _process(self, input: ExpenseInput) -> ExpenseOutcome:
         workflow.upsert_search_attributes([
             search.PROCESS.value_set(PROCESS), search.SOURCE_SYSTEM.value_set(input.source_system),
             search.BUSINESS_KEY.value_set(input.report_id), search.BUSINESS_STATUS.value_set(self.status.value)])
         self.rules: ExpenseRulebook = await self._local("finsync.load_expense_rulebook", None, ExpenseRulebook)
         report = await self._fetch_report()
-        await self._emit(FinanceEventType.SUBMITTED, f"Report {report.report_id} '{report.name}' received "
+        self._emit(FinanceEventType.SUBMITTED, f"Report {report.report_id} '{report.name}' received "
                          f"from {report.employee_id} for {report.reimbursement_total}")
         try:
             while True:
@@ -174,7 +180,7 @@ class ExpenseReimbursementWorkflow:
         except _Cancelled:
             if self.unreversed_entry is not None:
                 await self._reverse(self.unreversed_entry, "cancelled by finance")
-            await self._emit(FinanceEventType.CANCELLED, "Cancelled by finance; nothing will be paid")
+            self._emit(FinanceEventType.CANCELLED, "Cancelled by finance; nothing will be paid")
             self._set(BusinessStatus.CANCELLED, "Cancelled by finance")
             return self._outcome()
 
@@ -201,14 +207,14 @@ class ExpenseReimbursementWorkflow:
                     await self._vendor("expense.send_back", SendBack(report_id=report.report_id, reason=reason),
                                        self.queues.expense)
                     self._observe_platform(state, ApprovalStatus.RETURNED)
-                    await self._emit(FinanceEventType.RETURNED, reason)
+                    self._emit(FinanceEventType.RETURNED, reason)
                     self._set(BusinessStatus.RETURNED, reason)
                     continue
                 if state is ApprovalStatus.PENDING_VALIDATION:
                     await self._vendor("expense.pass_validation", ReportRef(report_id=report.report_id), self.queues.expense)
                     self._observe_platform(state, ApprovalStatus.PENDING_APPROVAL)
                 validated = True
-                await self._emit(FinanceEventType.VALIDATED, "Passed the policy check; waiting for the approver")
+                self._emit(FinanceEventType.VALIDATED, "Passed the policy check; waiting for the approver")
             await self._await_approval(report)
 
     async def _await_resubmission(self) -> bool:
@@ -224,13 +230,14 @@ class ExpenseReimbursementWorkflow:
         self._set(BusinessStatus.AWAITING_APPROVAL, f"Waiting for {approver}")
         if await self._wait(decided, REMIND_AFTER):
             return
-        await self._emit(FinanceEventType.APPROVAL_REMINDED, f"Reminder sent: {approver} has not approved "
+        self._emit(FinanceEventType.APPROVAL_REMINDED, f"Reminder sent: {approver} has not approved "
                          f"report {report.report_id} for {REMIND_AFTER.days} days", data={"approver": approver})
         if await self._wait(decided, ESCALATE_AFTER - REMIND_AFTER):
             return
-        await self._emit(FinanceEventType.APPROVAL_ESCALATED, f"Escalated: {approver} has not approved report "
+        self._emit(FinanceEventType.APPROVAL_ESCALATED, f"Escalated: {approver} has not approved report "
                          f"{report.report_id} for {ESCALATE_AFTER.days} days", data={"approver": approver})
         self._set(BusinessStatus.APPROVAL_OVERDUE, f"Escalated after {ESCALATE_AFTER.days} days without approval")
+        await self._flush_events()
         await workflow.wait_condition(decided)
 
     async def _post_and_pay(self) -> ExpenseOutcome:
@@ -238,7 +245,7 @@ class ExpenseReimbursementWorkflow:
                                                   self.queues.expense, ClaimedReport)
         report = claim.report
         self.reimbursement = report.reimbursement_total
-        await self._emit(FinanceEventType.APPROVED, f"Approved for {report.reimbursement_total}")
+        self._emit(FinanceEventType.APPROVED, f"Approved for {report.reimbursement_total}")
         entry, posted, ctx = await self._post_journal(report)
         if self._recalled():
             await self._reverse(entry, "report recalled by the employee")
@@ -246,7 +253,7 @@ class ExpenseReimbursementWorkflow:
         await self._vendor("expense.confirm_posting", PostingConfirmation(claim=claim, posted=posted), self.queues.expense)
         settled = await self._pay(report, entry, ctx)
         await self._vendor("expense.confirm_payment", PaymentConfirmation(claim=claim, payment=settled), self.queues.expense)
-        await self._emit(FinanceEventType.PAID, f"Paid {settled.amount or report.reimbursement_total} to {report.employee_id}",
+        self._emit(FinanceEventType.PAID, f"Paid {settled.amount or report.reimbursement_total} to {report.employee_id}",
                          amount=report.reimbursement_total)
         self._set(BusinessStatus.PAID, f"Paid; bank reference {settled.bank_reference or settled.end_to_end_id}")
         return self._outcome()
@@ -276,7 +283,7 @@ class ExpenseReimbursementWorkflow:
                 continue
             self.journals.append(posted)
             self.unreversed_entry = entry
-            await self._emit(FinanceEventType.POSTED, f"Journal {posted.document_number} posted in {posted.entity} "
+            self._emit(FinanceEventType.POSTED, f"Journal {posted.document_number} posted in {posted.entity} "
                              f"for {posted.amount}", amount=posted.amount,
                              data={"external_id": posted.external_id, "erp_id": posted.erp_id})
             self._set(BusinessStatus.POSTED, f"Journal {posted.document_number} posted")
@@ -320,7 +327,7 @@ class ExpenseReimbursementWorkflow:
         self.reversals.append(posted)
         self.unreversed_entry = None
         self.generation += 1
-        await self._emit(FinanceEventType.REVERSED, f"Journal {entry.external_id} reversed by {posted.document_number}: "
+        self._emit(FinanceEventType.REVERSED, f"Journal {entry.external_id} reversed by {posted.document_number}: "
                          f"{reason}", amount=posted.amount, data={"reverses": entry.external_id, "erp_id": posted.erp_id})
         self._set(BusinessStatus.REVERSED, f"Reversed by {posted.document_number}: {reason}")
 
@@ -368,7 +375,7 @@ class ExpenseReimbursementWorkflow:
             remittance_info=f"Expense report {report.report_id} {report.name}"[:140])
         ack: PaymentStatusReport = await self._vendor("bank.send_payment", instruction, self.queues.bank, PaymentStatusReport)
         self.payment_status(ack)
-        await self._emit(FinanceEventType.PAYMENT_SENT, f"{instruction.amount} sent to the bank for "
+        self._emit(FinanceEventType.PAYMENT_SENT, f"{instruction.amount} sent to the bank for "
                          f"{creditor.holder_name} ({instruction.end_to_end_id})", amount=instruction.amount,
                          data={"end_to_end_id": instruction.end_to_end_id, "message_id": instruction.message_id})
         self._set(BusinessStatus.PAYMENT_SENT, f"Payment {instruction.end_to_end_id} with the bank")
@@ -438,6 +445,7 @@ class ExpenseReimbursementWorkflow:
         return " · ".join(parts)
 
     async def _wait(self, condition: Any, timeout: timedelta) -> bool:
+        await self._flush_events()
         try:
             await workflow.wait_condition(condition, timeout=timeout)
             return True
@@ -453,14 +461,15 @@ class ExpenseReimbursementWorkflow:
         workflow.upsert_search_attributes([search.EXCEPTION_REASON.value_set(problem.code)])
         self._set(BusinessStatus.EXCEPTION, problem.reason)
         workflow.set_current_details(details_markdown(self._headline(), self.open_exception))
-        await self._emit(FinanceEventType.EXCEPTION_RAISED, problem.reason,
+        self._emit(FinanceEventType.EXCEPTION_RAISED, problem.reason,
                          data={"code": problem.code, "step": step, "system": problem.system})
+        await self._flush_events()
         await workflow.wait_condition(lambda: self.resolution is not None)
         resolution = self.resolution
         assert resolution is not None
         self.open_exception, self.resolution = None, None
         workflow.upsert_search_attributes([search.EXCEPTION_REASON.value_unset()])
-        await self._emit(FinanceEventType.EXCEPTION_RESOLVED, f"{problem.code} resolved by {resolution.resolved_by}: "
+        self._emit(FinanceEventType.EXCEPTION_RESOLVED, f"{problem.code} resolved by {resolution.resolved_by}: "
                          f"{resolution.action.value}" + (f" ({resolution.note})" if resolution.note else ""),
                          data={"code": problem.code, "action": resolution.action.value, "by": resolution.resolved_by})
         self._set(resumed_status, f"Resumed after {problem.code}: {resolution.action.value}")
@@ -494,16 +503,22 @@ class ExpenseReimbursementWorkflow:
         return await workflow.execute_local_activity(
             activity, args=args, start_to_close_timeout=LOCAL_TIMEOUT, retry_policy=LOCAL_RETRY, result_type=result_type)
 
-    async def _emit(self, kind: FinanceEventType, summary: str, *, amount: Money | None = None,
-                    data: dict[str, Any] | None = None) -> None:
+    def _emit(self, kind: FinanceEventType, summary: str, *, amount: Money | None = None,
+              data: dict[str, Any] | None = None) -> None:
+        """Queue a finance event for the feed; ``_flush_events`` writes the queue in one go."""
         self.event_seq += 1
         info = workflow.info()
-        event = FinanceEvent(
+        self.pending_events.append(FinanceEvent(
             event_id=f"{info.workflow_id}/{info.run_id}/{self.event_seq}", type=kind, occurred_at=workflow.now(),
             process=PROCESS, business_key=self.input.report_id, workflow_id=info.workflow_id,
             correlation_id=self.input.correlation_id or info.workflow_id, entity_code=self.entity_code,
-            amount=amount, summary=summary, data=data or {})
-        await self._local("finsync.record_events", EventBatch(events=[event]), int)
+            amount=amount, summary=summary, data=data or {}))
+
+    async def _flush_events(self) -> None:
+        """Write queued events before every wait and at the end: the feed never lags a resting report."""
+        if self.pending_events:
+            batch, self.pending_events = self.pending_events, []
+            await self._local("finsync.record_events", EventBatch(events=batch), int)
 
     def _outcome(self) -> ExpenseOutcome:
         return ExpenseOutcome(report_id=self.input.report_id, status=self.status,
