@@ -90,8 +90,9 @@ async def run_expense(client: Client, settings: Settings, reports: int, in_fligh
                 latencies.append(time.monotonic() - started)
                 assert outcome["status"] == "PAID", outcome
                 history = await handle.fetch_history()
-                activity_counts[sum(e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-                                    for e in history.events)] += 1
+                activity_counts[(
+                    sum(e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED for e in history.events),
+                    sum(e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED for e in history.events))] += 1
 
         approver = asyncio.create_task(approve_loop())
         begin = time.monotonic()
@@ -137,8 +138,7 @@ async def measure(settings: Settings, stack: devstack.LocalStack, reports: int, 
     before = cpu_by_service(stack)
     expense = await run_expense(client, settings, reports, in_flight)
     expense_cpu = {name: seconds - before[name] for name, seconds in cpu_by_service(stack).items()}
-    activities = max(expense["activities"], key=expense["activities"].get)
-    local_activities = 8   # rulebook, duplicate check, six finance events
+    activities, local_activities = max(expense["activities"], key=expense["activities"].get)
     noop_worker = subprocess.Popen([sys.executable, str(ROOT / "bench" / "noop.py")], cwd=ROOT,
                                    env={**os.environ, "FINSYNC_CONFIG": str(data_dir / "finsync.toml")})
     try:
@@ -148,8 +148,9 @@ async def measure(settings: Settings, stack: devstack.LocalStack, reports: int, 
         noop_worker.terminate()
         noop_worker.wait()
     print(f"\nmachine: {os.cpu_count()} cores · {reports} runs each, {in_flight} in flight · sandbox latency 0, no faults")
-    print(f"activity round-trips per report (fault-free): {dict(expense['activities'])}; "
-          f"ceiling workflow: {activities} activities + {local_activities} local activities")
+    print("(activities, local activities) per report, fault-free: "
+          + ", ".join(f"{k} x{v}" for k, v in expense["activities"].items())
+          + f"; the ceiling workflow runs {activities} + {local_activities}")
     print(f"{'':32}{'per s':>8}{'p50 s':>8}{'p95 s':>8}{'total s':>9}")
     for name, figures in (("expense, webhook -> P_PAID", expense), ("engine ceiling (no-op)", ceiling)):
         print(f"{name:32}{figures['per_second']:8.2f}{figures['p50']:8.2f}{figures['p95']:8.2f}{figures['elapsed']:9.1f}")
