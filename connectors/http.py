@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -68,6 +69,19 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def exact_json(value: Any) -> str:
+    """JSON text with each Decimal written as the number it is (vendors take amounts as numbers)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{exact_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(exact_json(v) for v in value) + "]"
+    if isinstance(value, float):
+        raise TypeError("money never travels as a float; use Decimal")
+    return json.dumps(value)
 
 
 def json_decimal(response: httpx.Response) -> Any:

@@ -19,7 +19,6 @@ from canonical import (
     PaymentInstruction,
     PaymentStatusReport,
     PostedJournal,
-    ReportStatusChanged,
 )
 
 

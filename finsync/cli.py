@@ -16,6 +16,8 @@ app = typer.Typer(help="finsync: durable finance-process orchestration on Tempor
                   add_completion=False)
 demo_app = typer.Typer(help="Drive realistic demo cases through the local stack.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+exceptions_app = typer.Typer(help="The exception queue: parked processes and their resolution.", no_args_is_help=True)
+app.add_typer(exceptions_app, name="exceptions")
 
 SANDBOXES = {"concur": "expense", "netsuite": "erp", "bank": "bank"}
 
@@ -110,6 +112,58 @@ def demo_expense(count: int = typer.Option(50, help="how many expense reports to
     from finsync.demo import run_expense_demo
 
     raise typer.Exit(_run(run_expense_demo(load_settings(), count)))
+
+
+@exceptions_app.command("list")
+def exceptions_list(entity: str = typer.Option(None, help="legal entity code, e.g. DE01"),
+                    process: str = typer.Option(None, help="process, e.g. expense")) -> None:
+    """Every process parked on a business exception."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from finsync.exception_queue import parked
+    from finsync.temporal import connect
+
+    async def show() -> None:
+        items = await parked(await connect(load_settings().temporal), entity, process)
+        table = Table(title=f"{len(items)} parked")
+        for column in ("workflow", "process", "entity", "reason", "amount"):
+            table.add_column(column)
+        for item in items:
+            table.add_row(item.workflow_id, item.process, item.entity or "", item.reason_code,
+                          "" if item.amount is None else f"{item.amount:,.2f}")
+        Console().print(table)
+
+    raise typer.Exit(_run(show()))
+
+
+@exceptions_app.command("resolve")
+def exceptions_resolve(workflow_id: str, action: str = typer.Option(..., help="retry, correct_cost_center, set_posting_date or cancel"),
+                       by: str = typer.Option(..., help="who resolves it (kept in the timeline and the feed)"),
+                       cost_center: str = typer.Option(None), posting_date: str = typer.Option(None, help="YYYY-MM-DD"),
+                       note: str = typer.Option("")) -> None:
+    """Resolve one parked process; the workflow checks the resolution before accepting it."""
+    from pydantic import ValidationError
+
+    from finsync.exception_queue import ResolutionRefused, resolve
+    from finsync.temporal import connect
+    from workflows.common.exceptions import Resolution
+
+    try:
+        resolution = Resolution(action=action, resolved_by=by, cost_center=cost_center, posting_date=posting_date, note=note)
+    except ValidationError as error:
+        typer.echo(f"not a valid resolution: {error.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+    async def send() -> int:
+        try:
+            typer.echo(await resolve(await connect(load_settings().temporal), workflow_id, resolution))
+            return 0
+        except ResolutionRefused as refusal:
+            typer.echo(f"refused: {refusal}", err=True)
+            return 1
+
+    raise typer.Exit(_run(send()))
 
 
 if __name__ == "__main__":

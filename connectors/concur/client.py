@@ -11,7 +11,6 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, time as clock, timezone
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -28,7 +27,7 @@ from canonical import (
 from connectors.concur import mapping
 from connectors.concur.problems import VENDOR, rejection, report_not_found, report_state_problem
 from connectors.errors import BusinessRuleError, TransientVendorError, VendorError, VendorRejectedError
-from connectors.http import Token, VendorClient, json_decimal
+from connectors.http import Token, VendorClient, exact_json, json_decimal
 from finsync import correlation
 from finsync.config import VendorSettings
 
@@ -44,17 +43,6 @@ class Person:
     user_id: str
     employee_number: str
     manager_user_id: str | None
-
-
-def json_content(value: Any) -> str:
-    """JSON with Decimal amounts written digit for digit (Concur takes amounts as numbers)."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{json_content(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(json_content(v) for v in value) + "]"
-    return json.dumps(value)
 
 
 class ConcurClient(VendorClient):
@@ -262,7 +250,7 @@ class ConcurClient(VendorClient):
         await self._confirm("paymentconfirmations", body, claim, f"payment {payment.end_to_end_id}")
 
     async def _confirm(self, kind: str, body: dict[str, Any], claim: ClaimedReport, what: str) -> None:
-        response = await self.request("POST", f"{FI_EXPENSE}/{kind}", content=json_content(body),
+        response = await self.request("POST", f"{FI_EXPENSE}/{kind}", content=exact_json(body),
                                       headers={"Content-Type": "application/json"})
         item = _result_for(json_decimal(response), claim.posting_ref, key="docId")
         code = item.get("code")

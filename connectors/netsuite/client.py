@@ -42,7 +42,7 @@ from connectors.errors import (
     VendorError,
     VendorRejectedError,
 )
-from connectors.http import Token, VendorClient, json_decimal
+from connectors.http import Token, VendorClient, exact_json, json_decimal
 from connectors.netsuite import rejections
 from connectors.netsuite.auth import (
     ASSERTION_TYPE,
@@ -51,7 +51,6 @@ from connectors.netsuite.auth import (
     client_assertion,
     signing_key,
 )
-from connectors.netsuite.jsonbody import dumps
 from finsync.config import ErpVendorSettings
 
 log = logging.getLogger(__name__)
@@ -122,7 +121,7 @@ class NetSuiteClient(VendorClient):
         rows: list[dict[str, Any]] = []
         while True:
             response = await self.request(   # a POST, but only a read
-                "POST", SUITEQL, params={"limit": PAGE_SIZE, "offset": len(rows)}, content=dumps({"q": query}),
+                "POST", SUITEQL, params={"limit": PAGE_SIZE, "offset": len(rows)}, content=exact_json({"q": query}),
                 headers={"Prefer": "transient", "Content-Type": "application/json"}, read_only=True)
             page = json_decimal(response)
             rows += [{k: v for k, v in item.items() if k != "links"} for item in page["items"]]
@@ -273,7 +272,7 @@ class NetSuiteClient(VendorClient):
         body = await self._journal_body(entry)
         response = await self.request(
             "PUT", f"{RECORD}/journalEntry/eid:{quote(entry.external_id, safe='')}", ok=(204, 400),
-            content=dumps(body), headers={"Content-Type": "application/json"})
+            content=exact_json(body), headers={"Content-Type": "application/json"})
         if response.status_code == 400:
             error = rejections.rejection(response, entry)
             error.correlation_id = response.headers.get(self.correlation_header)
@@ -354,5 +353,5 @@ class NetSuiteClient(VendorClient):
                 code="UNKNOWN_EMPLOYEE", system="erp", reason=f"Employee {employee_id} is not in NetSuite."))
         body = {"custentity_iban": iban.replace(" ", "").upper() if iban else None,
                 "custentity_bank_account_number": account_number, "custentity_bic": bic.upper()}
-        await self.request("PATCH", f"{RECORD}/employee/{rows[0]['id']}", ok=(204,), content=dumps(body),
+        await self.request("PATCH", f"{RECORD}/employee/{rows[0]['id']}", ok=(204,), content=exact_json(body),
                            headers={"Content-Type": "application/json"})

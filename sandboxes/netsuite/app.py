@@ -18,7 +18,7 @@ from sandboxes.netsuite import journal, records, suiteql
 from sandboxes.netsuite.auth import TOKEN_PATH, AssertionRejected, Certificates, M2MAuth, dev_certificates
 from sandboxes.netsuite.concurrency import ConcurrencyGate
 from sandboxes.netsuite.errors import NetSuiteError, invalid_login, not_found, render_error
-from sandboxes.netsuite.jsonbody import DecimalJSONResponse, loads
+from sandboxes.kit.jsonio import DecimalJSONResponse, loads
 from sandboxes.netsuite.paging import envelope, paging
 from sandboxes.netsuite.seed import seed_if_empty
 from sandboxes.netsuite.tables import create_tables

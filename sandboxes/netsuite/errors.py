@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from sandboxes.netsuite.jsonbody import DecimalJSONResponse, dumps
+from sandboxes.kit.jsonio import DecimalJSONResponse, dumps
 
 ERROR_MEDIA_TYPE = "application/vnd.oracle.resource+json; type=error"
 

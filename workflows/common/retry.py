@@ -20,7 +20,7 @@ VENDOR_RETRY = RetryPolicy(
     non_retryable_error_types=[BUSINESS_RULE_VIOLATION],
 )
 
-# Connector timeouts are ~10 s; one attempt may page through a few requests.
+# Connector timeouts are ~10 s; one attempt may page through a few vendor calls.
 VENDOR_CALL_TIMEOUT = timedelta(seconds=60)
 
 LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))

@@ -1,4 +1,8 @@
-"""JSON in and out with exact decimals: NetSuite amounts are JSON numbers, never floats here."""
+"""JSON in and out with exact decimals: 525.00 goes over the wire as the number 525.00.
+
+Vendors send amounts as JSON numbers; FastAPI's own encoder would turn a Decimal into a float,
+so sandboxes render and parse JSON with these.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,24 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from fastapi import Response
-
-
-def loads(body: bytes) -> Any:
-    return json.loads(body, parse_float=Decimal)
+from fastapi.responses import Response
 
 
 def dumps(value: Any) -> str:
-    """Like ``json.dumps``, but a Decimal is written as the number it is (``125000.00``)."""
+    """JSON text in which a Decimal is written as the number it is, digit for digit."""
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, dict):
         return "{" + ",".join(f"{json.dumps(str(k))}:{dumps(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(dumps(v) for v in value) + "]"
+    if isinstance(value, float):
+        raise TypeError("a sandbox never emits floats; use Decimal for amounts")
     return json.dumps(value)
+
+
+def loads(raw: bytes | str) -> Any:
+    return json.loads(raw, parse_float=Decimal)
 
 
 class DecimalJSONResponse(Response):
