@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from opentelemetry import trace
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from connectors.errors import (
@@ -31,6 +32,8 @@ from canonical.problems import BusinessProblem
 from finsync import correlation
 
 log = logging.getLogger(__name__)
+# Spans for every vendor request; no-ops until the deployment installs an OpenTelemetry SDK.
+tracer = trace.get_tracer("finsync.connectors")
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 READ_ATTEMPTS = 3
@@ -143,6 +146,16 @@ class VendorClient:
 
     async def _send(self, method: str, path: str, ok: tuple[int, ...], allow_404: bool, read_only: bool,
                     kwargs: dict[str, Any]) -> httpx.Response:
+        with tracer.start_as_current_span(f"{self.vendor} {method}", kind=trace.SpanKind.CLIENT) as span:
+            span.set_attribute("http.request.method", method)
+            span.set_attribute("url.path", path)
+            span.set_attribute("finsync.correlation_id", correlation.current.get() or "")
+            response = await self._send_authorized(method, path, ok, allow_404, read_only, kwargs)
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    async def _send_authorized(self, method: str, path: str, ok: tuple[int, ...], allow_404: bool, read_only: bool,
+                               kwargs: dict[str, Any]) -> httpx.Response:
         extra_headers = kwargs.pop("headers", {})
         for attempt in (1, 2):  # a second try only after a 401, with a fresh token
             headers = {
