@@ -1,0 +1,60 @@
+"""A throw-away PostgreSQL cluster (initdb + pg_ctl on a temp folder), and the store on each database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from finsync.store import IntegrationStore
+from tests.support.servers import free_port
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root; CI runs as root, so step down to the postgres user."""
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+def _bin(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
+    if not found:
+        pytest.fail(f"{name} not found: the PostgreSQL server (Debian package postgresql) is needed for these tests")
+    return str(found)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    # Not pytest's tmp_path: its folders are private to root, and the server runs as postgres.
+    root = Path(tempfile.mkdtemp(prefix="finsync-pg-"))
+    data, sockets = root / "data", root / "sockets"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(sockets, "postgres")
+    port = free_port()
+    subprocess.run(_as_postgres([_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"]),
+                   check=True, capture_output=True)
+    subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
+                                 f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]),
+                   check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> IntegrationStore:
+    if request.param == "sqlite":
+        return IntegrationStore(f"sqlite:///{tmp_path / 'store.db'}")
+    store = IntegrationStore(request.getfixturevalue("postgres_url"))
+    with store.engine.begin() as db:   # every test starts from empty tables
+        for table in ("finance_event", "expense_fingerprint", "payment_route", "webhook_receipt"):
+            db.exec_driver_sql(f"TRUNCATE {table} RESTART IDENTITY")
+    return store
