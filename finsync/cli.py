@@ -47,6 +47,29 @@ def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local st
 
 
 @app.command()
+def setup() -> None:
+    """Prepare a Temporal namespace for finsync: register its search attributes (idempotent)."""
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+
+    from finsync.temporal import connect
+    from workflows.common import search
+
+    async def register() -> None:
+        settings = load_settings()
+        client = await connect(settings.temporal)
+        namespace = settings.temporal.namespace
+        existing = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+        missing = {key.name: int(key.indexed_value_type) for key in search.ALL
+                   if key.name not in existing.custom_attributes}
+        if missing:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
+        typer.echo(f"search attributes on {namespace}: {len(missing)} added, {len(search.ALL) - len(missing)} present")
+
+    raise typer.Exit(_run(register()))
+
+
+@app.command()
 def worker() -> None:
     """Run a worker: every workflow, and each vendor's activities on its task queue."""
     import worker as worker_module
@@ -84,7 +107,8 @@ def gateway() -> None:
 
 @app.command()
 def sandbox(name: str = typer.Argument(..., help="concur, netsuite or bank"),
-            port: int = typer.Option(..., help="port to listen on (127.0.0.1)")) -> None:
+            port: int = typer.Option(..., help="port to listen on"),
+            host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0 in a container)")) -> None:
     """Run one vendor sandbox (state under the data folder; faults from FINSYNC_SANDBOX_FAULTS)."""
     import uvicorn
 
@@ -103,7 +127,7 @@ def sandbox(name: str = typer.Argument(..., help="concur, netsuite or bank"),
         # How long the bank takes to decide a payment (the benchmark sets 0).
         kwargs["settle_after_seconds"] = float(os.environ.get("FINSYNC_SANDBOX_BANK_SETTLE_SECONDS", "1.0"))
     api = import_module(f"sandboxes.{name}.app").create_app(db, **kwargs)
-    uvicorn.run(api, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(api, host=host, port=port, log_level="warning")
 
 
 @demo_app.command("expense")
