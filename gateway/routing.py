@@ -11,7 +11,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from canonical import ExpenseReport, PaymentStatusReport, ReportStatusChanged
+from canonical import ApprovalStatus, ExpenseReport, PaymentStatusReport, ReportStatusChanged
 from finsync.config import Settings
 from finsync.store import IntegrationStore
 from workflows.common import search
@@ -35,6 +35,16 @@ def expense_summary(event: ReportStatusChanged, report: ExpenseReport | None) ->
             f"{report.reimbursement_total} · {report.name}")[:200]
 
 
+def worth_a_signal(event: ReportStatusChanged) -> bool:
+    """The workflow acts on approval changes made by people or the platform. A payment-only
+    change, or the release to the approver, was finsync's own doing: the workflow knows already,
+    and each needless signal costs a workflow task."""
+    if event.previous_approval_status == event.approval_status:
+        return False
+    return not (event.previous_approval_status is ApprovalStatus.PENDING_VALIDATION
+                and event.approval_status is ApprovalStatus.PENDING_APPROVAL)
+
+
 class Router:
     def __init__(self, client: Client, settings: Settings, store: IntegrationStore) -> None:
         self.client = client
@@ -46,6 +56,8 @@ class Router:
     async def expense_event(self, event: ReportStatusChanged, report: ExpenseReport | None) -> Routed:
         """Signal the report's workflow, starting it if needed; never a second run for one report."""
         wf_id = workflow_id(event.source_system, event.report_id)
+        if not worth_a_signal(event):
+            return Routed(wf_id, "not needed")
         try:
             await self.client.start_workflow(
                 ExpenseReimbursementWorkflow.run,

@@ -18,13 +18,14 @@ from workflows.expense.model import workflow_id
 pytestmark = pytest.mark.stack
 
 
-def status_changed(report_id: str, status: str = "A_EXTV") -> bytes:
+def status_changed(report_id: str, status: str = "A_EXTV", previous: str = "A_NOTF",
+                   payment: str = "P_NOTP", previous_payment: str = "P_NOTP") -> bytes:
     return json.dumps({
         "id": str(uuid.uuid4()), "correlationId": uuid.uuid4().hex, "eventType": "statusChanged",
         "topic": "public.concur.expense.report", "subtopic": "company", "timeStamp": "2026-11-20T10:00:00.000Z",
         "facts": {"companyId": "company", "reportId": report_id, "userId": str(uuid.uuid4()), "actingUserId": None,
-                  "stepCode": None, "previousApprovalStatus": "A_NOTF", "currentApprovalStatus": status,
-                  "previousPaymentStatus": "P_NOTP", "currentPaymentStatus": "P_NOTP", "href": "https://example/r"}}).encode()
+                  "stepCode": None, "previousApprovalStatus": previous, "currentApprovalStatus": status,
+                  "previousPaymentStatus": previous_payment, "currentPaymentStatus": payment, "href": "https://example/r"}}).encode()
 
 
 def signed(stack: Stack, body: bytes, msg_id: str | None = None, timestamp: int | None = None,
@@ -108,3 +109,17 @@ async def test_redelivery_under_new_ids_still_reaches_the_one_workflow(stack: St
     history = await handle.fetch_history()
     assert sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED for e in history.events) == 1
     await handle.terminate("test over")
+
+
+@pytest.mark.parametrize("previous, status, payment", [
+    ("A_APPR", "A_APPR", "P_PROC"),     # finsync's posting confirmation
+    ("A_EXTV", "A_PEND", "P_NOTP"),     # finsync's own release to the approver
+])
+async def test_events_that_only_echo_finsync_signal_nothing(stack: Stack, previous, status, payment):
+    report_id = f"GW{uuid.uuid4().hex[:18].upper()}"
+    body = status_changed(report_id, status, previous, payment)
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{stack.gateway_url}/webhooks/expense", content=body, headers=signed(stack, body))
+    assert response.status_code == 202
+    assert response.json()["routed"][0]["outcome"] == "not needed"
+    assert not await workflow_exists(stack, report_id)
