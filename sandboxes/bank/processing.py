@@ -28,6 +28,7 @@ from sandboxes.bank.tables import (
     PaymentMessage,
     PaymentTransaction,
 )
+from sandboxes.kit.background import BackgroundLoop
 from sandboxes.kit.db import session
 from sandboxes.kit.webhooks import Outbox, new_message_id
 
@@ -47,8 +48,10 @@ def envelope(event_type: str, message_format: str, message_id: str, document: by
     }).encode()
 
 
-class Settlement:
+class Settlement(BackgroundLoop):
     """Decides due transactions and hands their reports to the webhook outbox."""
+
+    task_name = "bank-settlement"
 
     def __init__(self, engine: Engine, outbox: Outbox, *, settle_after_seconds: float,
                  webhook_secrets: list[str], poll_seconds: float = 0.1) -> None:
@@ -57,20 +60,6 @@ class Settlement:
         self.settle_after = settle_after_seconds
         self.secrets = webhook_secrets
         self.poll = poll_seconds
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="bank-settlement")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -22,6 +22,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel, select
 
+from sandboxes.kit.background import BackgroundLoop
 from sandboxes.kit.db import session
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,10 @@ class WebhookMessage(SQLModel, table=True):
     last_error: str | None = None
 
 
-class Outbox:
+class Outbox(BackgroundLoop):
     """Enqueue signed messages; a background task delivers them until each gets a 2xx."""
+
+    task_name = "webhook-outbox"
 
     def __init__(self, engine: Engine, *, retry_on: Callable[[int], bool] | None = None,
                  schedule: list[float] | None = None, retention_seconds: float = 72 * 3600,
@@ -79,7 +82,6 @@ class Outbox:
         self.duplicate_rate = duplicate_rate
         self.timeout = timeout_seconds
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
         self._inflight: set[str] = set()
         self.delivered_count = 0
         self.duplicates_sent = 0
@@ -94,19 +96,6 @@ class Outbox:
             db.commit()
         self._wake.set()
         return msg.id
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="webhook-outbox")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
 
     async def _run(self) -> None:
         async with httpx.AsyncClient(timeout=self.timeout) as http:

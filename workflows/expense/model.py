@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from canonical import Money, PaymentStatusReport, PostedJournal, ReportStatusChanged
+from canonical import Money, PaymentStatusReport, PostedJournal
 from workflows.common.exceptions import OpenException
 
 WORKFLOW_NAME = "ExpenseReimbursement"
@@ -79,8 +79,3 @@ class ExpenseOutcome(BaseModel):
     status: BusinessStatus
     journal: PostedJournal | None = None
     payment: PaymentStatusReport | None = None
-
-
-# Signals from the webhook gateway (canonical payloads):
-#   report_status_changed(ReportStatusChanged), payment_status(PaymentStatusReport)
-__all__ = ["ReportStatusChanged", "PaymentStatusReport"]
