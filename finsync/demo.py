@@ -47,7 +47,8 @@ def cases(today: date, n: int) -> list[Case]:
     month_start = today.replace(day=1)
     day = max(month_start, today - timedelta(days=n % 5))
     last_month = month_start - timedelta(days=10)
-    vary = lambda amount: (Decimal(amount) * (1 + Decimal(n % 9) / 40)).quantize(Decimal("0.01"))  # noqa: E731
+    # n cents on top: no two claims of one case are ever the same (only the deliberate duplicate is).
+    vary = lambda amount: (Decimal(amount) * (1 + Decimal(n % 9) / 40) + Decimal(n) / 100).quantize(Decimal("0.01"))  # noqa: E731
     us = lambda code, amount, vendor, **kw: Expense(code, vary(amount), "USD", day, vendor, **kw)  # noqa: E731
     eu = lambda code, amount, vendor, **kw: Expense(code, vary(amount), "EUR", day, vendor, **kw)  # noqa: E731
     return [
@@ -74,7 +75,8 @@ WEIGHTS = [5, 4, 2, 2, 4, 2, 1, 1, 1, 1, 1, 2]
 
 
 def plan(today: date, count: int) -> list[Case]:
-    slots = [i for i, weight in enumerate(WEIGHTS) for _ in range(weight)]
+    # Each case's occurrences spread evenly, so even a short demo shows every kind of outcome.
+    slots = [i for _, i in sorted((k / weight, i) for i, weight in enumerate(WEIGHTS) for k in range(weight))]
     return [cases(today, n)[slots[n % len(slots)]] for n in range(count)]
 
 
