@@ -150,6 +150,15 @@ class LocalStack:
         return all(s.process and s.process.poll() is None for s in self.services)
 
     def stop(self) -> None:
+        """Stop every service, worker first. A second Ctrl-C must not leave the rest running."""
+        interrupts = [(sig, signal.signal(sig, signal.SIG_IGN)) for sig in (signal.SIGINT, signal.SIGTERM)]
+        try:
+            self._stop_all()
+        finally:
+            for sig, handler in interrupts:
+                signal.signal(sig, handler)
+
+    def _stop_all(self) -> None:
         for service in reversed(self.services):
             if service.process and service.process.poll() is None:
                 os.killpg(service.process.pid, signal.SIGTERM)
