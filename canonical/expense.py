@@ -68,6 +68,7 @@ class ExpenseReport(BaseModel):
     report_date: date | None = None   # the accounting date the report is posted on
     submitted_at: datetime | None = None
     approver_id: str | None = None
+    owner_ref: str | None = None      # the platform's own id for the owner (Concur userId): saves a lookup
     version: int = 0
 
     @model_validator(mode="after")
@@ -100,6 +101,7 @@ class ReportStatusChanged(BaseModel):
     source_system: str
     report_id: str
     employee_id: str | None = None
+    owner_ref: str | None = None   # the platform's own id for the report's owner, when the event names it
     approval_status: ApprovalStatus
     previous_approval_status: ApprovalStatus | None = None
     payment_status: PaymentStatus | None = None

@@ -27,16 +27,21 @@ class ExpensePlatform(Protocol):
 
     source_system: str
 
-    async def get_report(self, report_id: str) -> ExpenseReport:
+    # ``owner_ref`` is the platform's own id for the report's owner (ExpenseReport.owner_ref,
+    # ReportStatusChanged.owner_ref) when finsync knows it: it spares the connector a lookup.
+
+    async def get_report(self, report_id: str, owner_ref: str | None = None) -> ExpenseReport:
         """Header and lines of one report, with the employee resolved to finsync's employee id."""
 
-    async def pass_validation(self, report_id: str, comment: str) -> None:
-        """finsync's policy check passed: release the report to its approver."""
+    async def pass_validation(self, report_id: str, comment: str, *, owner_ref: str | None = None,
+                              lookup_first: bool = False) -> None:
+        """finsync's policy check passed: release the report to its approver. Releasing a
+        report that is already with its approver is a no-op, never a second approval."""
 
-    async def send_back(self, report_id: str, reason: str) -> None:
+    async def send_back(self, report_id: str, reason: str, *, owner_ref: str | None = None) -> None:
         """Return the report to the employee with a reason they can act on."""
 
-    async def claim_for_posting(self, report_id: str) -> ClaimedReport:
+    async def claim_for_posting(self, report_id: str, owner_ref: str | None = None) -> ClaimedReport:
         """The approved report as it will be posted, taken off the ready-to-post queue.
         Claiming twice returns the same claim."""
 

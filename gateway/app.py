@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
-from canonical import ApprovalStatus, ExpenseReport
+from canonical import ApprovalStatus, ExpenseReport, ReportStatusChanged
 from connectors.bank import parse_notification
 from connectors.concur import parse_status_changed
 from connectors.interfaces import ExpensePlatform
@@ -70,13 +70,13 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
                                 next((r.workflow_id for r in routed if r.workflow_id), None))
         return JSONResponse({"webhook_id": webhook_id, "routed": [r.__dict__ for r in routed]}, status_code=202)
 
-    async def summary_report(report_id: str) -> ExpenseReport | None:
+    async def summary_report(event: ReportStatusChanged) -> ExpenseReport | None:
         if platform is None:
             return None
         try:
-            return await asyncio.wait_for(platform.get_report(report_id), SUMMARY_LOOKUP_TIMEOUT)
+            return await asyncio.wait_for(platform.get_report(event.report_id, event.owner_ref), SUMMARY_LOOKUP_TIMEOUT)
         except Exception as error:  # noqa: BLE001 - the summary must never block the event
-            log.info("no summary for report %s: %r", report_id, error)
+            log.info("no summary for report %s: %r", event.report_id, error)
             return None
 
     async def expense(body: bytes, webhook_id: str) -> list[Routed]:
@@ -86,9 +86,10 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
             raise Problem(422, "malformed-event", "Malformed expense event", str(error)) from error
         token = correlation.current.set(event.correlation_id)
         try:
-            # The summary line is set when a workflow starts, i.e. on a first submission.
+            # A first submission starts the workflow: read the report once, for the summary line
+            # and as the workflow's starting point.
             first = event.previous_approval_status in (None, ApprovalStatus.DRAFT)
-            return [await router.expense_event(event, await summary_report(event.report_id) if first else None)]
+            return [await router.expense_event(event, await summary_report(event) if first else None)]
         finally:
             correlation.current.reset(token)
 

@@ -15,7 +15,7 @@ from canonical import ApprovalStatus, ExpenseReport, PaymentStatusReport, Report
 from finsync.config import Settings
 from finsync.store import IntegrationStore
 from workflows.common import search
-from workflows.expense.model import PROCESS, ExpenseInput, TaskQueues, workflow_id
+from workflows.expense.model import PROCESS, BusinessStatus, ExpenseInput, TaskQueues, workflow_id
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
 log = logging.getLogger("finsync.gateway")
@@ -54,7 +54,9 @@ class Router:
                                       bank=settings.bank.task_queue)
 
     async def expense_event(self, event: ReportStatusChanged, report: ExpenseReport | None) -> Routed:
-        """Signal the report's workflow, starting it if needed; never a second run for one report."""
+        """Signal the report's workflow, starting it if needed; never a second run for one report.
+        ``report``, read on a first submission, gives the summary line and spares the workflow
+        its first read."""
         wf_id = workflow_id(event.source_system, event.report_id)
         if not worth_a_signal(event):
             return Routed(wf_id, "not needed")
@@ -62,7 +64,8 @@ class Router:
             await self.client.start_workflow(
                 ExpenseReimbursementWorkflow.run,
                 ExpenseInput(report_id=event.report_id, source_system=event.source_system,
-                             correlation_id=event.correlation_id, task_queues=self.task_queues),
+                             correlation_id=event.correlation_id, task_queues=self.task_queues,
+                             owner_ref=event.owner_ref, report=report),
                 id=wf_id, task_queue=self.settings.temporal.workflow_task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 start_signal="report_status_changed", start_signal_args=[event],
@@ -70,7 +73,8 @@ class Router:
                 search_attributes=TypedSearchAttributes([
                     SearchAttributePair(search.PROCESS, PROCESS),
                     SearchAttributePair(search.SOURCE_SYSTEM, event.source_system),
-                    SearchAttributePair(search.BUSINESS_KEY, event.report_id)]))
+                    SearchAttributePair(search.BUSINESS_KEY, event.report_id),
+                    SearchAttributePair(search.BUSINESS_STATUS, BusinessStatus.RECEIVED.value)]))
         except WorkflowAlreadyStartedError:
             # The report's workflow already finished: the event is about a closed case.
             log.info("event %s for closed workflow %s ignored", event.event_id, wf_id)

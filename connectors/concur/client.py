@@ -90,8 +90,11 @@ class ConcurClient(VendorClient):
         return rejection(response)
 
     # --- people and ownership --------------------------------------------------------------
-    async def _owner_of(self, report_id: str) -> str:
-        """The owner's userId: v4 reads are per user, and only v3 reads a report by id alone."""
+    async def _owner_of(self, report_id: str, owner_ref: str | None = None) -> str:
+        """The owner's userId: v4 reads are per user, and only v3 reads a report by id alone.
+        ``owner_ref`` (from a statusChanged event or an earlier read) spares the lookup."""
+        if owner_ref and report_id not in self._owners:
+            self._owners[report_id] = owner_ref
         if report_id not in self._owners:
             response = await self.request("GET", f"/api/v3.0/expense/reports/{report_id}",
                                           params={"user": "ALL"}, allow_404=True)
@@ -121,41 +124,47 @@ class ConcurClient(VendorClient):
         return self._people[user_id]
 
     # --- ExpensePlatform -------------------------------------------------------------------
-    async def get_report(self, report_id: str) -> ExpenseReport:
-        owner = await self._owner_of(report_id)
+    async def get_report(self, report_id: str, owner_ref: str | None = None) -> ExpenseReport:
+        owner = await self._owner_of(report_id, owner_ref)
         path = f"{V4}/users/{owner}/context/TRAVELER/reports/{report_id}"
         response = await self.request("GET", path, allow_404=True)
         if response.status_code == 404:
+            if owner_ref and self._owners.pop(report_id, None) == owner_ref:
+                return await self.get_report(report_id)   # a stale owner: find the real one
             raise report_not_found(report_id)
         header = json_decimal(response)
         expenses = json_decimal(await self.request("GET", f"{path}/expenses"))
         person = await self._person(owner)
         approver = (await self._person(person.manager_user_id)).employee_number if person.manager_user_id else None
-        return mapping.expense_report(header, expenses, employee_id=person.employee_number, approver_id=approver)
+        return mapping.expense_report(header, expenses, employee_id=person.employee_number, approver_id=approver,
+                                      owner_user_id=owner)
 
-    async def pass_validation(self, report_id: str, comment: str) -> None:
+    async def pass_validation(self, report_id: str, comment: str, *, owner_ref: str | None = None,
+                              lookup_first: bool = False) -> None:
         """Approve the external-validation step (A_EXTV -> A_PEND, step EXTVAL).
 
-        The same call approves for the manager once the report is in A_PEND, so it is only
-        sent while the report is in A_EXTV (and says so in ``statusId``): a retry after a lost
-        answer finds the step done instead of approving the report a second time."""
-        report = await self.get_report(report_id)
-        if report.approval_status in PAST_VALIDATION:
-            return
-        if report.approval_status is not ApprovalStatus.PENDING_VALIDATION:
-            raise report_state_problem(report, "released to its approver")
+        The same call approves for the manager once the report is in A_PEND, so it names the
+        status it expects (``statusId`` A_EXTV) and Concur refuses it in any other. A retry
+        (``lookup_first``) reads the report first: if the lost answer's approval went through,
+        the step is done and nothing is sent a second time."""
+        if lookup_first:
+            report = await self.get_report(report_id, owner_ref)
+            if report.approval_status in PAST_VALIDATION:
+                return
+            if report.approval_status is not ApprovalStatus.PENDING_VALIDATION:
+                raise report_state_problem(report, "released to its approver")
         try:
             await self._workflow_action(report_id, "approve", comment, status_id="A_EXTV")
         except BusinessRuleError as exc:
-            report = await self._refused(report_id, exc)
+            report = await self._refused(report_id, exc, owner_ref)
             if report.approval_status not in PAST_VALIDATION:
                 raise report_state_problem(report, "released to its approver") from exc
 
-    async def send_back(self, report_id: str, reason: str) -> None:
+    async def send_back(self, report_id: str, reason: str, *, owner_ref: str | None = None) -> None:
         try:
             await self._workflow_action(report_id, "sendBack", reason)
         except BusinessRuleError as exc:
-            report = await self._refused(report_id, exc)
+            report = await self._refused(report_id, exc, owner_ref)
             if report.approval_status is not ApprovalStatus.RETURNED:
                 raise report_state_problem(report, "sent back") from exc
             # Already with the employee after a send-back: nothing left to do.
@@ -166,14 +175,14 @@ class ConcurClient(VendorClient):
             body["statusId"] = status_id
         await self.request("PATCH", f"{V4}/reports/{report_id}/{action}", ok=(204,), json=body)
 
-    async def _refused(self, report_id: str, exc: BusinessRuleError) -> ExpenseReport:
+    async def _refused(self, report_id: str, exc: BusinessRuleError, owner_ref: str | None = None) -> ExpenseReport:
         """The report as it is now, to explain a refused workflow action; other refusals re-raise."""
         if exc.problem.code != "CONCUR_STATE_CONFLICT":
             raise exc
-        return await self.get_report(report_id)
+        return await self.get_report(report_id, owner_ref)
 
-    async def claim_for_posting(self, report_id: str) -> ClaimedReport:
-        report = await self.get_report(report_id)
+    async def claim_for_posting(self, report_id: str, owner_ref: str | None = None) -> ClaimedReport:
+        report = await self.get_report(report_id, owner_ref)
         if report.approval_status is not ApprovalStatus.APPROVED:
             raise report_state_problem(report, "posted")
         doc_id = await self._find_document(report_id, "READY")

@@ -25,7 +25,8 @@ def parse_status_changed(body: bytes, event_id: str, correlation_id: str | None)
 
     ``event_id`` is the delivery's id (duplicates carry the same); ``correlation_id`` the one the
     gateway assigned, else the event's own ``correlationId``. The employee is left unresolved:
-    the event carries Concur's userId only, and finding the employee number takes an API call.
+    the event carries Concur's userId only (kept as ``owner_ref``, which spares the connector
+    its owner lookup), and finding the employee number takes an API call.
     """
     try:
         event = json.loads(body)
@@ -55,6 +56,7 @@ def parse_status_changed(body: bytes, event_id: str, correlation_id: str | None)
         event_id=event_id,
         source_system=SOURCE_SYSTEM,
         report_id=_text(facts, "reportId"),
+        owner_ref=_text(facts, "userId", required=False),
         approval_status=approval_status(_text(facts, "currentApprovalStatus"), step_code=step_code),
         previous_approval_status=approval_status(previous) if previous else None,
         payment_status=payment_status(current_payment) if current_payment else None,

@@ -110,7 +110,7 @@ def expense_line(expense: dict[str, Any]) -> ExpenseLine:
 
 
 def expense_report(header: dict[str, Any], expenses: list[dict[str, Any]], *, employee_id: str,
-                   approver_id: str | None) -> ExpenseReport:
+                   approver_id: str | None, owner_user_id: str | None = None) -> ExpenseReport:
     return ExpenseReport(
         report_id=header["reportId"],
         source_system=SOURCE_SYSTEM,
@@ -124,5 +124,6 @@ def expense_report(header: dict[str, Any], expenses: list[dict[str, Any]], *, em
         report_date=date.fromisoformat(header["reportDate"][:10]) if header.get("reportDate") else None,
         submitted_at=parse_timestamp(header["submitDate"]) if header.get("submitDate") else None,
         approver_id=approver_id,
+        owner_ref=owner_user_id or header.get("userId"),
         version=int(header.get("reportVersion") or 0),
     )

@@ -142,6 +142,41 @@ async def test_pass_validation_is_idempotent(world: World) -> None:
     assert (await world.client.get_report(report_id)).approval_status is ApprovalStatus.PENDING_APPROVAL
 
 
+async def test_a_retried_release_looks_first_and_does_not_approve_for_the_manager(world: World) -> None:
+    report_id = await submitted(world)
+    await world.client.pass_validation(report_id, "Passed finsync policy check")
+    sent: list[str] = []
+    world.client._http.event_hooks["request"].append(lambda request: _record(sent, request))
+    await world.client.pass_validation(report_id, "Passed finsync policy check", lookup_first=True)
+    assert not any(line.startswith("PATCH") for line in sent)   # found released: nothing sent again
+    assert (await world.client.get_report(report_id)).approval_status is ApprovalStatus.PENDING_APPROVAL
+
+
+async def _record(sent: list[str], request: httpx.Request) -> None:
+    sent.append(f"{request.method} {request.url.path}")
+
+
+async def test_the_owner_named_by_an_event_spares_the_owner_lookup(world: World) -> None:
+    report_id = await submitted(world)
+    owner = (await world.client.get_report(report_id)).owner_ref
+    assert owner
+    fresh = ConcurClient.from_settings(ExpenseVendorSettings(base_url=world.url))
+    sent: list[str] = []
+    fresh._http.event_hooks["request"].append(lambda request: _record(sent, request))
+    try:
+        report = await fresh.get_report(report_id, owner)
+        assert report.report_id == report_id and report.employee_id == "E1001"
+        assert not any("/api/v3.0/" in line for line in sent)
+        # A wrong owner (say, from a stale event) costs the lookup, not the report.
+        other = ConcurClient.from_settings(ExpenseVendorSettings(base_url=world.url))
+        try:
+            assert (await other.get_report(report_id, "no-such-user")).employee_id == "E1001"
+        finally:
+            await other.aclose()
+    finally:
+        await fresh.aclose()
+
+
 async def test_send_back_reaches_the_employee(world: World) -> None:
     report_id = await submitted(world)
     reason = "The dinner on 3 Nov has no receipt; attach it and resubmit."
@@ -207,6 +242,7 @@ def test_parse_status_changed_reads_the_reference_sample() -> None:
     assert event.payment_status is PaymentStatus.NOT_PAID
     assert event.occurred_at == datetime(2021, 3, 18, 23, 11, 51, 34000, tzinfo=timezone.utc)
     assert event.correlation_id == "corr-1"
+    assert event.owner_ref == "user-1"
     assert parse_status_changed(json.dumps(SAMPLE_EVENT).encode(), "msg-1", None).correlation_id == \
         "7e38c2b0a1d94f6e8b5a"
 

@@ -19,7 +19,7 @@ from activities.bookkeeping import BookkeepingActivities
 from canonical import ApprovalStatus, ReportStatusChanged
 from finsync.config import Settings
 from finsync.store import IntegrationStore
-from tests.workflows.world import World
+from tests.workflows.world import OWNER_REF, World
 from workflows.expense.model import BusinessStatus, ExpenseInput, ExpenseSnapshot, TaskQueues
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
@@ -62,7 +62,8 @@ class Run:
 
 
 @asynccontextmanager
-async def running(env: WorkflowEnvironment, world: World, tmp_path: Path) -> AsyncIterator[Run]:
+async def running(env: WorkflowEnvironment, world: World, tmp_path: Path, *, handed_over: bool = False) -> AsyncIterator[Run]:
+    """``handed_over``: start as the gateway does, with the report it read and the owner's id."""
     queue = f"q-{uuid.uuid4().hex[:8]}"
     store = IntegrationStore(f"sqlite:///{tmp_path / 'store.db'}")
     books = BookkeepingActivities(store, Settings())
@@ -73,7 +74,8 @@ async def running(env: WorkflowEnvironment, world: World, tmp_path: Path) -> Asy
         handle = await env.client.start_workflow(
             ExpenseReimbursementWorkflow.run,
             ExpenseInput(report_id=world.report.report_id, correlation_id="test-correlation",
-                         task_queues=TaskQueues(expense=queue, erp=queue, bank=queue)),
+                         task_queues=TaskQueues(expense=queue, erp=queue, bank=queue),
+                         owner_ref=OWNER_REF if handed_over else None, report=world.report if handed_over else None),
             id=f"expense-concur-{world.report.report_id}-{uuid.uuid4().hex[:6]}", task_queue=queue,
             execution_timeout=timedelta(days=365))
         run = Run(env, handle, world, store)
@@ -81,7 +83,7 @@ async def running(env: WorkflowEnvironment, world: World, tmp_path: Path) -> Asy
         await _record_history(handle)
 
 
-HISTORY_DIR = Path(__file__).resolve().parent.parent / "histories"
+HISTORY_DIR = Path(__file__).resolve().parent.parent / "histories" / "current"
 
 
 async def _record_history(handle: WorkflowHandle) -> None:
@@ -95,6 +97,6 @@ async def _record_history(handle: WorkflowHandle) -> None:
     if description.status is None or description.status.name == "RUNNING":
         return
     test_name = os.environ.get("PYTEST_CURRENT_TEST", "run").split("::")[-1].split(" ")[0]
-    HISTORY_DIR.mkdir(exist_ok=True)
+    HISTORY_DIR.mkdir(parents=True, exist_ok=True)
     history = await handle.fetch_history()
     (HISTORY_DIR / f"expense-{test_name.removeprefix('test_')}.json").write_text(history.to_json())

@@ -9,7 +9,7 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from canonical import ApprovalStatus, Side
 from tests.workflows.harness import running
-from tests.workflows.world import CLOSED_ACCOUNT, GOOD_ACCOUNT, World, expense_line, report
+from tests.workflows.world import CLOSED_ACCOUNT, GOOD_ACCOUNT, OWNER_REF, World, expense_line, report
 from workflows.common import search
 from workflows.common.exceptions import Resolution, ResolutionAction
 from workflows.expense.model import BusinessStatus
@@ -21,6 +21,8 @@ async def test_happy_path_posts_once_pays_once_and_confirms(time_skipping_env, t
     async with running(time_skipping_env, world, tmp_path) as run:
         await run.until_status(BusinessStatus.AWAITING_APPROVAL)
         assert world.validations == 1
+        waiting = (await run.handle.describe()).typed_search_attributes
+        assert waiting.get(search.BUSINESS_STATUS) == "AWAITING_APPROVAL" and waiting.get(search.PROCESS) == "expense"
         await run.platform_says(ApprovalStatus.APPROVED)
         outcome = await run.handle.result()
 
@@ -36,6 +38,34 @@ async def test_happy_path_posts_once_pays_once_and_confirms(time_skipping_env, t
     assert attrs.get(search.BUSINESS_STATUS) == "PAID"
     assert attrs.get(search.LEGAL_ENTITY) == "US01"
     assert attrs.get(search.FUNCTIONAL_AMOUNT) == 222.5
+    # Written when the report comes to rest, not at every step: each upsert costs the server.
+    history = await run.handle.fetch_history()
+    assert sum(e.HasField("upsert_workflow_search_attributes_event_attributes") for e in history.events) <= 5
+
+
+async def test_while_the_erp_is_down_after_approval_the_list_says_coding(time_skipping_env, tmp_path):
+    world = World(report(), erp_down=True)
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await run.until_status(BusinessStatus.AWAITING_APPROVAL)
+        await run.platform_says(ApprovalStatus.APPROVED)
+        await run.until_status(BusinessStatus.CODING)
+        await run.until(lambda _: world.erp_calls >= 2)      # failing and being retried
+        attrs = (await run.handle.describe()).typed_search_attributes
+        assert attrs.get(search.BUSINESS_STATUS) == "CODING"  # not the approval wait that is over
+        world.erp_down = False
+        assert (await run.handle.result()).status is BusinessStatus.PAID
+
+
+async def test_a_report_the_gateway_read_is_not_read_again_and_the_owner_travels(time_skipping_env, tmp_path):
+    world = World(report())
+    async with running(time_skipping_env, world, tmp_path, handed_over=True) as run:
+        await run.until_status(BusinessStatus.AWAITING_APPROVAL)
+        await run.platform_says(ApprovalStatus.APPROVED)
+        assert (await run.handle.result()).status is BusinessStatus.PAID
+    assert world.reads == 0
+    assert world.owner_refs == {OWNER_REF}     # every call could address the report without a lookup
+    history = await run.handle.fetch_history()
+    assert sum(e.HasField("activity_task_scheduled_event_attributes") for e in history.events) == 7
 
 
 async def test_approval_is_reminded_after_two_days_and_escalated_after_five(time_skipping_env, tmp_path):

@@ -1,7 +1,10 @@
 """Recorded histories must replay against today's workflow code.
 
 A change that breaks determinism (reordered activities, a new timer without ``workflow.patched``)
-fails here. Re-record after an intended, versioned change with:
+fails here. ``histories/current`` holds runs of today's code; each other folder holds runs from
+before a patch (named after it), which stand for workflows that were in flight when it landed.
+After an intended change guarded by ``workflow.patched("<id>")``: move ``current`` to
+``before-<id>``, then record anew with
     FINSYNC_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflows
 """
 
@@ -17,14 +20,17 @@ from temporalio.worker import Replayer
 from finsync.interceptors import CorrelationInterceptor
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
-HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("expense-*.json"))
+HISTORY_ROOT = Path(__file__).resolve().parent.parent / "histories"
+HISTORIES = sorted(HISTORY_ROOT.glob("*/expense-*.json"))
 
 
 def test_histories_are_recorded():
-    assert len(HISTORIES) >= 6, "recorded expense histories are missing from tests/histories"
+    current = list(HISTORY_ROOT.glob("current/expense-*.json"))
+    assert len(current) >= 6, "tests/histories/current is missing"
+    assert len(list(HISTORY_ROOT.glob("*/expense-*.json"))) > len(current), "histories from before a patch are missing"
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+@pytest.mark.parametrize("path", HISTORIES, ids=[f"{p.parent.name}/{p.stem}" for p in HISTORIES])
 async def test_history_replays(path: Path):
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(workflows=[ExpenseReimbursementWorkflow], data_converter=pydantic_data_converter,

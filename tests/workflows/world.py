@@ -65,6 +65,9 @@ def report(report_id: str = "R1", *lines: ExpenseLine, cost_center: str = "CC-10
         lines=list(lines) or [expense_line("L1", "MEALS", "42.50"), expense_line("L2", "LODGING", "180.00")])
 
 
+OWNER_REF = "concur-user-7"   # the platform's id for the report's owner
+
+
 @dataclass
 class World:
     report: ExpenseReport
@@ -74,9 +77,13 @@ class World:
     bank_account: BankAccount = GOOD_ACCOUNT
     closed_bank_accounts: set[str] = field(default_factory=set)
     recall_on_post: bool = False
+    erp_down: bool = False
+    erp_calls: int = 0
     report_missing: bool = False
     approve_during_validation: bool = False
     send_backs: list[str] = field(default_factory=list)
+    reads: int = 0
+    owner_refs: set[str | None] = field(default_factory=set)   # as the workflow passed them
     validations: int = 0
     journals: dict[str, JournalEntry] = field(default_factory=dict)     # by external id: exactly once
     post_calls: int = 0
@@ -87,6 +94,8 @@ class World:
     # --- expense platform ---------------------------------------------------------------
     @activity.defn(name="expense.fetch_report")
     async def fetch_report(self, ref: ReportRef) -> ExpenseReport:
+        self.reads += 1
+        self.owner_refs.add(ref.owner_ref)
         if self.report_missing:
             problem = BusinessProblem(code="REPORT_NOT_FOUND", system="expense", reason=f"Report {ref.report_id} not found.")
             raise ApplicationError(problem.reason, problem, type=BUSINESS_RULE_VIOLATION, non_retryable=True)
@@ -94,6 +103,7 @@ class World:
 
     @activity.defn(name="expense.pass_validation")
     async def pass_validation(self, ref: ReportRef) -> None:
+        self.owner_refs.add(ref.owner_ref)
         self.validations += 1
         self.report = self.report.model_copy(update={"approval_status": ApprovalStatus.PENDING_APPROVAL})
         if self.approve_during_validation:   # the manager is quicker than our call's answer
@@ -106,6 +116,7 @@ class World:
 
     @activity.defn(name="expense.claim_for_posting")
     async def claim_for_posting(self, ref: ReportRef) -> ClaimedReport:
+        self.owner_refs.add(ref.owner_ref)
         return ClaimedReport(report=self.report, posting_ref=f"doc-{ref.report_id}")
 
     @activity.defn(name="expense.confirm_posting")
@@ -119,6 +130,9 @@ class World:
     # --- ERP --------------------------------------------------------------------------------
     @activity.defn(name="erp.load_coding_context")
     async def load_coding_context(self, request: CodingRequest) -> CodingContext:
+        self.erp_calls += 1
+        if self.erp_down:
+            raise ApplicationError("ERP answered 503", type="TransientVendorError")   # retried by Temporal
         month = request.posting_date.strftime("%b %Y")
         start = request.posting_date.replace(day=1)
         return CodingContext(

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from canonical import Money, PaymentStatusReport, PostedJournal
+from canonical import ExpenseReport, Money, PaymentStatusReport, PostedJournal
 from workflows.common.exceptions import OpenException
 
 WORKFLOW_NAME = "ExpenseReimbursement"
@@ -32,6 +32,8 @@ class ExpenseInput(BaseModel):
     source_system: str = "concur"
     correlation_id: str = ""
     task_queues: TaskQueues = TaskQueues()
+    owner_ref: str | None = None          # the platform's id for the owner, from the event
+    report: ExpenseReport | None = None   # as the gateway read it on submission: the first read is not repeated
 
 
 class BusinessStatus(StrEnum):

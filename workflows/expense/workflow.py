@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from canonical.keys import iso20022_id, step_key
     from canonical.payment import reason_text
     from workflows.common import search
+    from workflows.common.attributes import SearchAttributeBook
     from workflows.common.exceptions import (
         OpenException,
         Resolution,
@@ -112,6 +113,9 @@ class ExpenseReimbursementWorkflow:
         self.last_problem: BusinessProblem | None = None
         self.returned_for: list[str] = []
         self.unreversed_entry: JournalEntry | None = None   # posted and not (yet) reversed
+        self.first_read: ExpenseReport | None = input.report
+        self.owner_ref = input.owner_ref or (input.report.owner_ref if input.report else None)
+        self.attributes = SearchAttributeBook()
 
     # --- messages -------------------------------------------------------------------------
     @workflow.signal
@@ -157,13 +161,13 @@ class ExpenseReimbursementWorkflow:
     @workflow.run
     async def run(self, input: ExpenseInput) -> ExpenseOutcome:
         outcome = await self._process(input)
-        await self._flush_events()
+        await self._rest()
         return outcome
 
     async def _process(self, input: ExpenseInput) -> ExpenseOutcome:
-        workflow.upsert_search_attributes([
+        self.attributes.begin(
             search.PROCESS.value_set(PROCESS), search.SOURCE_SYSTEM.value_set(input.source_system),
-            search.BUSINESS_KEY.value_set(input.report_id), search.BUSINESS_STATUS.value_set(self.status.value)])
+            search.BUSINESS_KEY.value_set(input.report_id), search.BUSINESS_STATUS.value_set(self.status.value))
         self.rules: ExpenseRulebook = await self._local("finsync.load_expense_rulebook", None, ExpenseRulebook)
         report = await self._fetch_report()
         self._emit(FinanceEventType.SUBMITTED, f"Report {report.report_id} '{report.name}' received "
@@ -204,14 +208,14 @@ class ExpenseReimbursementWorkflow:
                 if breaches:
                     reason = send_back_reason(breaches)
                     self.returned_for = sorted({b.rule for b in breaches})
-                    await self._vendor("expense.send_back", SendBack(report_id=report.report_id, reason=reason),
-                                       self.queues.expense)
+                    await self._vendor("expense.send_back", SendBack(report_id=report.report_id, reason=reason,
+                                                                     owner_ref=self.owner_ref), self.queues.expense)
                     self._observe_platform(state, ApprovalStatus.RETURNED)
                     self._emit(FinanceEventType.RETURNED, reason)
                     self._set(BusinessStatus.RETURNED, reason)
                     continue
                 if state is ApprovalStatus.PENDING_VALIDATION:
-                    await self._vendor("expense.pass_validation", ReportRef(report_id=report.report_id), self.queues.expense)
+                    await self._vendor("expense.pass_validation", self._ref(), self.queues.expense)
                     self._observe_platform(state, ApprovalStatus.PENDING_APPROVAL)
                 validated = True
                 self._emit(FinanceEventType.VALIDATED, "Passed the policy check; waiting for the approver")
@@ -237,12 +241,13 @@ class ExpenseReimbursementWorkflow:
         self._emit(FinanceEventType.APPROVAL_ESCALATED, f"Escalated: {approver} has not approved report "
                          f"{report.report_id} for {ESCALATE_AFTER.days} days", data={"approver": approver})
         self._set(BusinessStatus.APPROVAL_OVERDUE, f"Escalated after {ESCALATE_AFTER.days} days without approval")
-        await self._flush_events()
+        await self._rest()
         await workflow.wait_condition(decided)
+        self.attributes.woke()
 
     async def _post_and_pay(self) -> ExpenseOutcome:
-        claim: ClaimedReport = await self._vendor("expense.claim_for_posting", ReportRef(report_id=self.input.report_id),
-                                                  self.queues.expense, ClaimedReport)
+        claim: ClaimedReport = await self._vendor("expense.claim_for_posting", self._ref(), self.queues.expense,
+                                                  ClaimedReport)
         report = claim.report
         self.reimbursement = report.reimbursement_total
         self._emit(FinanceEventType.APPROVED, f"Approved for {report.reimbursement_total}")
@@ -275,7 +280,7 @@ class ExpenseReimbursementWorkflow:
                 overrides = self._apply(await self._park(problem.problem, "coding", self._actions(problem.problem)), overrides)
                 continue
             self.functional = entry.total()
-            workflow.upsert_search_attributes([search.FUNCTIONAL_AMOUNT.value_set(float(self.functional.amount))])
+            self.attributes.set(search.FUNCTIONAL_AMOUNT.value_set(float(self.functional.amount)))
             try:
                 posted: PostedJournal = await self._vendor_once("erp.post_journal", entry, self.queues.erp, PostedJournal)
             except _BusinessFailure as failure:
@@ -401,9 +406,17 @@ class ExpenseReimbursementWorkflow:
     def _recalled(self) -> bool:
         return self.platform_status in BACK_WITH_EMPLOYEE
 
+    def _ref(self) -> ReportRef:
+        return ReportRef(report_id=self.input.report_id, owner_ref=self.owner_ref)
+
     async def _fetch_report(self) -> ExpenseReport:
-        report: ExpenseReport = await self._vendor("expense.fetch_report", ReportRef(report_id=self.input.report_id),
-                                                   self.queues.expense, ExpenseReport)
+        """The report as the platform has it now; the gateway's read on submission serves once."""
+        report: ExpenseReport
+        if self.first_read is not None:
+            report, self.first_read = self.first_read, None
+        else:
+            report = await self._vendor("expense.fetch_report", self._ref(), self.queues.expense, ExpenseReport)
+        self.owner_ref = report.owner_ref or self.owner_ref
         if self.platform_status is None:
             self._observe_platform(None, report.approval_status)
         self.reimbursement, self.employee_id = report.reimbursement_total, report.employee_id
@@ -424,11 +437,11 @@ class ExpenseReimbursementWorkflow:
     def _observe_entity(self, ctx: CodingContext) -> None:
         if self.entity_code != ctx.entity.code:
             self.entity_code = ctx.entity.code
-            workflow.upsert_search_attributes([search.LEGAL_ENTITY.value_set(ctx.entity.code)])
+            self.attributes.set(search.LEGAL_ENTITY.value_set(ctx.entity.code))
 
     def _set(self, status: BusinessStatus, note: str) -> None:
         if status is not self.status:
-            workflow.upsert_search_attributes([search.BUSINESS_STATUS.value_set(status.value)])
+            self.attributes.set(search.BUSINESS_STATUS.value_set(status.value))
         self.status = status
         self.timeline.append(TimelineEntry(at=workflow.now(), status=status, note=note))
         workflow.set_current_details(f"{self._headline()}\n\n**{status.value}** — {note}")
@@ -445,12 +458,19 @@ class ExpenseReimbursementWorkflow:
         return " · ".join(parts)
 
     async def _wait(self, condition: Any, timeout: timedelta) -> bool:
-        await self._flush_events()
+        await self._rest()
         try:
             await workflow.wait_condition(condition, timeout=timeout)
             return True
         except asyncio.TimeoutError:
             return False
+        finally:
+            self.attributes.woke()
+
+    async def _rest(self) -> None:
+        """Before every wait and at the end: the list and the feed show where the report stands."""
+        self.attributes.at_rest()
+        await self._flush_events()
 
     async def _park(self, problem: BusinessProblem, step: str, actions: list[ResolutionAction]) -> Resolution:
         """Stop in a visible exception state until finance resolves it."""
@@ -458,17 +478,18 @@ class ExpenseReimbursementWorkflow:
         resumed_status = self.status
         self.open_exception = OpenException(problem=problem, step=step, raised_at=workflow.now(), actions=actions)
         self.resolution = None
-        workflow.upsert_search_attributes([search.EXCEPTION_REASON.value_set(problem.code)])
+        self.attributes.set(search.EXCEPTION_REASON.value_set(problem.code))
         self._set(BusinessStatus.EXCEPTION, problem.reason)
         workflow.set_current_details(details_markdown(self._headline(), self.open_exception))
         self._emit(FinanceEventType.EXCEPTION_RAISED, problem.reason,
                          data={"code": problem.code, "step": step, "system": problem.system})
-        await self._flush_events()
+        await self._rest()
         await workflow.wait_condition(lambda: self.resolution is not None)
+        self.attributes.woke()
         resolution = self.resolution
         assert resolution is not None
         self.open_exception, self.resolution = None, None
-        workflow.upsert_search_attributes([search.EXCEPTION_REASON.value_unset()])
+        self.attributes.set(search.EXCEPTION_REASON.value_unset())
         self._emit(FinanceEventType.EXCEPTION_RESOLVED, f"{problem.code} resolved by {resolution.resolved_by}: "
                          f"{resolution.action.value}" + (f" ({resolution.note})" if resolution.note else ""),
                          data={"code": problem.code, "action": resolution.action.value, "by": resolution.resolved_by})
@@ -487,6 +508,7 @@ class ExpenseReimbursementWorkflow:
 
     async def _vendor_once(self, activity: str, arg: Any, task_queue: str, result_type: type | None = None) -> Any:
         """A vendor call whose business refusal the caller handles (raises _BusinessFailure)."""
+        self.attributes.before_step()
         try:
             return await workflow.execute_activity(
                 activity, arg, task_queue=task_queue, start_to_close_timeout=VENDOR_CALL_TIMEOUT,
@@ -499,6 +521,7 @@ class ExpenseReimbursementWorkflow:
             raise
 
     async def _local(self, activity: str, arg: Any, result_type: type) -> Any:
+        self.attributes.before_step()
         args = [] if arg is None else [arg]
         return await workflow.execute_local_activity(
             activity, args=args, start_to_close_timeout=LOCAL_TIMEOUT, retry_policy=LOCAL_RETRY, result_type=result_type)
