@@ -183,6 +183,10 @@ def main() -> None:
         config = devstack.write_local_config(data_dir)
         os.environ["FINSYNC_CONFIG"] = str(config)
         os.environ["FINSYNC_SANDBOX_BANK_SETTLE_SECONDS"] = "0"   # sandbox latency 0
+        # As deployed (pip compiles bytecode on install): without it the workflow sandbox compiles
+        # the workflow's module from source for every run it starts. Cached in the scratch folder.
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.environ["PYTHONPYCACHEPREFIX"] = str(Path(scratch) / "pycache")
         signal.signal(signal.SIGTERM, signal.default_int_handler)   # a killed bench still stops its stack
         settings = Settings()
         stack = devstack.LocalStack(settings, cwd=Path(scratch))
