@@ -141,15 +141,17 @@ def demo_expense(count: int = typer.Option(50, help="how many expense reports to
 @exceptions_app.command("list")
 def exceptions_list(entity: str = typer.Option(None, help="legal entity code, e.g. DE01"),
                     process: str = typer.Option(None, help="process, e.g. expense")) -> None:
-    """Every process parked on a business exception."""
+    """Every process parked on a business exception, and bank reports no process took."""
     from rich.console import Console
     from rich.table import Table
 
     from finsync.exception_queue import parked
+    from finsync.store import open_store
     from finsync.temporal import connect
 
     async def show() -> None:
-        items = await parked(await connect(load_settings().temporal), entity, process)
+        settings = load_settings()
+        items = await parked(await connect(settings.temporal), entity, process)
         table = Table(title=f"{len(items)} parked")
         for column in ("workflow", "process", "entity", "reason", "amount"):
             table.add_column(column)
@@ -157,6 +159,15 @@ def exceptions_list(entity: str = typer.Option(None, help="legal entity code, e.
             table.add_row(item.workflow_id, item.process, item.entity or "", item.reason_code,
                           "" if item.amount is None else f"{item.amount:,.2f}")
         Console().print(table)
+        reports = open_store(settings.database_url).bank_reports_to_investigate()
+        if reports:
+            bank = Table(title=f"{len(reports)} bank reports no process took (the bank's message is kept in the store)")
+            for column in ("received", "end-to-end id", "message", "status", "why", "workflow"):
+                bank.add_column(column)
+            for row in reports:
+                bank.add_row(f"{row.received_at:%Y-%m-%d %H:%M}", row.end_to_end_id, f"{row.source} {row.message_id}",
+                             row.state, row.outcome, row.workflow_id or "")
+            Console().print(bank)
 
     raise typer.Exit(_run(show()))
 

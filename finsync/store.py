@@ -4,6 +4,9 @@
 - ``expense_fingerprint``: every expense line seen, for duplicate detection across reports.
 - ``payment_route``: which workflow waits for which bank payment (EndToEndId), for the gateway.
 - ``webhook_receipt``: webhook ids already turned into a workflow start or signal.
+- ``bank_report``: every bank status report received, and what became of it; one that no
+  running process took (unknown EndToEndId, or a rejection after the process ended) keeps the
+  bank's message, for finance to investigate.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
-from canonical import ExpenseReport, FinanceEvent
+from canonical import ExpenseReport, FinanceEvent, PaymentState, PaymentStatusReport
+
+DECIDED = (PaymentState.SETTLED.value, PaymentState.REJECTED.value)
 
 
 class FinanceEventRow(SQLModel, table=True):
@@ -71,6 +76,24 @@ class WebhookReceipt(SQLModel, table=True):
     received_at: datetime
 
 
+class BankReportRow(SQLModel, table=True):
+    __tablename__ = "bank_report"
+    __table_args__ = (UniqueConstraint("webhook_id", "end_to_end_id", "source"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    webhook_id: str
+    end_to_end_id: str = Field(index=True)
+    message_id: str
+    state: str
+    source: str                      # pain.002, camt.054
+    workflow_id: str | None = None
+    outcome: str                     # see gateway.routing.Routed
+    investigate: bool = Field(default=False, index=True)   # no running process took it
+    report: str                      # the canonical PaymentStatusReport, JSON
+    raw: str | None = None           # the bank's message, kept for those to investigate
+    received_at: datetime
+
+
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -96,7 +119,7 @@ class IntegrationStore:
 
         SQLModel.metadata.create_all(self.engine, tables=[
             FinanceEventRow.__table__, ExpenseFingerprint.__table__, PaymentRoute.__table__,  # type: ignore[attr-defined]
-            WebhookReceipt.__table__])  # type: ignore[attr-defined]
+            WebhookReceipt.__table__, BankReportRow.__table__])  # type: ignore[attr-defined]
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -164,6 +187,37 @@ class IntegrationStore:
         with self._session() as db:
             route = db.get(PaymentRoute, end_to_end_id)
             return route.workflow_id if route else None
+
+    # --- bank reports ------------------------------------------------------------------------
+    def payment_decided(self, end_to_end_id: str) -> bool:
+        """A settlement or rejection for this payment already reached its process."""
+        with self._session() as db:
+            return db.exec(select(BankReportRow.seq).where(
+                BankReportRow.end_to_end_id == end_to_end_id, BankReportRow.outcome == "delivered",
+                col(BankReportRow.state).in_(DECIDED)).limit(1)).first() is not None
+
+    def record_bank_report(self, webhook_id: str, report: PaymentStatusReport, workflow_id: str | None,
+                           outcome: str, *, investigate: bool = False, raw: str | None = None) -> None:
+        with self._session() as db:
+            db.add(BankReportRow(webhook_id=webhook_id, end_to_end_id=report.end_to_end_id,
+                                 message_id=report.message_id, state=report.state.value, source=report.source,
+                                 workflow_id=workflow_id, outcome=outcome, investigate=investigate,
+                                 report=report.model_dump_json(), raw=raw if investigate else None,
+                                 received_at=_utcnow()))
+            try:
+                db.commit()
+            except IntegrityError:   # the same delivery routed again after a crash: kept once
+                db.rollback()
+
+    def bank_reports(self, end_to_end_id: str) -> list[BankReportRow]:
+        with self._session() as db:
+            return list(db.exec(select(BankReportRow).where(BankReportRow.end_to_end_id == end_to_end_id)
+                                .order_by(col(BankReportRow.seq))).all())
+
+    def bank_reports_to_investigate(self, limit: int = 1000) -> list[BankReportRow]:
+        with self._session() as db:
+            return list(db.exec(select(BankReportRow).where(col(BankReportRow.investigate))
+                                .order_by(col(BankReportRow.seq)).limit(limit)).all())
 
     # --- webhook dedupe ----------------------------------------------------------------------
     def webhook_seen(self, webhook_id: str) -> bool:

@@ -98,7 +98,8 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
             reports = parse_notification(body)
         except ValueError as error:
             raise Problem(422, "malformed-event", "Malformed bank notification", str(error)) from error
-        return [await router.payment_report(report) for report in reports]
+        message = body.decode("utf-8", errors="replace")
+        return [await router.payment_report(report, webhook_id, message) for report in reports]
 
     @app.post("/webhooks/expense")
     async def expense_webhook(request: Request) -> JSONResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -11,7 +12,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from canonical import ApprovalStatus, ExpenseReport, PaymentStatusReport, ReportStatusChanged
+from canonical import ApprovalStatus, ExpenseReport, PaymentState, PaymentStatusReport, ReportStatusChanged
 from finsync.config import Settings
 from finsync.store import IntegrationStore
 from workflows.common import search
@@ -24,7 +25,7 @@ log = logging.getLogger("finsync.gateway")
 @dataclass
 class Routed:
     workflow_id: str | None
-    outcome: str          # "delivered" (started or signalled), "closed", "unmatched"
+    outcome: str   # "delivered" (started or signalled), "not needed", "already decided", "closed", "unmatched"
 
 
 def expense_summary(event: ReportStatusChanged, report: ExpenseReport | None) -> str:
@@ -50,6 +51,7 @@ class Router:
         self.client = client
         self.settings = settings
         self.store = store
+        self._payment_locks: dict[str, asyncio.Lock] = {}
         self.task_queues = TaskQueues(expense=settings.expense.task_queue, erp=settings.erp.task_queue,
                                       bank=settings.bank.task_queue)
 
@@ -81,16 +83,47 @@ class Router:
             return Routed(wf_id, "closed")
         return Routed(wf_id, "delivered")
 
-    async def payment_report(self, report: PaymentStatusReport) -> Routed:
+    async def payment_report(self, report: PaymentStatusReport, webhook_id: str, message: str) -> Routed:
+        """Signal the process that waits for the payment, and keep the report in the store. One
+        that no running process takes keeps the bank's ``message`` for finance to investigate."""
+        # One payment's reports in turn (pain.002 and camt.054 often arrive together), so the
+        # second finds the first's decision; across gateway processes a race costs one signal.
+        lock = self._payment_locks.setdefault(report.end_to_end_id, asyncio.Lock())
+        try:
+            async with lock:
+                routed = await self._signal_payment(report)
+                investigate = to_investigate(routed.outcome, report.state)
+                if investigate:
+                    log.warning("bank report %s (%s %s) %s: kept for investigation", report.end_to_end_id,
+                                report.source, report.bank_status_code, routed.outcome)
+                await asyncio.to_thread(functools.partial(
+                    self.store.record_bank_report, webhook_id, report, routed.workflow_id, routed.outcome,
+                    investigate=investigate, raw=message))
+                return routed
+        finally:
+            if not lock.locked() and self._payment_locks.get(report.end_to_end_id) is lock:
+                del self._payment_locks[report.end_to_end_id]
+
+    async def _signal_payment(self, report: PaymentStatusReport) -> Routed:
         wf_id = await asyncio.to_thread(self.store.workflow_for_payment, report.end_to_end_id)
         if wf_id is None:
-            log.warning("bank report for unknown payment %s kept unmatched", report.end_to_end_id)
             return Routed(None, "unmatched")
+        if report.state in DECIDED and await asyncio.to_thread(self.store.payment_decided, report.end_to_end_id):
+            # e.g. camt.054 after pain.002 ACSC: the process has its answer and keeps the first.
+            return Routed(wf_id, "already decided")
         try:
             await self.client.get_workflow_handle(wf_id).signal(ExpenseReimbursementWorkflow.payment_status, report)
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
-            log.info("bank report %s for closed workflow %s ignored", report.end_to_end_id, wf_id)
             return Routed(wf_id, "closed")
         return Routed(wf_id, "delivered")
+
+
+DECIDED = (PaymentState.SETTLED, PaymentState.REJECTED)
+
+
+def to_investigate(outcome: str, state: PaymentState) -> bool:
+    """A report about a payment no process knows, or a rejection no running process took
+    (say, a return after the report was paid): money may have moved without a process."""
+    return outcome == "unmatched" or (state is PaymentState.REJECTED and outcome != "delivered")

@@ -9,6 +9,7 @@ from decimal import Decimal
 import httpx
 
 from connectors import registry
+from finsync.store import BankReportRow
 from sandboxes.concur.driver import Expense
 from tests.stack.conftest import Stack
 from workflows.expense.model import ExpenseOutcome, workflow_id
@@ -73,3 +74,13 @@ async def payments_for(stack: Stack, report_id: str) -> list[dict]:
 
 async def payment_status_in_concur(stack: Stack, employee: str, report_id: str) -> str:
     return (await stack.concur.read_report(employee, report_id))["paymentStatusId"]
+
+
+async def bank_reports(stack: Stack, end_to_end_id: str, count: int, timeout: float = 30) -> list[BankReportRow]:
+    """The bank's reports on one payment as the gateway kept them, once ``count`` have arrived."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        rows = stack.store.bank_reports(end_to_end_id)
+        if len(rows) >= count or asyncio.get_running_loop().time() > deadline:
+            return rows
+        await asyncio.sleep(0.1)

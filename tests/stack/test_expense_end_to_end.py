@@ -9,7 +9,15 @@ from collections import Counter
 import pytest
 
 from tests.stack.conftest import Stack
-from tests.stack.helpers import approve_when_queued, journals_for, outcome, payment_status_in_concur, payments_for, submit
+from tests.stack.helpers import (
+    approve_when_queued,
+    bank_reports,
+    journals_for,
+    outcome,
+    payment_status_in_concur,
+    payments_for,
+    submit,
+)
 from workflows.common import search
 from workflows.expense.model import BusinessStatus, workflow_id
 
@@ -35,6 +43,14 @@ async def test_a_submitted_report_is_posted_paid_and_confirmed(stack: Stack):
     description = await stack.client.get_workflow_handle(wf).describe()
     assert description.typed_search_attributes.get(search.LEGAL_ENTITY) == "US01"
     assert report_id in (await description.static_summary() or "")
+
+    # pain.002 ACSC decides the payment; the camt.054 that follows is kept but not signalled.
+    rows = await bank_reports(stack, result.payment.end_to_end_id, count=2)
+    assert sorted(r.outcome for r in rows) == ["already decided", "delivered"]
+    assert not any(r.investigate for r in rows)
+    history = await stack.client.get_workflow_handle(wf).fetch_history()
+    assert [e.workflow_execution_signaled_event_attributes.signal_name for e in history.events
+            if e.HasField("workflow_execution_signaled_event_attributes")].count("payment_status") == 1
 
 
 async def test_twenty_reports_complete_exactly_once_through_erp_and_bank_faults(stack: Stack):

@@ -5,17 +5,23 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import date
 
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.service import RPCError, RPCStatusCode
 
+from canonical import BankAccount, Money, PaymentInstruction
+from connectors import registry
 from sandboxes.kit.webhooks import sign
 from tests.stack.conftest import Stack
+from tests.stack.helpers import bank_reports
 from workflows.expense.model import workflow_id
 
 pytestmark = pytest.mark.stack
+
+CLOSED_IBAN = "DE44500105175407324931"   # seed: E2004's account, closed at the bank
 
 
 def status_changed(report_id: str, status: str = "A_EXTV", previous: str = "A_NOTF",
@@ -123,3 +129,23 @@ async def test_events_that_only_echo_finsync_signal_nothing(stack: Stack, previo
     assert response.status_code == 202
     assert response.json()["routed"][0]["outcome"] == "not needed"
     assert not await workflow_exists(stack, report_id)
+
+
+async def test_a_bank_report_on_a_payment_nobody_routed_is_kept_for_investigation(stack: Stack):
+    """Money moved without a finsync process (made by hand, or by an instance that lost its
+    store): the reports are acknowledged, start nothing, and keep the bank's message."""
+    key = uuid.uuid4().hex[:10].upper()
+    bank = registry.build(stack.settings.bank)
+    try:
+        await bank.send_payment(PaymentInstruction(
+            message_id=f"HAND-M-{key}", end_to_end_id=f"HAND-E-{key}", debtor_entity="DE01",
+            debtor_name="Finsync Demo GmbH", creditor=BankAccount(holder_name="Jonas Weber", iban=CLOSED_IBAN, bic="DEUTDEFFXXX"),
+            debtor_account=BankAccount(holder_name="Finsync Demo GmbH", iban="DE02120300000000202051", bic="BYLADEM1001"),
+            amount=Money.of("64.00", "EUR"), requested_execution_date=date.today(), remittance_info="made by hand"))
+    finally:
+        await bank.aclose()
+    rows = await bank_reports(stack, f"HAND-E-{key}", count=1)
+    assert rows and all(r.outcome == "unmatched" and r.workflow_id is None for r in rows)
+    kept = [r for r in stack.store.bank_reports_to_investigate() if r.end_to_end_id == f"HAND-E-{key}"]
+    assert kept and all(f"HAND-E-{key}" in (r.raw or "") for r in kept)   # the bank's own message
+    assert [r.state for r in kept] == ["REJECTED"]                         # AC04: the account is closed

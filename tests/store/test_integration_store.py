@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from canonical import FinanceEvent, FinanceEventType, Money
+from canonical import FinanceEvent, FinanceEventType, Money, PaymentState, PaymentStatusReport
 from finsync.store import IntegrationStore
 from tests.workflows.world import expense_line, report
 
@@ -41,3 +41,26 @@ def test_payment_routes_and_webhook_receipts(store: IntegrationStore):
     store.remember_webhook("msg_1", "expense", "expense-concur-R1")
     store.remember_webhook("msg_1", "expense", "expense-concur-R1")
     assert store.webhook_seen("msg_1")
+
+
+def bank_report(state: PaymentState, source: str, e2e: str = "FSE-R1-G1P1") -> PaymentStatusReport:
+    return PaymentStatusReport(message_id="FSM-R1-G1P1", end_to_end_id=e2e, state=state, source=source,
+                               bank_status_code={"SETTLED": "ACSC", "REJECTED": "RJCT"}.get(state.value, "PDNG"))
+
+
+def test_bank_reports_are_kept_and_those_no_process_took_are_listed_with_the_message(store: IntegrationStore):
+    assert not store.payment_decided("FSE-R1-G1P1")
+    store.record_bank_report("msg_1", bank_report(PaymentState.ACCEPTED, "pain.002"), "expense-concur-R1", "delivered")
+    assert not store.payment_decided("FSE-R1-G1P1")                 # accepted is not decided
+    store.record_bank_report("msg_2", bank_report(PaymentState.SETTLED, "pain.002"), "expense-concur-R1", "delivered")
+    store.record_bank_report("msg_2", bank_report(PaymentState.SETTLED, "pain.002"), "expense-concur-R1", "delivered")
+    assert store.payment_decided("FSE-R1-G1P1")
+    store.record_bank_report("msg_3", bank_report(PaymentState.SETTLED, "camt.054"), "expense-concur-R1",
+                             "already decided", raw="<Document/>")
+    store.record_bank_report("msg_4", bank_report(PaymentState.REJECTED, "pain.002", "FSE-NOBODY"), None,
+                             "unmatched", investigate=True, raw="<Document>RJCT</Document>")
+
+    (kept,) = store.bank_reports_to_investigate()
+    assert (kept.end_to_end_id, kept.outcome, kept.raw) == ("FSE-NOBODY", "unmatched", "<Document>RJCT</Document>")
+    assert PaymentStatusReport.model_validate_json(kept.report).state is PaymentState.REJECTED
+    assert not store.payment_decided("FSE-NOBODY")                  # nothing took it
