@@ -66,8 +66,9 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
         if await asyncio.to_thread(store.webhook_seen, webhook_id):
             return JSONResponse({"webhook_id": webhook_id, "outcome": "duplicate"}, status_code=200)
         routed = await handle(body, webhook_id)
-        await asyncio.to_thread(store.remember_webhook, webhook_id, source,
-                                next((r.workflow_id for r in routed if r.workflow_id), None))
+        delivered = [r.workflow_id for r in routed if r.outcome == "delivered"]
+        if delivered:   # only a start or signal needs guarding against redelivery
+            await asyncio.to_thread(store.remember_webhook, webhook_id, source, delivered[0])
         return JSONResponse({"webhook_id": webhook_id, "routed": [r.__dict__ for r in routed]}, status_code=202)
 
     async def summary_report(event: ReportStatusChanged) -> ExpenseReport | None:
