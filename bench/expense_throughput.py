@@ -171,6 +171,13 @@ async def measure(settings: Settings, stack: devstack.LocalStack, reports: int, 
         busy = sorted(((name, 1000 * seconds / reports) for name, seconds in cpu.items()), key=lambda kv: -kv[1])
         print(f"  {run:8} total {sum(ms for _, ms in busy):4.0f}: "
               + ", ".join(f"{name} {ms:.0f}" for name, ms in busy if ms >= 0.5))
+    # Where the vendors are simulated on the same cores, they cap the ratio whatever finsync does.
+    engine = sum(noop_cpu.values())
+    vendors = sum(seconds for name, seconds in expense_cpu.items() if name.startswith("sandbox:"))
+    own = sum(expense_cpu.values()) - vendors
+    print(f"at most {engine / (engine + vendors):.2f} with the vendor sandboxes on these cores, even if a report cost "
+          f"the engine no more than a no-op run; engine CPU per no-op run / finsync's own CPU per report "
+          f"(Temporal, worker, gateway): {engine / own:.2f}")
 
 
 def main() -> None:
