@@ -34,6 +34,11 @@ class PaymentState(StrEnum):
     REJECTED = "REJECTED"      # RJCT
     UNKNOWN = "UNKNOWN"        # the bank has never seen this instruction
 
+    @property
+    def decided(self) -> bool:
+        """The bank's last word on the transaction: later reports never change it."""
+        return self in (PaymentState.SETTLED, PaymentState.REJECTED)
+
 
 class PaymentStatusReport(BaseModel):
     """A bank's word on one transaction (from pain.002, camt.054 or a status lookup)."""

@@ -26,8 +26,6 @@ from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from canonical import ExpenseReport, FinanceEvent, PaymentState, PaymentStatusReport
 
-DECIDED = (PaymentState.SETTLED.value, PaymentState.REJECTED.value)
-
 
 class FinanceEventRow(SQLModel, table=True):
     __tablename__ = "finance_event"
@@ -194,7 +192,7 @@ class IntegrationStore:
         with self._session() as db:
             return db.exec(select(BankReportRow.seq).where(
                 BankReportRow.end_to_end_id == end_to_end_id, BankReportRow.outcome == "delivered",
-                col(BankReportRow.state).in_(DECIDED)).limit(1)).first() is not None
+                col(BankReportRow.state).in_([s.value for s in PaymentState if s.decided])).limit(1)).first() is not None
 
     def record_bank_report(self, webhook_id: str, report: PaymentStatusReport, workflow_id: str | None,
                            outcome: str, *, investigate: bool = False, raw: str | None = None) -> None:

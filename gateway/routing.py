@@ -108,7 +108,7 @@ class Router:
         wf_id = await asyncio.to_thread(self.store.workflow_for_payment, report.end_to_end_id)
         if wf_id is None:
             return Routed(None, "unmatched")
-        if report.state in DECIDED and await asyncio.to_thread(self.store.payment_decided, report.end_to_end_id):
+        if report.state.decided and await asyncio.to_thread(self.store.payment_decided, report.end_to_end_id):
             # e.g. camt.054 after pain.002 ACSC: the process has its answer and keeps the first.
             return Routed(wf_id, "already decided")
         try:
@@ -119,8 +119,6 @@ class Router:
             return Routed(wf_id, "closed")
         return Routed(wf_id, "delivered")
 
-
-DECIDED = (PaymentState.SETTLED, PaymentState.REJECTED)
 
 
 def to_investigate(outcome: str, state: PaymentState) -> bool:

@@ -138,7 +138,7 @@ class ExpenseReimbursementWorkflow:
     def payment_status(self, report: PaymentStatusReport) -> None:
         """From the gateway (pain.002 / camt.054): a decided state is never overwritten by PENDING."""
         current = self.bank_reports.get(report.end_to_end_id)
-        if current is None or current.state in (PaymentState.PENDING, PaymentState.ACCEPTED, PaymentState.UNKNOWN):
+        if current is None or not current.state.decided:
             self.bank_reports[report.end_to_end_id] = report
 
     @workflow.query
@@ -385,8 +385,7 @@ class ExpenseReimbursementWorkflow:
                          data={"end_to_end_id": instruction.end_to_end_id, "message_id": instruction.message_id})
         self._set(BusinessStatus.PAYMENT_SENT, f"Payment {instruction.end_to_end_id} with the bank")
         e2e = instruction.end_to_end_id
-        decided = lambda: self.bank_reports.get(e2e) is not None and self.bank_reports[e2e].state in (  # noqa: E731
-            PaymentState.SETTLED, PaymentState.REJECTED)
+        decided = lambda: e2e in self.bank_reports and self.bank_reports[e2e].state.decided  # noqa: E731
         while not await self._wait(decided, BANK_SILENCE):
             lookup: PaymentStatusReport = await self._vendor(
                 "bank.payment_status", PaymentRef(message_id=instruction.message_id, end_to_end_id=e2e),
