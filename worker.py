@@ -20,7 +20,8 @@ from activities.erp import ErpActivities
 from activities.expense_platform import ExpensePlatformActivities
 from connectors import registry
 from finsync import correlation
-from finsync.config import Settings, VendorSettings, settings as load_settings
+from finsync.config import Settings, VendorSettings
+from finsync.config import settings as load_settings
 from finsync.store import open_store
 from finsync.temporal import connect
 from workflows.expense.workflow import ExpenseReimbursementWorkflow

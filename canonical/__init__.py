@@ -16,8 +16,8 @@ from canonical.expense import (
 from canonical.journal import JournalEntry, JournalLine, PostedJournal, Side, UnbalancedJournalError
 from canonical.money import Money, currency_exponent, quantize
 from canonical.parties import BankAccount, CostCenter, Employee, GLAccount, LegalEntity
-from canonical.problems import BusinessProblem
 from canonical.payment import PaymentInstruction, PaymentState, PaymentStatusReport
+from canonical.problems import BusinessProblem
 from canonical.reference import AccountingPeriod, CodingContext, CodingRequest, FxRate
 
 __all__ = [

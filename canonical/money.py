@@ -7,7 +7,7 @@ Floats are refused at the door: a vendor's JSON number must be parsed as Decimal
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import iso4217
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 ROUNDING = ROUND_HALF_UP
 
 
-@lru_cache(maxsize=None)
+@cache
 def currency_exponent(code: str) -> int:
     """Number of minor-unit digits of an ISO 4217 currency (USD 2, JPY 0, BHD 3)."""
     try:

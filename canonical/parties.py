@@ -58,7 +58,7 @@ class BankAccount(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _identified(self) -> "BankAccount":
+    def _identified(self) -> BankAccount:
         if not (self.iban or self.account_number):
             raise ValueError("a bank account needs an IBAN or an account number")
         return self

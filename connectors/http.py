@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ import httpx
 from opentelemetry import trace
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from canonical.problems import BusinessProblem
 from connectors.errors import (
     AmbiguousWriteError,
     RateLimitedError,
@@ -28,7 +29,6 @@ from connectors.errors import (
     VendorError,
     VendorRejectedError,
 )
-from canonical.problems import BusinessProblem
 from finsync import correlation
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def parse_retry_after(value: str | None) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def exact_json(value: Any) -> str:

@@ -173,7 +173,8 @@ def exceptions_list(entity: str = typer.Option(None, help="legal entity code, e.
 
 
 @exceptions_app.command("resolve")
-def exceptions_resolve(workflow_id: str, action: str = typer.Option(..., help="retry, correct_cost_center, set_posting_date or cancel"),
+def exceptions_resolve(workflow_id: str,
+                       action: str = typer.Option(..., help="retry, correct_cost_center, set_posting_date or cancel"),
                        by: str = typer.Option(..., help="who resolves it (kept in the timeline and the feed)"),
                        cost_center: str = typer.Option(None), posting_date: str = typer.Option(None, help="YYYY-MM-DD"),
                        note: str = typer.Option("")) -> None:

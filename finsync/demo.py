@@ -113,7 +113,7 @@ async def _follow(client: Client, concur: ConcurDriver, reports: dict[str, objec
                 if header["reportId"] in reports:
                     await concur.approve_as_manager(manager, header["reportId"])
         pending = [r for r in reports if r not in resting]
-        for report_id, snap in zip(pending, await asyncio.gather(*(_snapshot(client, r) for r in pending))):
+        for report_id, snap in zip(pending, await asyncio.gather(*(_snapshot(client, r) for r in pending)), strict=True):
             if snap is not None and snap.status in RESTING:
                 resting[report_id] = snap
         progress.update(task, completed=len(resting))

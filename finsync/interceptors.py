@@ -49,7 +49,8 @@ class CorrelationInterceptor(temporalio.client.Interceptor, temporalio.worker.In
     def intercept_client(self, next: temporalio.client.OutboundInterceptor) -> temporalio.client.OutboundInterceptor:
         return _ClientOutbound(next)
 
-    def intercept_activity(self, next: temporalio.worker.ActivityInboundInterceptor) -> temporalio.worker.ActivityInboundInterceptor:
+    def intercept_activity(
+            self, next: temporalio.worker.ActivityInboundInterceptor) -> temporalio.worker.ActivityInboundInterceptor:
         return _ActivityInbound(next)
 
     def workflow_interceptor_class(self, input: temporalio.worker.WorkflowInterceptorClassInput

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -93,7 +93,7 @@ class BankReportRow(SQLModel, table=True):
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def expense_fingerprint(employee_id: str, day: str, amount: Decimal, currency: str, merchant: str) -> str:
@@ -105,7 +105,8 @@ class IntegrationStore:
     def __init__(self, url: str) -> None:
         if url.startswith("sqlite:///") and not url.endswith(":memory:"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+        sqlite = url.startswith("sqlite")
+        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}} if sqlite else {"pool_pre_ping": True}
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             from sqlalchemy import event

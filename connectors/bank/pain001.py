@@ -6,7 +6,7 @@ reuses EndToEndId, so every id the bank may quote back is one finsync already ke
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -44,7 +44,7 @@ def _is_sepa(instruction: PaymentInstruction) -> bool:
 
 def build_pain001(instruction: PaymentInstruction, *, created_at: datetime | None = None) -> bytes:
     """The XML document, UTF-8 with declaration, as a bank expects it in a request body."""
-    created_at = (created_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    created_at = (created_at or datetime.now(UTC)).astimezone(UTC)
     amount = amount_text(instruction.amount)
     debtor_name = instruction.debtor_name[:NAME_LENGTH]
 

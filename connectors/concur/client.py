@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, time as clock, timezone
+from datetime import UTC, date, datetime
+from datetime import time as clock
 from typing import Any
 
 import httpx
@@ -246,7 +247,7 @@ class ConcurClient(VendorClient):
             "docId": claim.posting_ref,
             "processingStatusCode": "CP",  # completely paid
             "clearingDetails": [{
-                "clearingDate": datetime.combine(paid_on, clock(12), timezone.utc).isoformat().replace("+00:00", "Z"),
+                "clearingDate": datetime.combine(paid_on, clock(12), UTC).isoformat().replace("+00:00", "Z"),
                 "clearingAmount": amount.amount,
                 "clearingCurrency": amount.currency,
                 "receiver": {"receiverId": claim.report.employee_id, "receiverName": claim.report.employee_id,

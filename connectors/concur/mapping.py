@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -81,7 +81,7 @@ def custom_value(custom_data: list[dict[str, Any]] | None, field_id: str) -> str
 def parse_timestamp(value: str) -> datetime:
     """Concur's ISO timestamps (``...Z``); a timestamp without an offset is UTC."""
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def reclaimable_tax(expense: dict[str, Any], currency: str) -> Money | None:

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -186,7 +186,7 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, webhoo
             raise Problem(404, "Not Found", f"no payment message {msg_id}")
         message, transactions = found
         document = status_report(message, transactions, all_transactions=transactions,
-                                 now=datetime.now(timezone.utc))
+                                 now=datetime.now(UTC))
         return Response(document, media_type="application/xml")
 
     @api.get("/v1/payments/{msg_id}/transactions/{end_to_end_id}")

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -43,7 +43,7 @@ def envelope(event_type: str, message_format: str, message_id: str, document: by
     about (sandbox assumption: the bank's own JSON wrapper around the ISO document)."""
     return json.dumps({
         "type": event_type,
-        "timestamp": now.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "timestamp": now.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
         "data": {"format": message_format, "messageId": message_id, "document": document.decode()},
     }).encode()
 
@@ -83,7 +83,7 @@ class Settlement(BackgroundLoop):
                 if is_closed(db, tx.creditor_account):
                     tx.status, tx.reason_code = REJECTED, "AC04"
                 else:
-                    booked = datetime.fromtimestamp(now, timezone.utc).date()
+                    booked = datetime.fromtimestamp(now, UTC).date()
                     tx.status, tx.booking_date = SETTLED, booked.isoformat()
                     tx.bank_reference = f"BNK{booked:%Y%m%d}{tx.id:010d}"
                     tx.debit_webhook_id = new_message_id()
@@ -108,7 +108,7 @@ class Settlement(BackgroundLoop):
                 db.commit()
 
     def _send(self, endpoint: str, tx: PaymentTransaction) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with session(self.engine) as db:
             message = db.get(PaymentMessage, tx.msg_id)
             siblings = list(db.exec(select(PaymentTransaction).where(PaymentTransaction.msg_id == tx.msg_id)).all())

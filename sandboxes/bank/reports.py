@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from lxml import etree
@@ -29,8 +29,8 @@ def new_message_id(prefix: str) -> str:
 
 def iso_datetime(moment: datetime | float) -> str:
     if not isinstance(moment, datetime):
-        moment = datetime.fromtimestamp(moment, timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+        moment = datetime.fromtimestamp(moment, UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _serialize(document: etree._Element) -> bytes:

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from sandboxes.concur.errors import now_iso
 from sandboxes.concur.models import ConcurExchangeRate, ConcurSetting, ConcurUser
 from sandboxes.kit.company import fx_rate_rows
 from sandboxes.kit.db import session
-from sandboxes.concur.errors import now_iso
 
 
 def user_id_for(employee_id: str) -> str:

@@ -110,7 +110,7 @@ class Outbox(BackgroundLoop):
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=0.25)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
 
     def _due(self) -> list[WebhookMessage]:

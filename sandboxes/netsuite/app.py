@@ -14,11 +14,11 @@ from sqlalchemy.engine import Connection
 from sandboxes.kit.app import Sandbox, sandbox_asgi
 from sandboxes.kit.db import sqlite_engine
 from sandboxes.kit.faults import FaultConfig, FaultState
+from sandboxes.kit.jsonio import DecimalJSONResponse, loads
 from sandboxes.netsuite import journal, records, suiteql
 from sandboxes.netsuite.auth import TOKEN_PATH, AssertionRejected, Certificates, M2MAuth, dev_certificates
 from sandboxes.netsuite.concurrency import ConcurrencyGate
 from sandboxes.netsuite.errors import NetSuiteError, invalid_login, not_found, render_error
-from sandboxes.kit.jsonio import DecimalJSONResponse, loads
 from sandboxes.netsuite.paging import envelope, paging
 from sandboxes.netsuite.seed import seed_if_empty
 from sandboxes.netsuite.tables import create_tables

@@ -175,7 +175,7 @@ async def test_webhooks_parse_into_status_reports(tmp_path: Path) -> None:
         await client.send_payment(settled)
         await client.send_payment(rejected)
         deadline = time.monotonic() + 6
-        while len(bodies) < 3 and time.monotonic() < deadline:
+        while len(bodies) < 3 and time.monotonic() < deadline:  # noqa: ASYNC110 - bodies fill from the server task
             await asyncio.sleep(0.05)
 
     reports = {(json.loads(body)["type"], report.end_to_end_id): report

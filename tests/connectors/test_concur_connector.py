@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -240,7 +240,7 @@ def test_parse_status_changed_reads_the_reference_sample() -> None:
     assert event.approval_status is ApprovalStatus.PENDING_APPROVAL
     assert event.previous_approval_status is ApprovalStatus.DRAFT
     assert event.payment_status is PaymentStatus.NOT_PAID
-    assert event.occurred_at == datetime(2021, 3, 18, 23, 11, 51, 34000, tzinfo=timezone.utc)
+    assert event.occurred_at == datetime(2021, 3, 18, 23, 11, 51, 34000, tzinfo=UTC)
     assert event.correlation_id == "corr-1"
     assert event.owner_ref == "user-1"
     assert parse_status_changed(json.dumps(SAMPLE_EVENT).encode(), "msg-1", None).correlation_id == \

@@ -27,8 +27,8 @@ from sandboxes.concur.app import create_app as create_concur
 from sandboxes.concur.driver import ConcurDriver
 from sandboxes.netsuite.app import create_app as create_netsuite
 from tests.support.servers import free_ports, serve
-from workflows.common import search
 from worker import run_worker
+from workflows.common import search
 
 
 @dataclass
@@ -57,7 +57,7 @@ def _temporal() -> str:
 @pytest.fixture(scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     data = tmp_path_factory.mktemp("stack")
-    ports = dict(zip(("concur", "netsuite", "bank", "gateway"), free_ports(4)))
+    ports = dict(zip(("concur", "netsuite", "bank", "gateway"), free_ports(4), strict=True))
     settings = Settings(
         data_dir=data, store_url=f"sqlite:///{data / 'finsync.db'}",
         expense=ExpenseVendorSettings(base_url=f"http://127.0.0.1:{ports['concur']}", timeout_seconds=3),

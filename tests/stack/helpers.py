@@ -42,7 +42,7 @@ async def outcome(stack: Stack, report_id: str, timeout: float = 120) -> Expense
     handle = stack.client.get_workflow_handle_for(ExpenseReimbursementWorkflow.run, workflow_id("concur", report_id))
     try:
         return await asyncio.wait_for(handle.result(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         snap = await handle.query(ExpenseReimbursementWorkflow.status)
         pending = [(a.activity_type.name, a.attempt, a.last_failure.message[:300])
                    for a in (await handle.describe()).raw_description.pending_activities]

@@ -76,7 +76,7 @@ async def test_twenty_reports_complete_exactly_once_through_erp_and_bank_faults(
             await stack.set_faults(vendor.base_url)
 
     assert [r.status for r in results] == [BusinessStatus.PAID] * 20
-    for employee, report_id in reports:
+    for _employee, report_id in reports:
         journals = await journals_for(stack, report_id)
         assert len(journals) == 1, f"{report_id}: {journals}"
         assert journals[0]["debits"] == journals[0]["credits"]

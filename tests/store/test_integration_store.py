@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from canonical import FinanceEvent, FinanceEventType, Money, PaymentState, PaymentStatusReport
 from finsync.store import IntegrationStore
@@ -10,7 +10,7 @@ from tests.workflows.world import expense_line, report
 
 
 def event(n: int, kind: FinanceEventType = FinanceEventType.POSTED) -> FinanceEvent:
-    return FinanceEvent(event_id=f"wf-1/run/{n}", type=kind, occurred_at=datetime(2026, 11, 20, 10, n, tzinfo=timezone.utc),
+    return FinanceEvent(event_id=f"wf-1/run/{n}", type=kind, occurred_at=datetime(2026, 11, 20, 10, n, tzinfo=UTC),
                         process="expense", business_key="R1", workflow_id="wf-1", correlation_id="c-1",
                         entity_code="DE01", amount=Money.of("1234.56", "EUR"), summary=f"event {n}", data={"n": n})
 

@@ -166,7 +166,8 @@ async def test_rejected_payment_parks_and_pays_once_after_the_bank_details_are_c
         # Retrying before the ERP was corrected sends nothing: the same closed account would bounce again.
         await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, Resolution(
             action=ResolutionAction.RETRY, resolved_by="ap.clerk"))
-        snap = await run.until(lambda s: s.open_exception is not None and s.open_exception.problem.code == "BANK_DETAILS_UNCHANGED")
+        snap = await run.until(
+            lambda s: s.open_exception is not None and s.open_exception.problem.code == "BANK_DETAILS_UNCHANGED")
         assert len(world.payments) == 1
 
         world.bank_account = GOOD_ACCOUNT

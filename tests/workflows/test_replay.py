@@ -32,7 +32,7 @@ def test_histories_are_recorded():
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[f"{p.parent.name}/{p.stem}" for p in HISTORIES])
 async def test_history_replays(path: Path):
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    history = WorkflowHistory.from_json(path.stem, path.read_text())  # noqa: ASYNC240 - a small file in a test
     replayer = Replayer(workflows=[ExpenseReimbursementWorkflow], data_converter=pydantic_data_converter,
                         interceptors=[CorrelationInterceptor()])
     await replayer.replay_workflow(history)

@@ -11,7 +11,6 @@ A business problem parks the report (status EXCEPTION) until finance resolves it
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -146,7 +145,8 @@ class ExpenseReimbursementWorkflow:
         return ExpenseSnapshot(
             report_id=self.input.report_id, status=self.status, entity_code=self.entity_code,
             reimbursement=self.reimbursement, functional_amount=self.functional, open_exception=self.open_exception,
-            returned_for=self.returned_for, journals=self.journals, reversals=self.reversals, payments=self.payments, timeline=self.timeline)
+            returned_for=self.returned_for, journals=self.journals, reversals=self.reversals, payments=self.payments,
+            timeline=self.timeline)
 
     @workflow.update
     async def resolve_exception(self, resolution: Resolution) -> str:
@@ -461,7 +461,7 @@ class ExpenseReimbursementWorkflow:
         try:
             await workflow.wait_condition(condition, timeout=timeout)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         finally:
             self.attributes.woke()
