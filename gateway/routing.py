@@ -8,15 +8,13 @@ import logging
 from dataclasses import dataclass
 
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from canonical import ApprovalStatus, ExpenseReport, PaymentState, PaymentStatusReport, ReportStatusChanged
+from canonical import ExpenseReport, PaymentState, PaymentStatusReport, ReportStatusChanged
 from finsync.config import Settings
 from finsync.store import IntegrationStore
-from workflows.common import search
-from workflows.expense.model import PROCESS, BusinessStatus, ExpenseInput, TaskQueues, workflow_id
+from workflows.expense.model import TaskQueues, workflow_id
+from workflows.expense.start import start_or_signal
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
 log = logging.getLogger("finsync.gateway")
@@ -26,24 +24,6 @@ log = logging.getLogger("finsync.gateway")
 class Routed:
     workflow_id: str | None
     outcome: str   # "delivered" (started or signalled), "not needed", "already decided", "closed", "unmatched"
-
-
-def expense_summary(event: ReportStatusChanged, report: ExpenseReport | None) -> str:
-    """The one line the Web UI shows for the workflow (at most 200 bytes)."""
-    if report is None:
-        return f"Expense report {event.report_id} ({event.source_system})"
-    return (f"Expense report {report.report_id} · employee {report.employee_id} · "
-            f"{report.reimbursement_total} · {report.name}")[:200]
-
-
-def worth_a_signal(event: ReportStatusChanged) -> bool:
-    """The workflow acts on approval changes made by people or the platform. A payment-only
-    change, or the release to the approver, was finsync's own doing: the workflow knows already,
-    and each needless signal costs a workflow task."""
-    if event.previous_approval_status == event.approval_status:
-        return False
-    return not (event.previous_approval_status is ApprovalStatus.PENDING_VALIDATION
-                and event.approval_status is ApprovalStatus.PENDING_APPROVAL)
 
 
 class Router:
@@ -56,32 +36,10 @@ class Router:
                                       bank=settings.bank.task_queue)
 
     async def expense_event(self, event: ReportStatusChanged, report: ExpenseReport | None) -> Routed:
-        """Signal the report's workflow, starting it if needed; never a second run for one report.
-        ``report``, read on a first submission, gives the summary line and spares the workflow
-        its first read."""
-        wf_id = workflow_id(event.source_system, event.report_id)
-        if not worth_a_signal(event):
-            return Routed(wf_id, "not needed")
-        try:
-            await self.client.start_workflow(
-                ExpenseReimbursementWorkflow.run,
-                ExpenseInput(report_id=event.report_id, source_system=event.source_system,
-                             correlation_id=event.correlation_id, task_queues=self.task_queues,
-                             owner_ref=event.owner_ref, report=report),
-                id=wf_id, task_queue=self.settings.temporal.workflow_task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                start_signal="report_status_changed", start_signal_args=[event],
-                static_summary=expense_summary(event, report),
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(search.PROCESS, PROCESS),
-                    SearchAttributePair(search.SOURCE_SYSTEM, event.source_system),
-                    SearchAttributePair(search.BUSINESS_KEY, event.report_id),
-                    SearchAttributePair(search.BUSINESS_STATUS, BusinessStatus.RECEIVED.value)]))
-        except WorkflowAlreadyStartedError:
-            # The report's workflow already finished: the event is about a closed case.
-            log.info("event %s for closed workflow %s ignored", event.event_id, wf_id)
-            return Routed(wf_id, "closed")
-        return Routed(wf_id, "delivered")
+        """Signal the report's workflow, starting it if needed; never a second run for one report."""
+        outcome = await start_or_signal(self.client, event, workflow_task_queue=self.settings.temporal.workflow_task_queue,
+                                        task_queues=self.task_queues, report=report)
+        return Routed(workflow_id(event.source_system, event.report_id), outcome)
 
     async def payment_report(self, report: PaymentStatusReport, webhook_id: str, message: str) -> Routed:
         """Signal the process that waits for the payment, and keep the report in the store. One

@@ -11,6 +11,7 @@ from canonical import ExpenseReport, Money, PaymentStatusReport, PostedJournal
 from workflows.common.exceptions import OpenException
 
 WORKFLOW_NAME = "ExpenseReimbursement"
+SIGNAL_STATUS_CHANGED = "report_status_changed"   # the platform's approval changes (gateway, sweep)
 PROCESS = "expense"
 
 
@@ -66,6 +67,7 @@ class ExpenseSnapshot(BaseModel):
     report_id: str
     status: BusinessStatus
     entity_code: str | None = None
+    employee_id: str | None = None
     reimbursement: Money | None = None
     functional_amount: Money | None = None
     open_exception: OpenException | None = None

@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.expense.coding import CodingOverrides, CodingProblem, build_journal, coding_request
     from workflows.expense.model import (
         PROCESS,
+        SIGNAL_STATUS_CHANGED,
         WORKFLOW_NAME,
         BusinessStatus,
         ExpenseInput,
@@ -117,7 +118,7 @@ class ExpenseReimbursementWorkflow:
         self.attributes = SearchAttributeBook()
 
     # --- messages -------------------------------------------------------------------------
-    @workflow.signal
+    @workflow.signal(name=SIGNAL_STATUS_CHANGED)
     def report_status_changed(self, event: ReportStatusChanged) -> None:
         """From the gateway; duplicates and out-of-order deliveries are harmless."""
         if event.event_id in self.seen_events:
@@ -143,7 +144,7 @@ class ExpenseReimbursementWorkflow:
     @workflow.query
     def status(self) -> ExpenseSnapshot:
         return ExpenseSnapshot(
-            report_id=self.input.report_id, status=self.status, entity_code=self.entity_code,
+            report_id=self.input.report_id, status=self.status, entity_code=self.entity_code, employee_id=self.employee_id,
             reimbursement=self.reimbursement, functional_amount=self.functional, open_exception=self.open_exception,
             returned_for=self.returned_for, journals=self.journals, reversals=self.reversals, payments=self.payments,
             timeline=self.timeline)
