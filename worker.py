@@ -54,7 +54,7 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
         books = BookkeepingActivities(store, settings)
         workers = [
             Worker(client, task_queue=settings.temporal.workflow_task_queue, workflows=WORKFLOWS,
-                   activities=[books.record_events, books.register_expense_lines, books.load_expense_rulebook]),
+                   activities=books.all()),
             _vendor_worker(client, settings.expense, [
                 expense_acts.fetch_report, expense_acts.pass_validation, expense_acts.send_back,
                 expense_acts.claim_for_posting, expense_acts.confirm_posting, expense_acts.confirm_payment]),

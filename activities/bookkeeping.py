@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import tomllib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -20,6 +22,12 @@ from workflows.expense.rules import AccountMapping, DuplicateHit, ExpensePolicy,
 
 class EventBatch(BaseModel):
     events: list[FinanceEvent]
+
+
+class ReportClaims(BaseModel):
+    """A report whose expense lines (its claims) the duplicate check should forget."""
+
+    report_id: str
 
 
 def load_rulebook(policy_file: Path, accounts_file: Path, payout_accounts: dict[str, dict[str, str]]) -> ExpenseRulebook:
@@ -39,6 +47,10 @@ class BookkeepingActivities:
         self.settings = settings
         self._rulebook: tuple[tuple[int, int], ExpenseRulebook] | None = None
 
+    def all(self) -> list[Callable[..., Awaitable[Any]]]:
+        """Every bookkeeping activity, for a worker to register."""
+        return [self.record_events, self.register_expense_lines, self.release_expense_lines, self.load_expense_rulebook]
+
     @activity.defn(name="finsync.record_events")
     async def record_events(self, batch: EventBatch) -> int:
         return await asyncio.to_thread(self.store.append_events, batch.events)
@@ -47,6 +59,10 @@ class BookkeepingActivities:
     async def register_expense_lines(self, report: ExpenseReport) -> list[DuplicateHit]:
         hits = await asyncio.to_thread(self.store.register_expense_lines, report)
         return [DuplicateHit(line_id=line_id, other_report_id=other) for line_id, other in hits]
+
+    @activity.defn(name="finsync.release_expense_lines")
+    async def release_expense_lines(self, claims: ReportClaims) -> int:
+        return await asyncio.to_thread(self.store.release_expense_lines, claims.report_id)
 
     @activity.defn(name="finsync.load_expense_rulebook")
     async def load_expense_rulebook(self) -> ExpenseRulebook:

@@ -17,13 +17,13 @@ from canonical.journal import JournalEntry, JournalLine, PostedJournal, Side, Un
 from canonical.money import Money, currency_exponent, quantize
 from canonical.parties import BankAccount, CostCenter, Employee, GLAccount, LegalEntity
 from canonical.payment import PaymentInstruction, PaymentState, PaymentStatusReport
-from canonical.problems import BusinessProblem
+from canonical.problems import BusinessProblem, ProblemCode
 from canonical.reference import AccountingPeriod, CodingContext, CodingRequest, FxRate
 
 __all__ = [
     "AccountingPeriod", "ApprovalStatus", "BankAccount", "BusinessProblem", "ClaimedReport", "CodingContext", "CodingRequest",
     "CostCenter", "Employee", "ExpenseLine", "ExpenseReport", "FinanceEvent", "FinanceEventType",
     "FxRate", "GLAccount", "JournalEntry", "JournalLine", "LegalEntity", "Money",
-    "PaymentInstruction", "PaymentState", "PaymentStatus", "PaymentStatusReport", "PostedJournal",
+    "PaymentInstruction", "PaymentState", "PaymentStatus", "PaymentStatusReport", "PostedJournal", "ProblemCode",
     "ReportStatusChanged", "Side", "UnbalancedJournalError", "currency_exponent", "quantize",
 ]

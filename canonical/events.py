@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from canonical.money import Money
 
@@ -30,9 +29,9 @@ class FinanceEventType(StrEnum):
 class FinanceEvent(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    event_id: str              # deterministic: workflow id + sequence, so a retried write is a no-op
+    event_id: str              # deterministic: workflow id / run id / sequence, so a retried write is a no-op
     type: FinanceEventType
-    occurred_at: datetime
+    occurred_at: AwareDatetime
     process: str               # "expense", "requisition", "payroll", ...
     business_key: str          # the vendor document the process is about, e.g. a report id
     workflow_id: str

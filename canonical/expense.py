@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
 from canonical.money import Money, total
 
@@ -66,7 +66,7 @@ class ExpenseReport(BaseModel):
     approval_status: ApprovalStatus
     payment_status: PaymentStatus = PaymentStatus.NOT_PAID
     report_date: date | None = None   # the accounting date the report is posted on
-    submitted_at: datetime | None = None
+    submitted_at: AwareDatetime | None = None
     approver_id: str | None = None
     owner_ref: str | None = None      # the platform's own id for the owner (Concur userId): saves a lookup
     version: int = 0
@@ -105,7 +105,7 @@ class ReportStatusChanged(BaseModel):
     approval_status: ApprovalStatus
     previous_approval_status: ApprovalStatus | None = None
     payment_status: PaymentStatus | None = None
-    occurred_at: datetime
+    occurred_at: AwareDatetime
     correlation_id: str
 
 

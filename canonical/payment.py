@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from canonical.money import Money
 from canonical.parties import BankAccount
@@ -55,7 +55,7 @@ class PaymentStatusReport(BaseModel):
     booking_date: date | None = None
     bank_reference: str | None = None
     source: str = ""                 # "pain.002", "camt.054", "lookup"
-    received_at: datetime | None = None
+    received_at: AwareDatetime | None = None
 
 
 # Finance-readable meaning of the ISO 20022 reason codes finsync meets most.

@@ -1,15 +1,54 @@
-"""A business problem: why a process stopped, in words finance can act on."""
+"""A business problem: why a process stopped, in words finance can act on.
+
+Every condition has one code (``ProblemCode``), whichever system found it: the ERP refusing a
+journal line and finsync's own coding check name an unknown cost center the same way, so the
+remedies offered for it (workflows/common/remedies.py) are the same too. A problem carries its
+subject, the value at fault and the line it sits on, so a remedy knows what it corrects.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import BaseModel, ConfigDict
+
+
+class ProblemCode(StrEnum):
+    # master data the journal needs
+    COST_CENTER_MISSING = "COST_CENTER_MISSING"
+    COST_CENTER_UNKNOWN = "COST_CENTER_UNKNOWN"
+    COST_CENTER_INACTIVE = "COST_CENTER_INACTIVE"
+    COST_CENTER_WRONG_ENTITY = "COST_CENTER_WRONG_ENTITY"
+    ACCOUNT_UNKNOWN = "ACCOUNT_UNKNOWN"
+    ACCOUNT_INACTIVE = "ACCOUNT_INACTIVE"
+    NO_ACCOUNT_MAPPING = "NO_ACCOUNT_MAPPING"
+    ENTITY_UNKNOWN = "ENTITY_UNKNOWN"
+    EMPLOYEE_INACTIVE = "EMPLOYEE_INACTIVE"
+    FX_RATE_MISSING = "FX_RATE_MISSING"
+    PERIOD_MISSING = "PERIOD_MISSING"
+    PERIOD_CLOSED = "PERIOD_CLOSED"
+    # paying
+    BANK_DETAILS_MISSING = "BANK_DETAILS_MISSING"
+    BANK_DETAILS_UNCHANGED = "BANK_DETAILS_UNCHANGED"
+    PAYOUT_ACCOUNT_MISSING = "PAYOUT_ACCOUNT_MISSING"
+    PAYMENT_REJECTED = "PAYMENT_REJECTED"
+    BANK_SILENT = "BANK_SILENT"
+    PAID_BUT_RECALLED = "PAID_BUT_RECALLED"
+    # the expense platform's report moved under finsync
+    REPORT_RECALLED = "REPORT_RECALLED"
+    REPORT_SENT_BACK = "REPORT_SENT_BACK"
+    REPORT_NOT_SUBMITTED = "REPORT_NOT_SUBMITTED"
+    REPORT_CANCELLED = "REPORT_CANCELLED"
+    REPORT_NOT_FOUND = "REPORT_NOT_FOUND"
 
 
 class BusinessProblem(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    code: str                 # stable, searchable: COST_CENTER_INACTIVE, PERIOD_CLOSED, ...
-    reason: str               # one finance-readable sentence
-    system: str = "finsync"   # where it has to be fixed: "erp", "bank", "expense", "finsync"
-    field: str | None = None  # the vendor field at fault, when the vendor said
+    code: str                   # a ProblemCode, or a vendor refusal finsync has no better name for
+    reason: str                 # one finance-readable sentence
+    system: str = "finsync"     # where it has to be fixed: "erp", "bank", "expense", "finsync"
+    subject: str | None = None  # the value at fault: a cost center code, an account number, a date
+    line_id: str | None = None  # the report line it sits on, when it is one line's problem
+    field: str | None = None    # the vendor's field path, when the vendor named one
     vendor_code: str | None = None

@@ -1,7 +1,8 @@
 """The integration store (sqlmodel; SQLite by default, PostgreSQL by configuration).
 
 - ``finance_event``: the append-only feed of canonical finance events reporting reads.
-- ``expense_fingerprint``: every expense line seen, for duplicate detection across reports.
+- ``expense_fingerprint``: the lines of every report that may still be paid, for duplicate
+  detection across reports (a cancelled or expired report's lines are released).
 - ``payment_route``: which workflow waits for which bank payment (EndToEndId), for the gateway.
 - ``webhook_receipt``: webhook ids already turned into a workflow start or signal.
 - ``bank_report``: every bank status report received, and what became of it; one that no
@@ -19,7 +20,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Table, UniqueConstraint, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
@@ -52,8 +53,9 @@ class ExpenseFingerprint(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     fingerprint: str = Field(index=True)
-    report_id: str
+    report_id: str = Field(index=True)
     line_id: str
+    submitted_at: datetime | None = None   # UTC; with the report id, decides which claim came first
 
 
 class PaymentRoute(SQLModel, table=True):
@@ -96,6 +98,18 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """Naive UTC, as every database here stores and compares it."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _claim_order(submitted_at: datetime | None, report_id: str) -> tuple[datetime, str]:
+    """Which of two claims came first: submitted earlier, then the smaller report id (no time: last)."""
+    return _utc(submitted_at) or datetime.max, report_id
+
+
 def expense_fingerprint(employee_id: str, day: str, amount: Decimal, currency: str, merchant: str) -> str:
     merchant_key = re.sub(r"[^a-z0-9]", "", merchant.lower())
     return f"{employee_id}|{day}|{amount}|{currency}|{merchant_key}"
@@ -119,6 +133,7 @@ class IntegrationStore:
         SQLModel.metadata.create_all(self.engine, tables=[
             FinanceEventRow.__table__, ExpenseFingerprint.__table__, PaymentRoute.__table__,  # type: ignore[attr-defined]
             WebhookReceipt.__table__, BankReportRow.__table__])  # type: ignore[attr-defined]
+        _add_new_columns(self.engine, ExpenseFingerprint.__table__)  # type: ignore[attr-defined]
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -151,25 +166,46 @@ class IntegrationStore:
 
     # --- duplicate expense detection -------------------------------------------------------
     def register_expense_lines(self, report: ExpenseReport) -> list[tuple[str, str]]:
-        """Remember this report's lines; return (line_id, other_report_id) for lines seen elsewhere."""
-        prints = {ln.line_id: expense_fingerprint(report.employee_id, ln.transaction_date.isoformat(),
-                                                  ln.amount.amount, ln.amount.currency, ln.merchant)
+        """Keep this report's current lines; return (line_id, original_report_id) for each line
+        that an earlier claim already holds.
+
+        Idempotent: running it again for the same report gives the same answer, whatever ran in
+        between. "Earlier" is a fixed order, submission time then report id, never the order in
+        which workers got here, so of two identical claims exactly one is the original. A line
+        removed from the report is released."""
+        submitted = _utc(report.submitted_at)
+        prints = {(ln.line_id, expense_fingerprint(report.employee_id, ln.transaction_date.isoformat(),
+                                                   ln.amount.amount, ln.amount.currency, ln.merchant))
                   for ln in report.lines}
         with self._session() as db:
-            hits: list[tuple[str, str]] = []
-            for line_id, fingerprint in prints.items():
-                other = db.exec(select(ExpenseFingerprint.report_id).where(
-                    ExpenseFingerprint.fingerprint == fingerprint,
-                    ExpenseFingerprint.report_id != report.report_id)).first()
-                if other:
-                    hits.append((line_id, other))
-                exists = db.exec(select(ExpenseFingerprint.id).where(
-                    ExpenseFingerprint.fingerprint == fingerprint, ExpenseFingerprint.report_id == report.report_id,
-                    ExpenseFingerprint.line_id == line_id)).first()
-                if not exists:
-                    db.add(ExpenseFingerprint(fingerprint=fingerprint, report_id=report.report_id, line_id=line_id))
+            kept = {(row.line_id, row.fingerprint): row for row in db.exec(
+                select(ExpenseFingerprint).where(ExpenseFingerprint.report_id == report.report_id))}
+            for key, row in kept.items():
+                if key not in prints:
+                    db.delete(row)
+            for line_id, fingerprint in prints - kept.keys():
+                db.add(ExpenseFingerprint(fingerprint=fingerprint, report_id=report.report_id, line_id=line_id,
+                                          submitted_at=submitted))
             db.commit()
+            mine = _claim_order(submitted, report.report_id)
+            hits: list[tuple[str, str]] = []
+            for line_id, fingerprint in sorted(prints):
+                others = db.exec(select(ExpenseFingerprint).where(
+                    ExpenseFingerprint.fingerprint == fingerprint,
+                    ExpenseFingerprint.report_id != report.report_id)).all()
+                first = min(others, key=lambda row: _claim_order(row.submitted_at, row.report_id), default=None)
+                if first is not None and _claim_order(first.submitted_at, first.report_id) < mine:
+                    hits.append((line_id, first.report_id))
         return hits
+
+    def release_expense_lines(self, report_id: str) -> int:
+        """Forget a report's lines (it was cancelled or expired): they no longer make others duplicates."""
+        with self._session() as db:
+            rows = db.exec(select(ExpenseFingerprint).where(ExpenseFingerprint.report_id == report_id)).all()
+            for row in rows:
+                db.delete(row)
+            db.commit()
+        return len(rows)
 
     # --- payment routing -------------------------------------------------------------------
     def route_payment(self, end_to_end_id: str, message_id: str, workflow_id: str) -> None:
@@ -232,6 +268,16 @@ class IntegrationStore:
                     db.commit()
                 except IntegrityError:
                     db.rollback()
+
+
+def _add_new_columns(engine: Engine, table: Table) -> None:
+    """Columns added to a table since a store was created (nullable, so no backfill is needed)."""
+    existing = {column["name"] for column in inspect(engine).get_columns(table.name)}
+    with engine.begin() as db:
+        for column in table.columns:
+            if column.name not in existing:
+                db.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} '
+                                f'{column.type.compile(engine.dialect)}'))
 
 
 @lru_cache(maxsize=8)

@@ -34,6 +34,7 @@ from canonical import (
     LegalEntity,
     Money,
     PostedJournal,
+    ProblemCode,
     Side,
 )
 from connectors.errors import (
@@ -145,7 +146,7 @@ class NetSuiteClient(VendorClient):
         found = next((e for e in (await self.entities()).values() if e.code == code), None)
         if found is None:
             raise BusinessRuleError(self.vendor, BusinessProblem(
-                code="UNKNOWN_ENTITY", system="erp",
+                code=ProblemCode.ENTITY_UNKNOWN, system="erp", subject=code,
                 reason=f"No NetSuite subsidiary has external ID {code}: set it on the subsidiary for entity {code}."))
         return found
 
@@ -315,7 +316,7 @@ class NetSuiteClient(VendorClient):
         for line in entry.lines:
             if line.account not in accounts:
                 raise BusinessRuleError(self.vendor, BusinessProblem(
-                    code="UNKNOWN_ACCOUNT", system="erp", field="account",
+                    code=ProblemCode.ACCOUNT_UNKNOWN, system="erp", field="account", subject=line.account,
                     reason=f"GL account {line.account} does not exist in NetSuite: "
                            "map the line to an existing account."))
             item: dict[str, Any] = {"account": {"id": accounts[line.account]},
@@ -323,7 +324,8 @@ class NetSuiteClient(VendorClient):
             if line.cost_center:
                 if line.cost_center not in centers:
                     raise BusinessRuleError(self.vendor, BusinessProblem(
-                        code="UNKNOWN_COST_CENTER", system="erp", field="department",
+                        code=ProblemCode.COST_CENTER_UNKNOWN, system="erp", field="department",
+                        subject=line.cost_center,
                         reason=f"Cost center {line.cost_center} is not a NetSuite department (no department has "
                                "that external ID)."))
                 item["department"] = {"id": centers[line.cost_center]}

@@ -121,8 +121,8 @@ async def test_a_reversal_points_at_the_original(erp, sandbox):
     (expense_journal("inactive-cc", cost_center="CC-1900"), "COST_CENTER_INACTIVE", "CC-1900"),
     (expense_journal("inactive-acct", account="6199"), "ACCOUNT_INACTIVE", "6199"),
     (expense_journal("wrong-entity-cc", cost_center="CC-4100"), "COST_CENTER_WRONG_ENTITY", "CC-4100"),
-    (expense_journal("unknown-acct", account="6999"), "UNKNOWN_ACCOUNT", "6999"),
-    (expense_journal("unknown-cc", cost_center="CC-0000"), "UNKNOWN_COST_CENTER", "CC-0000"),
+    (expense_journal("unknown-acct", account="6999"), "ACCOUNT_UNKNOWN", "6999"),
+    (expense_journal("unknown-cc", cost_center="CC-0000"), "COST_CENTER_UNKNOWN", "CC-0000"),
 ], ids=["closed-period", "inactive-cost-center", "inactive-account", "cost-center-of-other-entity",
         "unknown-account", "unknown-cost-center"])
 async def test_business_refusals_name_what_finance_must_fix(erp, entry, code, words):
@@ -131,6 +131,8 @@ async def test_business_refusals_name_what_finance_must_fix(erp, entry, code, wo
     assert not isinstance(refused.value, VendorRejectedError)
     assert refused.value.problem.code == code and refused.value.problem.system == "erp"
     assert words in refused.value.problem.reason
+    if code != "PERIOD_CLOSED":   # the value a correction replaces, never the vendor's field path
+        assert refused.value.problem.subject == words
     assert await journal_count(erp, entry.external_id) == 0
 
 

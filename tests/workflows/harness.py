@@ -69,8 +69,7 @@ async def running(env: WorkflowEnvironment, world: World, tmp_path: Path, *, han
     books = BookkeepingActivities(store, Settings())
     world.client = env.client
     async with Worker(env.client, task_queue=queue, workflows=[ExpenseReimbursementWorkflow],
-                      activities=[*world.activities(), books.record_events, books.register_expense_lines,
-                                  books.load_expense_rulebook]):
+                      activities=[*world.activities(), *books.all()]):
         handle = await env.client.start_workflow(
             ExpenseReimbursementWorkflow.run,
             ExpenseInput(report_id=world.report.report_id, correlation_id="test-correlation",

@@ -2,8 +2,9 @@
 
 A parked process is visible (business status EXCEPTION, FinsyncExceptionReason = the problem's
 code, current details in the Web UI) and waits, for weeks if need be, for a ``resolve_exception``
-update. The update is validated before it is accepted: it must name an action the open
-exception allows, with the data that action needs.
+update. The update is validated before it is accepted (workflows/common/remedies.py): it must
+name an action the open exception offers and that is safe where the money is, with the data
+that action needs.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class ResolutionAction(StrEnum):
     CORRECT_COST_CENTER = "correct_cost_center"
     SET_POSTING_DATE = "set_posting_date"
     CANCEL = "cancel"                          # stop: reverse whatever was posted, pay nothing
+    CLOSE_AS_PAID = "close_as_paid"            # the money left the bank: finish as paid without the platform
 
 
 class Resolution(BaseModel):
@@ -43,23 +45,7 @@ class OpenException(BaseModel):
 
 
 class ResolutionRejected(ValueError):
-    pass
-
-
-def validate_resolution(open_exception: OpenException | None, resolution: Resolution) -> None:
-    """Raise ResolutionRejected (the caller sees it, nothing is written) if this cannot apply."""
-    if open_exception is None:
-        raise ResolutionRejected("nothing to resolve: this process has no open exception")
-    if resolution.action not in open_exception.actions:
-        allowed = ", ".join(a.value for a in open_exception.actions)
-        raise ResolutionRejected(f"{resolution.action.value} does not apply to {open_exception.problem.code}; "
-                                 f"allowed: {allowed}")
-    if not resolution.resolved_by.strip():
-        raise ResolutionRejected("say who resolved it (resolved_by)")
-    if resolution.action is ResolutionAction.CORRECT_COST_CENTER and not (resolution.cost_center or "").strip():
-        raise ResolutionRejected("correct_cost_center needs the new cost_center")
-    if resolution.action is ResolutionAction.SET_POSTING_DATE and resolution.posting_date is None:
-        raise ResolutionRejected("set_posting_date needs the new posting_date")
+    """The update validator's refusal: the caller (CLI, Web UI) sees this text, nothing is written."""
 
 
 def details_markdown(title: str, open_exception: OpenException) -> str:

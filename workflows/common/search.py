@@ -6,6 +6,8 @@ Example: every expense that needs attention in the German entity:
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 PROCESS = SearchAttributeKey.for_keyword("FinsyncProcess")
@@ -16,7 +18,8 @@ EXCEPTION_REASON = SearchAttributeKey.for_keyword("FinsyncExceptionReason")
 BUSINESS_KEY = SearchAttributeKey.for_keyword("FinsyncBusinessKey")
 FUNCTIONAL_AMOUNT = SearchAttributeKey.for_float("FinsyncFunctionalAmount")
 
-ALL = [PROCESS, BUSINESS_STATUS, LEGAL_ENTITY, SOURCE_SYSTEM, EXCEPTION_REASON, BUSINESS_KEY, FUNCTIONAL_AMOUNT]
+ALL: list[SearchAttributeKey[Any]] = [
+    PROCESS, BUSINESS_STATUS, LEGAL_ENTITY, SOURCE_SYSTEM, EXCEPTION_REASON, BUSINESS_KEY, FUNCTIONAL_AMOUNT]
 
 
 def dev_server_flags() -> list[str]:

@@ -24,6 +24,7 @@ from canonical import (
     JournalEntry,
     JournalLine,
     Money,
+    ProblemCode,
     Side,
 )
 from canonical.money import total
@@ -41,25 +42,40 @@ class CodingOverrides(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    cost_centers: dict[str, str] = {}   # wrong code -> right code
+    cost_centers: dict[str, str] = {}   # the report's code -> the code to post on
+    default_cost_center: str | None = None   # for lines that have none, nor does the employee
     posting_date: date | None = None
 
+    def correct_cost_center(self, wrong: str | None, right: str) -> CodingOverrides:
+        """Post on ``right`` wherever ``wrong`` would have been used. ``wrong`` may itself be an
+        earlier correction (a typo corrected again); None means a line had no cost center at all."""
+        if wrong is None:
+            return self.model_copy(update={"default_cost_center": right})
+        mapping = {original: (right if corrected == wrong else corrected)
+                   for original, corrected in self.cost_centers.items()}
+        if wrong not in self.cost_centers.values():
+            mapping[wrong] = right
+        default = right if self.default_cost_center == wrong else self.default_cost_center
+        return self.model_copy(update={"cost_centers": mapping, "default_cost_center": default})
 
-def _problem(code: str, reason: str, system: str = "erp", field: str | None = None) -> CodingProblem:
-    return CodingProblem(BusinessProblem(code=code, reason=reason, system=system, field=field))
+
+def _problem(code: ProblemCode, reason: str, system: str = "erp", subject: str | None = None,
+             line_id: str | None = None) -> CodingProblem:
+    return CodingProblem(BusinessProblem(code=code, reason=reason, system=system, subject=subject, line_id=line_id))
 
 
 def cost_center_for(report: ExpenseReport, line_cost_center: str | None, employee_cost_center: str | None,
                     overrides: CodingOverrides) -> str | None:
     code = line_cost_center or report.cost_center or employee_cost_center
-    return overrides.cost_centers.get(code, code) if code else None
+    return overrides.cost_centers.get(code, code) if code else overrides.default_cost_center
 
 
 def coding_request(report: ExpenseReport, mapping: AccountMapping, overrides: CodingOverrides,
                    posting_date: date, entity_code: str | None = None) -> CodingRequest:
     """What to ask the ERP for: every cost center, account and FX rate this report can touch."""
     cost_centers = sorted({overrides.cost_centers.get(c, c) for c in
-                           [report.cost_center, *(ln.cost_center for ln in report.lines)] if c})
+                           [report.cost_center, *(ln.cost_center for ln in report.lines)] if c}
+                          | ({overrides.default_cost_center} if overrides.default_cost_center else set()))
     accounts = sorted({acct for ent in mapping.entities.values()
                        for acct in [ent.employee_payable, ent.reclaimable_tax, ent.fx_rounding, *ent.categories.values()]})
     fx_pairs = sorted({(ln.amount.currency, ln.transaction_date) for ln in report.lines}
@@ -72,11 +88,12 @@ def build_journal(report: ExpenseReport, ctx: CodingContext, mapping: AccountMap
                   external_id: str, posting_date: date, overrides: CodingOverrides) -> JournalEntry:
     entity, employee = ctx.entity, ctx.employee
     if not employee.active:
-        raise _problem("EMPLOYEE_INACTIVE", f"Employee {employee.employee_id} ({employee.name}) is inactive in the ERP.")
+        raise _problem(ProblemCode.EMPLOYEE_INACTIVE, f"Employee {employee.employee_id} ({employee.name}) is inactive "
+                                                      "in the ERP.", subject=employee.employee_id)
     accounts = mapping.entities.get(entity.code)
     if accounts is None:
-        raise _problem("NO_ACCOUNT_MAPPING", f"The account mapping {mapping.version} has no entry for entity {entity.code}.",
-                       system="finsync")
+        raise _problem(ProblemCode.NO_ACCOUNT_MAPPING, f"The account mapping {mapping.version} has no entry for "
+                                                       f"entity {entity.code}.", system="finsync", subject=entity.code)
     _check_period(ctx, posting_date)
     functional = entity.functional_currency
 
@@ -115,42 +132,48 @@ def _line(side: Side, account: str, amount: Money, entity: str, cost_center: str
 
 def _check_period(ctx: CodingContext, posting_date: date) -> None:
     if ctx.period is None:
-        raise _problem("PERIOD_MISSING", f"The ERP has no accounting period for {posting_date:%d %b %Y}.")
+        raise _problem(ProblemCode.PERIOD_MISSING, f"The ERP has no accounting period for {posting_date:%d %b %Y}.",
+                       subject=posting_date.isoformat())
     if ctx.period.closed:
-        raise _problem("PERIOD_CLOSED", f"Accounting period {ctx.period.name} is closed in the ERP; reopen it, "
-                                        f"or choose a posting date in an open period.")
+        raise _problem(ProblemCode.PERIOD_CLOSED, f"Accounting period {ctx.period.name} is closed in the ERP; reopen it, "
+                                                  "or choose a posting date in an open period.",
+                       subject=posting_date.isoformat())
 
 
 def _check_cost_center(ctx: CodingContext, code: str | None, line_id: str) -> None:
     if code is None:
-        raise _problem("COST_CENTER_MISSING", f"Line {line_id} has no cost center and the employee has no default one.",
-                       system="expense")
+        raise _problem(ProblemCode.COST_CENTER_MISSING, f"Line {line_id} has no cost center and the employee has no "
+                                                        "default one; give the report a cost center.",
+                       system="expense", line_id=line_id)
     cost_center = ctx.cost_centers.get(code)
     if cost_center is None:
-        raise _problem("COST_CENTER_UNKNOWN", f"Cost center {code} does not exist in the ERP; correct it on the report.",
-                       field=code)
+        raise _problem(ProblemCode.COST_CENTER_UNKNOWN, f"Cost center {code} does not exist in the ERP; correct it "
+                                                        "on the report.", subject=code, line_id=line_id)
     if not cost_center.active:
-        raise _problem("COST_CENTER_INACTIVE", f"Cost center {code} ({cost_center.name}) is inactive in the ERP; "
-                                               f"reactivate it or recode the report to an active cost center.", field=code)
+        raise _problem(ProblemCode.COST_CENTER_INACTIVE, f"Cost center {code} ({cost_center.name}) is inactive in the "
+                                                         "ERP; reactivate it or recode the report to an active cost center.",
+                       subject=code, line_id=line_id)
     if cost_center.entity_code and cost_center.entity_code != ctx.entity.code:
-        raise _problem("COST_CENTER_WRONG_ENTITY", f"Cost center {code} belongs to {cost_center.entity_code}, "
-                                                   f"not to the employee's entity {ctx.entity.code}.", field=code)
+        raise _problem(ProblemCode.COST_CENTER_WRONG_ENTITY, f"Cost center {code} belongs to {cost_center.entity_code}, "
+                                                             f"not to the employee's entity {ctx.entity.code}.",
+                       subject=code, line_id=line_id)
 
 
 def _account(ctx: CodingContext, accounts: EntityAccounts, category: str, version: str) -> str:
     number = accounts.categories.get(category) or accounts.categories.get("OTHER")
     if number is None:
-        raise _problem("NO_ACCOUNT_MAPPING", f"Category {category} has no GL account in mapping {version}.", system="finsync")
+        raise _problem(ProblemCode.NO_ACCOUNT_MAPPING, f"Category {category} has no GL account in mapping {version}.",
+                       system="finsync", subject=category)
     return _active(ctx, number)
 
 
 def _active(ctx: CodingContext, number: str) -> str:
     account = ctx.accounts.get(number)
     if account is None:
-        raise _problem("ACCOUNT_UNKNOWN", f"GL account {number} does not exist in the ERP.")
+        raise _problem(ProblemCode.ACCOUNT_UNKNOWN, f"GL account {number} does not exist in the ERP.", subject=number)
     if not account.active:
-        raise _problem("ACCOUNT_INACTIVE", f"GL account {number} ({account.name}) is inactive in the ERP; "
-                                           f"reactivate it or change the account mapping.")
+        raise _problem(ProblemCode.ACCOUNT_INACTIVE, f"GL account {number} ({account.name}) is inactive in the ERP; "
+                                                     "reactivate it or change the account mapping.", subject=number)
     return number
 
 
@@ -160,5 +183,6 @@ def _to_functional(ctx: CodingContext, amount: Money, on: date) -> Money:
         return amount
     rate = ctx.rate(amount.currency, on)
     if rate is None:
-        raise _problem("FX_RATE_MISSING", f"The ERP has no {amount.currency}/{functional} rate on or before {on}.")
+        raise _problem(ProblemCode.FX_RATE_MISSING, f"The ERP has no {amount.currency}/{functional} rate on or before "
+                                                    f"{on}.", subject=f"{amount.currency}/{functional}")
     return amount.convert(rate.rate, functional)

@@ -81,8 +81,8 @@ def check_policy(report: ExpenseReport, policy: ExpensePolicy, duplicates: list[
                         f"(required from {amount.currency} {threshold})"))
     if policy.duplicate_detection:
         for hit in duplicates:
-            line = next((ln for ln in report.lines if ln.line_id == hit.line_id), None)
-            what = f"{line.merchant} on {line.transaction_date} ({line.amount})" if line else hit.line_id
+            claimed = next((ln for ln in report.lines if ln.line_id == hit.line_id), None)
+            what = f"{claimed.merchant} on {claimed.transaction_date} ({claimed.amount})" if claimed else hit.line_id
             breaches.append(PolicyBreach(line_id=hit.line_id, rule="DUPLICATE",
                                          message=f"{what} was already claimed on report {hit.other_report_id}"))
     return breaches

@@ -6,7 +6,9 @@ posting confirmed to the platform -> reimbursement paid through the bank exactly
 confirms -> payment confirmed to the platform -> PAID.
 
 A business problem parks the report (status EXCEPTION) until finance resolves it with the
-``resolve_exception`` update. A recall after posting, or a cancellation, reverses the journal.
+``resolve_exception`` update; only remedies safe where the money is are offered
+(workflows/common/remedies.py). A recall after posting, or a cancellation, reverses the journal
+while no payment is with the bank; once the money has left, the report finishes as paid.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.bank import PaymentRef
-    from activities.bookkeeping import EventBatch
+    from activities.bookkeeping import EventBatch, ReportClaims
     from activities.expense_platform import PaymentConfirmation, PostingConfirmation, ReportRef, SendBack
     from canonical import (
         ApprovalStatus,
@@ -36,19 +38,15 @@ with workflow.unsafe.imports_passed_through():
         PaymentState,
         PaymentStatusReport,
         PostedJournal,
+        ProblemCode,
         ReportStatusChanged,
     )
     from canonical.keys import iso20022_id, step_key
     from canonical.payment import reason_text
     from workflows.common import search
     from workflows.common.attributes import SearchAttributeBook
-    from workflows.common.exceptions import (
-        OpenException,
-        Resolution,
-        ResolutionAction,
-        details_markdown,
-        validate_resolution,
-    )
+    from workflows.common.exceptions import OpenException, Resolution, ResolutionAction, details_markdown
+    from workflows.common.remedies import MoneyState, check_resolution, remedies
     from workflows.common.retry import (
         BUSINESS_RULE_VIOLATION,
         LOCAL_RETRY,
@@ -76,10 +74,16 @@ BANK_SILENCE = timedelta(days=5)
 
 WAITING_FOR_APPROVER = {ApprovalStatus.PENDING_APPROVAL, ApprovalStatus.PENDING_VALIDATION}
 BACK_WITH_EMPLOYEE = {ApprovalStatus.RETURNED, ApprovalStatus.RECALLED, ApprovalStatus.DRAFT}
+# The platform's refusal to hand over an approved report, read as where the report went.
+MOVED_AWAY: dict[str, ApprovalStatus] = {
+    ProblemCode.REPORT_RECALLED: ApprovalStatus.RECALLED, ProblemCode.REPORT_SENT_BACK: ApprovalStatus.RETURNED,
+    ProblemCode.REPORT_NOT_SUBMITTED: ApprovalStatus.DRAFT, ProblemCode.REPORT_CANCELLED: ApprovalStatus.CANCELLED}
+MONEY_LEFT = {PaymentState.ACCEPTED, PaymentState.SETTLED}
+RELEASE_FINGERPRINTS = "release-fingerprints"   # patch: a cancelled or expired report frees its claims
 
 
 class _Recalled(Exception):
-    """The employee took the report back after approval: unwind to the resubmission wait."""
+    """The report went back to the employee after approval: unwind to the resubmission wait."""
 
 
 class _Cancelled(Exception):
@@ -91,7 +95,7 @@ class ExpenseReimbursementWorkflow:
     @workflow.init
     def __init__(self, input: ExpenseInput) -> None:
         self.input = input
-        self.status = BusinessStatus.RECEIVED
+        self.business_status = BusinessStatus.RECEIVED
         self.platform_status: ApprovalStatus | None = None
         self.platform_status_at: datetime | None = None
         self.seen_events: set[str] = set()
@@ -136,15 +140,18 @@ class ExpenseReimbursementWorkflow:
 
     @workflow.signal
     def payment_status(self, report: PaymentStatusReport) -> None:
-        """From the gateway (pain.002 / camt.054): a decided state is never overwritten by PENDING."""
+        """From the gateway (pain.002 / camt.054): a decided state is never overwritten, and an
+        acceptance never falls back to PENDING (the money is on its way)."""
         current = self.bank_reports.get(report.end_to_end_id)
-        if current is None or not current.state.decided:
+        if current is None or not (current.state.decided or current.state in MONEY_LEFT and report.state not in MONEY_LEFT
+                                   and not report.state.decided):
             self.bank_reports[report.end_to_end_id] = report
 
     @workflow.query
     def status(self) -> ExpenseSnapshot:
         return ExpenseSnapshot(
-            report_id=self.input.report_id, status=self.status, entity_code=self.entity_code, employee_id=self.employee_id,
+            report_id=self.input.report_id, status=self.business_status, entity_code=self.entity_code,
+            employee_id=self.employee_id,
             reimbursement=self.reimbursement, functional_amount=self.functional, open_exception=self.open_exception,
             returned_for=self.returned_for, journals=self.journals, reversals=self.reversals, payments=self.payments,
             timeline=self.timeline)
@@ -156,7 +163,7 @@ class ExpenseReimbursementWorkflow:
 
     @resolve_exception.validator
     def _check_resolution(self, resolution: Resolution) -> None:
-        validate_resolution(self.open_exception, resolution)
+        check_resolution(self.open_exception, resolution, self._money_state())
 
     # --- the process ------------------------------------------------------------------------
     @workflow.run
@@ -168,7 +175,7 @@ class ExpenseReimbursementWorkflow:
     async def _process(self, input: ExpenseInput) -> ExpenseOutcome:
         self.attributes.begin(
             search.PROCESS.value_set(PROCESS), search.SOURCE_SYSTEM.value_set(input.source_system),
-            search.BUSINESS_KEY.value_set(input.report_id), search.BUSINESS_STATUS.value_set(self.status.value))
+            search.BUSINESS_KEY.value_set(input.report_id), search.BUSINESS_STATUS.value_set(self.business_status.value))
         self.rules: ExpenseRulebook = await self._local("finsync.load_expense_rulebook", None, ExpenseRulebook)
         report = await self._fetch_report()
         self._emit(FinanceEventType.SUBMITTED, f"Report {report.report_id} '{report.name}' received "
@@ -176,17 +183,19 @@ class ExpenseReimbursementWorkflow:
         try:
             while True:
                 if not await self._until_approved(report):
+                    await self._release_fingerprints()
                     return self._outcome()
                 try:
                     return await self._post_and_pay()
-                except _Recalled:
-                    self._set(BusinessStatus.RETURNED, "Recalled by the employee after approval")
+                except _Recalled as recalled:
+                    self._set(BusinessStatus.RETURNED, str(recalled))
                     report = await self._fetch_report()
         except _Cancelled:
             if self.unreversed_entry is not None:
                 await self._reverse(self.unreversed_entry, "cancelled by finance")
             self._emit(FinanceEventType.CANCELLED, "Cancelled by finance; nothing will be paid")
             self._set(BusinessStatus.CANCELLED, "Cancelled by finance")
+            await self._release_fingerprints()
             return self._outcome()
 
     async def _until_approved(self, report: ExpenseReport) -> bool:
@@ -247,22 +256,67 @@ class ExpenseReimbursementWorkflow:
         self.attributes.woke()
 
     async def _post_and_pay(self) -> ExpenseOutcome:
-        claim: ClaimedReport = await self._vendor("expense.claim_for_posting", self._ref(), self.queues.expense,
-                                                  ClaimedReport)
+        claim = await self._claim()
         report = claim.report
         self.reimbursement = report.reimbursement_total
         self._emit(FinanceEventType.APPROVED, f"Approved for {report.reimbursement_total}")
         entry, posted, ctx = await self._post_journal(report)
         if self._recalled():
             await self._reverse(entry, "report recalled by the employee")
-            raise _Recalled()
+            raise _Recalled("Recalled by the employee after approval")
         await self._vendor("expense.confirm_posting", PostingConfirmation(claim=claim, posted=posted), self.queues.expense)
         settled = await self._pay(report, entry, ctx)
-        await self._vendor("expense.confirm_payment", PaymentConfirmation(claim=claim, payment=settled), self.queues.expense)
+        platform_told = await self._confirm_paid(claim, settled)
         self._emit(FinanceEventType.PAID, f"Paid {settled.amount or report.reimbursement_total} to {report.employee_id}",
-                         amount=report.reimbursement_total)
-        self._set(BusinessStatus.PAID, f"Paid; bank reference {settled.bank_reference or settled.end_to_end_id}")
+                   amount=report.reimbursement_total, data={"platform_told": platform_told})
+        reference = settled.bank_reference or settled.end_to_end_id
+        self._set(BusinessStatus.PAID, f"Paid; bank reference {reference}" + (
+            "" if platform_told else "; the expense platform does not show it paid (closed as paid by finance)"))
         return self._outcome()
+
+    async def _claim(self) -> ClaimedReport:
+        """Take the approved report for posting. If it went back to the employee (or was
+        cancelled) meanwhile, nothing is posted yet: wait for it where it went, do not park."""
+        while True:
+            try:
+                claim: ClaimedReport = await self._vendor_once("expense.claim_for_posting", self._ref(),
+                                                               self.queues.expense, ClaimedReport)
+                return claim
+            except _BusinessFailure as failure:
+                moved_to = MOVED_AWAY.get(failure.problem.code)
+                if moved_to is not None:
+                    self._observe_platform(ApprovalStatus.APPROVED, moved_to)
+                    raise _Recalled(f"Back with the employee before posting: {failure.problem.reason}") from failure
+                if (await self._park(failure.problem, "claim for posting")).action is ResolutionAction.CANCEL:
+                    raise _Cancelled() from failure
+
+    async def _confirm_paid(self, claim: ClaimedReport, settled: PaymentStatusReport) -> bool:
+        """Tell the platform the report is paid; False if finance closed it as paid without that.
+        The money has left: whatever the platform did to the report meanwhile, nothing is reversed."""
+        while True:
+            try:
+                await self._vendor_once("expense.confirm_payment", PaymentConfirmation(claim=claim, payment=settled),
+                                        self.queues.expense)
+                return True
+            except _BusinessFailure as failure:
+                problem = failure.problem
+                if problem.code in MOVED_AWAY:
+                    problem = self._paid_but_moved(claim.report, settled, problem)
+                if (await self._park(problem, "payment confirmation")).action is ResolutionAction.CLOSE_AS_PAID:
+                    return False
+
+    def _paid_but_moved(self, report: ExpenseReport, settled: PaymentStatusReport,
+                        refusal: BusinessProblem) -> BusinessProblem:
+        amount = settled.amount or report.reimbursement_total
+        when = f" on {settled.booking_date}" if settled.booking_date else ""
+        return BusinessProblem(
+            code=ProblemCode.PAID_BUT_RECALLED, system="expense", subject=settled.end_to_end_id,
+            vendor_code=refusal.vendor_code, reason=(
+                f"The reimbursement of {amount} left the bank{when} (payment {settled.end_to_end_id}), but report "
+                f"{report.report_id} is no longer approved in the expense platform ({refusal.reason}), so the platform "
+                "cannot record the payment. The journal and the payment stand. Have the report resubmitted and "
+                "approved, then retry; or close it as paid. Money to recover from the employee is a new journal, "
+                "never a reversal of this one."))
 
     # --- coding and posting -------------------------------------------------------------------
     async def _post_journal(self, report: ExpenseReport) -> tuple[JournalEntry, PostedJournal, CodingContext]:
@@ -278,14 +332,14 @@ class ExpenseReimbursementWorkflow:
                 entry = build_journal(report, ctx, self.rules.accounts, overrides=overrides, posting_date=posting_date,
                                       external_id=step_key(workflow.info().workflow_id, f"journal-{self.generation}"))
             except CodingProblem as problem:
-                overrides = self._apply(await self._park(problem.problem, "coding", self._actions(problem.problem)), overrides)
+                overrides = self._apply(await self._park(problem.problem, "coding"), overrides)
                 continue
             self.functional = entry.total()
             self.attributes.set(search.FUNCTIONAL_AMOUNT.value_set(float(self.functional.amount)))
             try:
                 posted: PostedJournal = await self._vendor_once("erp.post_journal", entry, self.queues.erp, PostedJournal)
             except _BusinessFailure as failure:
-                overrides = self._apply(await self._park(failure.problem, "posting", self._actions(failure.problem)), overrides)
+                overrides = self._apply(await self._park(failure.problem, "posting"), overrides)
                 continue
             self.journals.append(posted)
             self.unreversed_entry = entry
@@ -295,31 +349,16 @@ class ExpenseReimbursementWorkflow:
             self._set(BusinessStatus.POSTED, f"Journal {posted.document_number} posted")
             return entry, posted, ctx
 
-    @staticmethod
-    def _actions(problem: BusinessProblem) -> list[ResolutionAction]:
-        actions = [ResolutionAction.RETRY]
-        if problem.code.startswith("COST_CENTER"):
-            actions.append(ResolutionAction.CORRECT_COST_CENTER)
-        if problem.code.startswith("PERIOD"):
-            actions.append(ResolutionAction.SET_POSTING_DATE)
-        return actions + [ResolutionAction.CANCEL]
-
     def _apply(self, resolution: Resolution, overrides: CodingOverrides) -> CodingOverrides:
+        """A coding correction from finance, applied to what the journal is built from."""
         if resolution.action is ResolutionAction.CANCEL:
             raise _Cancelled()
         if resolution.action is ResolutionAction.CORRECT_COST_CENTER and resolution.cost_center:
-            wrong = self._problem_cost_center()
-            mapping = dict(overrides.cost_centers)
-            if wrong:
-                mapping[wrong] = resolution.cost_center
-            return overrides.model_copy(update={"cost_centers": mapping})
+            wrong = self.last_problem.subject if self.last_problem else None
+            return overrides.correct_cost_center(wrong, resolution.cost_center.strip())
         if resolution.action is ResolutionAction.SET_POSTING_DATE and resolution.posting_date:
             return overrides.model_copy(update={"posting_date": resolution.posting_date})
         return overrides
-
-    def _problem_cost_center(self) -> str | None:
-        """The cost center code the last problem was about (BusinessProblem.field)."""
-        return self.last_problem.field if self.last_problem else None
 
     async def _reverse(self, entry: JournalEntry, reason: str) -> None:
         reversal = entry.reversal(step_key(workflow.info().workflow_id, f"journal-{self.generation}-reversal"),
@@ -329,7 +368,7 @@ class ExpenseReimbursementWorkflow:
                 posted: PostedJournal = await self._vendor_once("erp.post_journal", reversal, self.queues.erp, PostedJournal)
                 break
             except _BusinessFailure as failure:
-                await self._park(failure.problem, "reversal", [ResolutionAction.RETRY])
+                await self._park(failure.problem, "reversal", [ResolutionAction.RETRY])   # cancelling is what got us here
         self.reversals.append(posted)
         self.unreversed_entry = None
         self.generation += 1
@@ -343,27 +382,38 @@ class ExpenseReimbursementWorkflow:
         while True:
             if self._recalled():
                 await self._reverse(entry, "report recalled by the employee before payment")
-                raise _Recalled()
+                raise _Recalled("Recalled by the employee before payment")
+            debtor = self.rules.payout_accounts.get(self.entity_code or "")
             problem = None
             if creditor is None:
-                problem = BusinessProblem(code="BANK_DETAILS_MISSING", system="erp",
-                                          reason=f"Employee {report.employee_id} has no bank details in the ERP.")
+                problem = BusinessProblem(code=ProblemCode.BANK_DETAILS_MISSING, system="erp", subject=report.employee_id,
+                                          reason=f"Employee {report.employee_id} has no bank details in the ERP; "
+                                                 "add them, then retry.")
             elif rejected_account and creditor.account_id == rejected_account:
-                problem = BusinessProblem(code="BANK_DETAILS_UNCHANGED", system="erp", reason=(
-                    f"The employee's bank account {creditor.account_id} was rejected by the bank and has not "
-                    f"been corrected in the ERP yet."))
-            if problem is None:
-                outcome = await self._send_and_wait(report, creditor, attempt)
+                problem = BusinessProblem(code=ProblemCode.BANK_DETAILS_UNCHANGED, system="erp", subject=creditor.account_id,
+                                          reason=f"The employee's bank account {creditor.account_id} was rejected by the "
+                                                 "bank and has not been corrected in the ERP yet.")
+            elif debtor is None:
+                problem = BusinessProblem(code=ProblemCode.PAYOUT_ACCOUNT_MISSING, system="finsync", subject=self.entity_code,
+                                          reason=f"finsync has no account to pay reimbursements from for entity "
+                                                 f"{self.entity_code}: add it under [bank] debtor_accounts, then retry.")
+            else:
+                outcome = await self._send_and_wait(report, creditor, debtor, attempt)
                 if outcome.state is PaymentState.SETTLED:
                     return outcome
                 rejected_account = creditor.account_id
-                problem = BusinessProblem(code="PAYMENT_REJECTED", system="bank", vendor_code=outcome.reason_code, reason=(
-                    f"The bank rejected the reimbursement of {report.reimbursement_total} to account "
-                    f"{creditor.account_id}: {reason_text(outcome.reason_code)} ({outcome.reason_code}). "
-                    f"Correct the employee's bank details in the ERP, then retry."))
-            resolution = await self._park(problem, "payment", [ResolutionAction.RETRY, ResolutionAction.CANCEL])
+                problem = BusinessProblem(
+                    code=ProblemCode.PAYMENT_REJECTED, system="bank", subject=creditor.account_id,
+                    vendor_code=outcome.reason_code, reason=(
+                        f"The bank rejected the reimbursement of {report.reimbursement_total} to account "
+                        f"{creditor.account_id}: {reason_text(outcome.reason_code)} ({outcome.reason_code}). "
+                        "Correct the employee's bank details in the ERP, then retry."))
+            resolution = await self._park(problem, "payment")
             if resolution.action is ResolutionAction.CANCEL:
                 raise _Cancelled()
+            if problem.code == ProblemCode.PAYOUT_ACCOUNT_MISSING:
+                self.rules = await self._local("finsync.load_expense_rulebook", None, ExpenseRulebook)
+                continue
             attempt += 1
             fresh: CodingContext = await self._vendor(
                 "erp.load_coding_context",
@@ -371,9 +421,9 @@ class ExpenseReimbursementWorkflow:
                 CodingContext)
             creditor = fresh.employee.bank_account
 
-    async def _send_and_wait(self, report: ExpenseReport, creditor: BankAccount, attempt: int) -> PaymentStatusReport:
+    async def _send_and_wait(self, report: ExpenseReport, creditor: BankAccount, debtor: BankAccount,
+                             attempt: int) -> PaymentStatusReport:
         key = f"G{self.generation}P{attempt}"
-        debtor = self.rules.payout_accounts[self.entity_code or ""]
         instruction = PaymentInstruction(
             message_id=iso20022_id("FSM", report.report_id, key), end_to_end_id=iso20022_id("FSE", report.report_id, key),
             debtor_entity=self.entity_code or "", debtor_name=debtor.holder_name, debtor_account=debtor,
@@ -394,10 +444,10 @@ class ExpenseReimbursementWorkflow:
             self.payment_status(lookup)
             if decided():
                 break
-            await self._park(BusinessProblem(code="BANK_SILENT", system="bank", reason=(
+            await self._park(BusinessProblem(code=ProblemCode.BANK_SILENT, system="bank", reason=(
                 f"The bank has not confirmed payment {e2e} ({instruction.amount}) within {BANK_SILENCE.days} days; "
-                f"its last status is {lookup.bank_status_code or lookup.state.value}. Check with the bank, then retry.")),
-                "payment", [ResolutionAction.RETRY])
+                f"its last status is {lookup.bank_status_code or lookup.state.value}. Check with the bank, then retry."),
+                subject=e2e), "payment")
         outcome = self.bank_reports[e2e]
         self.payments.append(outcome)
         return outcome
@@ -405,6 +455,20 @@ class ExpenseReimbursementWorkflow:
     # --- plumbing -------------------------------------------------------------------------------
     def _recalled(self) -> bool:
         return self.platform_status in BACK_WITH_EMPLOYEE
+
+    def _money_state(self) -> MoneyState:
+        """Where the reimbursement's money is, from what the bank and the ERP told this process."""
+        states = [report.state for report in self.bank_reports.values()]
+        if any(state in MONEY_LEFT for state in states):
+            return MoneyState.PAID_OUT
+        if any(not state.decided for state in states):
+            return MoneyState.PAYMENT_WITH_BANK
+        return MoneyState.NOTHING_BOOKED if self.unreversed_entry is None else MoneyState.BOOKED
+
+    async def _release_fingerprints(self) -> None:
+        """A report that ends unpaid no longer makes its claims duplicates of anything."""
+        if self.rules.policy.duplicate_detection and workflow.patched(RELEASE_FINGERPRINTS):
+            await self._local("finsync.release_expense_lines", ReportClaims(report_id=self.input.report_id), int)
 
     def _ref(self) -> ReportRef:
         return ReportRef(report_id=self.input.report_id, owner_ref=self.owner_ref)
@@ -440,9 +504,9 @@ class ExpenseReimbursementWorkflow:
             self.attributes.set(search.LEGAL_ENTITY.value_set(ctx.entity.code))
 
     def _set(self, status: BusinessStatus, note: str) -> None:
-        if status is not self.status:
+        if status is not self.business_status:
             self.attributes.set(search.BUSINESS_STATUS.value_set(status.value))
-        self.status = status
+        self.business_status = status
         self.timeline.append(TimelineEntry(at=workflow.now(), status=status, note=note))
         workflow.set_current_details(f"{self._headline()}\n\n**{status.value}** — {note}")
 
@@ -472,10 +536,12 @@ class ExpenseReimbursementWorkflow:
         self.attributes.at_rest()
         await self._flush_events()
 
-    async def _park(self, problem: BusinessProblem, step: str, actions: list[ResolutionAction]) -> Resolution:
-        """Stop in a visible exception state until finance resolves it."""
+    async def _park(self, problem: BusinessProblem, step: str, actions: list[ResolutionAction] | None = None) -> Resolution:
+        """Stop in a visible exception state until finance resolves it. ``actions``: the remedies
+        for the problem that are safe where the money is, unless the step allows fewer."""
+        actions = actions if actions is not None else remedies(problem.code, self._money_state())
         self.last_problem = problem
-        resumed_status = self.status
+        resumed_status = self.business_status
         self.open_exception = OpenException(problem=problem, step=step, raised_at=workflow.now(), actions=actions)
         self.resolution = None
         self.attributes.set(search.EXCEPTION_REASON.value_set(problem.code))
@@ -490,10 +556,14 @@ class ExpenseReimbursementWorkflow:
         assert resolution is not None
         self.open_exception, self.resolution = None, None
         self.attributes.set(search.EXCEPTION_REASON.value_unset())
+        what = resolution.action.value + (f" {resolution.cost_center}" if resolution.cost_center else "") + (
+            f" {resolution.posting_date}" if resolution.posting_date else "")
         self._emit(FinanceEventType.EXCEPTION_RESOLVED, f"{problem.code} resolved by {resolution.resolved_by}: "
-                         f"{resolution.action.value}" + (f" ({resolution.note})" if resolution.note else ""),
-                         data={"code": problem.code, "action": resolution.action.value, "by": resolution.resolved_by})
-        self._set(resumed_status, f"Resumed after {problem.code}: {resolution.action.value}")
+                   f"{what}" + (f" ({resolution.note})" if resolution.note else ""),
+                   data={"code": problem.code, "subject": problem.subject, "action": resolution.action.value,
+                         "by": resolution.resolved_by, "cost_center": resolution.cost_center,
+                         "posting_date": resolution.posting_date.isoformat() if resolution.posting_date else None})
+        self._set(resumed_status, f"Resumed after {problem.code}: {what} (by {resolution.resolved_by})")
         return resolution
 
     async def _vendor(self, activity: str, arg: Any, task_queue: str, result_type: type | None = None) -> Any:
@@ -502,7 +572,7 @@ class ExpenseReimbursementWorkflow:
             try:
                 return await self._vendor_once(activity, arg, task_queue, result_type)
             except _BusinessFailure as failure:
-                resolution = await self._park(failure.problem, activity, [ResolutionAction.RETRY, ResolutionAction.CANCEL])
+                resolution = await self._park(failure.problem, activity)
                 if resolution.action is ResolutionAction.CANCEL:
                     raise _Cancelled() from failure
 
@@ -544,7 +614,7 @@ class ExpenseReimbursementWorkflow:
             await self._local("finsync.record_events", EventBatch(events=batch), int)
 
     def _outcome(self) -> ExpenseOutcome:
-        return ExpenseOutcome(report_id=self.input.report_id, status=self.status,
+        return ExpenseOutcome(report_id=self.input.report_id, status=self.business_status,
                               journal=self.journals[-1] if self.journals else None,
                               payment=self.payments[-1] if self.payments else None)
 

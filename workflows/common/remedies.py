@@ -1,0 +1,86 @@
+"""Which resolutions a parked process may be offered: by problem, and by where the money is.
+
+Two rules, in one place, for every process:
+- A problem code names the remedies that can fix it (a cost center is corrected, a period
+  date is set, master data fixed at the source is retried).
+- A remedy is offered only if it is safe in the money state the process is in. Once money has
+  left the bank, nothing reverses the books as if it had not: ``cancel`` (reverse the journal,
+  pay nothing) is offered only while no payment is with the bank or out of it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from canonical import ProblemCode
+from workflows.common.exceptions import OpenException, Resolution, ResolutionAction, ResolutionRejected
+
+RETRY, CORRECT_COST_CENTER, SET_POSTING_DATE, CANCEL, CLOSE_AS_PAID = (
+    ResolutionAction.RETRY, ResolutionAction.CORRECT_COST_CENTER, ResolutionAction.SET_POSTING_DATE,
+    ResolutionAction.CANCEL, ResolutionAction.CLOSE_AS_PAID)
+
+
+class MoneyState(StrEnum):
+    NOTHING_BOOKED = "nothing booked"        # no journal in the ERP, no payment
+    BOOKED = "booked, not paid"              # a journal stands; no payment is with the bank
+    PAYMENT_WITH_BANK = "payment with the bank"   # sent, the bank has not decided: it may still pay
+    PAID_OUT = "paid out"                    # the bank accepted or settled: the money has left
+
+
+SAFE: dict[MoneyState, frozenset[ResolutionAction]] = {
+    MoneyState.NOTHING_BOOKED: frozenset({RETRY, CORRECT_COST_CENTER, SET_POSTING_DATE, CANCEL}),
+    MoneyState.BOOKED: frozenset({RETRY, CORRECT_COST_CENTER, SET_POSTING_DATE, CANCEL}),
+    MoneyState.PAYMENT_WITH_BANK: frozenset({RETRY}),
+    MoneyState.PAID_OUT: frozenset({RETRY, CLOSE_AS_PAID}),
+}
+
+WHY_UNSAFE: dict[MoneyState, str] = {
+    MoneyState.PAYMENT_WITH_BANK: "a payment is with the bank and may still be executed",
+    MoneyState.PAID_OUT: "the money has left the bank; the books cannot be reversed as if it had not "
+                         "(recovering it from the employee is a new journal)",
+}
+
+_COST_CENTER = [RETRY, CORRECT_COST_CENTER, CANCEL]
+_REMEDIES: dict[str, list[ResolutionAction]] = {
+    ProblemCode.COST_CENTER_MISSING: _COST_CENTER,
+    ProblemCode.COST_CENTER_UNKNOWN: _COST_CENTER,
+    ProblemCode.COST_CENTER_INACTIVE: _COST_CENTER,
+    ProblemCode.COST_CENTER_WRONG_ENTITY: _COST_CENTER,
+    ProblemCode.PERIOD_CLOSED: [RETRY, SET_POSTING_DATE, CANCEL],
+    ProblemCode.PERIOD_MISSING: [RETRY, SET_POSTING_DATE, CANCEL],
+    ProblemCode.BANK_SILENT: [RETRY],
+    ProblemCode.PAID_BUT_RECALLED: [RETRY, CLOSE_AS_PAID],
+}
+_DEFAULT = [RETRY, CANCEL]   # fix it at the source and retry, or stop
+
+
+def remedies(code: str, money: MoneyState) -> list[ResolutionAction]:
+    """The actions to offer for ``code`` now, in a stable order."""
+    return [action for action in _REMEDIES.get(code, _DEFAULT) if action in SAFE[money]]
+
+
+def unsafe_reason(action: ResolutionAction, money: MoneyState) -> str | None:
+    """Why ``action`` must not run in this money state; None if it may."""
+    if action in SAFE[money]:
+        return None
+    return f"{action.value} is not possible now: {WHY_UNSAFE.get(money, money.value)}"
+
+
+def check_resolution(open_exception: OpenException | None, resolution: Resolution, money: MoneyState) -> None:
+    """The ``resolve_exception`` validator: raise ResolutionRejected (nothing is written) unless
+    the action is offered for the open exception, safe now, and has the data it needs."""
+    if open_exception is None:
+        raise ResolutionRejected("nothing to resolve: this process has no open exception")
+    if resolution.action not in open_exception.actions:
+        allowed = ", ".join(a.value for a in open_exception.actions)
+        raise ResolutionRejected(f"{resolution.action.value} does not apply to {open_exception.problem.code}; "
+                                 f"allowed: {allowed}")
+    why = unsafe_reason(resolution.action, money)
+    if why:
+        raise ResolutionRejected(why)
+    if not resolution.resolved_by.strip():
+        raise ResolutionRejected("say who resolved it (resolved_by)")
+    if resolution.action is CORRECT_COST_CENTER and not (resolution.cost_center or "").strip():
+        raise ResolutionRejected("correct_cost_center needs the new cost_center")
+    if resolution.action is SET_POSTING_DATE and resolution.posting_date is None:
+        raise ResolutionRejected("set_posting_date needs the new posting_date (YYYY-MM-DD)")
