@@ -45,7 +45,7 @@ class BookkeepingActivities:
     def __init__(self, store: IntegrationStore, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        self._rulebook: tuple[tuple[int, int], ExpenseRulebook] | None = None
+        self._rulebook: tuple[tuple[int, int, str], ExpenseRulebook] | None = None
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every bookkeeping activity, for a worker to register."""
@@ -66,9 +66,10 @@ class BookkeepingActivities:
 
     @activity.defn(name="finsync.load_expense_rulebook")
     async def load_expense_rulebook(self) -> ExpenseRulebook:
-        """The rule files as they are now; re-read only when one of them changed on disk."""
+        """The rule files and payout accounts as they are now; re-read only when one changed."""
         rules = self.settings.rules
-        stamp = (rules.expense_policy.stat().st_mtime_ns, rules.expense_accounts.stat().st_mtime_ns)
+        stamp = (rules.expense_policy.stat().st_mtime_ns, rules.expense_accounts.stat().st_mtime_ns,
+                 repr(sorted(self.settings.bank.debtor_accounts.items())))
         if self._rulebook is None or self._rulebook[0] != stamp:
             book = await asyncio.to_thread(load_rulebook, rules.expense_policy, rules.expense_accounts,
                                            self.settings.bank.debtor_accounts)

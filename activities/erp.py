@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.errors import is_retry, vendor_call
-from canonical import CodingContext, CodingRequest, JournalEntry, PostedJournal
+from activities.errors import business_error, is_retry, vendor_call
+from canonical import BusinessProblem, CodingContext, CodingRequest, JournalEntry, PostedJournal, UnbalancedJournalError
+from connectors.errors import BusinessRuleError
 from connectors.interfaces import Erp
 
 
@@ -20,6 +21,12 @@ class ErpActivities:
 
     @activity.defn(name="erp.post_journal")
     async def post_journal(self, entry: JournalEntry) -> PostedJournal:
-        """Exactly once per external id: a retry first reads the entry back by that id."""
+        """Exactly once per external id: a retry first reads the entry back by that id. An entry
+        that does not balance (only ``model_construct`` can make one) never reaches the ERP."""
+        try:
+            entry.check_balanced()
+        except UnbalancedJournalError as error:
+            raise business_error(BusinessRuleError("finsync", BusinessProblem(
+                code="JOURNAL_UNBALANCED", system="finsync", subject=entry.external_id, reason=str(error)))) from error
         async with vendor_call():
             return await self.erp.post_journal(entry, lookup_first=is_retry())

@@ -1,16 +1,20 @@
 """Journal entries that cannot exist unbalanced.
 
-A JournalEntry validates on construction that, for every (entity, currency), debits equal
-credits. There is no way to build an unbalanced one short of bypassing pydantic, so a
-connector that receives a JournalEntry can post it without checking again.
+A JournalEntry checks, when it is built and when a copy of it is changed (``model_copy``), that
+for every (entity, currency) debits equal credits; pydantic reports the failure as a
+ValidationError caused by UnbalancedJournalError. Only ``model_construct``, which skips
+validation, can make an unbalanced one, so connectors call ``check_balanced()`` (which raises
+UnbalancedJournalError itself) before anything is sent.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -60,6 +64,16 @@ class JournalEntry(BaseModel):
 
     @model_validator(mode="after")
     def _balanced(self) -> JournalEntry:
+        self.check_balanced()
+        return self
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> JournalEntry:
+        """A changed copy is validated like a new entry: it cannot come out unbalanced."""
+        copy = super().model_copy(update=update, deep=deep)
+        return JournalEntry.model_validate(copy.model_dump()) if update else copy
+
+    def check_balanced(self) -> None:
+        """Raise UnbalancedJournalError unless debits equal credits per (entity, currency)."""
         net: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
         for line in self.lines:
             sign = 1 if line.side is Side.DEBIT else -1
@@ -68,7 +82,6 @@ class JournalEntry(BaseModel):
         if off:
             detail = ", ".join(f"{e} {c} debits exceed credits by {v}" for (e, c), v in sorted(off.items()))
             raise UnbalancedJournalError(f"journal {self.external_id} does not balance: {detail}")
-        return self
 
     @property
     def currencies(self) -> set[str]:

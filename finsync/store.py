@@ -99,15 +99,18 @@ def _utcnow() -> datetime:
 
 
 def _utc(moment: datetime | None) -> datetime | None:
-    """Naive UTC, as every database here stores and compares it."""
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    """In UTC (a moment without a zone is taken to be UTC already)."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 def _claim_order(submitted_at: datetime | None, report_id: str) -> tuple[datetime, str]:
     """Which of two claims came first: submitted earlier, then the smaller report id (no time: last)."""
-    return _utc(submitted_at) or datetime.max, report_id
+    return _utc(submitted_at) or NEVER, report_id
 
 
 def expense_fingerprint(employee_id: str, day: str, amount: Decimal, currency: str, merchant: str) -> str:

@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from canonical import JournalEntry, JournalLine, Money, Side
+from canonical import JournalEntry, JournalLine, Money, Side, UnbalancedJournalError
 from canonical.keys import iso20022_id, step_key
 
 
@@ -28,6 +28,18 @@ def test_an_unbalanced_entry_cannot_exist():
         entry(line(Side.DEBIT, "6120", "100.00"), line(Side.CREDIT, "2150", "99.99"))
 
 
+def test_a_changed_copy_cannot_come_out_unbalanced_and_a_bypassed_one_is_caught():
+    entry = JournalEntry(external_id="J2", entity="US01", posting_date=date(2026, 11, 1), memo="m",
+                         lines=[line(Side.DEBIT, "6120", "10.00"), line(Side.CREDIT, "2150", "10.00")])
+    with pytest.raises(ValidationError) as built:
+        entry.model_copy(update={"lines": [line(Side.DEBIT, "6120", "10.00"), line(Side.CREDIT, "2150", "9.99")]})
+    assert isinstance(built.value.errors()[0]["ctx"]["error"], UnbalancedJournalError)
+    bypassed = JournalEntry.model_construct(**{**entry.__dict__, "lines": [line(Side.DEBIT, "6120", "10.00"),
+                                                                         line(Side.CREDIT, "2150", "9.99")]})
+    with pytest.raises(UnbalancedJournalError):
+        bypassed.check_balanced()
+
+
 def test_balance_is_per_currency():
     with pytest.raises(ValidationError, match="EUR"):
         entry(line(Side.DEBIT, "6120", "100.00", "USD"), line(Side.CREDIT, "2150", "100.00", "EUR"))
@@ -44,7 +56,9 @@ def test_lines_are_positive():
 
 
 def test_keys_are_deterministic_and_fit_iso20022():
-    assert step_key("expense-concur-ABC", "journal-1") == step_key("expense-concur-ABC", "journal-1")
+    # Pinned: a key that changed between releases would post a running report's journal twice.
+    assert step_key("expense-concur-ABC", "journal-1") == "expense-concur-ABC:journal-1"
+    assert step_key("expense-concur-" + "A" * 60, "journal-1") == "6VPBDNXXE73AZSOCZPR5UJEVIPZJH5WERFHXJPAVDJBNUYFJGUNQ"
     e2e = iso20022_id("FSE", "764428DD6A664AF0BFCB", "G1P1")
     assert e2e == "FSE-764428DD6A664AF0BFCB-G1P1" and len(e2e) <= 35
     long = iso20022_id("FSE", "X" * 60, "G1P1")

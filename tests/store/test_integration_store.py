@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from canonical import FinanceEvent, FinanceEventType, Money, PaymentState, PaymentStatusReport
 from finsync.store import IntegrationStore
@@ -30,6 +30,29 @@ def test_duplicate_lines_are_found_across_reports_but_not_within_one(store: Inte
     assert store.register_expense_lines(first) == []
     assert store.register_expense_lines(first) == []                 # the same report re-checked
     assert store.register_expense_lines(again) == [("L9", "R1")]
+
+
+def test_of_two_identical_claims_the_earlier_is_the_original_however_often_checked(store: IntegrationStore):
+    """Not the order in which workers got there: a worker may die after storing the lines and
+    check again, and the later claim may be checked first."""
+    early = datetime(2026, 11, 10, 9, tzinfo=UTC)
+    first = report("D1", expense_line("L1", "MEALS", "42.50")).model_copy(update={"submitted_at": early})
+    second = report("D2", expense_line("L1", "MEALS", "42.50")).model_copy(
+        update={"submitted_at": early + timedelta(hours=1)})
+    assert store.register_expense_lines(second) == []          # the later claim happens to be checked first
+    assert store.register_expense_lines(first) == []           # the earlier one is the original
+    assert store.register_expense_lines(second) == [("L1", "D1")]
+    assert store.register_expense_lines(second) == [("L1", "D1")]   # again: the same answer
+    assert store.register_expense_lines(first) == []
+
+
+def test_a_released_or_removed_line_is_no_longer_the_original(store: IntegrationStore):
+    first = report("R1", expense_line("L1", "MEALS", "42.50"), expense_line("L2", "LODGING", "180.00"))
+    store.register_expense_lines(first)
+    store.register_expense_lines(report("R1", expense_line("L1", "MEALS", "42.50")))   # L2 removed, resubmitted
+    assert store.register_expense_lines(report("R2", expense_line("L7", "LODGING", "180.00"))) == []
+    assert store.release_expense_lines("R1") == 1                  # R1 cancelled
+    assert store.register_expense_lines(report("R3", expense_line("L5", "MEALS", "42.50"))) == []
 
 
 def test_payment_routes_and_webhook_receipts(store: IntegrationStore):

@@ -20,6 +20,7 @@ from canonical import ApprovalStatus, ReportStatusChanged
 from finsync.config import Settings
 from finsync.store import IntegrationStore
 from tests.workflows.world import OWNER_REF, World
+from workflows.common.exceptions import Resolution, ResolutionAction
 from workflows.expense.model import BusinessStatus, ExpenseInput, ExpenseSnapshot, TaskQueues
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
@@ -34,8 +35,9 @@ class Run:
     async def snapshot(self) -> ExpenseSnapshot:
         return await self.handle.query(ExpenseReimbursementWorkflow.status)
 
-    async def until(self, predicate: Callable[[ExpenseSnapshot], bool], timeout: float = 10.0) -> ExpenseSnapshot:
-        """Poll the status query (queries do not skip time) until the predicate holds."""
+    async def until(self, predicate: Callable[[ExpenseSnapshot], bool], timeout: float = 60.0) -> ExpenseSnapshot:
+        """Poll the status query (queries do not skip time) until the predicate holds; the
+        deadline only stops a test that went wrong, it is not a measure."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             snap = await self.snapshot()
@@ -57,16 +59,24 @@ class Run:
             approval_status=status, previous_approval_status=previous, occurred_at=now,
             correlation_id="test-correlation"))
 
+    async def resolve(self, action: ResolutionAction, **fields: object) -> str:
+        return await self.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, Resolution(
+            action=action, resolved_by=str(fields.pop("resolved_by", "ap.clerk")), **fields))  # type: ignore[arg-type]
+
+    async def parked_on(self, code: str) -> ExpenseSnapshot:
+        return await self.until(lambda s: s.open_exception is not None and s.open_exception.problem.code == code)
+
     def event_types(self) -> list[str]:
         return [row.type for row in self.store.events(workflow_id=self.handle.id)]
 
 
 @asynccontextmanager
-async def running(env: WorkflowEnvironment, world: World, tmp_path: Path, *, handed_over: bool = False) -> AsyncIterator[Run]:
+async def running(env: WorkflowEnvironment, world: World, tmp_path: Path, *, handed_over: bool = False,
+                  settings: Settings | None = None) -> AsyncIterator[Run]:
     """``handed_over``: start as the gateway does, with the report it read and the owner's id."""
     queue = f"q-{uuid.uuid4().hex[:8]}"
     store = IntegrationStore(f"sqlite:///{tmp_path / 'store.db'}")
-    books = BookkeepingActivities(store, Settings())
+    books = BookkeepingActivities(store, settings or Settings())
     world.client = env.client
     async with Worker(env.client, task_queue=queue, workflows=[ExpenseReimbursementWorkflow],
                       activities=[*world.activities(), *books.all()]):

@@ -188,14 +188,15 @@ async def test_recall_after_posting_produces_exactly_one_reversal(time_skipping_
     async with running(time_skipping_env, world, tmp_path) as run:
         await run.until_status(BusinessStatus.AWAITING_APPROVAL)
         await run.platform_says(ApprovalStatus.APPROVED)
-        snap = await run.until(lambda s: bool(s.reversals) and s.status is BusinessStatus.RETURNED)
-        assert len(snap.journals) == 1 and len(snap.reversals) == 1
-        original, reversal = list(world.journals.values())
-        assert reversal.reverses_external_id == original.external_id
-        assert reversal.total(Side.DEBIT) == original.total(Side.CREDIT)
-        assert not world.payments and not world.posting_confirmations
-        assert run.event_types().count("reversed") == 1
-        await run.handle.terminate("test over")
+        outcome = await run.handle.result()   # waits on the outcome: never resubmitted, it expires
+        snap = await run.snapshot()
+    assert outcome.status is BusinessStatus.EXPIRED
+    assert len(snap.journals) == 1 and len(snap.reversals) == 1
+    original, reversal = list(world.journals.values())
+    assert reversal.reverses_external_id == original.external_id
+    assert reversal.total(Side.DEBIT) == original.total(Side.CREDIT)
+    assert not world.payments and not world.posting_confirmations
+    assert run.event_types().count("reversed") == 1
 
 
 async def test_cancel_while_parked_reverses_the_posted_journal(time_skipping_env, tmp_path):

@@ -48,6 +48,12 @@ CLOSED_ACCOUNT = BankAccount(holder_name="Jordan Lee", bic="CHASUS33XXX", accoun
 ACCOUNTS = ["6100", "6110", "6120", "6130", "6140", "6150", "6160", "1410", "2150", "7990"]
 
 
+def refuse(code: str, reason: str, *, system: str = "erp", subject: str | None = None, field: str | None = None) -> None:
+    """A vendor's business refusal, as an activity raises it."""
+    problem = BusinessProblem(code=code, reason=reason, system=system, subject=subject, field=field)
+    raise ApplicationError(problem.reason, problem, type=BUSINESS_RULE_VIOLATION, non_retryable=True)
+
+
 def expense_line(line_id: str, category: str, amount: str, currency: str = "USD", *, receipt: bool = True,
                  day: date = date(2026, 11, 3), merchant: str = "Blue Bottle", cost_center: str | None = None,
                  tax: str | None = None, posted: str | None = None) -> ExpenseLine:
@@ -74,9 +80,18 @@ class World:
     client: Client | None = None
     closed_periods: set[str] = field(default_factory=set)       # period names, e.g. "Nov 2026"
     inactive_cost_centers: set[str] = field(default_factory=lambda: {"CC-1900"})
-    bank_account: BankAccount = GOOD_ACCOUNT
+    unknown_cost_centers: set[str] = field(default_factory=set)
+    erp_refused_cost_centers: set[str] = field(default_factory=set)   # pass coding, refused when posted
+    employee_cost_center: str | None = "CC-1000"
+    bank_account: BankAccount | None = GOOD_ACCOUNT
     closed_bank_accounts: set[str] = field(default_factory=set)
     recall_on_post: bool = False
+    recall_on_posting_confirmation: bool = False
+    recall_on_settlement: bool = False     # the employee recalls once the money has left
+    claim_refusal: str | None = None       # the platform refuses the next claim with this problem code
+    bank_silent: bool = False
+    recalled: bool = False                 # the employee has the report back (the platform's truth)
+    refuse_reversals: bool = False
     erp_down: bool = False
     erp_calls: int = 0
     report_missing: bool = False
@@ -97,8 +112,7 @@ class World:
         self.reads += 1
         self.owner_refs.add(ref.owner_ref)
         if self.report_missing:
-            problem = BusinessProblem(code="REPORT_NOT_FOUND", system="expense", reason=f"Report {ref.report_id} not found.")
-            raise ApplicationError(problem.reason, problem, type=BUSINESS_RULE_VIOLATION, non_retryable=True)
+            refuse("REPORT_NOT_FOUND", f"Report {ref.report_id} not found.", system="expense")
         return self.report
 
     @activity.defn(name="expense.pass_validation")
@@ -117,14 +131,23 @@ class World:
     @activity.defn(name="expense.claim_for_posting")
     async def claim_for_posting(self, ref: ReportRef) -> ClaimedReport:
         self.owner_refs.add(ref.owner_ref)
+        if self.claim_refusal:
+            code, self.claim_refusal = self.claim_refusal, None
+            refuse(code, f"Expense report {ref.report_id} cannot be posted: the employee recalled it.", system="expense")
         return ClaimedReport(report=self.report, posting_ref=f"doc-{ref.report_id}")
 
     @activity.defn(name="expense.confirm_posting")
     async def confirm_posting(self, request: PostingConfirmation) -> None:
         self.posting_confirmations.append(request.posted.document_number)
+        if self.recall_on_posting_confirmation:
+            self.recall_on_posting_confirmation = False
+            await self._signal_recall()
 
     @activity.defn(name="expense.confirm_payment")
     async def confirm_payment(self, request: PaymentConfirmation) -> None:
+        if self.recalled:
+            refuse("REPORT_RECALLED", "Concur could not record the payment: the employee recalled the report.",
+                   system="expense")
         self.payment_confirmations.append(request.payment.end_to_end_id)
 
     # --- ERP --------------------------------------------------------------------------------
@@ -137,11 +160,11 @@ class World:
         start = request.posting_date.replace(day=1)
         return CodingContext(
             entity=LegalEntity(code="US01", name="Finsync Demo Inc.", functional_currency="USD", country="US"),
-            employee=Employee(employee_id="E1001", name="Jordan Lee", entity_code="US01", cost_center="CC-1000",
-                              bank_account=self.bank_account),
+            employee=Employee(employee_id="E1001", name="Jordan Lee", entity_code="US01",
+                              cost_center=self.employee_cost_center, bank_account=self.bank_account),
             cost_centers={code: CostCenter(code=code, name=code, entity_code="US01",
                                            active=code not in self.inactive_cost_centers)
-                          for code in request.cost_centers},
+                          for code in request.cost_centers if code not in self.unknown_cost_centers},
             accounts={n: GLAccount(number=n, name=f"Account {n}") for n in ACCOUNTS},
             period=AccountingPeriod(name=month, start=start, end=start.replace(day=28), closed=month in self.closed_periods),
             fx_rates=[FxRate(from_currency="EUR", to_currency="USD", rate=Decimal("1.0920"), rate_date=date(2026, 11, 1))])
@@ -151,8 +174,13 @@ class World:
         self.post_calls += 1
         month = entry.posting_date.strftime("%b %Y")
         if month in self.closed_periods:
-            problem = BusinessProblem(code="PERIOD_CLOSED", system="erp", reason=f"The accounting period {month} is closed.")
-            raise ApplicationError(problem.reason, problem, type=BUSINESS_RULE_VIOLATION, non_retryable=True)
+            refuse("PERIOD_CLOSED", f"The accounting period {month} is closed.")
+        if entry.reverses_external_id and self.refuse_reversals:
+            refuse("PERIOD_CLOSED", f"The accounting period {month} is closed.")
+        for index, line in enumerate(entry.lines):   # as NetSuite refuses a department on a line
+            if line.cost_center in self.erp_refused_cost_centers:
+                refuse("COST_CENTER_INACTIVE", f"Cost center {line.cost_center} is inactive in NetSuite.",
+                       subject=line.cost_center, field=f"line.items[{index}].department")
         self.journals.setdefault(entry.external_id, entry)
         if self.recall_on_post and entry.reverses_external_id is None:
             await self._signal_recall()
@@ -161,6 +189,7 @@ class World:
                              entity=entry.entity, posting_date=entry.posting_date, amount=entry.total())
 
     async def _signal_recall(self) -> None:
+        self.recalled = True
         await self._signal_status(ApprovalStatus.RECALLED, previous=ApprovalStatus.APPROVED)
 
     async def _signal_status(self, status: ApprovalStatus, previous: ApprovalStatus) -> None:
@@ -177,7 +206,7 @@ class World:
     async def send_payment(self, instruction: PaymentInstruction) -> PaymentStatusReport:
         first = instruction.message_id not in self.payments
         self.payments.setdefault(instruction.message_id, instruction)
-        if first:
+        if first and not self.bank_silent:
             await self._answer(activity.info().workflow_id, instruction)
         return PaymentStatusReport(message_id=instruction.message_id, end_to_end_id=instruction.end_to_end_id,
                                    state=PaymentState.PENDING, bank_status_code="ACTC", source="ack")
@@ -194,11 +223,25 @@ class World:
                 state=PaymentState.REJECTED if rejected else PaymentState.SETTLED,
                 bank_status_code="RJCT" if rejected else "ACSC", reason_code="AC04" if rejected else None,
                 amount=instruction.amount, source="pain.002"))
+        if self.recall_on_settlement and not rejected:
+            self.recalled = True
+            await self.client.get_workflow_handle(workflow_id).signal(
+                ExpenseReimbursementWorkflow.report_status_changed, ReportStatusChanged(
+                    event_id=f"recall-{instruction.message_id}", source_system="concur", report_id=self.report.report_id,
+                    approval_status=ApprovalStatus.RECALLED, previous_approval_status=ApprovalStatus.APPROVED,
+                    occurred_at=activity.info().current_attempt_scheduled_time, correlation_id="test"))
+
+    async def settle(self, workflow_id: str) -> None:
+        """The silent bank finally answers for every payment it holds."""
+        self.bank_silent = False
+        for instruction in self.payments.values():
+            await self._answer(workflow_id, instruction)
 
     @activity.defn(name="bank.payment_status")
     async def payment_status(self, ref: PaymentRef) -> PaymentStatusReport:
         state = PaymentState.PENDING if ref.message_id in self.payments else PaymentState.UNKNOWN
-        return PaymentStatusReport(message_id=ref.message_id, end_to_end_id=ref.end_to_end_id, state=state)
+        return PaymentStatusReport(message_id=ref.message_id, end_to_end_id=ref.end_to_end_id, state=state,
+                                   bank_status_code="PDNG" if state is PaymentState.PENDING else "")
 
     def activities(self) -> list:
         return [self.fetch_report, self.pass_validation, self.send_back, self.claim_for_posting,

@@ -71,13 +71,13 @@ def check_resolution(open_exception: OpenException | None, resolution: Resolutio
     the action is offered for the open exception, safe now, and has the data it needs."""
     if open_exception is None:
         raise ResolutionRejected("nothing to resolve: this process has no open exception")
+    why = unsafe_reason(resolution.action, money)
+    if why:
+        raise ResolutionRejected(why)
     if resolution.action not in open_exception.actions:
         allowed = ", ".join(a.value for a in open_exception.actions)
         raise ResolutionRejected(f"{resolution.action.value} does not apply to {open_exception.problem.code}; "
                                  f"allowed: {allowed}")
-    why = unsafe_reason(resolution.action, money)
-    if why:
-        raise ResolutionRejected(why)
     if not resolution.resolved_by.strip():
         raise ResolutionRejected("say who resolved it (resolved_by)")
     if resolution.action is CORRECT_COST_CENTER and not (resolution.cost_center or "").strip():
