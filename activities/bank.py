@@ -27,8 +27,9 @@ class BankActivities:
     async def send_payment(self, instruction: PaymentInstruction) -> PaymentStatusReport:
         """Exactly once per MsgId/EndToEndId; the route is stored first so the bank's
         status webhooks can always find the waiting workflow."""
-        await asyncio.to_thread(self.store.route_payment, instruction.end_to_end_id, instruction.message_id,
-                                activity.info().workflow_id)
+        workflow_id = activity.info().workflow_id
+        assert workflow_id, "bank.send_payment runs for a workflow"
+        await asyncio.to_thread(self.store.route_payment, instruction.end_to_end_id, instruction.message_id, workflow_id)
         async with vendor_call():
             return await self.bank.send_payment(instruction, lookup_first=is_retry())
 

@@ -161,7 +161,7 @@ class IntegrationStore:
         return added
 
     def events(self, *, after_seq: int = 0, workflow_id: str | None = None, limit: int = 1000) -> list[FinanceEventRow]:
-        query = select(FinanceEventRow).where(FinanceEventRow.seq > after_seq)
+        query = select(FinanceEventRow).where(col(FinanceEventRow.seq) > after_seq)
         if workflow_id:
             query = query.where(FinanceEventRow.workflow_id == workflow_id)
         with self._session() as db:

@@ -102,6 +102,14 @@ def _text(node: etree._Element, path: str) -> str | None:
     return found.text if found is not None and found.text is not None else None
 
 
+def _required(node: etree._Element, path: str) -> str:
+    """A field the XSD makes mandatory (the file was validated before it is read)."""
+    text = _text(node, path)
+    if text is None:
+        raise Pain001Refused("FF01", "Invalid file format", f"{path} is missing")
+    return text
+
+
 def _account(node: etree._Element | None) -> AccountRef | None:
     if node is None:
         return None
@@ -119,6 +127,8 @@ def _extract(root: etree._Element) -> CustomerCreditTransfer:
     for info in initiation.findall("p:PmtInf", _NS):
         execution = _text(info, "p:ReqdExctnDt/p:Dt") or (_text(info, "p:ReqdExctnDt/p:DtTm") or "")[:10]
         debtor_account = _account(info.find("p:DbtrAcct", _NS))
+        if debtor_account is None:
+            raise Pain001Refused("AC02", "Debtor account missing", "a payment information block has no DbtrAcct")
         for tx in info.findall("p:CdtTrfTxInf", _NS):
             amount = tx.find("p:Amt/p:InstdAmt", _NS)
             if amount is None:
@@ -145,9 +155,9 @@ def _extract(root: etree._Element) -> CustomerCreditTransfer:
                 remittance_info=_text(tx, "p:RmtInf/p:Ustrd"),
             ))
     return CustomerCreditTransfer(
-        msg_id=_text(header, "p:MsgId"),
-        created_at=_text(header, "p:CreDtTm"),
-        nb_of_txs=int(_text(header, "p:NbOfTxs")),
+        msg_id=_required(header, "p:MsgId"),
+        created_at=_required(header, "p:CreDtTm"),
+        nb_of_txs=int(_required(header, "p:NbOfTxs")),
         ctrl_sum=Decimal(ctrl_sum) if ctrl_sum is not None else None,
         initiating_party=_text(header, "p:InitgPty/p:Nm") or "",
         transactions=transactions,
@@ -187,7 +197,8 @@ def _check_amounts(transactions: list[CreditTransfer]) -> None:
                                  f"transaction {tx.end_to_end_id}: {tx.currency} is not a payable currency")
         if tx.amount == 0:
             raise Pain001Refused("AM01", "Zero amount", f"transaction {tx.end_to_end_id} has a zero amount")
-        if -tx.amount.as_tuple().exponent > exponent:
+        places = tx.amount.as_tuple().exponent
+        if not isinstance(places, int) or -places > exponent:
             raise Pain001Refused("AM12", "Invalid amount",
                                  f"transaction {tx.end_to_end_id}: {tx.amount} {tx.currency} has more than "
                                  f"{exponent} decimals")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from sandboxes.bank.pain001 import MESSAGE_NAME, CreditTransfer, CustomerCreditTransfer
 from sandboxes.bank.tables import PaymentMessage, PaymentTransaction
@@ -80,10 +80,10 @@ def find_message(engine: Engine, msg_id: str) -> tuple[PaymentMessage, list[Paym
         if message is None:
             return None
         transactions = db.exec(select(PaymentTransaction).where(PaymentTransaction.msg_id == msg_id)
-                               .order_by(PaymentTransaction.id)).all()
+                               .order_by(col(PaymentTransaction.id))).all()
         return message, list(transactions)
 
 
 def list_transactions(engine: Engine) -> list[PaymentTransaction]:
     with session(engine) as db:
-        return list(db.exec(select(PaymentTransaction).order_by(PaymentTransaction.id)).all())
+        return list(db.exec(select(PaymentTransaction).order_by(col(PaymentTransaction.id))).all())

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from sandboxes.bank.accounts import is_closed
 from sandboxes.bank.reports import CAMT054, PAIN002, debit_notification, status_report
@@ -78,7 +78,7 @@ class Settlement(BackgroundLoop):
             due = db.exec(select(PaymentTransaction).where(
                 PaymentTransaction.status == ACCEPTED_TECHNICALLY,
                 PaymentTransaction.accepted_at <= now - self.settle_after,
-            ).order_by(PaymentTransaction.id)).all()
+            ).order_by(col(PaymentTransaction.id))).all()
             for tx in due:
                 if is_closed(db, tx.creditor_account):
                     tx.status, tx.reason_code = REJECTED, "AC04"
@@ -98,7 +98,7 @@ class Settlement(BackgroundLoop):
             decided = db.exec(select(PaymentTransaction).where(
                 PaymentTransaction.status != ACCEPTED_TECHNICALLY,
                 PaymentTransaction.notified == False,  # noqa: E712 (SQL expression)
-            ).order_by(PaymentTransaction.id)).all()
+            ).order_by(col(PaymentTransaction.id))).all()
         for tx in decided:
             if endpoint:  # no subscriber: the outcome is only there to be looked up
                 self._send(endpoint, tx)
@@ -112,6 +112,8 @@ class Settlement(BackgroundLoop):
         with session(self.engine) as db:
             message = db.get(PaymentMessage, tx.msg_id)
             siblings = list(db.exec(select(PaymentTransaction).where(PaymentTransaction.msg_id == tx.msg_id)).all())
+        if message is None:   # transactions are stored with their message: never without one
+            raise LookupError(f"payment message {tx.msg_id} is missing")
         report = status_report(message, [tx], all_transactions=siblings, now=now)
         self._enqueue(endpoint, STATUS_EVENT, envelope(STATUS_EVENT, PAIN002, tx.msg_id, report, now),
                       tx.status_webhook_id)

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from sandboxes.concur import workflow
 from sandboxes.concur.auth import require_token
@@ -62,13 +62,13 @@ async def list_transactions(transaction_type: str, request: Request, limit: int 
     where = (ConcurFiDocument.doc_status == docStatus, ConcurFiDocument.doc_type == doc_type)
     with session(ctx.engine) as db:
         total = db.exec(select(func.count()).select_from(ConcurFiDocument).where(*where)).one()
-        docs = db.exec(select(ConcurFiDocument).where(*where).order_by(ConcurFiDocument.seq)
+        docs = db.exec(select(ConcurFiDocument).where(*where).order_by(col(ConcurFiDocument.seq))
                        .offset(page * limit).limit(limit)).all()
     pages = (total + limit - 1) // limit
     href = f"{base_url(request)}{request.url.path}"
 
     def link(rel: str, number: int) -> dict[str, str]:
-        query = {"limit": limit, "page": number}
+        query: dict[str, int | str] = {"limit": limit, "page": number}
         if docStatus != "READY":
             query["docStatus"] = docStatus
         return {"rel": rel, "href": f"{href}?{urlencode(query)}"}

@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from sandboxes.concur.amounts import money
 from sandboxes.concur.catalog import APPROVAL_STATUS_NAMES, EXPENSE_TYPES, PAYMENT_STATUS_NAMES
@@ -20,7 +20,7 @@ def report_href(root: str, report: ConcurReport, context: str = "TRAVELER") -> s
 
 def expenses_of(db: Session, report_id: str) -> list[ConcurExpense]:
     return list(db.exec(select(ConcurExpense).where(ConcurExpense.report_id == report_id)
-                        .order_by(ConcurExpense.seq)).all())
+                        .order_by(col(ConcurExpense.seq))).all())
 
 
 def report_total(expenses: list[ConcurExpense]) -> Decimal:

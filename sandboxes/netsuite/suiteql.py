@@ -41,6 +41,7 @@ def run(engine: Engine, query: Any) -> list[dict[str, str]]:
                         for part in _LITERAL.split(query))
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection), "the sandbox's SuiteQL runs on SQLite"
         _add_functions(raw)
         raw.set_authorizer(_authorize)
         try:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,7 +36,7 @@ TRIP = [
 ]
 
 # The reference's sample event (vendor-apis.md §1), with its elided ids filled in.
-SAMPLE_EVENT = {
+SAMPLE_EVENT: dict[str, Any] = {
     "id": "0490b3fb-5a1e-4d7c-9d3e-1d2f8c6b7a90", "correlationId": "7e38c2b0a1d94f6e8b5a", "eventType": "statusChanged",
     "topic": "public.concur.expense.report", "subtopic": "company-1", "timeStamp": "2021-03-18T23:11:51.034Z",
     "facts": {"companyId": "company-1", "reportId": "57EE1FDA348046E8A08B", "userId": "user-1", "actingUserId": None,

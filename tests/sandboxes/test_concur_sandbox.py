@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -229,7 +230,7 @@ async def test_confirmations_mark_the_report_posted_then_paid(concur: str, recei
         doc_id = (await http.get(FI, headers=headers)).json()["content"][0]["id"]
         await http.post(f"{FI}/acknowledgements", json={"ids": [doc_id]}, headers=headers)
 
-        posting = {"systemId": "erp", "postingConfirmations": [{
+        posting: dict[str, Any] = {"systemId": "erp", "postingConfirmations": [{
             "docId": doc_id, "overallPostingStatusCode": "success",
             "postingDocs": [{"companyId": "US01", "documentNumber": "JE-1001", "fiscalYear": "2026"}]}]}
         for _ in range(2):  # the same confirmation twice is still a success

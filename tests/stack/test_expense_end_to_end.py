@@ -45,6 +45,7 @@ async def test_a_submitted_report_is_posted_paid_and_confirmed(stack: Stack):
     assert report_id in (await description.static_summary() or "")
 
     # pain.002 ACSC decides the payment; the camt.054 that follows is kept but not signalled.
+    assert result.payment is not None
     rows = await bank_reports(stack, result.payment.end_to_end_id, count=2)
     assert sorted(r.outcome for r in rows) == ["already decided", "delivered"]
     assert not any(r.investigate for r in rows)
@@ -82,7 +83,7 @@ async def test_twenty_reports_complete_exactly_once_through_erp_and_bank_faults(
         assert journals[0]["debits"] == journals[0]["credits"]
         assert [p["status"] for p in await payments_for(stack, report_id)] == ["ACSC"]
     # The faults really happened (summed over ERP and bank: one vendor alone may draw none of a kind).
-    total = Counter()
+    total: Counter[str] = Counter()
     for counts in injected.values():
         total.update(counts)
     assert total["dropped_response"] > 0 and total["server_error_5xx"] > 0, injected

@@ -115,6 +115,7 @@ async def test_inactive_cost_center_parks_and_resumes_after_correction(time_skip
         await run.until_status(BusinessStatus.AWAITING_APPROVAL)
         await run.platform_says(ApprovalStatus.APPROVED)
         snap = await run.until_status(BusinessStatus.EXCEPTION)
+        assert snap.open_exception is not None
         assert snap.open_exception.problem.code == "COST_CENTER_INACTIVE"
         assert "CC-1900" in snap.open_exception.problem.reason
         attrs = (await run.handle.describe()).typed_search_attributes
@@ -145,6 +146,7 @@ async def test_closed_period_parks_and_posts_on_the_date_finance_sets(time_skipp
         await run.until_status(BusinessStatus.AWAITING_APPROVAL)
         await run.platform_says(ApprovalStatus.APPROVED)
         snap = await run.until_status(BusinessStatus.EXCEPTION)
+        assert snap.open_exception is not None
         assert snap.open_exception.problem.code == "PERIOD_CLOSED"
         assert "Nov 2026 is closed" in snap.open_exception.problem.reason
         await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, Resolution(
@@ -160,6 +162,7 @@ async def test_rejected_payment_parks_and_pays_once_after_the_bank_details_are_c
         await run.until_status(BusinessStatus.AWAITING_APPROVAL)
         await run.platform_says(ApprovalStatus.APPROVED)
         snap = await run.until_status(BusinessStatus.EXCEPTION)
+        assert snap.open_exception is not None
         assert snap.open_exception.problem.code == "PAYMENT_REJECTED"
         assert "account is closed (AC04)" in snap.open_exception.problem.reason
 
@@ -168,6 +171,7 @@ async def test_rejected_payment_parks_and_pays_once_after_the_bank_details_are_c
             action=ResolutionAction.RETRY, resolved_by="ap.clerk"))
         snap = await run.until(
             lambda s: s.open_exception is not None and s.open_exception.problem.code == "BANK_DETAILS_UNCHANGED")
+        assert snap.open_exception is not None
         assert len(world.payments) == 1
 
         world.bank_account = GOOD_ACCOUNT
@@ -218,6 +222,7 @@ async def test_a_refusal_outside_posting_parks_instead_of_failing_and_resumes_on
     world = World(report("R9"), report_missing=True)
     async with running(time_skipping_env, world, tmp_path) as run:
         snap = await run.until_status(BusinessStatus.EXCEPTION)
+        assert snap.open_exception is not None
         assert snap.open_exception.problem.code == "REPORT_NOT_FOUND"
         assert snap.open_exception.step == "expense.fetch_report"
         world.report_missing = False

@@ -194,8 +194,8 @@ class World:
 
     async def _signal_status(self, status: ApprovalStatus, previous: ApprovalStatus) -> None:
         """The platform's webhook for a change made while an activity runs."""
-        assert self.client
-        handle = self.client.get_workflow_handle(activity.info().workflow_id)
+        assert self.client and activity.info().workflow_id
+        handle = self.client.get_workflow_handle(activity.info().workflow_id or "")
         await handle.signal(ExpenseReimbursementWorkflow.report_status_changed, ReportStatusChanged(
             event_id=f"{status.value}-{activity.info().activity_id}", source_system="concur",
             report_id=self.report.report_id, approval_status=status, previous_approval_status=previous,
@@ -207,7 +207,7 @@ class World:
         first = instruction.message_id not in self.payments
         self.payments.setdefault(instruction.message_id, instruction)
         if first and not self.bank_silent:
-            await self._answer(activity.info().workflow_id, instruction)
+            await self._answer(activity.info().workflow_id or "", instruction)
         return PaymentStatusReport(message_id=instruction.message_id, end_to_end_id=instruction.end_to_end_id,
                                    state=PaymentState.PENDING, bank_status_code="ACTC", source="ack")
 
