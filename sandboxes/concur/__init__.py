@@ -1,7 +1,6 @@
 """SAP Concur sandbox: Expense v4, Identity v4, Financial Integration v4, Event Subscription Service.
 
-Where the real API is undocumented or cannot be matched, the sandbox assumes (see
-shared/reference/vendor-apis.md §1):
+Where the real API is undocumented or cannot be matched, the sandbox assumes:
 - any valid token may act for any user (real Concur ties user tokens to their user);
 - ``statusId`` in an approve body must name the report's current status when sent;
 - a report may be recalled until it is paid, even after approval (real Concur: until approved);

@@ -1,1 +1,1 @@
-"""Pieces every finance process shares: search attributes, exception parking, retry policies."""
+"""Pieces every finance process shares: search attributes, the exception model and its remedies, retry policies."""
