@@ -55,6 +55,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> IntegrationStore:
         return IntegrationStore(f"sqlite:///{tmp_path / 'store.db'}")
     store = IntegrationStore(request.getfixturevalue("postgres_url"))
     with store.engine.begin() as db:   # every test starts from empty tables
-        for table in ("finance_event", "expense_fingerprint", "payment_route", "webhook_receipt"):
+        for table in ("finance_event", "expense_fingerprint", "payment_route", "webhook_receipt", "bank_report"):
             db.exec_driver_sql(f"TRUNCATE {table} RESTART IDENTITY")
     return store
