@@ -5,7 +5,15 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import business_error, is_retry, vendor_call
-from canonical import BusinessProblem, CodingContext, CodingRequest, JournalEntry, PostedJournal, UnbalancedJournalError
+from canonical import (
+    BusinessProblem,
+    CodingContext,
+    CodingRequest,
+    JournalEntry,
+    PostedJournal,
+    ProblemCode,
+    UnbalancedJournalError,
+)
 from connectors.errors import BusinessRuleError
 from connectors.interfaces import Erp
 
@@ -27,6 +35,6 @@ class ErpActivities:
             entry.check_balanced()
         except UnbalancedJournalError as error:
             raise business_error(BusinessRuleError("finsync", BusinessProblem(
-                code="JOURNAL_UNBALANCED", system="finsync", subject=entry.external_id, reason=str(error)))) from error
+                code=ProblemCode.JOURNAL_UNBALANCED, system="finsync", subject=entry.external_id, reason=str(error)))) from error
         async with vendor_call():
             return await self.erp.post_journal(entry, lookup_first=is_retry())

@@ -25,6 +25,9 @@ class ProblemCode(StrEnum):
     ENTITY_UNKNOWN = "ENTITY_UNKNOWN"
     EMPLOYEE_INACTIVE = "EMPLOYEE_INACTIVE"
     FX_RATE_MISSING = "FX_RATE_MISSING"
+    NOTHING_TO_REIMBURSE = "NOTHING_TO_REIMBURSE"
+    JOURNAL_INVALID = "JOURNAL_INVALID"          # finsync could not build a valid entry from the report
+    JOURNAL_UNBALANCED = "JOURNAL_UNBALANCED"    # an entry that bypassed validation, stopped before the ERP
     PERIOD_MISSING = "PERIOD_MISSING"
     PERIOD_CLOSED = "PERIOD_CLOSED"
     # paying

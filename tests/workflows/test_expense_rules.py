@@ -97,3 +97,20 @@ async def test_missing_fx_rate_is_a_problem_not_a_crash():
     with pytest.raises(CodingProblem) as problem:
         build_journal(r, ctx, BOOK.accounts, external_id="x", posting_date=date(2026, 11, 10), overrides=CodingOverrides())
     assert problem.value.problem.code == "FX_RATE_MISSING" and "GBP/USD" in problem.value.problem.reason
+
+
+async def test_a_refund_line_credits_its_expense_account():
+    r = report("R16", expense_line("L1", "LODGING", "200.00"), expense_line("L2", "LODGING", "-50.00", merchant="Refund"))
+    ctx = await _ctx(World(r), r)
+    je = build_journal(r, ctx, BOOK.accounts, external_id="x", posting_date=date(2026, 11, 10), overrides=CodingOverrides())
+    lodging = sorted((ln.side, ln.amount.amount) for ln in je.lines if ln.account == "6110")
+    assert lodging == [(Side.CREDIT, Decimal("50.00")), (Side.DEBIT, Decimal("200.00"))]
+    assert next(ln for ln in je.lines if ln.account == "2150").amount == Money.of("150.00", "USD")
+
+
+async def test_a_report_that_reimburses_nothing_is_a_problem_not_a_crash():
+    r = report("R17", expense_line("L1", "MEALS", "20.00"), expense_line("L2", "MEALS", "-20.00", merchant="Refund"))
+    ctx = await _ctx(World(r), r)
+    with pytest.raises(CodingProblem) as problem:
+        build_journal(r, ctx, BOOK.accounts, external_id="x", posting_date=date(2026, 11, 10), overrides=CodingOverrides())
+    assert problem.value.problem.code == "NOTHING_TO_REIMBURSE"

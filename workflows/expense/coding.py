@@ -86,6 +86,23 @@ def coding_request(report: ExpenseReport, mapping: AccountMapping, overrides: Co
 
 def build_journal(report: ExpenseReport, ctx: CodingContext, mapping: AccountMapping, *,
                   external_id: str, posting_date: date, overrides: CodingOverrides) -> JournalEntry:
+    """The report's journal, or CodingProblem: never an exception that would fail the workflow task."""
+    if report.reimbursement_total.amount <= 0:
+        raise _problem(ProblemCode.NOTHING_TO_REIMBURSE, f"Report {report.report_id} reimburses "
+                                                         f"{report.reimbursement_total}: there is nothing to pay; "
+                                                         "cancel it, or have the employee correct it.", system="expense")
+    try:
+        return _build_journal(report, ctx, mapping, external_id=external_id, posting_date=posting_date,
+                              overrides=overrides)
+    except CodingProblem:
+        raise
+    except ValueError as error:   # pydantic's ValidationError included: data no rule above foresaw
+        raise _problem(ProblemCode.JOURNAL_INVALID, f"finsync could not build a valid journal for report "
+                                                    f"{report.report_id}: {error}", system="finsync") from error
+
+
+def _build_journal(report: ExpenseReport, ctx: CodingContext, mapping: AccountMapping, *,
+                   external_id: str, posting_date: date, overrides: CodingOverrides) -> JournalEntry:
     entity, employee = ctx.entity, ctx.employee
     if not employee.active:
         raise _problem(ProblemCode.EMPLOYEE_INACTIVE, f"Employee {employee.employee_id} ({employee.name}) is inactive "
@@ -111,11 +128,13 @@ def build_journal(report: ExpenseReport, ctx: CodingContext, mapping: AccountMap
         if not tax.is_zero:
             lines.append(_line(Side.DEBIT, _active(ctx, accounts.reclaimable_tax), tax, entity.code, None, f"Input VAT {memo}"))
 
+    # What the lines cost, net of refund lines (booked as credits), before the payable is added.
+    expensed = (total([ln.amount for ln in lines if ln.side is Side.DEBIT], functional)
+                - total([ln.amount for ln in lines if ln.side is Side.CREDIT], functional))
     payable = _to_functional(ctx, report.reimbursement_total, posting_date)
     lines.append(_line(Side.CREDIT, _active(ctx, accounts.employee_payable), payable, entity.code, None,
                        f"Reimbursement {employee.employee_id} {employee.name}"[:200]))
-    debits = total([ln.amount for ln in lines if ln.side is Side.DEBIT], functional)
-    difference = payable - debits
+    difference = payable - expensed
     if not difference.is_zero:
         side = Side.DEBIT if difference.amount > 0 else Side.CREDIT
         lines.append(_line(side, _active(ctx, accounts.fx_rounding), Money(amount=abs(difference.amount), currency=functional),
@@ -127,6 +146,10 @@ def build_journal(report: ExpenseReport, ctx: CodingContext, mapping: AccountMap
 
 
 def _line(side: Side, account: str, amount: Money, entity: str, cost_center: str | None, memo: str) -> JournalLine:
+    """A negative amount (a refund line on the report) books on the other side."""
+    if amount.amount < 0:
+        side, amount = (Side.CREDIT if side is Side.DEBIT else Side.DEBIT), Money(amount=-amount.amount,
+                                                                                   currency=amount.currency)
     return JournalLine(side=side, account=account, amount=amount, entity=entity, cost_center=cost_center, memo=memo)
 
 
