@@ -19,7 +19,7 @@ from activities.bookkeeping import BookkeepingActivities
 from activities.erp import ErpActivities
 from activities.expense_platform import ExpensePlatformActivities
 from connectors import registry
-from finsync import correlation
+from finsync import correlation, telemetry
 from finsync.config import Settings, VendorSettings
 from finsync.config import settings as load_settings
 from finsync.store import open_store
@@ -39,8 +39,10 @@ def _vendor_worker(client: Client, vendor: VendorSettings, activities: list) -> 
 
 async def run_worker(settings: Settings, client: Client | None = None, stop: asyncio.Event | None = None) -> None:
     """Run until ``stop`` is set. The client must come from ``finsync.temporal.connect`` (or carry
-    its converter and CorrelationInterceptor): workers inherit the client's interceptors."""
-    client = client or await connect(settings.temporal)
+    its converter and interceptors): workers inherit the client's interceptors, and its runtime,
+    so [telemetry] prometheus_bind applies only to a client made here."""
+    telemetry.install_tracing(settings.telemetry, "worker")
+    client = client or await connect(settings.temporal, runtime=telemetry.worker_runtime(settings.telemetry))
     store = open_store(settings.database_url)
     async with AsyncExitStack() as stack:
         platform = registry.build(settings.expense)

@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from connectors.errors import BusinessRuleError, TransientVendorError, VendorError
+from finsync import correlation
 from workflows.common.retry import BUSINESS_RULE_VIOLATION
 
 
@@ -27,8 +28,15 @@ async def vendor_call() -> AsyncIterator[None]:
         raise business_error(error) from error
     except TransientVendorError as error:
         delay = timedelta(seconds=error.retry_after) if error.retry_after else None
-        activity.logger.warning("transient vendor error, will retry: %s", error)
-        raise ApplicationError(str(error), type=type(error).__name__, next_retry_delay=delay) from error
+        # Expected, and Temporal retries it: this one line says so. BENIGN keeps the SDK from
+        # logging a traceback for every attempt and from counting it as a failure in its metrics.
+        activity.logger.warning(
+            "%s: HTTP %s, retry after %s, attempt %d, correlation id %s; Temporal will retry: %s",
+            error.vendor, error.status or "-", f"{error.retry_after:g}s" if error.retry_after is not None else "-",
+            activity.info().attempt, error.correlation_id or correlation.current.get() or "-",
+            " ".join(error.message.split()))   # vendor text may hold line breaks: kept to one line
+        raise ApplicationError(str(error), type=type(error).__name__, next_retry_delay=delay,
+                               category=ApplicationErrorCategory.BENIGN) from error
     except VendorError as error:
         raise ApplicationError(str(error), type=type(error).__name__) from error
 

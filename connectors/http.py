@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from canonical.problems import BusinessProblem
@@ -32,7 +32,8 @@ from connectors.errors import (
 from finsync import correlation
 
 log = logging.getLogger(__name__)
-# Spans for every vendor request; no-ops until the deployment installs an OpenTelemetry SDK.
+# Spans for every vendor request, each carried to the vendor as W3C traceparent; no-ops (and no
+# header) until the deployment installs an OpenTelemetry SDK (finsync/telemetry.py).
 tracer = trace.get_tracer("finsync.connectors")
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -150,6 +151,9 @@ class VendorClient:
             span.set_attribute("http.request.method", method)
             span.set_attribute("url.path", path)
             span.set_attribute("finsync.correlation_id", correlation.current.get() or "")
+            trace_headers: dict[str, str] = {}
+            propagate.inject(trace_headers)   # W3C traceparent: the vendor's side joins this trace
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), **trace_headers}
             response = await self._send_authorized(method, path, ok, allow_404, read_only, kwargs)
             span.set_attribute("http.response.status_code", response.status_code)
             return response

@@ -93,6 +93,16 @@ class RulesSettings(BaseModel):
     expense_accounts: Path = CONFIG_DIR / "expense-accounts.toml"
 
 
+class TelemetrySettings(BaseModel):
+    # Tracing: the gateway and the worker export spans to this OTLP/HTTP collector (base URL, e.g.
+    # "http://127.0.0.1:4318"; needs the ``otel`` extra). Unset: no SDK, spans cost nothing.
+    otlp_endpoint: str | None = None
+    service_name: str = "finsync"
+    # Metrics: the worker serves the Temporal SDK's metrics at http://<this>/metrics, e.g.
+    # "127.0.0.1:9464". Unset: no metrics server.
+    prometheus_bind: str | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FINSYNC_", env_nested_delimiter="__", extra="ignore")
 
@@ -105,6 +115,7 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     gateway: ServiceAddress = ServiceAddress(port=8700)
     rules: RulesSettings = RulesSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

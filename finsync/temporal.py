@@ -1,10 +1,14 @@
-"""Connecting to Temporal the one way finsync does: pydantic converter, TLS, correlation ids."""
+"""Connecting to Temporal the one way finsync does: pydantic converter, TLS, correlation ids, tracing."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
+from finsync import telemetry
 from finsync.config import TemporalSettings
 from finsync.interceptors import CorrelationInterceptor
 
@@ -13,8 +17,16 @@ class TemporalUnreachable(RuntimeError):
     pass
 
 
-async def connect(settings: TemporalSettings) -> Client:
-    """A client for finsync, or TemporalUnreachable with a message a user can act on."""
+def interceptors() -> list[Any]:
+    """What every finsync client carries, and so every worker built on one (and the replayer).
+    Each is a client and a worker interceptor at once, which Python's types cannot say."""
+    return [CorrelationInterceptor(), *telemetry.temporal_tracing()]
+
+
+async def connect(settings: TemporalSettings, *, runtime: Runtime | None = None) -> Client:
+    """A client for finsync, or TemporalUnreachable with a message a user can act on.
+
+    ``runtime``: the Temporal runtime (where SDK metrics go) for this client and its workers."""
     tls: TLSConfig | bool = settings.tls
     if settings.tls and settings.tls_client_cert and settings.tls_client_key:
         tls = TLSConfig(client_cert=settings.tls_client_cert.read_bytes(),
@@ -23,7 +35,7 @@ async def connect(settings: TemporalSettings) -> Client:
         return await Client.connect(
             settings.address, namespace=settings.namespace, tls=tls,
             api_key=settings.api_key.get_secret_value() if settings.api_key else None,
-            data_converter=pydantic_data_converter, interceptors=[CorrelationInterceptor()])
+            data_converter=pydantic_data_converter, interceptors=interceptors(), runtime=runtime)
     except RuntimeError as error:
         raise TemporalUnreachable(
             f"Cannot reach Temporal at {settings.address} (namespace {settings.namespace}). "

@@ -23,7 +23,7 @@ from canonical import ApprovalStatus, ExpenseReport, ReportStatusChanged
 from connectors.bank import parse_notification
 from connectors.concur import parse_status_changed
 from connectors.interfaces import ExpensePlatform
-from finsync import correlation
+from finsync import correlation, telemetry
 from finsync.config import Settings
 from finsync.store import IntegrationStore
 from gateway.problems import Problem
@@ -53,6 +53,7 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
     app = FastAPI(title="finsync webhook gateway", version="1")
     router = Router(client, settings, store)
     hooks = settings.webhooks
+    telemetry.install_tracing(settings.telemetry, "gateway")   # FastAPI makes each request's span
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, problem: Problem) -> JSONResponse:
