@@ -18,6 +18,7 @@ from temporalio.client import ScheduleActionExecutionStartWorkflow, ScheduleHand
 
 from activities.sweep import SweepResult
 from connectors import registry
+from finsync.config import SweepSettings
 from finsync.store import FinanceEventRow
 from tests.stack.conftest import Stack
 from tests.stack.helpers import approve_when_queued, outcome, submit
@@ -91,10 +92,14 @@ async def history_of(stack: Stack, report_id: str) -> tuple[int, list[bytes]]:
     return starts, signals
 
 
-async def test_the_schedule_sweeps_every_five_minutes_one_sweep_at_a_time(stack: Stack, schedule: ScheduleHandle):
+async def test_the_schedule_sweeps_every_five_minutes_one_at_a_time_and_pauses_when_disabled(
+        stack: Stack, schedule: ScheduleHandle):
     description = await schedule.describe()
     assert [i.every.total_seconds() for i in description.schedule.spec.intervals] == [300]
     assert description.schedule.policy.overlap is ScheduleOverlapPolicy.SKIP
+    disabled = stack.settings.model_copy(update={"sweep": SweepSettings(enabled=False)})
+    assert await ensure_sweep_schedule(stack.client, disabled) == "paused (disabled)"
+    assert (await schedule.describe()).schedule.state.paused
 
 
 async def test_a_report_whose_webhooks_never_arrive_is_started_by_a_sweep_and_paid(stack: Stack, schedule: ScheduleHandle):
