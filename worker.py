@@ -18,6 +18,7 @@ from activities.bank import BankActivities
 from activities.bookkeeping import BookkeepingActivities
 from activities.erp import ErpActivities
 from activities.expense_platform import ExpensePlatformActivities
+from activities.sweep import SweepActivities, SweepWatermarks
 from connectors import registry
 from finsync import correlation, telemetry
 from finsync.config import Settings, VendorSettings
@@ -25,10 +26,11 @@ from finsync.config import settings as load_settings
 from finsync.store import open_store
 from finsync.temporal import connect
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
+from workflows.sweep.workflow import ExpenseSweepWorkflow
 
 log = logging.getLogger("finsync.worker")
 
-WORKFLOWS = [ExpenseReimbursementWorkflow]
+WORKFLOWS = [ExpenseReimbursementWorkflow, ExpenseSweepWorkflow]
 
 
 def _vendor_worker(client: Client, vendor: VendorSettings, activities: list) -> Worker:
@@ -54,12 +56,14 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
         erp_acts = ErpActivities(erp)
         bank_acts = BankActivities(bank, store)
         books = BookkeepingActivities(store, settings)
+        sweep, watermarks = SweepActivities(platform, settings), SweepWatermarks(store)
         workers = [
             Worker(client, task_queue=settings.temporal.workflow_task_queue, workflows=WORKFLOWS,
-                   activities=books.all()),
+                   activities=[*books.all(), watermarks.sweep_watermark, watermarks.set_sweep_watermark]),
             _vendor_worker(client, settings.expense, [
                 expense_acts.fetch_report, expense_acts.pass_validation, expense_acts.send_back,
-                expense_acts.claim_for_posting, expense_acts.confirm_posting, expense_acts.confirm_payment]),
+                expense_acts.claim_for_posting, expense_acts.confirm_posting, expense_acts.confirm_payment,
+                sweep.sweep_reports]),
             _vendor_worker(client, settings.erp, [erp_acts.load_coding_context, erp_acts.post_journal]),
             _vendor_worker(client, settings.bank, [bank_acts.send_payment, bank_acts.payment_status]),
         ]

@@ -24,6 +24,7 @@ class FinanceEventType(StrEnum):
     CANCELLED = "cancelled"
     EXCEPTION_RAISED = "exception_raised"
     EXCEPTION_RESOLVED = "exception_resolved"
+    RECOVERED = "recovered"    # a sweep started workflows for reports no webhook had brought
 
 
 class FinanceEvent(BaseModel):

@@ -8,6 +8,8 @@ Errors follow ``connectors.errors``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Protocol
 
 from canonical import (
@@ -19,6 +21,7 @@ from canonical import (
     PaymentInstruction,
     PaymentStatusReport,
     PostedJournal,
+    ReportStatusChanged,
 )
 
 
@@ -50,6 +53,12 @@ class ExpensePlatform(Protocol):
 
     async def confirm_payment(self, claim: ClaimedReport, payment: PaymentStatusReport) -> None:
         """Tell the platform the employee has been paid (the report becomes paid)."""
+
+    def changed_reports(self, since: datetime | None) -> AsyncIterator[ReportStatusChanged]:
+        """Reports waiting for a decision and approved reports not yet paid, changed on the
+        platform after ``since`` (all of them if None), paged through the platform. Each is a
+        status change stamped with the platform's modification time, its event id derived from
+        the report, its status and that time: the same state read twice is the same event."""
 
     async def aclose(self) -> None: ...
 

@@ -48,11 +48,12 @@ def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local st
 
 @app.command()
 def setup() -> None:
-    """Prepare a Temporal namespace for finsync: register its search attributes (idempotent)."""
+    """Prepare a Temporal namespace for finsync: its search attributes and the sweep's schedule (idempotent)."""
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 
     from finsync.temporal import connect
     from workflows.common import search
+    from workflows.sweep.schedule import SCHEDULE_ID, ensure_sweep_schedule
 
     async def register() -> None:
         settings = load_settings()
@@ -65,6 +66,7 @@ def setup() -> None:
             await client.operator_service.add_search_attributes(
                 AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
         typer.echo(f"search attributes on {namespace}: {len(missing)} added, {len(search.ALL) - len(missing)} present")
+        typer.echo(f"sweep schedule {SCHEDULE_ID}: {await ensure_sweep_schedule(client, settings)}")
 
     raise typer.Exit(_run(register()))
 

@@ -12,7 +12,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -103,6 +103,16 @@ class TelemetrySettings(BaseModel):
     prometheus_bind: str | None = None
 
 
+class SweepSettings(BaseModel):
+    """The sweep that finds expense reports no webhook brought (see workflows/sweep/)."""
+
+    enabled: bool = True               # False: setup and dev create no schedule (a running one is left alone)
+    interval_seconds: int = Field(300, ge=10)
+    # Each sweep reads from this long before where the last one started: the platform's clock
+    # may run behind finsync's, and a change may be committed a moment after it is stamped.
+    overlap_seconds: int = Field(120, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FINSYNC_", env_nested_delimiter="__", extra="ignore")
 
@@ -116,6 +126,7 @@ class Settings(BaseSettings):
     gateway: ServiceAddress = ServiceAddress(port=8700)
     rules: RulesSettings = RulesSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
+    sweep: SweepSettings = SweepSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

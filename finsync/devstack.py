@@ -138,6 +138,7 @@ class LocalStack:
                                                    cwd=self.cwd, start_new_session=True)
                 wait_ready(service)
             _subscribe_webhooks(self.settings)
+            _schedule_sweep(self.settings)
         except BaseException:
             self.stop()
             raise
@@ -213,6 +214,19 @@ def _subscribe_webhooks(settings: Settings) -> None:
                 await client.aclose()
 
     asyncio.run(subscribe())
+
+
+def _schedule_sweep(settings: Settings) -> None:
+    """The schedule that finds reports no webhook brought, as ``finsync setup`` makes it."""
+    import asyncio
+
+    from finsync.temporal import connect
+    from workflows.sweep.schedule import ensure_sweep_schedule
+
+    async def ensure() -> None:
+        await ensure_sweep_schedule(await connect(settings.temporal), settings)
+
+    asyncio.run(ensure())
 
 
 def _print_table(stack: list[Service], logs: Path) -> None:

@@ -8,6 +8,8 @@
 - ``bank_report``: every bank status report received, and what became of it; one that no
   running process took (unknown EndToEndId, or a rejection after the process ended) keeps the
   bank's message, for finance to investigate.
+- ``sweep_watermark``: how far each sweep of a platform has read, so the next one (after a
+  restart too) reads only what changed since.
 """
 
 from __future__ import annotations
@@ -94,6 +96,14 @@ class BankReportRow(SQLModel, table=True):
     received_at: datetime
 
 
+class SweepWatermark(SQLModel, table=True):
+    __tablename__ = "sweep_watermark"
+
+    name: str = Field(primary_key=True)
+    watermark: str                   # ISO 8601 with its offset: exact, and portable across databases
+    updated_at: datetime
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -135,7 +145,7 @@ class IntegrationStore:
 
         SQLModel.metadata.create_all(self.engine, tables=[
             FinanceEventRow.__table__, ExpenseFingerprint.__table__, PaymentRoute.__table__,  # type: ignore[attr-defined]
-            WebhookReceipt.__table__, BankReportRow.__table__])  # type: ignore[attr-defined]
+            WebhookReceipt.__table__, BankReportRow.__table__, SweepWatermark.__table__])  # type: ignore[attr-defined]
         _add_new_columns(self.engine, ExpenseFingerprint.__table__)  # type: ignore[attr-defined]
 
     def _session(self) -> Session:
@@ -271,6 +281,19 @@ class IntegrationStore:
                     db.commit()
                 except IntegrityError:
                     db.rollback()
+
+    # --- sweep watermarks -------------------------------------------------------------------
+    def sweep_watermark(self, name: str) -> datetime | None:
+        with self._session() as db:
+            row = db.get(SweepWatermark, name)
+            return datetime.fromisoformat(row.watermark) if row else None
+
+    def set_sweep_watermark(self, name: str, at: datetime) -> None:
+        with self._session() as db:
+            row = db.get(SweepWatermark, name) or SweepWatermark(name=name, watermark="", updated_at=_utcnow())
+            row.watermark, row.updated_at = at.isoformat(), _utcnow()
+            db.add(row)
+            db.commit()
 
 
 def _add_new_columns(engine: Engine, table: Table) -> None:

@@ -3,12 +3,15 @@
 Reads a report through Expense v4 (which needs the owner's userId: the v3 report read finds
 it from the report id alone), resolves people through Identity v4, validates and sends back
 through the workflow actions, and takes approved reports off the Financial Integration queue.
+The sweep's list of waiting reports comes from the Expense v3 report search.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as clock
@@ -24,6 +27,7 @@ from canonical import (
     PaymentState,
     PaymentStatusReport,
     PostedJournal,
+    ReportStatusChanged,
 )
 from connectors.concur import mapping
 from connectors.concur.problems import VENDOR, rejection, report_not_found, report_state_problem
@@ -37,6 +41,14 @@ FI_EXPENSE = "/financialintegration/fi/v4/companies/transactiontypes/expense/tra
 FI_PAGE_SIZE = 100
 DEFAULT_SUBSCRIPTION_ID = "finsync-expense-reports"
 PAST_VALIDATION = (ApprovalStatus.PENDING_APPROVAL, ApprovalStatus.APPROVED)
+V3_REPORTS = "/api/v3.0/expense/reports"
+V3_PAGE_SIZE = 100   # the most the v3 list hands out a page
+# The v3 list filters on one status code at a time: one query per state a report waits in for
+# finsync or a person, in the order reports move through them (so one that moves on while the
+# list is read turns up in a later query).
+WAITING_STATES: list[tuple[str, str | None]] = [*((code, None) for code in mapping.IN_APPROVAL), ("A_APPR", "P_NOTP")]
+
+log = logging.getLogger("finsync.connectors.concur")
 
 
 @dataclass(frozen=True)
@@ -277,12 +289,58 @@ class ConcurClient(VendorClient):
                                          f"{item.get('message') or 'no reason given'}.")
         raise (BusinessRuleError if code == 104 else VendorRejectedError)(VENDOR, problem)
 
+    # --- the list a sweep reads ---------------------------------------------------------------
+    async def changed_reports(self, since: datetime | None, *,
+                              page_size: int = V3_PAGE_SIZE) -> AsyncIterator[ReportStatusChanged]:
+        """Through the Expense v3 list (``modifiedDateAfter``; the docs show a date, the
+        parameter is a DateTime and finsync sends one). Only the ``offset`` of ``NextPage`` is
+        used, on finsync's own base URL: the token never goes to an address a response names."""
+        for approval, payment in WAITING_STATES:
+            params: dict[str, Any] = {"user": "ALL", "limit": page_size, "approvalStatusCode": approval}
+            if payment:
+                params["paymentStatusCode"] = payment
+            if since is not None:
+                params["modifiedDateAfter"] = since.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            while True:
+                body = json_decimal(await self.request("GET", V3_REPORTS, params=params))
+                for item in body.get("Items") or []:
+                    change = _listed_change(item)
+                    if change is not None:
+                        yield change
+                offset = httpx.URL(body["NextPage"]).params.get("offset") if body.get("NextPage") else None
+                if not offset:
+                    break
+                if offset == params.get("offset"):
+                    raise TransientVendorError(VENDOR, f"Concur's report list handed out the same page twice ({approval})")
+                params["offset"] = offset
+
     # --- webhooks --------------------------------------------------------------------------
     async def subscribe_webhook(self, endpoint: str, subscription_id: str = DEFAULT_SUBSCRIPTION_ID) -> None:
         """Have Concur's Event Subscription Service post report status changes to ``endpoint``."""
         await self.request("PUT", "/events/v4/subscriptions/webhook", ok=(200, 201), json={
             "id": subscription_id, "filter": ".*", "topic": "public.concur.expense.report",
             "webHookConfig": {"endpoint": endpoint}})
+
+
+def _listed_change(item: dict[str, Any]) -> ReportStatusChanged | None:
+    """A v3 list row as a status change stamped with its ``LastModifiedDate``; None (logged)
+    for a row finsync cannot read, which must not hold up the rest of the list."""
+    try:
+        report_id, approval = str(item["ID"]), str(item["ApprovalStatusCode"])
+        payment = str(item.get("PaymentStatusCode") or "P_NOTP")
+        modified = mapping.parse_timestamp(str(item["LastModifiedDate"]))
+        approval_status = mapping.approval_status(approval)
+    except (KeyError, ValueError) as error:
+        log.warning("Concur report list row skipped, unreadable (%r): %.200s", error, json.dumps(item, default=str))
+        return None
+    try:
+        payment_status = mapping.payment_status(payment)
+    except ValueError:   # an admin-defined payment code: the workflow does not act on payment status
+        payment_status = None
+    event_id = f"concur-list:{report_id}:{approval}:{payment}:{modified.isoformat()}"
+    return ReportStatusChanged(event_id=event_id, source_system=mapping.SOURCE_SYSTEM, report_id=report_id,
+                               approval_status=approval_status, payment_status=payment_status,
+                               occurred_at=modified, correlation_id=event_id)
 
 
 def _document_report_id(item: dict[str, Any]) -> str | None:

@@ -14,6 +14,8 @@ SOURCE_SYSTEM = "concur"
 # receipts, fraud check ...). Concur also lets admins add their own codes; an unknown code is
 # such a step, so it maps to PENDING_APPROVAL too.
 _PENDING = {"A_PEND", "A_FILE", "A_ACCO", "A_PBDG", "A_PECO", "A_PVAL", "A_RHLD", "A_AAFH"}
+# Submitted and not yet decided: external validation (finsync's check), then the approval chain.
+IN_APPROVAL = ("A_EXTV", *sorted(_PENDING))
 
 _PAYMENT = {
     "P_NOTP": PaymentStatus.NOT_PAID,

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from sandboxes.concur import auth, events, expenses, financial, identity, reports
+from sandboxes.concur import auth, events, expenses, financial, identity, listing, reports
 from sandboxes.concur.context import ConcurContext
 from sandboxes.concur.correlation import CorrelationIdMiddleware
 from sandboxes.concur.errors import install_error_handlers, render_error
@@ -56,6 +56,6 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, today:
         outbox=outbox, webhook_secrets=secrets_, company_id=setting(engine, "company_id"),
         external_validation=external_validation)
     install_error_handlers(api)
-    for module in (auth, identity, reports, expenses, financial, events):
+    for module in (auth, identity, reports, listing, expenses, financial, events):
         api.include_router(module.router)
     return CorrelationIdMiddleware(sandbox_asgi(api, sandbox, render_error))

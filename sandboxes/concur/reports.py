@@ -21,7 +21,7 @@ from sandboxes.concur.errors import ConcurApiError, now_iso
 from sandboxes.concur.events import publish
 from sandboxes.concur.jsonio import ConcurJSONResponse, read_json
 from sandboxes.concur.models import ConcurReport, ConcurReportComment, ConcurUser
-from sandboxes.concur.views import report_header
+from sandboxes.concur.views import report_header, v3_report_view
 from sandboxes.kit.db import session
 
 router = APIRouter(dependencies=[Depends(require_token)])
@@ -164,12 +164,4 @@ async def v3_report(report_id: str, request: Request, user: str | None = None) -
         owner = get_user(db, report.user_id)
         if user not in ("ALL", owner.email):
             raise ConcurApiError(404, f"Report {report_id} not found for the token's user; pass user=ALL.")
-        header = report_header(db, report, base_url(request))
-    return ConcurJSONResponse({
-        "ID": report.report_id, "Name": report.name, "OwnerLoginID": owner.email,
-        "OwnerName": f"{owner.given_name} {owner.family_name}", "CurrencyCode": report.currency_code,
-        "Total": header["reportTotal"]["value"], "ApprovalStatusCode": report.approval_status_id,
-        "ApprovalStatusName": header["approvalStatus"], "PaymentStatusCode": report.payment_status_id,
-        "PaymentStatusName": header["paymentStatus"], "SubmitDate": report.submit_date,
-        "URI": f"{base_url(request)}/api/v3.0/expense/reports/{report.report_id}",
-    })
+        return ConcurJSONResponse(v3_report_view(db, report, owner, base_url(request)))

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from sandboxes.concur.amounts import money
+from sandboxes.concur.amounts import money, quantize
 from sandboxes.concur.catalog import APPROVAL_STATUS_NAMES, EXPENSE_TYPES, PAYMENT_STATUS_NAMES
 from sandboxes.concur.jsonio import loads
-from sandboxes.concur.models import ConcurExpense, ConcurReport
+from sandboxes.concur.models import ConcurExpense, ConcurReport, ConcurUser
 
 
 def report_href(root: str, report: ConcurReport, context: str = "TRAVELER") -> str:
@@ -61,6 +61,23 @@ def report_header(db: Session, report: ConcurReport, root: str, context: str = "
             {"rel": "self", "href": href, "method": "GET", "isTemplated": False},
             {"rel": "expenses", "href": f"{href}/expenses", "method": "GET", "isTemplated": False},
         ],
+    }
+
+
+def v3_report_view(db: Session, report: ConcurReport, owner: ConcurUser, root: str) -> dict[str, Any]:
+    """Expense v3's Report, trimmed to the fields finsync reads (PascalCase names).
+    ``LastModifiedDate`` moves with every change of status: the v3 list filters on it."""
+    total = quantize(report_total(expenses_of(db, report.report_id)), report.currency_code)
+    return {
+        "ID": report.report_id, "Name": report.name, "OwnerLoginID": owner.email,
+        "OwnerName": f"{owner.given_name} {owner.family_name}", "CurrencyCode": report.currency_code,
+        "Total": total, "AmountDueEmployee": total,
+        "ApprovalStatusCode": report.approval_status_id,
+        "ApprovalStatusName": APPROVAL_STATUS_NAMES[report.approval_status_id],
+        "PaymentStatusCode": report.payment_status_id, "PaymentStatusName": PAYMENT_STATUS_NAMES[report.payment_status_id],
+        "CreateDate": report.created_at, "SubmitDate": report.submit_date, "PaidDate": report.paid_date,
+        "LastModifiedDate": report.modified_at,
+        "URI": f"{root}/api/v3.0/expense/reports/{report.report_id}",
     }
 
 
