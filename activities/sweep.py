@@ -88,11 +88,9 @@ class SweepActivities:
             correlation.current.reset(token)
         if outcome == "closed":
             result.already_closed += 1
-        elif outcome == "delivered" and had_run:
+        elif outcome == "signalled":
             result.signalled += 1
-        elif outcome == "delivered":
-            # Had the gateway started it between our look and our start, this counts one too
-            # many: start_or_signal does not say which of the two it did.
+        elif outcome == "started":
             result.started += 1
             if len(result.recovered) < RECOVERED_SHOWN:
                 result.recovered.append(event.report_id)

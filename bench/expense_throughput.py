@@ -192,6 +192,7 @@ def main() -> None:
         config = devstack.write_local_config(data_dir)
         os.environ["FINSYNC_CONFIG"] = str(config)
         os.environ["FINSYNC_SANDBOX_BANK_SETTLE_SECONDS"] = "0"   # sandbox latency 0
+        os.environ["FINSYNC_SWEEP__ENABLED"] = "false"   # a sweep mid-run would signal every report in flight
         # As deployed (pip compiles bytecode on install): without it the workflow sandbox compiles
         # the workflow's module from source for every run it starts. Cached in the scratch folder.
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)

@@ -1,10 +1,7 @@
-"""Workflows replay with the interceptors every finsync worker carries, tracing included."""
+"""A run made under a trace replays without making spans (recorded histories: tests/workflows/test_replay.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -13,7 +10,6 @@ from temporalio.worker import Replayer
 
 from finsync.temporal import interceptors
 from tests.observability.conftest import TelemetryStack, eventually
-from tests.workflows.test_replay import HISTORIES
 from workflows.expense.model import workflow_id
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
@@ -21,12 +17,6 @@ from workflows.expense.workflow import ExpenseReimbursementWorkflow
 def _replayer() -> Replayer:
     return Replayer(workflows=[ExpenseReimbursementWorkflow], data_converter=pydantic_data_converter,
                     interceptors=interceptors())
-
-
-@pytest.mark.parametrize("path", HISTORIES, ids=[f"{p.parent.name}/{p.stem}" for p in HISTORIES])
-async def test_recorded_history_replays_under_tracing(path: Path, spans: InMemorySpanExporter):
-    history = WorkflowHistory.from_json(path.stem, path.read_text())  # noqa: ASYNC240 - a small file in a test
-    await _replayer().replay_workflow(history)
 
 
 async def test_a_traced_run_replays_and_replaying_adds_no_spans(telemetry_stack: TelemetryStack,

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect
 
 from finsync.store import IntegrationStore
 from tests.support.servers import free_port
@@ -54,7 +55,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> IntegrationStore:
     if request.param == "sqlite":
         return IntegrationStore(f"sqlite:///{tmp_path / 'store.db'}")
     store = IntegrationStore(request.getfixturevalue("postgres_url"))
-    with store.engine.begin() as db:   # every test starts from empty tables
-        for table in ("finance_event", "expense_fingerprint", "payment_route", "webhook_receipt", "bank_report"):
-            db.exec_driver_sql(f"TRUNCATE {table} RESTART IDENTITY")
+    with store.engine.begin() as db:   # every test starts from empty tables, whichever the store has
+        db.exec_driver_sql(f"TRUNCATE {', '.join(inspect(store.engine).get_table_names())} RESTART IDENTITY")
     return store

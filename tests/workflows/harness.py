@@ -89,13 +89,13 @@ async def running(env: WorkflowEnvironment, world: World, tmp_path: Path, *, han
             execution_timeout=timedelta(days=365))
         run = Run(env, handle, world, store)
         yield run
-        await _record_history(handle)
+        await record_history(handle, "expense")
 
 
 HISTORY_DIR = Path(__file__).resolve().parent.parent / "histories" / "current"
 
 
-async def _record_history(handle: WorkflowHandle) -> None:
+async def record_history(handle: WorkflowHandle, process: str) -> None:
     """With FINSYNC_RECORD_HISTORIES=1, keep this run's history for the replay test.
 
     Only finished runs are recorded; the file is named after the test that produced it.
@@ -108,4 +108,4 @@ async def _record_history(handle: WorkflowHandle) -> None:
     test_name = os.environ.get("PYTEST_CURRENT_TEST", "run").split("::")[-1].split(" ")[0]
     HISTORY_DIR.mkdir(parents=True, exist_ok=True)
     history = await handle.fetch_history()
-    (HISTORY_DIR / f"expense-{test_name.removeprefix('test_')}.json").write_text(history.to_json())
+    (HISTORY_DIR / f"{process}-{test_name.removeprefix('test_')}.json").write_text(history.to_json())

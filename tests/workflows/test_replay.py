@@ -17,22 +17,23 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from finsync.interceptors import CorrelationInterceptor
-from workflows.expense.workflow import ExpenseReimbursementWorkflow
+from finsync.temporal import interceptors
+from worker import WORKFLOWS
 
 HISTORY_ROOT = Path(__file__).resolve().parent.parent / "histories"
-HISTORIES = sorted(HISTORY_ROOT.glob("*/expense-*.json"))
+HISTORIES = sorted(HISTORY_ROOT.glob("*/*.json"))
 
 
-def test_histories_are_recorded():
-    current = list(HISTORY_ROOT.glob("current/expense-*.json"))
-    assert len(current) >= 6, "tests/histories/current is missing"
-    assert len(list(HISTORY_ROOT.glob("*/expense-*.json"))) > len(current), "histories from before a patch are missing"
+def test_every_process_has_recorded_histories():
+    current = list(HISTORY_ROOT.glob("current/*.json"))
+    for process in ("expense", "sweep"):
+        assert any(p.name.startswith(f"{process}-") for p in current), f"no recorded {process} history"
+    assert len(HISTORIES) > len(current), "histories from before a patch are missing"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[f"{p.parent.name}/{p.stem}" for p in HISTORIES])
 async def test_history_replays(path: Path):
+    """With the interceptors every worker carries (correlation, and tracing where the SDK is installed)."""
     history = WorkflowHistory.from_json(path.stem, path.read_text())  # noqa: ASYNC240 - a small file in a test
-    replayer = Replayer(workflows=[ExpenseReimbursementWorkflow], data_converter=pydantic_data_converter,
-                        interceptors=[CorrelationInterceptor()])
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter, interceptors=interceptors())
     await replayer.replay_workflow(history)

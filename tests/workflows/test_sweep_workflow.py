@@ -19,6 +19,7 @@ from activities.bookkeeping import BookkeepingActivities
 from activities.sweep import SweepRequest, SweepResult, SweepWatermarks
 from finsync.config import Settings
 from finsync.store import IntegrationStore
+from tests.workflows.harness import record_history
 from workflows.sweep.workflow import WATERMARK, ExpenseSweepWorkflow, SweepInput
 
 LAST_SWEEP = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -42,7 +43,10 @@ async def sweep(env: WorkflowEnvironment, store: IntegrationStore, answer: Calla
                                   watermarks.sweep_watermark, watermarks.set_sweep_watermark]):
         handle = await env.client.start_workflow(ExpenseSweepWorkflow.run, SweepInput(expense_task_queue=queue),
                                                  id=f"sweep-{uuid.uuid4().hex[:8]}", task_queue=queue)
-        return await handle.result(), handle.id
+        try:
+            return await handle.result(), handle.id
+        finally:
+            await record_history(handle, "sweep")
 
 
 @pytest.fixture
