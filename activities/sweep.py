@@ -88,9 +88,10 @@ class SweepActivities:
             correlation.current.reset(token)
         if outcome == "closed":
             result.already_closed += 1
-        elif outcome == "signalled":
+        elif outcome == "delivered" and had_run:
             result.signalled += 1
-        elif outcome == "started":
+        elif outcome == "delivered":
+            # Had the gateway started it between our look and our start, this counts one too many.
             result.started += 1
             if len(result.recovered) < RECOVERED_SHOWN:
                 result.recovered.append(event.report_id)

@@ -39,8 +39,7 @@ class Router:
         """Signal the report's workflow, starting it if needed; never a second run for one report."""
         outcome = await start_or_signal(self.client, event, workflow_task_queue=self.settings.temporal.workflow_task_queue,
                                         task_queues=self.task_queues, report=report)
-        delivered = outcome in ("started", "signalled")
-        return Routed(workflow_id(event.source_system, event.report_id), "delivered" if delivered else outcome)
+        return Routed(workflow_id(event.source_system, event.report_id), outcome)
 
     async def payment_report(self, report: PaymentStatusReport, webhook_id: str, message: str) -> Routed:
         """Signal the process that waits for the payment, and keep the report in the store. One

@@ -29,7 +29,7 @@ from workflows.expense.model import (
 
 log = logging.getLogger("finsync.expense")
 
-StartOutcome = Literal["started", "signalled", "not needed", "closed"]
+StartOutcome = Literal["delivered", "not needed", "closed"]
 
 
 def expense_summary(event: ReportStatusChanged, report: ExpenseReport | None) -> str:
@@ -55,14 +55,15 @@ async def start_or_signal(client: Client, event: ReportStatusChanged, *, workflo
     """Signal the report's workflow with ``event``, starting it if it has no run yet.
 
     ``report``, read on a first submission, gives the summary line and spares the workflow its
-    first read. Says what it did: "started" a run, "signalled" a running one, "not needed" (an
-    echo of finsync's own action), or "closed" (the report's run already finished).
+    first read. Says what it did: "delivered" (started a run, or signalled the running one; the
+    server does not say which to the SDK's public API), "not needed" (an echo of finsync's own
+    action), or "closed" (the report's run already finished).
     """
     wf_id = workflow_id(event.source_system, event.report_id)
     if not worth_a_signal(event):
         return "not needed"
     try:
-        handle = await client.start_workflow(
+        await client.start_workflow(
             WORKFLOW_NAME,
             ExpenseInput(report_id=event.report_id, source_system=event.source_system,
                          correlation_id=event.correlation_id, task_queues=task_queues,
@@ -79,5 +80,4 @@ async def start_or_signal(client: Client, event: ReportStatusChanged, *, workflo
     except WorkflowAlreadyStartedError:
         log.info("event %s for closed workflow %s ignored", event.event_id, wf_id)
         return "closed"
-    # Signal-with-start sets the first run id only when this call started the run.
-    return "started" if handle.first_execution_run_id else "signalled"
+    return "delivered"
