@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: dev test install bench clean
+.PHONY: dev test lint install bench clean
 
 $(BIN)/finsync: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ dev: install           ## install, then run the whole local stack in the foregro
 
 test: install          ## install, then run every test
 	$(BIN)/pytest -q
+
+lint: install          ## the quality gate CI runs after the tests
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
 
 bench: install
 	$(BIN)/python bench/expense_throughput.py
