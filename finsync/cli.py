@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from importlib import import_module
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -33,6 +34,19 @@ def _run(coroutine) -> int:  # noqa: ANN001
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _refuse_built_in_credentials(check: Callable[[], Any]) -> Any:
+    """A service's startup check: a built-in development credential beyond loopback is one line
+    naming the settings to provide (exit code 2), never a traceback (finsync/launch.py)."""
+    from finsync.guards import BuiltInCredentialRefused
+    from sandboxes.kit.guard import SandboxCredentialRefused
+
+    try:
+        return check()
+    except (BuiltInCredentialRefused, SandboxCredentialRefused) as refusal:
+        typer.echo(str(refusal), err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -73,9 +87,12 @@ def setup() -> None:
 def worker() -> None:
     """Run a worker: every workflow, and each vendor's activities on its task queue."""
     import worker as worker_module
+    from finsync import launch
 
+    settings = load_settings()
+    _refuse_built_in_credentials(lambda: launch.check_worker(settings))
     correlation.install_logging()
-    raise typer.Exit(_run(worker_module.run_worker(load_settings())))
+    raise typer.Exit(_run(worker_module.run_worker(settings)))
 
 
 @app.command()
@@ -84,12 +101,14 @@ def gateway() -> None:
     import uvicorn
 
     from connectors import registry
+    from finsync import launch
     from finsync.store import open_store
     from finsync.temporal import connect
     from gateway.app import create_app
 
-    correlation.install_logging()
     settings = load_settings()
+    _refuse_built_in_credentials(lambda: launch.check_gateway(settings))
+    correlation.install_logging()
 
     async def serve() -> None:
         client = await connect(settings.temporal)
@@ -112,21 +131,13 @@ def sandbox(name: str = typer.Argument(..., help="concur, netsuite or bank"),
     """Run one vendor sandbox (state under the data folder; faults from FINSYNC_SANDBOX_FAULTS)."""
     import uvicorn
 
-    from sandboxes.kit.faults import FaultConfig
+    from finsync import launch
 
     if name not in SANDBOXES:
         typer.echo(f"unknown sandbox {name!r}; choose one of {', '.join(SANDBOXES)}", err=True)
         raise typer.Exit(2)
     settings = load_settings()
-    db = settings.data_dir / "sandboxes" / f"{name}.db"
-    kwargs: dict = {"faults": FaultConfig.from_env(name)}
-    if name == "concur":
-        kwargs["webhook_secrets"] = [s.get_secret_value() for s in settings.webhooks.expense_secrets]
-    if name == "bank":
-        kwargs["webhook_secrets"] = [s.get_secret_value() for s in settings.webhooks.bank_secrets]
-        # How long the bank takes to decide a payment (the benchmark sets 0).
-        kwargs["settle_after_seconds"] = float(os.environ.get("FINSYNC_SANDBOX_BANK_SETTLE_SECONDS", "1.0"))
-    api = import_module(f"sandboxes.{name}.app").create_app(db, **kwargs)
+    api = _refuse_built_in_credentials(lambda: launch.sandbox_app(name, settings, host))
     uvicorn.run(api, host=host, port=port, log_level="warning")
 
 
