@@ -62,14 +62,18 @@ def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local st
 
 @app.command()
 def setup() -> None:
-    """Prepare a Temporal namespace for finsync: register its search attributes (idempotent)."""
+    """Prepare a deployment for finsync (idempotent): create the integration store's tables, and register
+    finsync's search attributes on the Temporal namespace."""
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 
+    from finsync.store import open_store
     from finsync.temporal import connect
     from workflows.common import search
 
     async def register() -> None:
         settings = load_settings()
+        store = open_store(settings.database_url)    # creates the integration store's tables that are missing
+        typer.echo(f"integration store ready at {store.engine.url}")
         client = await connect(settings.temporal)
         namespace = settings.temporal.namespace
         existing = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
