@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,12 @@ def setup() -> None:
                 AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
         typer.echo(f"search attributes on {namespace}: {len(missing)} added, {len(search.ALL) - len(missing)} present")
 
-    raise typer.Exit(_run(register()))
+    code = _run(register())
+    # A one-shot step's exit code is what a deployment waits on, and the Temporal client's threads
+    # can abort the interpreter's teardown after a success (temporalio/sdk-python#300): skip it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @app.command()
