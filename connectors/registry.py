@@ -5,7 +5,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from finsync.config import VendorSettings
+from finsync import guards
+from finsync.config import ErpVendorSettings, VendorSettings
 
 KINDS: dict[str, str] = {
     "concur": "connectors.concur:ConcurClient",
@@ -14,10 +15,23 @@ KINDS: dict[str, str] = {
 }
 
 
+def refuse_built_in_credentials(settings: VendorSettings) -> None:
+    """A connector signs with a built-in development credential on loopback only (finsync/guards.py):
+    NetSuite's is the DEV-ONLY key, the other vendors' the default client secret."""
+    if settings.kind == "netsuite" and isinstance(settings, ErpVendorSettings):
+        from connectors.netsuite.auth import signing_key
+
+        signing_key(settings)     # refuses the DEV-ONLY key itself, as a direct construction must too
+    elif guards.holds_built_in_client_secret(settings):
+        guards.refuse_built_in(f"the {settings.kind} connector", [settings.base_url, settings.token_url],
+                               [f"{guards.section(settings)}.client_secret"])
+
+
 def build(settings: VendorSettings) -> Any:
     try:
         target = KINDS[settings.kind]
     except KeyError:
         raise ValueError(f"unknown connector kind {settings.kind!r}; known: {', '.join(sorted(KINDS))}") from None
+    refuse_built_in_credentials(settings)
     module, _, name = target.partition(":")
     return getattr(import_module(module), name).from_settings(settings)

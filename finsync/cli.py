@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from importlib import import_module
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -35,6 +37,19 @@ def _run(coroutine) -> int:  # noqa: ANN001
         return 130
 
 
+def _refuse_built_in_credentials(check: Callable[[], Any]) -> Any:
+    """A service's startup check: a built-in development credential beyond loopback is one line
+    naming the settings to provide (exit code 2), never a traceback (finsync/launch.py)."""
+    from finsync.guards import BuiltInCredentialRefused
+    from sandboxes.kit.guard import SandboxCredentialRefused
+
+    try:
+        return check()
+    except (BuiltInCredentialRefused, SandboxCredentialRefused) as refusal:
+        typer.echo(str(refusal), err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local stack keeps its state")) -> None:
     """Run the whole local stack in the foreground: Temporal, sandboxes, gateway, worker."""
@@ -48,15 +63,19 @@ def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local st
 
 @app.command()
 def setup() -> None:
-    """Prepare a Temporal namespace for finsync: its search attributes and the sweep's schedule (idempotent)."""
+    """Prepare a deployment for finsync (idempotent): create the integration store's tables, register
+    finsync's search attributes on the Temporal namespace, and create the sweep's schedule."""
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 
+    from finsync.store import open_store
     from finsync.temporal import connect
     from workflows.common import search
     from workflows.sweep.schedule import SCHEDULE_ID, ensure_sweep_schedule
 
     async def register() -> None:
         settings = load_settings()
+        store = open_store(settings.database_url)    # creates the integration store's tables that are missing
+        typer.echo(f"integration store ready at {store.engine.url}")
         client = await connect(settings.temporal)
         namespace = settings.temporal.namespace
         existing = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
@@ -68,16 +87,24 @@ def setup() -> None:
         typer.echo(f"search attributes on {namespace}: {len(missing)} added, {len(search.ALL) - len(missing)} present")
         typer.echo(f"sweep schedule {SCHEDULE_ID}: {await ensure_sweep_schedule(client, settings)}")
 
-    raise typer.Exit(_run(register()))
+    code = _run(register())
+    # A one-shot step's exit code is what a deployment waits on, and the Temporal client's threads
+    # can abort the interpreter's teardown after a success (temporalio/sdk-python#300): skip it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @app.command()
 def worker() -> None:
     """Run a worker: every workflow, and each vendor's activities on its task queue."""
     import worker as worker_module
+    from finsync import launch
 
+    settings = load_settings()
+    _refuse_built_in_credentials(lambda: launch.check_worker(settings))
     correlation.install_logging()
-    raise typer.Exit(_run(worker_module.run_worker(load_settings())))
+    raise typer.Exit(_run(worker_module.run_worker(settings)))
 
 
 @app.command()
@@ -86,12 +113,14 @@ def gateway() -> None:
     import uvicorn
 
     from connectors import registry
+    from finsync import launch
     from finsync.store import open_store
     from finsync.temporal import connect
     from gateway.app import create_app
 
-    correlation.install_logging()
     settings = load_settings()
+    _refuse_built_in_credentials(lambda: launch.check_gateway(settings))
+    correlation.install_logging()
 
     async def serve() -> None:
         client = await connect(settings.temporal)
@@ -114,21 +143,13 @@ def sandbox(name: str = typer.Argument(..., help="concur, netsuite or bank"),
     """Run one vendor sandbox (state under the data folder; faults from FINSYNC_SANDBOX_FAULTS)."""
     import uvicorn
 
-    from sandboxes.kit.faults import FaultConfig
+    from finsync import launch
 
     if name not in SANDBOXES:
         typer.echo(f"unknown sandbox {name!r}; choose one of {', '.join(SANDBOXES)}", err=True)
         raise typer.Exit(2)
     settings = load_settings()
-    db = settings.data_dir / "sandboxes" / f"{name}.db"
-    kwargs: dict = {"faults": FaultConfig.from_env(name)}
-    if name == "concur":
-        kwargs["webhook_secrets"] = [s.get_secret_value() for s in settings.webhooks.expense_secrets]
-    if name == "bank":
-        kwargs["webhook_secrets"] = [s.get_secret_value() for s in settings.webhooks.bank_secrets]
-        # How long the bank takes to decide a payment (the benchmark sets 0).
-        kwargs["settle_after_seconds"] = float(os.environ.get("FINSYNC_SANDBOX_BANK_SETTLE_SECONDS", "1.0"))
-    api = import_module(f"sandboxes.{name}.app").create_app(db, **kwargs)
+    api = _refuse_built_in_credentials(lambda: launch.sandbox_app(name, settings, host))
     uvicorn.run(api, host=host, port=port, log_level="warning")
 
 

@@ -2,24 +2,23 @@
 
 NetSuite checks the assertion against the certificate uploaded for the integration under its
 certificate id (the JWT ``kid``). Configure ``erp.private_key_file`` and ``erp.certificate_id``.
-Only when both are unset and ``erp.base_url`` is a loopback address does the connector fall
-back to the sandbox's DEV-ONLY key pair, so the local stack runs with no setup and a real
-tenant can never be called with a published key.
+When both are unset the connector falls back to the sandbox's DEV-ONLY key pair, so the local
+stack runs with no setup; that key (configured or not) signs for loopback addresses only
+(finsync/guards.py), so a real tenant can never be called with a published key.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from finsync import guards
 from finsync.config import ErpVendorSettings
 
 log = logging.getLogger(__name__)
@@ -48,29 +47,31 @@ class SigningKey:
             raise ValueError("NetSuite M2M needs an RSA or an EC (P-256/384/521) private key")
         return cls(pem, certificate_id, algorithm)
 
+    def public_key_der(self) -> bytes:
+        key = serialization.load_pem_private_key(self.private_key_pem, password=None)
+        return key.public_key().public_bytes(serialization.Encoding.DER,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo)
 
-def is_loopback(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+
+def dev_only_key() -> SigningKey:
+    return SigningKey.from_pem((DEV_KEY_DIR / "DEV-ONLY-private-key.pem").read_bytes(),
+                               (DEV_KEY_DIR / "certificate_id.txt").read_text().strip())
 
 
 def signing_key(settings: ErpVendorSettings) -> SigningKey:
-    """The configured key; the DEV-ONLY sandbox key only for an unconfigured loopback URL."""
+    """The configured key, else the DEV-ONLY sandbox key; the DEV-ONLY key for loopback URLs only."""
+    dev = dev_only_key()
     if settings.private_key_file and settings.certificate_id:
-        return SigningKey.from_pem(Path(settings.private_key_file).read_bytes(), settings.certificate_id)
-    if settings.private_key_file or settings.certificate_id:
+        key = SigningKey.from_pem(Path(settings.private_key_file).read_bytes(), settings.certificate_id)
+    elif settings.private_key_file or settings.certificate_id:
         raise ValueError("NetSuite M2M needs both erp.private_key_file and erp.certificate_id")
-    if not is_loopback(settings.base_url):
-        raise ValueError(f"NetSuite at {settings.base_url} needs erp.private_key_file and erp.certificate_id "
-                         "(the DEV-ONLY sandbox key is used for loopback addresses only)")
-    log.warning("NetSuite connector signs with the DEV-ONLY sandbox key (loopback %s)", settings.base_url)
-    return SigningKey.from_pem((DEV_KEY_DIR / "DEV-ONLY-private-key.pem").read_bytes(),
-                               (DEV_KEY_DIR / "certificate_id.txt").read_text().strip())
+    else:
+        key = dev
+    if key.public_key_der() == dev.public_key_der():
+        guards.refuse_built_in("the NetSuite connector", [settings.base_url, settings.token_url],
+                               ["erp.private_key_file", "erp.certificate_id"])
+        log.warning("NetSuite connector signs with the DEV-ONLY sandbox key (loopback %s)", settings.base_url)
+    return key
 
 
 def client_assertion(key: SigningKey, client_id: str, token_url: str) -> str:

@@ -1,0 +1,41 @@
+"""docker/subscribe_webhooks.py, compose's last one-shot step: it points the expense platform's
+and the bank's webhooks at the gateway, and running it again changes nothing."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from sqlmodel import select
+
+from finsync.config import settings
+from sandboxes.bank.app import create_app as create_bank
+from sandboxes.bank.subscription import subscribed_endpoint
+from sandboxes.concur.app import create_app as create_concur
+from sandboxes.concur.models import ConcurSubscription
+from sandboxes.kit.db import session, sqlite_engine
+from tests.support.servers import serve
+
+SCRIPT = Path(__file__).resolve().parents[2] / "docker" / "subscribe_webhooks.py"
+
+
+def load_script():  # noqa: ANN201 - the module object
+    spec = importlib.util.spec_from_file_location("subscribe_webhooks", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_both_vendors_post_their_webhooks_to_the_gateway(tmp_path, monkeypatch):
+    async with serve(create_concur(tmp_path / "concur.db")) as concur, serve(create_bank(tmp_path / "bank.db")) as bank:
+        monkeypatch.setenv("FINSYNC_EXPENSE__BASE_URL", concur)
+        monkeypatch.setenv("FINSYNC_BANK__BASE_URL", bank)
+        settings.cache_clear()
+        script = load_script()
+        await script.subscribe("http://gateway:8700/")
+        await script.subscribe("http://gateway:8700")
+    with session(sqlite_engine(tmp_path / "concur.db")) as db:
+        endpoints = [s.endpoint for s in db.exec(select(ConcurSubscription))]
+    assert endpoints == ["http://gateway:8700/webhooks/expense"]
+    assert subscribed_endpoint(sqlite_engine(tmp_path / "bank.db")) == "http://gateway:8700/webhooks/bank"
