@@ -117,6 +117,7 @@ def sandbox(name: str = typer.Argument(..., help="concur, netsuite or bank"),
     if name not in SANDBOXES:
         typer.echo(f"unknown sandbox {name!r}; choose one of {', '.join(SANDBOXES)}", err=True)
         raise typer.Exit(2)
+    correlation.install_logging()   # the webhook outbox logs each delivery attempt
     settings = load_settings()
     db = settings.data_dir / "sandboxes" / f"{name}.db"
     kwargs: dict = {"faults": FaultConfig.from_env(name)}
