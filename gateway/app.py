@@ -28,7 +28,7 @@ from finsync.config import Settings
 from finsync.store import IntegrationStore
 from gateway.problems import Problem
 from gateway.routing import Routed, Router
-from gateway.verify import verify
+from gateway.verify import Verifier
 
 log = logging.getLogger("finsync.gateway")
 
@@ -36,8 +36,8 @@ SUMMARY_LOOKUP_TIMEOUT = 2.0   # seconds; the summary line is nice to have, the 
 
 
 async def read_capped(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise Problem(413, "body-too-large", "Payload too large", f"at most {limit} bytes are accepted")
     body = bytearray()
     async for chunk in request.stream():
@@ -49,20 +49,25 @@ async def read_capped(request: Request, limit: int) -> bytes:
 
 def create_app(settings: Settings, client: Client, store: IntegrationStore,
                platform: ExpensePlatform | None = None) -> FastAPI:
-    """``platform`` (optional) lets the gateway read a new report's header for its summary line."""
+    """``platform`` (optional) lets the gateway read a new report's header for its summary line.
+
+    A webhook secret that is not ``whsec_<base64>`` stops this here (ValueError), not a request.
+    """
     app = FastAPI(title="finsync webhook gateway", version="1")
     router = Router(client, settings, store)
     hooks = settings.webhooks
+    expense_verifier = Verifier([s.get_secret_value() for s in hooks.expense_secrets], tolerance=hooks.tolerance_seconds)
+    bank_verifier = Verifier([s.get_secret_value() for s in hooks.bank_secrets], tolerance=hooks.tolerance_seconds)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, problem: Problem) -> JSONResponse:
         log.warning("refused %s: %s", request.url.path, problem.detail)
         return problem.response(request.url.path)
 
-    async def receive(request: Request, source: str, secrets: list[str],
+    async def receive(request: Request, source: str, verifier: Verifier,
                       handle: Callable[[bytes, str], Awaitable[list[Routed]]]) -> JSONResponse:
         body = await read_capped(request, hooks.max_body_bytes)
-        webhook_id = verify(request.headers, body, secrets, tolerance=hooks.tolerance_seconds)
+        webhook_id = verifier.verify(request.headers, body)
         if await asyncio.to_thread(store.webhook_seen, webhook_id):
             return JSONResponse({"webhook_id": webhook_id, "outcome": "duplicate"}, status_code=200)
         routed = await handle(body, webhook_id)
@@ -104,11 +109,11 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
 
     @app.post("/webhooks/expense")
     async def expense_webhook(request: Request) -> JSONResponse:
-        return await receive(request, "expense", [s.get_secret_value() for s in hooks.expense_secrets], expense)
+        return await receive(request, "expense", expense_verifier, expense)
 
     @app.post("/webhooks/bank")
     async def bank_webhook(request: Request) -> JSONResponse:
-        return await receive(request, "bank", [s.get_secret_value() for s in hooks.bank_secrets], bank)
+        return await receive(request, "bank", bank_verifier, bank)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from datetime import date
+from typing import Any
 
 import httpx
 import pytest
@@ -25,9 +26,9 @@ CLOSED_IBAN = "DE44500105175407324931"   # seed: E2004's account, closed at the 
 
 
 def status_changed(report_id: str, status: str = "A_EXTV", previous: str = "A_NOTF",
-                   payment: str = "P_NOTP", previous_payment: str = "P_NOTP") -> bytes:
+                   payment: str = "P_NOTP", previous_payment: str = "P_NOTP", correlation_id: str | None = None) -> bytes:
     return json.dumps({
-        "id": str(uuid.uuid4()), "correlationId": uuid.uuid4().hex, "eventType": "statusChanged",
+        "id": str(uuid.uuid4()), "correlationId": correlation_id or uuid.uuid4().hex, "eventType": "statusChanged",
         "topic": "public.concur.expense.report", "subtopic": "company", "timeStamp": "2026-11-20T10:00:00.000Z",
         "facts": {"companyId": "company", "reportId": report_id, "userId": str(uuid.uuid4()), "actingUserId": None,
                   "stepCode": None, "previousApprovalStatus": previous, "currentApprovalStatus": status,
@@ -41,6 +42,20 @@ def signed(stack: Stack, body: bytes, msg_id: str | None = None, timestamp: int 
     secret = secret or stack.settings.webhooks.expense_secrets[0].get_secret_value()
     return {"content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
             "webhook-signature": sign([secret], msg_id, timestamp, body)}
+
+
+def new_report_id() -> str:
+    return f"GW{uuid.uuid4().hex[:18].upper()}"
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == status and problem["title"] and problem["detail"] and problem["instance"]
+    if slug:
+        assert problem["type"] == f"https://finsync.dev/problems/{slug}"
+    return problem
 
 
 async def workflow_exists(stack: Stack, report_id: str) -> bool:
@@ -149,3 +164,50 @@ async def test_a_bank_report_on_a_payment_nobody_routed_is_kept_for_investigatio
     kept = [r for r in stack.store.bank_reports_to_investigate() if r.end_to_end_id == f"HAND-E-{key}"]
     assert kept and all(f"HAND-E-{key}" in (r.raw or "") for r in kept)   # the bank's own message
     assert [r.state for r in kept] == ["REJECTED"]                         # AC04: the account is closed
+
+
+def hostile_headers(stack: Stack, body: bytes) -> list[dict[str, Any]]:
+    """What a scanner sends: each set keeps a real signature where one can be made."""
+    now = str(int(time.time()))
+    secret = stack.settings.webhooks.expense_secrets[0].get_secret_value()
+
+    def signed_as(msg_id: str, timestamp: str) -> dict[str, Any]:
+        return {"webhook-id": msg_id, "webhook-timestamp": timestamp,
+                "webhook-signature": sign([secret], msg_id, timestamp, body)}   # type: ignore[arg-type]
+
+    return [
+        signed_as("msg_huge_ts", "9" * 400),                      # once an OverflowError: 500
+        signed_as("msg_neg_ts", "-1790000000"),
+        signed_as("msg_float_ts", f"{now}.5"),
+        signed_as("msg_" + "x" * 300, now),
+        {**signed_as("msg_latin", now), "webhook-signature": "v1,\xe9\xe9".encode("latin-1")},
+        {**signed_as("msg_latin_id", now), "webhook-id": "msg_\xe9".encode("latin-1")},
+        {**signed_as("msg_latin_ts", now), "webhook-timestamp": "\xb9\xb2".encode("latin-1")},
+        {**signed_as("msg_many", now), "webhook-signature": ("v1,a " * 1000).strip()},
+        {**signed_as("msg_v1a", now), "webhook-signature": "v1a,abc v2,def , v1,"},
+    ]
+
+
+async def test_hostile_webhook_headers_are_refused_with_a_4xx_problem_never_a_5xx(stack: Stack):
+    report_id = new_report_id()
+    body = status_changed(report_id)
+    async with httpx.AsyncClient() as http:
+        for headers in hostile_headers(stack, body):
+            response = await http.post(f"{stack.gateway_url}/webhooks/expense", content=body,
+                                       headers={"content-type": "application/json", **headers})
+            assert 400 <= response.status_code < 500, (headers, response.status_code, response.text)
+            assert_problem(response, response.status_code)
+    assert not await workflow_exists(stack, report_id)
+
+
+@pytest.mark.parametrize("report_id", ["R" * 1200, "../../oauth2/v0/token", "GW1/../GW2", "GW1\u0000x", "GW1?user=ALL"])
+async def test_an_id_not_in_the_vendors_format_is_refused_with_422_and_starts_nothing(stack: Stack, report_id: str):
+    """A 1,200-character id once gave a 500 (which the vendor retries for 72 hours); one with ../
+    started a workflow whose calls went to another Concur path, carrying the token."""
+    body = status_changed(report_id)
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{stack.gateway_url}/webhooks/expense", content=body, headers=signed(stack, body))
+    assert "facts.reportId" in assert_problem(response, 422, "malformed-event")["detail"]
+    assert report_id not in response.text   # the detail names the rule, it does not echo the id
+    if len(report_id) < 100:
+        assert not await workflow_exists(stack, report_id)
