@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 import uuid
 from datetime import date
@@ -11,13 +13,17 @@ from typing import Any
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from canonical import BankAccount, Money, PaymentInstruction
 from connectors import registry
+from gateway.app import create_app as create_gateway
 from sandboxes.kit.webhooks import sign
 from tests.stack.conftest import Stack
-from tests.stack.helpers import bank_reports
+from tests.stack.helpers import bank_reports, submit
+from tests.support.servers import serve
 from workflows.expense.model import workflow_id
 
 pytestmark = pytest.mark.stack
@@ -46,6 +52,15 @@ def signed(stack: Stack, body: bytes, msg_id: str | None = None, timestamp: int 
 
 def new_report_id() -> str:
     return f"GW{uuid.uuid4().hex[:18].upper()}"
+
+
+async def history_counts(stack: Stack, report_id: str) -> tuple[int, int]:
+    """(starts, signals) in the report's workflow history; the workflow is ended afterwards."""
+    handle = stack.client.get_workflow_handle(workflow_id("concur", report_id))
+    events = (await handle.fetch_history()).events
+    await handle.terminate("test over")
+    return (sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED for e in events),
+            sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED for e in events))
 
 
 def assert_problem(response: httpx.Response, status: int, slug: str | None = None) -> dict:
@@ -211,3 +226,79 @@ async def test_an_id_not_in_the_vendors_format_is_refused_with_422_and_starts_no
     assert report_id not in response.text   # the detail names the rule, it does not echo the id
     if len(report_id) < 100:
         assert not await workflow_exists(stack, report_id)
+
+
+async def test_fifty_simultaneous_deliveries_of_one_webhook_start_and_signal_once(stack: Stack):
+    report_id = new_report_id()
+    body = status_changed(report_id)
+    headers = signed(stack, body)
+    async with httpx.AsyncClient(timeout=30) as http:
+        answers = await asyncio.gather(*[http.post(f"{stack.gateway_url}/webhooks/expense", content=body,
+                                                   headers=headers) for _ in range(50)])
+    assert sorted(a.status_code for a in answers) == [200] * 49 + [202]
+    assert await history_counts(stack, report_id) == (1, 1)
+
+
+async def test_a_delivery_that_fails_releases_its_claim_so_the_retry_is_handled(stack: Stack):
+    """The first attempt reaches a Temporal that cannot take it (a namespace that does not exist):
+    503, and the vendor's retry of the same webhook id, through a working gateway, starts the workflow."""
+    report_id = new_report_id()
+    body = status_changed(report_id)
+    headers = signed(stack, body)
+    broken = await Client.connect(stack.client.service_client.config.target_host, namespace="no-such-namespace",
+                                  data_converter=pydantic_data_converter)
+    async with serve(create_gateway(stack.settings, broken, stack.store)) as broken_url, httpx.AsyncClient() as http:
+        failed = await http.post(f"{broken_url}/webhooks/expense", content=body, headers=headers)
+        retried = await http.post(f"{stack.gateway_url}/webhooks/expense", content=body, headers=headers)
+        again = await http.post(f"{stack.gateway_url}/webhooks/expense", content=body, headers=headers)
+    assert_problem(failed, 503, "not-delivered")
+    assert (retried.status_code, again.status_code, again.json()["outcome"]) == (202, 200, "duplicate")
+    assert await history_counts(stack, report_id) == (1, 1)
+
+
+def gateway_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """The gateway's log lines, each as its fields (the message among them)."""
+    return [{**vars(r), "message": r.getMessage()} for r in caplog.records
+            if r.name == "finsync.gateway" and r.levelno >= logging.INFO]
+
+
+async def test_each_webhook_gets_one_log_line_with_id_source_outcome_and_correlation(stack: Stack, caplog):
+    caplog.set_level(logging.INFO, logger="finsync.gateway")
+    report_id, correlation_id = new_report_id(), uuid.uuid4().hex
+    body = status_changed(report_id, correlation_id=correlation_id)
+    headers = signed(stack, body)
+    forged = signed(stack, body, msg_id="msg_forged", secret="whsec_" + "Zm9yZ2VkLXNlY3JldC1mb3ItdGVzdHM=")
+    webhook_id, lines = headers["webhook-id"], []
+    async with httpx.AsyncClient() as http:
+        for attempt in (headers, headers, forged):
+            caplog.clear()
+            await http.post(f"{stack.gateway_url}/webhooks/expense", content=body, headers=attempt)
+            (line,) = [r for r in gateway_lines(caplog) if r["webhook_id"] in (webhook_id, "'msg_forged'")]
+            lines.append(line)
+    started, duplicate, refused = lines
+    fields = ("webhook_id", "source", "outcome", "correlation_id")
+    assert [started[f] for f in fields] == [webhook_id, "expense", f"delivered {workflow_id('concur', report_id)}",
+                                            correlation_id]
+    assert [duplicate[f] for f in fields] == [webhook_id, "expense", "duplicate", correlation_id]
+    assert refused["outcome"].startswith("refused 401 bad-signature") and refused["levelno"] == logging.WARNING
+    assert refused["webhook_id"] == "'msg_forged'" and refused["correlation_id"]   # not verified: shown quoted
+    assert all(line["webhook_id"] in line["message"] and line["outcome"] in line["message"] for line in lines)
+    await history_counts(stack, report_id)
+
+
+async def test_a_vendors_delivery_is_logged_by_its_outbox_and_by_the_gateway(stack: Stack, caplog):
+    """One line per delivery attempt at the sending sandbox (id, endpoint, status), one at the gateway."""
+    caplog.set_level(logging.INFO, logger="sandboxes.kit.webhooks")
+    caplog.set_level(logging.INFO, logger="finsync.gateway")
+    report_id = await submit(stack)
+    started = f"delivered {workflow_id('concur', report_id)}"
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:   # the submission's event: delivered by the sandbox, which logs the gateway's 202
+        ids = [r["webhook_id"] for r in gateway_lines(caplog) if r["outcome"] == started]
+        sent = [r.getMessage() for r in caplog.records if r.name == "sandboxes.kit.webhooks"]
+        if ids and f"webhook {ids[0]} to {stack.gateway_url}/webhooks/expense: 202" in sent:
+            break
+        assert asyncio.get_running_loop().time() < deadline, (ids, sent)
+        await asyncio.sleep(0.1)
+    assert len(ids) == 1 and sum(ids[0] in line for line in sent) == 1   # one attempt, one line each
+    await stack.client.get_workflow_handle(workflow_id("concur", report_id)).terminate("test over")
