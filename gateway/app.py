@@ -24,11 +24,14 @@ from temporalio.client import Client
 
 from canonical import ApprovalStatus, ExpenseReport, ReportStatusChanged
 from connectors.bank import parse_notification
+from connectors.bank.notifications import BankNotification
 from connectors.concur import parse_status_changed
+from connectors.concur.events import StatusChangedEvent
 from connectors.interfaces import ExpensePlatform
 from finsync import correlation
 from finsync.config import Settings
 from finsync.store import IntegrationStore
+from gateway import openapi, problems
 from gateway.problems import Problem
 from gateway.routing import Routed, Router, to_investigate
 from gateway.verify import Verifier
@@ -78,7 +81,10 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
 
     A webhook secret that is not ``whsec_<base64>`` stops this here (ValueError), not a request.
     """
-    app = FastAPI(title="finsync webhook gateway", version="1")
+    app = FastAPI(title="finsync webhook gateway", version="1",
+                  description="Signed vendor webhooks (Standard Webhooks) in; Temporal workflow starts and signals out.")
+    problems.install(app)
+    openapi.install(app, [StatusChangedEvent, BankNotification])
     router = Router(client, settings, store)
     hooks = settings.webhooks
     expense_verifier = Verifier([s.get_secret_value() for s in hooks.expense_secrets], tolerance=hooks.tolerance_seconds)
@@ -161,11 +167,12 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
 
         return Delivery(act)
 
-    @app.post("/webhooks/expense")
+    @app.post("/webhooks/expense", summary="A Concur statusChanged event", **openapi.webhook_operation(StatusChangedEvent))
     async def expense_webhook(request: Request) -> JSONResponse:
         return await receive(request, "expense", expense_verifier, expense)
 
-    @app.post("/webhooks/bank")
+    @app.post("/webhooks/bank", summary="A bank's pain.002 or camt.054 notification",
+              **openapi.webhook_operation(BankNotification))
     async def bank_webhook(request: Request) -> JSONResponse:
         return await receive(request, "bank", bank_verifier, bank)
 

@@ -256,6 +256,43 @@ async def test_a_delivery_that_fails_releases_its_claim_so_the_retry_is_handled(
     assert await history_counts(stack, report_id) == (1, 1)
 
 
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/webhooks/expense", 405), ("PUT", "/webhooks/bank", 405), ("GET", "/no/such/endpoint", 404),
+    ("POST", "/webhooks", 404),
+])
+async def test_unknown_endpoints_and_methods_are_answered_with_problem_json(stack: Stack, method, path, status):
+    async with httpx.AsyncClient() as http:
+        response = await http.request(method, f"{stack.gateway_url}{path}")
+    assert_problem(response, status)
+    if status == 405:
+        assert response.headers["allow"] == "POST"
+
+
+async def test_the_openapi_document_describes_headers_bodies_and_answers(stack: Stack):
+    async with httpx.AsyncClient() as http:
+        document = (await http.get(f"{stack.gateway_url}/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+
+    def resolve(schema: dict) -> dict:
+        return schemas[schema["$ref"].rsplit("/", 1)[1]] if "$ref" in schema else schema
+
+    for path, body, fields in (("/webhooks/expense", "StatusChangedEvent", {"eventType", "timeStamp", "facts"}),
+                               ("/webhooks/bank", "BankNotification", {"type", "data"})):
+        operation = document["paths"][path]["post"]
+        headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+        assert {"webhook-id", "webhook-timestamp", "webhook-signature"} <= headers.keys()
+        assert all(headers[name]["required"] for name in ("webhook-id", "webhook-timestamp", "webhook-signature"))
+        request = resolve(operation["requestBody"]["content"]["application/json"]["schema"])
+        assert request["title"] == body and fields <= set(request["required"])
+        answers = operation["responses"]
+        assert set(resolve(answers["202"]["content"]["application/json"]["schema"])["properties"]) == {"webhook_id", "routed"}
+        for status in ("400", "401", "413", "422"):
+            problem = resolve(answers[status]["content"]["application/problem+json"]["schema"])
+            assert {"type", "title", "status", "detail", "instance"} <= set(problem["properties"])
+    facts = resolve(schemas["StatusChangedEvent"]["properties"]["facts"])
+    assert facts["properties"]["reportId"]["pattern"] == "^[A-Za-z0-9]{1,32}$"   # the format rule, published
+
+
 def gateway_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     """The gateway's log lines, each as its fields (the message among them)."""
     return [{**vars(r), "message": r.getMessage()} for r in caplog.records
