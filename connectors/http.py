@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from opentelemetry import propagate, trace
@@ -73,6 +74,20 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def url_path(template: str, **segments: str) -> str:
+    """``template`` with each ``{name}`` replaced by that value as one whole path segment.
+
+    Every id a connector puts in a URL comes from data (an event, a vendor's answer), so each is
+    percent-encoded in full: a ``/``, ``?``, ``#`` or ``%`` in it stays inside its segment. An empty
+    value, ``.`` or ``..`` would still change the path (a dot segment is resolved away), so
+    those are refused.
+    """
+    for name, value in segments.items():
+        if value in ("", ".", ".."):
+            raise ValueError(f"{name} {value!r} cannot be a URL path segment")
+    return template.format(**{name: quote(value, safe="") for name, value in segments.items()})
 
 
 def exact_json(value: Any) -> str:

@@ -148,6 +148,7 @@ def sandbox(name: str = typer.Argument(..., help="concur, netsuite or bank"),
     if name not in SANDBOXES:
         typer.echo(f"unknown sandbox {name!r}; choose one of {', '.join(SANDBOXES)}", err=True)
         raise typer.Exit(2)
+    correlation.install_logging()   # the webhook outbox logs each delivery attempt
     settings = load_settings()
     api = _refuse_built_in_credentials(lambda: launch.sandbox_app(name, settings, host))
     uvicorn.run(api, host=host, port=port, log_level="warning")

@@ -4,7 +4,8 @@
 - ``expense_fingerprint``: the lines of every report that may still be paid, for duplicate
   detection across reports (a cancelled or expired report's lines are released).
 - ``payment_route``: which workflow waits for which bank payment (EndToEndId), for the gateway.
-- ``webhook_receipt``: webhook ids already turned into a workflow start or signal.
+- ``webhook_receipt``: webhook ids claimed by the gateway (handled, or being handled), and the
+  workflow each was for when the gateway knew it.
 - ``bank_report``: every bank status report received, and what became of it; one that no
   running process took (unknown EndToEndId, or a rejection after the process ended) keeps the
   bank's message, for finance to investigate.
@@ -22,7 +23,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Table, UniqueConstraint, inspect, text
+from sqlalchemy import Table, UniqueConstraint, delete, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
@@ -267,20 +268,26 @@ class IntegrationStore:
             return list(db.exec(select(BankReportRow).where(col(BankReportRow.investigate))
                                 .order_by(col(BankReportRow.seq)).limit(limit)).all())
 
-    # --- webhook dedupe ----------------------------------------------------------------------
-    def webhook_seen(self, webhook_id: str) -> bool:
+    # --- webhook claims ------------------------------------------------------------------------
+    def claim_webhook(self, webhook_id: str, source: str, workflow_id: str | None = None) -> bool:
+        """Take ``webhook_id`` for handling: True for exactly one caller, however many deliveries
+        of it arrive at once, in this process or another. The insert is the check (its primary
+        key refuses a second one), so no two callers can both see it free."""
         with self._session() as db:
-            return db.get(WebhookReceipt, webhook_id) is not None
+            db.add(WebhookReceipt(webhook_id=webhook_id, source=source, workflow_id=workflow_id,
+                                  received_at=_utcnow()))
+            try:
+                db.commit()
+            except IntegrityError:
+                db.rollback()
+                return False
+        return True
 
-    def remember_webhook(self, webhook_id: str, source: str, workflow_id: str | None) -> None:
+    def release_webhook(self, webhook_id: str) -> None:
+        """Give up a claim whose handling failed, so the vendor's retry is handled afresh."""
         with self._session() as db:
-            if db.get(WebhookReceipt, webhook_id) is None:
-                db.add(WebhookReceipt(webhook_id=webhook_id, source=source, workflow_id=workflow_id,
-                                      received_at=_utcnow()))
-                try:
-                    db.commit()
-                except IntegrityError:
-                    db.rollback()
+            db.exec(delete(WebhookReceipt).where(col(WebhookReceipt.webhook_id) == webhook_id))
+            db.commit()
 
     # --- sweep watermarks -------------------------------------------------------------------
     def sweep_watermark(self, name: str) -> datetime | None:

@@ -3,9 +3,11 @@
 POST /webhooks/expense   SAP Concur ESS ``statusChanged`` events
 POST /webhooks/bank      ISO 20022 pain.002 / camt.054 notifications
 
-Each request is size-capped, signature- and timestamp-checked, parsed into canonical events and
-routed to Temporal before it is acknowledged. Refusals are RFC 9457 problem+json and start
-nothing; a repeated webhook id is acknowledged without doing anything again.
+Each request is size-capped, signature- and timestamp-checked and parsed into canonical events;
+then its webhook id is claimed (one delivery of an id is acted on, however many arrive at once)
+and the events are routed to Temporal before the request is acknowledged. Refusals are RFC 9457
+problem+json and start nothing; a repeated webhook id is acknowledged without doing anything
+again. Every webhook gets one log line: its id, source, outcome and correlation id.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,23 +24,43 @@ from temporalio.client import Client
 
 from canonical import ApprovalStatus, ExpenseReport, ReportStatusChanged
 from connectors.bank import parse_notification
+from connectors.bank.notifications import BankNotification
 from connectors.concur import parse_status_changed
+from connectors.concur.events import StatusChangedEvent
 from connectors.interfaces import ExpensePlatform
 from finsync import correlation, telemetry
 from finsync.config import Settings
 from finsync.store import IntegrationStore
+from gateway import openapi, problems
 from gateway.problems import Problem
-from gateway.routing import Routed, Router
-from gateway.verify import verify
+from gateway.routing import Routed, Router, to_investigate
+from gateway.verify import Verifier
+from workflows.expense.model import workflow_id
 
 log = logging.getLogger("finsync.gateway")
 
 SUMMARY_LOOKUP_TIMEOUT = 2.0   # seconds; the summary line is nice to have, the ack is not optional
 
 
+@dataclass
+class Delivery:
+    """A verified, parsed webhook, not yet acted on."""
+
+    act: Callable[[], Awaitable[Acted]]
+    workflow_id: str | None = None       # the workflow it is for, when known before routing
+    correlation_id: str | None = None    # the vendor's, when the event carries one
+
+
+@dataclass
+class Acted:
+    routed: list[Routed]
+    outcome: str                 # for the log line
+    needs_attention: bool = False
+
+
 async def read_capped(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise Problem(413, "body-too-large", "Payload too large", f"at most {limit} bytes are accepted")
     body = bytearray()
     async for chunk in request.stream():
@@ -47,30 +70,61 @@ async def read_capped(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def unverified(webhook_id: str | None) -> str:
+    """A webhook-id header that did not pass verification, made safe to log: quoted, escaped, short."""
+    return "-" if webhook_id is None else ascii(webhook_id[:80])
+
+
 def create_app(settings: Settings, client: Client, store: IntegrationStore,
                platform: ExpensePlatform | None = None) -> FastAPI:
-    """``platform`` (optional) lets the gateway read a new report's header for its summary line."""
-    app = FastAPI(title="finsync webhook gateway", version="1")
+    """``platform`` (optional) lets the gateway read a new report's header for its summary line.
+
+    A webhook secret that is not ``whsec_<base64>`` stops this here (ValueError), not a request.
+    """
+    app = FastAPI(title="finsync webhook gateway", version="1",
+                  description="Signed vendor webhooks (Standard Webhooks) in; Temporal workflow starts and signals out.")
+    problems.install(app)
+    openapi.install(app, [StatusChangedEvent, BankNotification])
     router = Router(client, settings, store)
     hooks = settings.webhooks
     telemetry.install_tracing(settings.telemetry, "gateway")   # FastAPI makes each request's span
+    expense_verifier = Verifier([s.get_secret_value() for s in hooks.expense_secrets], tolerance=hooks.tolerance_seconds)
+    bank_verifier = Verifier([s.get_secret_value() for s in hooks.bank_secrets], tolerance=hooks.tolerance_seconds)
 
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, problem: Problem) -> JSONResponse:
-        log.warning("refused %s: %s", request.url.path, problem.detail)
-        return problem.response(request.url.path)
-
-    async def receive(request: Request, source: str, secrets: list[str],
-                      handle: Callable[[bytes, str], Awaitable[list[Routed]]]) -> JSONResponse:
-        body = await read_capped(request, hooks.max_body_bytes)
-        webhook_id = verify(request.headers, body, secrets, tolerance=hooks.tolerance_seconds)
-        if await asyncio.to_thread(store.webhook_seen, webhook_id):
-            return JSONResponse({"webhook_id": webhook_id, "outcome": "duplicate"}, status_code=200)
-        routed = await handle(body, webhook_id)
-        delivered = [r.workflow_id for r in routed if r.outcome == "delivered"]
-        if delivered:   # only a start or signal needs guarding against redelivery
-            await asyncio.to_thread(store.remember_webhook, webhook_id, source, delivered[0])
-        return JSONResponse({"webhook_id": webhook_id, "routed": [r.__dict__ for r in routed]}, status_code=202)
+    async def receive(request: Request, source: str, verifier: Verifier,
+                      parse: Callable[[bytes, str], Delivery]) -> JSONResponse:
+        token = correlation.current.set(correlation.new_id())
+        shown = unverified(request.headers.get("webhook-id"))
+        outcome, level, failure = "failed", logging.ERROR, None
+        try:
+            try:
+                body = await read_capped(request, hooks.max_body_bytes)
+                webhook_id = shown = verifier.verify(request.headers, body)
+                delivery = parse(body, webhook_id)
+            except Problem as problem:
+                outcome, level = f"refused {problem.status} {problem.slug}: {problem.detail}", logging.WARNING
+                return problem.response(request.url.path)
+            if delivery.correlation_id:
+                correlation.current.set(delivery.correlation_id)
+            if not await asyncio.to_thread(store.claim_webhook, webhook_id, source, delivery.workflow_id):
+                outcome, level = "duplicate", logging.INFO
+                return JSONResponse({"webhook_id": webhook_id, "outcome": "duplicate"}, status_code=200)
+            try:
+                acted = await delivery.act()
+            except Exception as error:  # noqa: BLE001 - whatever failed, the vendor's retry must be handled
+                await asyncio.to_thread(store.release_webhook, webhook_id)
+                outcome, failure = "failed, released for the vendor's retry", error
+                return Problem(503, "not-delivered", "Event not delivered",
+                               "finsync could not act on this event now; it is handled when it is sent again"
+                               ).response(request.url.path)
+            outcome, level = acted.outcome, logging.WARNING if acted.needs_attention else logging.INFO
+            return JSONResponse({"webhook_id": webhook_id, "routed": [r.__dict__ for r in acted.routed]},
+                                status_code=202)
+        finally:
+            log.log(level, "webhook %s from %s: %s", shown, source, outcome, exc_info=failure,
+                    extra={"webhook_id": shown, "source": source, "outcome": outcome,
+                           "correlation_id": correlation.current.get()})
+            correlation.current.reset(token)
 
     async def summary_report(event: ReportStatusChanged) -> ExpenseReport | None:
         if platform is None:
@@ -78,38 +132,50 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
         try:
             return await asyncio.wait_for(platform.get_report(event.report_id, event.owner_ref), SUMMARY_LOOKUP_TIMEOUT)
         except Exception as error:  # noqa: BLE001 - the summary must never block the event
-            log.info("no summary for report %s: %r", event.report_id, error)
+            log.debug("no summary for report %s: %r", event.report_id, error)
             return None
 
-    async def expense(body: bytes, webhook_id: str) -> list[Routed]:
+    def expense(body: bytes, webhook_id: str) -> Delivery:
         try:
             event = parse_status_changed(body, webhook_id, None)
         except ValueError as error:
             raise Problem(422, "malformed-event", "Malformed expense event", str(error)) from error
-        token = correlation.current.set(event.correlation_id)
-        try:
+
+        async def act() -> Acted:
             # A first submission starts the workflow: read the report once, for the summary line
             # and as the workflow's starting point.
             first = event.previous_approval_status in (None, ApprovalStatus.DRAFT)
-            return [await router.expense_event(event, await summary_report(event) if first else None)]
-        finally:
-            correlation.current.reset(token)
+            routed = await router.expense_event(event, await summary_report(event) if first else None)
+            return Acted([routed], f"{routed.outcome} {routed.workflow_id}")
 
-    async def bank(body: bytes, webhook_id: str) -> list[Routed]:
+        return Delivery(act, workflow_id(event.source_system, event.report_id), event.correlation_id)
+
+    def bank(body: bytes, webhook_id: str) -> Delivery:
         try:
             reports = parse_notification(body)
         except ValueError as error:
             raise Problem(422, "malformed-event", "Malformed bank notification", str(error)) from error
-        message = body.decode("utf-8", errors="replace")
-        return [await router.payment_report(report, webhook_id, message) for report in reports]
 
-    @app.post("/webhooks/expense")
+        async def act() -> Acted:
+            message = body.decode("utf-8", errors="replace")
+            routed = [await router.payment_report(report, webhook_id, message) for report in reports]
+            kept = [to_investigate(r.outcome, report.state) for r, report in zip(routed, reports, strict=True)]
+            outcome = "; ".join(
+                f"{report.source} {report.end_to_end_id} {report.state}: {r.outcome} {r.workflow_id or ''}".rstrip()
+                + (" (kept for investigation)" if keep else "")
+                for r, report, keep in zip(routed, reports, kept, strict=True))
+            return Acted(routed, outcome or "no payment reports in it", needs_attention=any(kept))
+
+        return Delivery(act)
+
+    @app.post("/webhooks/expense", summary="A Concur statusChanged event", **openapi.webhook_operation(StatusChangedEvent))
     async def expense_webhook(request: Request) -> JSONResponse:
-        return await receive(request, "expense", [s.get_secret_value() for s in hooks.expense_secrets], expense)
+        return await receive(request, "expense", expense_verifier, expense)
 
-    @app.post("/webhooks/bank")
+    @app.post("/webhooks/bank", summary="A bank's pain.002 or camt.054 notification",
+              **openapi.webhook_operation(BankNotification))
     async def bank_webhook(request: Request) -> JSONResponse:
-        return await receive(request, "bank", [s.get_secret_value() for s in hooks.bank_secrets], bank)
+        return await receive(request, "bank", bank_verifier, bank)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

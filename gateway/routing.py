@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 from dataclasses import dataclass
 
 from temporalio.client import Client
@@ -16,8 +15,6 @@ from finsync.store import IntegrationStore
 from workflows.expense.model import TaskQueues, workflow_id
 from workflows.expense.start import start_or_signal
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
-
-log = logging.getLogger("finsync.gateway")
 
 
 @dataclass
@@ -51,9 +48,6 @@ class Router:
             async with lock:
                 routed = await self._signal_payment(report)
                 investigate = to_investigate(routed.outcome, report.state)
-                if investigate:
-                    log.warning("bank report %s (%s %s) %s: kept for investigation", report.end_to_end_id,
-                                report.source, report.bank_status_code, routed.outcome)
                 await asyncio.to_thread(functools.partial(
                     self.store.record_bank_report, webhook_id, report, routed.workflow_id, routed.outcome,
                     investigate=investigate, raw=message))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from canonical.payment import PaymentState, PaymentStatusReport
-from connectors.bank.xmlread import amount, find, iso_date, iso_datetime, parse_document, text
+from connectors.bank.xmlread import amount, find, identifier, iso_date, iso_datetime, parse_document, text
 
 SOURCE = "camt.054"
 
@@ -28,14 +28,14 @@ def parse_debit_notification(document: bytes | str) -> list[PaymentStatusReport]
         booking_date = iso_date(text(entry, "BookgDt/Dt") or text(entry, "BookgDt/DtTm"), "camt.054 BookgDt")
         details = entry.findall("{*}NtryDtls/{*}TxDtls")
         for tx in details:
-            end_to_end_id = text(tx, "Refs/EndToEndId")
+            end_to_end_id = identifier(tx, "Refs/EndToEndId", "camt.054")
             if end_to_end_id is None or end_to_end_id == _NO_REFERENCE:
                 continue
             money_node = find(tx, "Amt")
             if money_node is None and len(details) == 1:  # a one-transaction entry may state it once
                 money_node = find(entry, "Amt")
             reports.append(PaymentStatusReport(
-                message_id=text(tx, "Refs/MsgId") or "",
+                message_id=identifier(tx, "Refs/MsgId", f"camt.054 {end_to_end_id}") or "",
                 end_to_end_id=end_to_end_id,
                 state=state,
                 bank_status_code=status,

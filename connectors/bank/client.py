@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from urllib.parse import quote
 
 import httpx
 
@@ -18,7 +17,7 @@ from canonical.problems import BusinessProblem
 from connectors.bank.pain001 import build_pain001
 from connectors.bank.status import payment_state
 from connectors.errors import TransientVendorError, VendorError, VendorRejectedError
-from connectors.http import Token, VendorClient, json_decimal
+from connectors.http import Token, VendorClient, json_decimal, url_path
 from finsync.config import BankVendorSettings
 
 # The bank's ISO status reason code on a refused file -> (finsync code, what it means for finance).
@@ -111,8 +110,8 @@ class BankClient(VendorClient):
                                    source="submission")
 
     async def payment_status(self, message_id: str, end_to_end_id: str) -> PaymentStatusReport:
-        path = f"/v1/payments/{quote(message_id, safe='')}/transactions/{quote(end_to_end_id, safe='')}"
-        response = await self.request("GET", path, allow_404=True)
+        response = await self.request("GET", url_path("/v1/payments/{message}/transactions/{transaction}",
+                                                  message=message_id, transaction=end_to_end_id), allow_404=True)
         if response.status_code == 404:
             return PaymentStatusReport(message_id=message_id, end_to_end_id=end_to_end_id,
                                        state=PaymentState.UNKNOWN, source="lookup")

@@ -2,7 +2,8 @@
 
 Signature checking (Standard Webhooks) happens before this, in the gateway; this only reads a
 verified body: ``{"type", "timestamp", "data": {"format", "messageId", "document"}}`` with the
-ISO 20022 XML in ``document``.
+ISO 20022 XML in ``document``. The models are the body as finsync reads it; the gateway
+publishes them in its OpenAPI document.
 """
 
 from __future__ import annotations
@@ -10,15 +11,33 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from pydantic import BaseModel, Field, ValidationError
+
 from canonical.payment import PaymentStatusReport
 from connectors.bank.camt054 import parse_debit_notification
 from connectors.bank.pain002 import parse_status_report
+from connectors.payloads import one_line
 
 # Event type -> (the ISO message it must carry, its reader).
 _READERS: dict[str, tuple[str, Callable[[str], list[PaymentStatusReport]]]] = {
     "payment.status_report": ("pain.002.", parse_status_report),
     "account.debit_notification": ("camt.054.", parse_debit_notification),
 }
+
+
+class NotificationData(BaseModel):
+    format: str = Field(description="the ISO 20022 message in document, e.g. pain.002.001.10 or camt.054.001.08")
+    messageId: str | None = Field(None, description="MsgId of the payment file the document is about")
+    document: str = Field(description="the ISO 20022 XML document")
+
+
+class BankNotification(BaseModel):
+    """A bank notification: a pain.002 status report or a camt.054 debit notification. Other
+    event types are acknowledged and ignored."""
+
+    type: str = Field(description="payment.status_report or account.debit_notification")
+    timestamp: str | None = None
+    data: NotificationData
 
 
 def parse_notification(body: bytes) -> list[PaymentStatusReport]:
@@ -36,12 +55,12 @@ def parse_notification(body: bytes) -> list[PaymentStatusReport]:
     reader = _READERS.get(envelope["type"])
     if reader is None:
         return []
-    data = envelope.get("data")
-    if not isinstance(data, dict) or not isinstance(data.get("document"), str):
-        raise ValueError(f"bank notification {envelope['type']} has no data.document")
+    try:
+        notification = BankNotification.model_validate(envelope)
+    except ValidationError as error:
+        raise ValueError(f"bank notification {envelope['type']}: {one_line(error.errors())}") from None
     expected_format, read = reader
-    message_format = data.get("format")
-    if not isinstance(message_format, str) or not message_format.startswith(expected_format):
-        raise ValueError(f"bank notification {envelope['type']} carries {message_format!r}, "
+    if not notification.data.format.startswith(expected_format):
+        raise ValueError(f"bank notification {notification.type} carries {notification.data.format[:40]!r}, "
                          f"expected {expected_format}*")
-    return read(data["document"])
+    return read(notification.data.document)

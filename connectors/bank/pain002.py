@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from canonical.payment import PaymentStatusReport, reason_text
 from connectors.bank.status import payment_state
-from connectors.bank.xmlread import amount, find, iso_datetime, parse_document, text
+from connectors.bank.xmlread import amount, find, identifier, iso_datetime, parse_document, text
 
 SOURCE = "pain.002"
 
@@ -18,7 +18,7 @@ def parse_status_report(document: bytes | str) -> list[PaymentStatusReport]:
     """
     report = parse_document(document, "CstmrPmtStsRpt", "pain.002")
     group = find(report, "OrgnlGrpInfAndSts")
-    message_id = text(group, "OrgnlMsgId") if group is not None else None
+    message_id = identifier(group, "OrgnlMsgId", "pain.002") if group is not None else None
     if message_id is None:
         raise ValueError("pain.002 has no OrgnlGrpInfAndSts/OrgnlMsgId")
     created_at = iso_datetime(text(report, "GrpHdr/CreDtTm"), "pain.002 GrpHdr/CreDtTm")
@@ -28,7 +28,7 @@ def parse_status_report(document: bytes | str) -> list[PaymentStatusReport]:
     for batch in report.iterfind("{*}OrgnlPmtInfAndSts"):
         batch_status = text(batch, "PmtInfSts") or group_status
         for tx in batch.iterfind("{*}TxInfAndSts"):
-            end_to_end_id = text(tx, "OrgnlEndToEndId")
+            end_to_end_id = identifier(tx, "OrgnlEndToEndId", f"pain.002 for {message_id}")
             code = text(tx, "TxSts") or batch_status
             if end_to_end_id is None or code is None:
                 raise ValueError(f"pain.002 for {message_id}: a TxInfAndSts lacks OrgnlEndToEndId or a status")

@@ -6,6 +6,7 @@ to .08+ read alike; the version differences that matter are handled where they o
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from lxml import etree
@@ -44,6 +45,20 @@ def text(node: etree._Element, path: str) -> str | None:
     if found is None or found.text is None or not found.text.strip():
         return None
     return found.text.strip()
+
+
+# ISO 20022 Max35Text: 1 to 35 characters. Control characters are refused too: these ids travel
+# on into logs, the store and the exception queue.
+_MAX35_TEXT = re.compile(r"[^\x00-\x1f\x7f]{1,35}")
+
+
+def identifier(node: etree._Element, path: str, what: str) -> str | None:
+    """A Max35Text identifier (MsgId, EndToEndId) at ``path``, or None if absent; ValueError if
+    it is not one."""
+    value = text(node, path)
+    if value is not None and not _MAX35_TEXT.fullmatch(value):
+        raise ValueError(f"{what}: {path} is not an ISO 20022 Max35Text (1 to 35 characters, no control characters)")
+    return value
 
 
 def amount(node: etree._Element | None, what: str) -> Money | None:

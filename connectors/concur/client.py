@@ -32,7 +32,7 @@ from canonical import (
 from connectors.concur import mapping
 from connectors.concur.problems import VENDOR, rejection, report_not_found, report_state_problem
 from connectors.errors import BusinessRuleError, TransientVendorError, VendorError, VendorRejectedError
-from connectors.http import Token, VendorClient, exact_json, json_decimal
+from connectors.http import Token, VendorClient, exact_json, json_decimal, url_path
 from finsync import correlation
 from finsync.config import VendorSettings
 
@@ -109,7 +109,7 @@ class ConcurClient(VendorClient):
         if owner_ref and report_id not in self._owners:
             self._owners[report_id] = owner_ref
         if report_id not in self._owners:
-            response = await self.request("GET", f"/api/v3.0/expense/reports/{report_id}",
+            response = await self.request("GET", url_path("/api/v3.0/expense/reports/{report}", report=report_id),
                                           params={"user": "ALL"}, allow_404=True)
             if response.status_code == 404:
                 raise report_not_found(report_id)
@@ -125,7 +125,7 @@ class ConcurClient(VendorClient):
 
     async def _person(self, user_id: str) -> Person:
         if user_id not in self._people:
-            user = json_decimal(await self.request("GET", f"/profile/identity/v4/Users/{user_id}"))
+            user = json_decimal(await self.request("GET", url_path("/profile/identity/v4/Users/{user}", user=user_id)))
             enterprise = user.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User") or {}
             if not enterprise.get("employeeNumber"):
                 raise BusinessRuleError(VENDOR, BusinessProblem(
@@ -139,14 +139,14 @@ class ConcurClient(VendorClient):
     # --- ExpensePlatform -------------------------------------------------------------------
     async def get_report(self, report_id: str, owner_ref: str | None = None) -> ExpenseReport:
         owner = await self._owner_of(report_id, owner_ref)
-        path = f"{V4}/users/{owner}/context/TRAVELER/reports/{report_id}"
-        response = await self.request("GET", path, allow_404=True)
+        report_path = url_path(V4 + "/users/{user}/context/TRAVELER/reports/{report}", user=owner, report=report_id)
+        response = await self.request("GET", report_path, allow_404=True)
         if response.status_code == 404:
             if owner_ref and self._owners.pop(report_id, None) == owner_ref:
                 return await self.get_report(report_id)   # a stale owner: find the real one
             raise report_not_found(report_id)
         header = json_decimal(response)
-        expenses = json_decimal(await self.request("GET", f"{path}/expenses"))
+        expenses = json_decimal(await self.request("GET", f"{report_path}/expenses"))
         person = await self._person(owner)
         approver = (await self._person(person.manager_user_id)).employee_number if person.manager_user_id else None
         return mapping.expense_report(header, expenses, employee_id=person.employee_number, approver_id=approver,
@@ -186,7 +186,8 @@ class ConcurClient(VendorClient):
         body = {"comment": comment, "reportSource": "OTHER"}
         if status_id:
             body["statusId"] = status_id
-        await self.request("PATCH", f"{V4}/reports/{report_id}/{action}", ok=(204,), json=body)
+        await self.request("PATCH", url_path(V4 + "/reports/{report}/{action}", report=report_id, action=action),
+                           ok=(204,), json=body)
 
     async def _refused(self, report_id: str, exc: BusinessRuleError, owner_ref: str | None = None) -> ExpenseReport:
         """The report as it is now, to explain a refused workflow action; other refusals re-raise."""

@@ -15,7 +15,6 @@ import time
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
@@ -43,7 +42,7 @@ from connectors.errors import (
     VendorError,
     VendorRejectedError,
 )
-from connectors.http import Token, VendorClient, exact_json, json_decimal
+from connectors.http import Token, VendorClient, exact_json, json_decimal, url_path
 from connectors.netsuite import rejections
 from connectors.netsuite.auth import (
     ASSERTION_TYPE,
@@ -272,7 +271,7 @@ class NetSuiteClient(VendorClient):
                 return found
         body = await self._journal_body(entry)
         response = await self.request(
-            "PUT", f"{RECORD}/journalEntry/eid:{quote(entry.external_id, safe='')}", ok=(204, 400),
+            "PUT", url_path(RECORD + "/journalEntry/eid:{id}", id=entry.external_id), ok=(204, 400),
             content=exact_json(body), headers={"Content-Type": "application/json"})
         if response.status_code == 400:
             error = rejections.rejection(response, entry)
@@ -285,7 +284,7 @@ class NetSuiteClient(VendorClient):
         return posted
 
     async def find_journal(self, external_id: str) -> PostedJournal | None:
-        response = await self.request("GET", f"{RECORD}/journalEntry/eid:{quote(external_id, safe='')}",
+        response = await self.request("GET", url_path(RECORD + "/journalEntry/eid:{id}", id=external_id),
                                       params={"expandSubResources": "true"}, allow_404=True)
         if response.status_code == 404:
             return None
@@ -355,5 +354,5 @@ class NetSuiteClient(VendorClient):
                 code="UNKNOWN_EMPLOYEE", system="erp", reason=f"Employee {employee_id} is not in NetSuite."))
         body = {"custentity_iban": iban.replace(" ", "").upper() if iban else None,
                 "custentity_bank_account_number": account_number, "custentity_bic": bic.upper()}
-        await self.request("PATCH", f"{RECORD}/employee/{rows[0]['id']}", ok=(204,), content=exact_json(body),
-                           headers={"Content-Type": "application/json"})
+        await self.request("PATCH", url_path(RECORD + "/employee/{id}", id=rows[0]["id"]), ok=(204,),
+                           content=exact_json(body), headers={"Content-Type": "application/json"})

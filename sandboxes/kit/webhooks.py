@@ -142,9 +142,12 @@ class Outbox(BackgroundLoop):
             headers.update(self.extra_headers(msg, timestamp))
         try:
             response = await http.post(msg.endpoint, content=msg.body, headers=headers)
-            return response.status_code, None if response.is_success else response.text[:300]
         except httpx.HTTPError as exc:
+            log.warning("webhook %s to %s: not delivered (%r)", msg.id, msg.endpoint, exc)
             return None, repr(exc)
+        log.log(logging.INFO if response.is_success else logging.WARNING,
+                "webhook %s to %s: %s", msg.id, msg.endpoint, response.status_code)
+        return response.status_code, None if response.is_success else response.text[:300]
 
     def _record(self, msg_id: str, status: int | None, error: str | None) -> None:
         with session(self.engine) as db:

@@ -231,3 +231,39 @@ def test_malformed_notifications_raise_value_error(body: bytes) -> None:
 
 def test_an_event_finsync_does_not_know_yields_nothing() -> None:
     assert parse_notification(envelope("account.balance_report", "camt.052.001.08", "<x/>")) == []
+
+
+def pain002(message_id: str, end_to_end_id: str) -> str:
+    return f"""<?xml version="1.0"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.10"><CstmrPmtStsRpt>
+ <GrpHdr><MsgId>STS-1</MsgId><CreDtTm>2026-11-23T08:00:00</CreDtTm></GrpHdr>
+ <OrgnlGrpInfAndSts><OrgnlMsgId>{message_id}</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId></OrgnlGrpInfAndSts>
+ <OrgnlPmtInfAndSts><OrgnlPmtInfId>{message_id}</OrgnlPmtInfId>
+  <TxInfAndSts><OrgnlEndToEndId>{end_to_end_id}</OrgnlEndToEndId><TxSts>ACSC</TxSts></TxInfAndSts>
+ </OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>"""
+
+
+def test_ids_of_up_to_35_characters_are_read() -> None:
+    (report,) = parse_notification(envelope("payment.status_report", "pain.002.001.10", pain002("M" * 35, "E" * 35)))
+    assert (report.message_id, report.end_to_end_id) == ("M" * 35, "E" * 35)
+
+
+@pytest.mark.parametrize("message_id, end_to_end_id, where", [
+    ("M" * 36, "FSE-R1-G1P1", "OrgnlMsgId"),
+    ("FSM-R1-G1P1", "E" * 1200, "OrgnlEndToEndId"),
+    ("FSM-R1-G1P1", "FSE-R1\nG1P1", "OrgnlEndToEndId"),
+    ("FSM-R1\tG1P1", "FSE-R1-G1P1", "OrgnlMsgId"),
+])
+def test_a_pain002_id_that_is_not_max35text_refuses_the_notification(message_id: str, end_to_end_id: str,
+                                                                     where: str) -> None:
+    body = envelope("payment.status_report", "pain.002.001.10", pain002(message_id, end_to_end_id))
+    with pytest.raises(ValueError, match=where):
+        parse_notification(body)
+
+
+@pytest.mark.parametrize("reference", ["<MsgId>PAY-7</MsgId><EndToEndId>" + "E" * 36 + "</EndToEndId>",
+                                       "<MsgId>" + "P" * 36 + "</MsgId><EndToEndId>E2E-7</EndToEndId>"])
+def test_a_camt054_id_that_is_not_max35text_refuses_the_notification(reference: str) -> None:
+    document = CAMT054_V02.replace("<MsgId>PAY-7</MsgId><EndToEndId>E2E-7</EndToEndId>", reference)
+    with pytest.raises(ValueError, match="Max35Text"):
+        parse_notification(envelope("account.debit_notification", "camt.054.001.02", document))

@@ -36,13 +36,14 @@ TRIP = [
 ]
 
 # The reference's sample event (vendor-apis.md §1), with its elided ids filled in.
+USER = "32c2fcc3-6e5a-4b1f-9a43-0f2d8e7b5c11"
 SAMPLE_EVENT: dict[str, Any] = {
     "id": "0490b3fb-5a1e-4d7c-9d3e-1d2f8c6b7a90", "correlationId": "7e38c2b0a1d94f6e8b5a", "eventType": "statusChanged",
     "topic": "public.concur.expense.report", "subtopic": "company-1", "timeStamp": "2021-03-18T23:11:51.034Z",
-    "facts": {"companyId": "company-1", "reportId": "57EE1FDA348046E8A08B", "userId": "user-1", "actingUserId": None,
+    "facts": {"companyId": "company-1", "reportId": "57EE1FDA348046E8A08B", "userId": USER, "actingUserId": None,
               "stepCode": None, "previousApprovalStatus": "A_NOTF", "currentApprovalStatus": "A_PEND",
               "previousPaymentStatus": "P_NOTP", "currentPaymentStatus": "P_NOTP",
-              "href": "https://us.api.concursolutions.com/expensereports/v4/users/user-1/context/TRAVELER/reports/57EE"},
+              "href": f"https://us.api.concursolutions.com/expensereports/v4/users/{USER}/context/TRAVELER/reports/57EE"},
 }
 
 
@@ -243,7 +244,7 @@ def test_parse_status_changed_reads_the_reference_sample() -> None:
     assert event.payment_status is PaymentStatus.NOT_PAID
     assert event.occurred_at == datetime(2021, 3, 18, 23, 11, 51, 34000, tzinfo=UTC)
     assert event.correlation_id == "corr-1"
-    assert event.owner_ref == "user-1"
+    assert event.owner_ref == USER
     assert parse_status_changed(json.dumps(SAMPLE_EVENT).encode(), "msg-1", None).correlation_id == \
         "7e38c2b0a1d94f6e8b5a"
 
@@ -261,10 +262,40 @@ def test_parse_status_changed_tells_a_recall_from_a_send_back() -> None:
     (b'{"eventType": "statusChanged", "facts": {', "not valid JSON"),
     (b'["statusChanged"]', "not a JSON object"),
     (json.dumps({**SAMPLE_EVENT, "eventType": "reportDeleted"}).encode(), "statusChanged"),
-    (json.dumps({k: v for k, v in SAMPLE_EVENT.items() if k != "facts"}).encode(), "no facts"),
+    (json.dumps({k: v for k, v in SAMPLE_EVENT.items() if k != "facts"}).encode(), "facts: Field required"),
     (json.dumps({**SAMPLE_EVENT, "facts": {**SAMPLE_EVENT["facts"], "reportId": None}}).encode(), "reportId"),
     (json.dumps({**SAMPLE_EVENT, "timeStamp": "yesterday"}).encode(), "timeStamp"),
 ])
 def test_parse_status_changed_refuses_malformed_events(body: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_status_changed(body, "msg-3", None)
+
+
+def with_facts(**facts: object) -> bytes:
+    return json.dumps({**SAMPLE_EVENT, "facts": {**SAMPLE_EVENT["facts"], **facts}}).encode()
+
+
+@pytest.mark.parametrize("report_id", ["R" * 1200, "../../oauth2/v0/token", "57EE/../x", "57EE\u0000", "57EE?user=ALL",
+                                       "57EE#x", "", " 57EE", "57ÉE", 57])
+def test_a_report_id_not_in_concurs_format_is_refused_before_anything_uses_it(report_id: object) -> None:
+    """It would become a workflow id (Temporal refuses 1,000+ bytes) and a segment of vendor paths."""
+    with pytest.raises(ValueError, match="facts.reportId"):
+        parse_status_changed(with_facts(reportId=report_id), "msg-4", None)
+
+
+@pytest.mark.parametrize("user_id", ["user-1", "../" + USER, USER + "/x", USER[:-1] + "\u0000", "x" * 2000])
+def test_a_user_id_that_is_not_a_concur_uuid_is_refused(user_id: str) -> None:
+    with pytest.raises(ValueError, match="facts.userId"):
+        parse_status_changed(with_facts(userId=user_id), "msg-5", None)
+
+
+def test_the_documented_id_formats_are_taken() -> None:
+    event = parse_status_changed(with_facts(reportId="764428DD6A664AF0BFCB", userId=USER.upper()), "msg-6", None)
+    assert (event.report_id, event.owner_ref) == ("764428DD6A664AF0BFCB", USER.upper())
+
+
+@pytest.mark.parametrize("correlation", ["x\r\nSet-Cookie: a=b", "c" * 65, {"id": 1}, 42, ""])
+def test_an_unusable_correlation_id_is_replaced_by_the_delivery_id_not_refused(correlation: object) -> None:
+    """It travels on in vendor request headers and logs; the event itself is fine."""
+    body = json.dumps({**SAMPLE_EVENT, "correlationId": correlation}).encode()
+    assert parse_status_changed(body, "msg-7", None).correlation_id == "msg-7"

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 import uuid
 from datetime import date
+from typing import Any
 
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from canonical import BankAccount, Money, PaymentInstruction
 from connectors import registry
+from gateway.app import create_app as create_gateway
 from sandboxes.kit.webhooks import sign
 from tests.stack.conftest import Stack
-from tests.stack.helpers import bank_reports
+from tests.stack.helpers import bank_reports, submit
+from tests.support.servers import serve
 from workflows.expense.model import workflow_id
 
 pytestmark = pytest.mark.stack
@@ -25,9 +32,9 @@ CLOSED_IBAN = "DE44500105175407324931"   # seed: E2004's account, closed at the 
 
 
 def status_changed(report_id: str, status: str = "A_EXTV", previous: str = "A_NOTF",
-                   payment: str = "P_NOTP", previous_payment: str = "P_NOTP") -> bytes:
+                   payment: str = "P_NOTP", previous_payment: str = "P_NOTP", correlation_id: str | None = None) -> bytes:
     return json.dumps({
-        "id": str(uuid.uuid4()), "correlationId": uuid.uuid4().hex, "eventType": "statusChanged",
+        "id": str(uuid.uuid4()), "correlationId": correlation_id or uuid.uuid4().hex, "eventType": "statusChanged",
         "topic": "public.concur.expense.report", "subtopic": "company", "timeStamp": "2026-11-20T10:00:00.000Z",
         "facts": {"companyId": "company", "reportId": report_id, "userId": str(uuid.uuid4()), "actingUserId": None,
                   "stepCode": None, "previousApprovalStatus": previous, "currentApprovalStatus": status,
@@ -41,6 +48,29 @@ def signed(stack: Stack, body: bytes, msg_id: str | None = None, timestamp: int 
     secret = secret or stack.settings.webhooks.expense_secrets[0].get_secret_value()
     return {"content-type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
             "webhook-signature": sign([secret], msg_id, timestamp, body)}
+
+
+def new_report_id() -> str:
+    return f"GW{uuid.uuid4().hex[:18].upper()}"
+
+
+async def history_counts(stack: Stack, report_id: str) -> tuple[int, int]:
+    """(starts, signals) in the report's workflow history; the workflow is ended afterwards."""
+    handle = stack.client.get_workflow_handle(workflow_id("concur", report_id))
+    events = (await handle.fetch_history()).events
+    await handle.terminate("test over")
+    return (sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED for e in events),
+            sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED for e in events))
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == status and problem["title"] and problem["detail"] and problem["instance"]
+    if slug:
+        assert problem["type"] == f"https://finsync.dev/problems/{slug}"
+    return problem
 
 
 async def workflow_exists(stack: Stack, report_id: str) -> bool:
@@ -149,3 +179,163 @@ async def test_a_bank_report_on_a_payment_nobody_routed_is_kept_for_investigatio
     kept = [r for r in stack.store.bank_reports_to_investigate() if r.end_to_end_id == f"HAND-E-{key}"]
     assert kept and all(f"HAND-E-{key}" in (r.raw or "") for r in kept)   # the bank's own message
     assert [r.state for r in kept] == ["REJECTED"]                         # AC04: the account is closed
+
+
+def hostile_headers(stack: Stack, body: bytes) -> list[dict[str, Any]]:
+    """What a scanner sends: each set keeps a real signature where one can be made."""
+    now = str(int(time.time()))
+    secret = stack.settings.webhooks.expense_secrets[0].get_secret_value()
+
+    def signed_as(msg_id: str, timestamp: str) -> dict[str, Any]:
+        return {"webhook-id": msg_id, "webhook-timestamp": timestamp,
+                "webhook-signature": sign([secret], msg_id, timestamp, body)}   # type: ignore[arg-type]
+
+    return [
+        signed_as("msg_huge_ts", "9" * 400),                      # once an OverflowError: 500
+        signed_as("msg_neg_ts", "-1790000000"),
+        signed_as("msg_float_ts", f"{now}.5"),
+        signed_as("msg_" + "x" * 300, now),
+        {**signed_as("msg_latin", now), "webhook-signature": "v1,\xe9\xe9".encode("latin-1")},
+        {**signed_as("msg_latin_id", now), "webhook-id": "msg_\xe9".encode("latin-1")},
+        {**signed_as("msg_latin_ts", now), "webhook-timestamp": "\xb9\xb2".encode("latin-1")},
+        {**signed_as("msg_many", now), "webhook-signature": ("v1,a " * 1000).strip()},
+        {**signed_as("msg_v1a", now), "webhook-signature": "v1a,abc v2,def , v1,"},
+    ]
+
+
+async def test_hostile_webhook_headers_are_refused_with_a_4xx_problem_never_a_5xx(stack: Stack):
+    report_id = new_report_id()
+    body = status_changed(report_id)
+    async with httpx.AsyncClient() as http:
+        for headers in hostile_headers(stack, body):
+            response = await http.post(f"{stack.gateway_url}/webhooks/expense", content=body,
+                                       headers={"content-type": "application/json", **headers})
+            assert 400 <= response.status_code < 500, (headers, response.status_code, response.text)
+            assert_problem(response, response.status_code)
+    assert not await workflow_exists(stack, report_id)
+
+
+@pytest.mark.parametrize("report_id", ["R" * 1200, "../../oauth2/v0/token", "GW1/../GW2", "GW1\u0000x", "GW1?user=ALL"])
+async def test_an_id_not_in_the_vendors_format_is_refused_with_422_and_starts_nothing(stack: Stack, report_id: str):
+    """A 1,200-character id once gave a 500 (which the vendor retries for 72 hours); one with ../
+    started a workflow whose calls went to another Concur path, carrying the token."""
+    body = status_changed(report_id)
+    async with httpx.AsyncClient() as http:
+        response = await http.post(f"{stack.gateway_url}/webhooks/expense", content=body, headers=signed(stack, body))
+    assert "facts.reportId" in assert_problem(response, 422, "malformed-event")["detail"]
+    assert report_id not in response.text   # the detail names the rule, it does not echo the id
+    if len(report_id) < 100:
+        assert not await workflow_exists(stack, report_id)
+
+
+async def test_fifty_simultaneous_deliveries_of_one_webhook_start_and_signal_once(stack: Stack):
+    report_id = new_report_id()
+    body = status_changed(report_id)
+    headers = signed(stack, body)
+    async with httpx.AsyncClient(timeout=30) as http:
+        answers = await asyncio.gather(*[http.post(f"{stack.gateway_url}/webhooks/expense", content=body,
+                                                   headers=headers) for _ in range(50)])
+    assert sorted(a.status_code for a in answers) == [200] * 49 + [202]
+    assert await history_counts(stack, report_id) == (1, 1)
+
+
+async def test_a_delivery_that_fails_releases_its_claim_so_the_retry_is_handled(stack: Stack):
+    """The first attempt reaches a Temporal that cannot take it (a namespace that does not exist):
+    503, and the vendor's retry of the same webhook id, through a working gateway, starts the workflow."""
+    report_id = new_report_id()
+    body = status_changed(report_id)
+    headers = signed(stack, body)
+    broken = await Client.connect(stack.client.service_client.config.target_host, namespace="no-such-namespace",
+                                  data_converter=pydantic_data_converter)
+    async with serve(create_gateway(stack.settings, broken, stack.store)) as broken_url, httpx.AsyncClient() as http:
+        failed = await http.post(f"{broken_url}/webhooks/expense", content=body, headers=headers)
+        retried = await http.post(f"{stack.gateway_url}/webhooks/expense", content=body, headers=headers)
+        again = await http.post(f"{stack.gateway_url}/webhooks/expense", content=body, headers=headers)
+    assert_problem(failed, 503, "not-delivered")
+    assert (retried.status_code, again.status_code, again.json()["outcome"]) == (202, 200, "duplicate")
+    assert await history_counts(stack, report_id) == (1, 1)
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/webhooks/expense", 405), ("PUT", "/webhooks/bank", 405), ("GET", "/no/such/endpoint", 404),
+    ("POST", "/webhooks", 404),
+])
+async def test_unknown_endpoints_and_methods_are_answered_with_problem_json(stack: Stack, method, path, status):
+    async with httpx.AsyncClient() as http:
+        response = await http.request(method, f"{stack.gateway_url}{path}")
+    assert_problem(response, status)
+    if status == 405:
+        assert response.headers["allow"] == "POST"
+
+
+async def test_the_openapi_document_describes_headers_bodies_and_answers(stack: Stack):
+    async with httpx.AsyncClient() as http:
+        document = (await http.get(f"{stack.gateway_url}/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+
+    def resolve(schema: dict) -> dict:
+        return schemas[schema["$ref"].rsplit("/", 1)[1]] if "$ref" in schema else schema
+
+    for path, body, fields in (("/webhooks/expense", "StatusChangedEvent", {"eventType", "timeStamp", "facts"}),
+                               ("/webhooks/bank", "BankNotification", {"type", "data"})):
+        operation = document["paths"][path]["post"]
+        headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+        assert {"webhook-id", "webhook-timestamp", "webhook-signature"} <= headers.keys()
+        assert all(headers[name]["required"] for name in ("webhook-id", "webhook-timestamp", "webhook-signature"))
+        request = resolve(operation["requestBody"]["content"]["application/json"]["schema"])
+        assert request["title"] == body and fields <= set(request["required"])
+        answers = operation["responses"]
+        assert set(resolve(answers["202"]["content"]["application/json"]["schema"])["properties"]) == {"webhook_id", "routed"}
+        for status in ("400", "401", "413", "422"):
+            problem = resolve(answers[status]["content"]["application/problem+json"]["schema"])
+            assert {"type", "title", "status", "detail", "instance"} <= set(problem["properties"])
+    facts = resolve(schemas["StatusChangedEvent"]["properties"]["facts"])
+    assert facts["properties"]["reportId"]["pattern"] == "^[A-Za-z0-9]{1,32}$"   # the format rule, published
+
+
+def gateway_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """The gateway's log lines, each as its fields (the message among them)."""
+    return [{**vars(r), "message": r.getMessage()} for r in caplog.records
+            if r.name == "finsync.gateway" and r.levelno >= logging.INFO]
+
+
+async def test_each_webhook_gets_one_log_line_with_id_source_outcome_and_correlation(stack: Stack, caplog):
+    caplog.set_level(logging.INFO, logger="finsync.gateway")
+    report_id, correlation_id = new_report_id(), uuid.uuid4().hex
+    body = status_changed(report_id, correlation_id=correlation_id)
+    headers = signed(stack, body)
+    forged = signed(stack, body, msg_id="msg_forged", secret="whsec_" + "Zm9yZ2VkLXNlY3JldC1mb3ItdGVzdHM=")
+    webhook_id, lines = headers["webhook-id"], []
+    async with httpx.AsyncClient() as http:
+        for attempt in (headers, headers, forged):
+            caplog.clear()
+            await http.post(f"{stack.gateway_url}/webhooks/expense", content=body, headers=attempt)
+            (line,) = [r for r in gateway_lines(caplog) if r["webhook_id"] in (webhook_id, "'msg_forged'")]
+            lines.append(line)
+    started, duplicate, refused = lines
+    fields = ("webhook_id", "source", "outcome", "correlation_id")
+    assert [started[f] for f in fields] == [webhook_id, "expense", f"delivered {workflow_id('concur', report_id)}",
+                                            correlation_id]
+    assert [duplicate[f] for f in fields] == [webhook_id, "expense", "duplicate", correlation_id]
+    assert refused["outcome"].startswith("refused 401 bad-signature") and refused["levelno"] == logging.WARNING
+    assert refused["webhook_id"] == "'msg_forged'" and refused["correlation_id"]   # not verified: shown quoted
+    assert all(line["webhook_id"] in line["message"] and line["outcome"] in line["message"] for line in lines)
+    await history_counts(stack, report_id)
+
+
+async def test_a_vendors_delivery_is_logged_by_its_outbox_and_by_the_gateway(stack: Stack, caplog):
+    """One line per delivery attempt at the sending sandbox (id, endpoint, status), one at the gateway."""
+    caplog.set_level(logging.INFO, logger="sandboxes.kit.webhooks")
+    caplog.set_level(logging.INFO, logger="finsync.gateway")
+    report_id = await submit(stack)
+    started = f"delivered {workflow_id('concur', report_id)}"
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:   # the submission's event: delivered by the sandbox, which logs the gateway's 202
+        ids = [r["webhook_id"] for r in gateway_lines(caplog) if r["outcome"] == started]
+        sent = [r.getMessage() for r in caplog.records if r.name == "sandboxes.kit.webhooks"]
+        if ids and f"webhook {ids[0]} to {stack.gateway_url}/webhooks/expense: 202" in sent:
+            break
+        assert asyncio.get_running_loop().time() < deadline, (ids, sent)
+        await asyncio.sleep(0.1)
+    assert len(ids) == 1 and sum(ids[0] in line for line in sent) == 1   # one attempt, one line each
+    await stack.client.get_workflow_handle(workflow_id("concur", report_id)).terminate("test over")

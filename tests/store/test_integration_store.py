@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from canonical import FinanceEvent, FinanceEventType, Money, PaymentState, PaymentStatusReport
@@ -55,15 +57,31 @@ def test_a_released_or_removed_line_is_no_longer_the_original(store: Integration
     assert store.register_expense_lines(report("R3", expense_line("L5", "MEALS", "42.50"))) == []
 
 
-def test_payment_routes_and_webhook_receipts(store: IntegrationStore):
+def test_payment_routes(store: IntegrationStore):
     store.route_payment("FSE-R1-G1P1", "FSM-R1-G1P1", "expense-concur-R1")
     store.route_payment("FSE-R1-G1P1", "FSM-R1-G1P1", "expense-concur-R1")   # retried activity
     assert store.workflow_for_payment("FSE-R1-G1P1") == "expense-concur-R1"
     assert store.workflow_for_payment("FSE-unknown") is None
-    assert not store.webhook_seen("msg_1")
-    store.remember_webhook("msg_1", "expense", "expense-concur-R1")
-    store.remember_webhook("msg_1", "expense", "expense-concur-R1")
-    assert store.webhook_seen("msg_1")
+
+
+def test_a_webhook_is_claimed_once_and_a_released_claim_can_be_taken_again(store: IntegrationStore):
+    assert store.claim_webhook("msg_1", "expense", "expense-concur-R1")
+    assert not store.claim_webhook("msg_1", "expense", "expense-concur-R1")   # a redelivery
+    assert store.claim_webhook("msg_2", "bank")                                # another id is its own
+    store.release_webhook("msg_1")                                             # handling failed
+    assert store.claim_webhook("msg_1", "expense", "expense-concur-R1")        # the vendor's retry
+    store.release_webhook("msg_unknown")                                       # nothing to release: no error
+
+
+def test_fifty_simultaneous_claims_of_one_webhook_give_it_to_exactly_one(store: IntegrationStore):
+    ready = threading.Barrier(50)
+
+    def claim(_: int) -> bool:
+        ready.wait()
+        return store.claim_webhook("msg_race", "expense", "expense-concur-R1")
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        assert sorted(pool.map(claim, range(50))) == [False] * 49 + [True]
 
 
 def bank_report(state: PaymentState, source: str, e2e: str = "FSE-R1-G1P1") -> PaymentStatusReport:
