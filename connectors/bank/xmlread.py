@@ -7,7 +7,7 @@ to .08+ read alike; the version differences that matter are handled where they o
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from lxml import etree
 
@@ -82,9 +82,12 @@ def iso_date(value: str | None, what: str) -> date | None:
 
 
 def iso_datetime(value: str | None, what: str) -> datetime | None:
+    """ISO 20022 ISODateTime. One without an offset (local time, the bank does not say where) is
+    taken as UTC: finsync's timestamps always carry a zone, and it uses only the date of these."""
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{what}: {value!r} is not an ISO date-time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
