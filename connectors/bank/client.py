@@ -79,14 +79,14 @@ class BankClient(VendorClient):
             problem = {}
         if not isinstance(problem, dict):
             problem = {}
-        vendor_code = problem.get("code")
+        vendor_code = str(problem.get("code") or "")
         code, meaning = _REFUSALS.get(vendor_code, ("BANK_REJECTED", "The bank refused the payment instruction"))
         detail = problem.get("detail") or response.text[:300]
         errors = problem.get("errors") or []
         if errors:
             detail = f"{detail}; first error: {errors[0]}"
         return VendorRejectedError(self.vendor, BusinessProblem(
-            code=code, reason=f"{meaning} ({detail}).", system="bank", vendor_code=vendor_code),
+            code=code, reason=f"{meaning} ({detail}).", system="bank", vendor_code=vendor_code or None),
             status=response.status_code)
 
     # --- connectors.interfaces.Bank ----------------------------------------------------------

@@ -10,7 +10,7 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from sandboxes.concur import workflow
 from sandboxes.concur.access import check_context, get_report, get_user, report_for
@@ -61,9 +61,9 @@ async def read_report(user_id: str, context: str, report_id: str, request: Reque
 async def reports_to_approve(user_id: str, request: Request) -> ConcurJSONResponse:
     with session(concur(request).engine) as db:
         get_user(db, user_id)
-        reports = db.exec(select(ConcurReport).join(ConcurUser, ConcurUser.user_id == ConcurReport.user_id).where(
+        reports = db.exec(select(ConcurReport).join(ConcurUser, col(ConcurUser.user_id) == col(ConcurReport.user_id)).where(
             ConcurUser.manager_user_id == user_id, ConcurReport.approval_status_id == "A_PEND")
-            .order_by(ConcurReport.submit_date)).all()
+            .order_by(col(ConcurReport.submit_date))).all()
         return ConcurJSONResponse([report_header(db, r, base_url(request), "MANAGER") for r in reports])
 
 
@@ -74,13 +74,17 @@ async def report_comments(user_id: str, context: str, report_id: str, request: R
     with session(concur(request).engine) as db:
         report_for(db, user_id, context, report_id)
         comments = db.exec(select(ConcurReportComment).where(ConcurReportComment.report_id == report_id)
-                           .order_by(ConcurReportComment.id)).all()
+                           .order_by(col(ConcurReportComment.id))).all()
         authors = {c.author_user_id: db.get(ConcurUser, c.author_user_id) for c in comments if c.author_user_id}
+
+    def author(user_id: str | None) -> dict[str, str] | None:
+        user = authors.get(user_id) if user_id else None
+        return None if user is None else {"userId": user.user_id, "firstName": user.given_name,
+                                          "lastName": user.family_name}
+
     return ConcurJSONResponse([{
         "comment": c.comment,
-        "author": None if authors.get(c.author_user_id) is None else {
-            "userId": c.author_user_id, "firstName": authors[c.author_user_id].given_name,
-            "lastName": authors[c.author_user_id].family_name},
+        "author": author(c.author_user_id),
         "creationDate": c.created_at,
         "stepCode": c.step_code,
         "isLatest": i == len(comments) - 1,

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import httpx
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, select
 
 from sandboxes.kit.background import BackgroundLoop
 from sandboxes.kit.db import session
@@ -116,8 +116,9 @@ class Outbox(BackgroundLoop):
     def _due(self) -> list[WebhookMessage]:
         with session(self.engine) as db:
             rows = db.exec(select(WebhookMessage).where(
-                WebhookMessage.delivered_at.is_(None), WebhookMessage.dead.is_(False),  # type: ignore[union-attr]
-                WebhookMessage.next_attempt_at <= time.time()).order_by(WebhookMessage.next_attempt_at).limit(100)).all()
+                col(WebhookMessage.delivered_at).is_(None), col(WebhookMessage.dead).is_(False),
+                col(WebhookMessage.next_attempt_at) <= time.time()).order_by(col(WebhookMessage.next_attempt_at))
+                .limit(100)).all()
         return [m for m in rows if m.id not in self._inflight]
 
     async def _deliver(self, http: httpx.AsyncClient, msg: WebhookMessage) -> None:
