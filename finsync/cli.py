@@ -113,7 +113,7 @@ def gateway() -> None:
     import uvicorn
 
     from connectors import registry
-    from finsync import launch
+    from finsync import launch, telemetry
     from finsync.store import open_store
     from finsync.temporal import connect
     from gateway.app import create_app
@@ -123,6 +123,8 @@ def gateway() -> None:
     correlation.install_logging()
 
     async def serve() -> None:
+        # Before the client: its tracing interceptor joins workflow starts to each request's span.
+        telemetry.install_tracing(settings.telemetry, "gateway")
         client = await connect(settings.temporal)
         platform = registry.build(settings.expense)
         api = create_app(settings, client, open_store(settings.database_url), platform)

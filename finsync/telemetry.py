@@ -32,9 +32,12 @@ class TelemetryError(RuntimeError):
 def temporal_tracing() -> list[Any]:
     """Temporal's tracing interceptor (client and worker), for a client and the workers built on it.
 
-    It needs the OpenTelemetry SDK (temporalio.contrib.opentelemetry imports it); with only the
-    API installed no span can be recorded anyway, so there is nothing to intercept.
+    Only once a process has installed an SDK tracer provider (``install_tracing``, or a test's):
+    without one no span is recorded, and the interceptor would still cost every workflow task.
+    temporalio.contrib.opentelemetry imports the SDK, so with only the API installed it is absent.
     """
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return []
     try:
         from temporalio.contrib.opentelemetry import TracingInterceptor
     except ImportError:

@@ -28,7 +28,7 @@ from connectors.bank.notifications import BankNotification
 from connectors.concur import parse_status_changed
 from connectors.concur.events import StatusChangedEvent
 from connectors.interfaces import ExpensePlatform
-from finsync import correlation, telemetry
+from finsync import correlation
 from finsync.config import Settings
 from finsync.store import IntegrationStore
 from gateway import openapi, problems
@@ -87,7 +87,6 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
     openapi.install(app, [StatusChangedEvent, BankNotification])
     router = Router(client, settings, store)
     hooks = settings.webhooks
-    telemetry.install_tracing(settings.telemetry, "gateway")   # FastAPI makes each request's span
     expense_verifier = Verifier([s.get_secret_value() for s in hooks.expense_secrets], tolerance=hooks.tolerance_seconds)
     bank_verifier = Verifier([s.get_secret_value() for s in hooks.bank_secrets], tolerance=hooks.tolerance_seconds)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from opentelemetry import trace
@@ -27,7 +27,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -136,7 +135,7 @@ async def telemetry_stack(tmp_path_factory: pytest.TempPathFactory, spans: InMem
     concur_port, gateway_port = free_ports(2)
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
-        search_attributes=cast(list[SearchAttributeKey[Any]], search.ALL),   # mypy reads ALL as list[object]
+        search_attributes=search.ALL,
         dev_server_existing_path=_temporal(), dev_server_log_level="error")
     async with AsyncExitStack() as exits:
         await exits.enter_async_context(env)
