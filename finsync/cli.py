@@ -20,7 +20,7 @@ from pathlib import Path
 import typer
 
 from finsync import correlation
-from finsync.config import Settings, config_file
+from finsync.config import LOCAL_STACK_CONFIG, Settings, config_file
 from finsync.config import settings as load_settings
 
 app = typer.Typer(help="finsync: durable finance-process orchestration on Temporal.", no_args_is_help=True,
@@ -101,13 +101,11 @@ def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local st
     """Run the whole local stack in the foreground: Temporal, sandboxes, gateway, worker."""
     from finsync import devstack
 
-    # The configuration every other command would find; written for the local stack if none.
-    found = config_file()
-    if os.environ.get("FINSYNC_CONFIG") or found == Path("finsync.toml"):
-        config = found
-    else:
+    # The configuration every other command finds; unless named or in ./finsync.toml, the local
+    # stack's own under the data folder, written if missing.
+    config = config_file()
+    if config is None or (config == LOCAL_STACK_CONFIG and not os.environ.get("FINSYNC_CONFIG")):
         config = devstack.write_local_config(data_dir)
-    assert config is not None
     os.environ["FINSYNC_CONFIG"] = str(config.resolve())
     raise typer.Exit(devstack.run(_settings(), config.resolve()))
 
