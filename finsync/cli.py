@@ -1,10 +1,19 @@
-"""The ``finsync`` command line."""
+"""The ``finsync`` command line.
+
+Every command reads the configuration ``finsync dev`` uses (see ``finsync.config.config_file``).
+An expected failure (a wrong id, a process that ended, no worker answering, a refused
+resolution, a stack that is not ready) is one line on stderr and a non-zero exit, never a
+traceback; vendor text is printed as text, never as markup.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,29 +21,79 @@ from typing import Any
 import typer
 
 from finsync import correlation
+from finsync.config import LOCAL_STACK_CONFIG, Settings, config_file
 from finsync.config import settings as load_settings
 
 app = typer.Typer(help="finsync: durable finance-process orchestration on Temporal.", no_args_is_help=True,
-                  add_completion=False)
+                  add_completion=False, pretty_exceptions_show_locals=False)
 demo_app = typer.Typer(help="Drive realistic demo cases through the local stack.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 exceptions_app = typer.Typer(help="The exception queue: parked processes and their resolution.", no_args_is_help=True)
 app.add_typer(exceptions_app, name="exceptions")
+report_app = typer.Typer(help="One expense report's process: timeline, journals, payments, open exception.",
+                         no_args_is_help=True)
+app.add_typer(report_app, name="report")
 
 SANDBOXES = {"concur": "expense", "netsuite": "erp", "bank": "bank"}
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+@app.callback()
+def _configuration_exists() -> None:
+    named = os.environ.get("FINSYNC_CONFIG")
+    if named and not Path(named).is_file():
+        raise _fail(f"FINSYNC_CONFIG names {named}, which is not a file", 2)
+
+
+def _settings() -> Settings:
+    """This invocation's settings, read afresh; a configuration that does not load is one line."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise _fail(f"configuration {config_file()}: {where}: {first['msg']}", 2) from None
+    except ValueError as error:   # a TOML syntax error
+        raise _fail(f"configuration {config_file()}: {error}", 2) from None
 
 
 def _run(coroutine) -> int:  # noqa: ANN001
     """Run a command's coroutine; a known problem is one clear line, not a traceback."""
     from finsync.temporal import TemporalUnreachable
+    from finsync.workflow_calls import CallFailed
 
     try:
         return asyncio.run(coroutine) or 0
-    except TemporalUnreachable as error:
+    except (TemporalUnreachable, CallFailed) as error:
         typer.echo(str(error), err=True)
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        _let_sdk_threads_leave_python()
+
+
+def _let_sdk_threads_leave_python(timeout: float = 2.0) -> None:
+    """Wait (bounded) until no thread the Temporal SDK's Rust core owns is running Python.
+
+    The core hands each RPC's result to asyncio from one of its own threads, which writes to the
+    event loop's self-pipe and so releases the GIL while still inside Python. The awaiting
+    command may then finish and the interpreter start finalizing before that thread takes the
+    GIL back; CPython then ends the thread mid-call and the process aborts with ``Fatal Python
+    error: PyGILState_Release`` (temporalio/sdk-python#300), after the command printed success.
+    Such threads show in ``sys._current_frames()`` but are not threads Python started."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        started_by_python = {t.ident for t in threading.enumerate() if not isinstance(t, threading._DummyThread)}
+        if all(ident in started_by_python for ident in sys._current_frames()):
+            return
+        time.sleep(0.001)
 
 
 def _refuse_built_in_credentials(check: Callable[[], Any]) -> Any:
@@ -51,20 +110,25 @@ def _refuse_built_in_credentials(check: Callable[[], Any]) -> Any:
 
 
 @app.command()
-def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local stack keeps its state")) -> None:
+def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local stack keeps its state (and, unless "
+                                      "FINSYNC_CONFIG or ./finsync.toml exist, its configuration)")) -> None:
     """Run the whole local stack in the foreground: Temporal, sandboxes, gateway, worker."""
     from finsync import devstack
-    from finsync.config import Settings
 
-    config = devstack.write_local_config(data_dir)
-    os.environ.setdefault("FINSYNC_CONFIG", str(config.resolve()))
-    raise typer.Exit(devstack.run(Settings()))
+    # The configuration every other command finds; unless named or in ./finsync.toml, the local
+    # stack's own under the data folder, written if missing.
+    config = config_file()
+    if config is None or (config == LOCAL_STACK_CONFIG and not os.environ.get("FINSYNC_CONFIG")):
+        config = devstack.write_local_config(data_dir)
+    os.environ["FINSYNC_CONFIG"] = str(config.resolve())
+    raise typer.Exit(devstack.run(_settings(), config.resolve()))
 
 
 @app.command()
 def setup() -> None:
     """Prepare a deployment for finsync (idempotent): create the integration store's tables, register
     finsync's search attributes on the Temporal namespace, and create the sweep's schedule."""
+    from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 
     from finsync.store import open_store
@@ -79,7 +143,7 @@ def setup() -> None:
         client = await connect(settings.temporal)
         namespace = settings.temporal.namespace
         existing = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
-        missing = {key.name: int(key.indexed_value_type) for key in search.ALL
+        missing = {key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in search.ALL
                    if key.name not in existing.custom_attributes}
         if missing:
             await client.operator_service.add_search_attributes(
@@ -87,12 +151,7 @@ def setup() -> None:
         typer.echo(f"search attributes on {namespace}: {len(missing)} added, {len(search.ALL) - len(missing)} present")
         typer.echo(f"sweep schedule {SCHEDULE_ID}: {await ensure_sweep_schedule(client, settings)}")
 
-    code = _run(register())
-    # A one-shot step's exit code is what a deployment waits on, and the Temporal client's threads
-    # can abort the interpreter's teardown after a success (temporalio/sdk-python#300): skip it.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    raise typer.Exit(_run(register()))   # _run lets the SDK's threads leave Python before exit
 
 
 @app.command()
@@ -157,49 +216,42 @@ def sandbox(name: str = typer.Argument(..., help="concur, netsuite or bank"),
 
 
 @demo_app.command("expense")
-def demo_expense(count: int = typer.Option(50, help="how many expense reports to create")) -> None:
+def demo_expense(count: int = typer.Option(50, min=1, help="how many expense reports to create")) -> None:
     """Create realistic expense reports of mixed cases and follow them to a resting state."""
     from finsync.demo import run_expense_demo
 
-    raise typer.Exit(_run(run_expense_demo(load_settings(), count)))
+    raise typer.Exit(_run(run_expense_demo(_settings(), count)))
 
 
 @exceptions_app.command("list")
-def exceptions_list(entity: str = typer.Option(None, help="legal entity code, e.g. DE01"),
-                    process: str = typer.Option(None, help="process, e.g. expense")) -> None:
+def exceptions_list(entity: str | None = typer.Option(None, help="legal entity code, e.g. DE01"),
+                    process: str | None = typer.Option(None, help="process, e.g. expense")) -> None:
     """Every process parked on a business exception, and bank reports no process took."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from finsync.exception_queue import parked
+    from finsync.exception_queue import bank_reports_table, check_filters, parked, queue_table
     from finsync.store import open_store
     from finsync.temporal import connect
+    from finsync.terminal import console
+    from finsync.visibility import BadFilter
+
+    settings = _settings()
+    try:
+        check_filters(settings, entity, process)
+    except BadFilter as error:
+        raise _fail(str(error), 2) from None
 
     async def show() -> None:
-        settings = load_settings()
         items = await parked(await connect(settings.temporal), entity, process)
-        table = Table(title=f"{len(items)} parked")
-        for column in ("workflow", "process", "entity", "reason", "amount"):
-            table.add_column(column)
-        for item in items:
-            table.add_row(item.workflow_id, item.process, item.entity or "", item.reason_code,
-                          "" if item.amount is None else f"{item.amount:,.2f}")
-        Console().print(table)
+        out = console()
+        out.print(queue_table(items))
         reports = open_store(settings.database_url).bank_reports_to_investigate()
         if reports:
-            bank = Table(title=f"{len(reports)} bank reports no process took (the bank's message is kept in the store)")
-            for column in ("received", "end-to-end id", "message", "status", "why", "workflow"):
-                bank.add_column(column)
-            for row in reports:
-                bank.add_row(f"{row.received_at:%Y-%m-%d %H:%M}", row.end_to_end_id, f"{row.source} {row.message_id}",
-                             row.state, row.outcome, row.workflow_id or "")
-            Console().print(bank)
+            out.print(bank_reports_table(reports))
 
     raise typer.Exit(_run(show()))
 
 
 @exceptions_app.command("resolve")
-def exceptions_resolve(workflow_id: str,
+def exceptions_resolve(workflow_id: str = typer.Argument(..., help="workflow id (expense-concur-...) or report id"),
                        action: str = typer.Option(..., help="retry, correct_cost_center, set_posting_date or cancel"),
                        by: str = typer.Option(..., help="who resolves it (kept in the timeline and the feed)"),
                        cost_center: str = typer.Option(None), posting_date: str = typer.Option(None, help="YYYY-MM-DD"),
@@ -207,25 +259,63 @@ def exceptions_resolve(workflow_id: str,
     """Resolve one parked process; the workflow checks the resolution before accepting it."""
     from pydantic import ValidationError
 
-    from finsync.exception_queue import ResolutionRefused, resolve
+    from finsync.exception_queue import resolve
     from finsync.temporal import connect
+    from finsync.workflow_calls import workflow_id_for
     from workflows.common.exceptions import Resolution
 
+    settings = _settings()
     try:
         resolution = Resolution(action=action, resolved_by=by, cost_center=cost_center, posting_date=posting_date, note=note)
     except ValidationError as error:
-        typer.echo(f"not a valid resolution: {error.errors()[0]['msg']}", err=True)
-        raise typer.Exit(2) from None
+        first = error.errors()[0]
+        raise _fail(f"not a valid resolution: {first['loc'][0]}: {first['msg']}", 2) from None
 
-    async def send() -> int:
-        try:
-            typer.echo(await resolve(await connect(load_settings().temporal), workflow_id, resolution))
-            return 0
-        except ResolutionRefused as refusal:
-            typer.echo(f"refused: {refusal}", err=True)
-            return 1
+    async def send() -> None:
+        typer.echo(await resolve(await connect(settings.temporal), workflow_id_for(workflow_id), resolution))
 
     raise typer.Exit(_run(send()))
+
+
+@report_app.command("show")
+def report_show(reference: str = typer.Argument(..., help="workflow id (expense-concur-...) or the expense "
+                                                "platform's report id")) -> None:
+    """Where one report's process stands, how it got there, and what was booked and paid."""
+    from finsync import report_view
+    from finsync.temporal import connect
+    from finsync.terminal import console
+    from finsync.workflow_calls import workflow_id_for
+
+    settings = _settings()
+
+    async def show() -> None:
+        snapshot = await report_view.load(await connect(settings.temporal), reference)
+        console().print(report_view.render(workflow_id_for(reference), snapshot))
+
+    raise typer.Exit(_run(show()))
+
+
+@app.command()
+def feed(workflow: str | None = typer.Option(None, help="only this process run (workflow id)"),
+         key: str | None = typer.Option(None, help="only this business key (an expense report id)"),
+         after: int = typer.Option(0, min=0, help="only events after this seq (the last one you saw)"),
+         limit: int = typer.Option(100, min=1, max=10_000, help="at most this many events"),
+         as_json: bool = typer.Option(False, "--json", help="one JSON object per line, for programs")) -> None:
+    """The finance event feed (the integration store's finance_event), oldest first."""
+    from finsync import feed as feed_reader
+    from finsync.terminal import console
+
+    settings = _settings()
+    try:
+        store = feed_reader.open_existing(settings.database_url)
+    except feed_reader.NoStore as error:
+        raise _fail(str(error)) from None
+    rows = feed_reader.read(store, after=after, workflow_id=workflow, business_key=key, limit=limit)
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(feed_reader.as_json(row)))
+    else:
+        console().print(feed_reader.table(rows))
 
 
 if __name__ == "__main__":

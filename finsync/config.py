@@ -1,9 +1,9 @@
 """finsync configuration: one TOML file, overridable by environment variables.
 
 Order of precedence: ``FINSYNC_*`` environment variables (nested with ``__``, e.g.
-``FINSYNC_ERP__BASE_URL``), then the TOML file named by ``FINSYNC_CONFIG`` (default
-``finsync.toml`` in the working directory), then the defaults below, which describe the local
-stack that ``finsync dev`` runs. Pointing a connector at a real tenant is a change here only.
+``FINSYNC_ERP__BASE_URL``), then one TOML file (see ``config_file``), then the defaults below,
+which describe the local stack that ``finsync dev`` runs. Pointing a connector at a real tenant
+is a change here only.
 """
 
 from __future__ import annotations
@@ -21,6 +21,25 @@ from pydantic_settings import (
 )
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+# Where ``finsync dev`` writes the local stack's configuration, relative to the working directory.
+LOCAL_STACK_CONFIG = Path(".finsync") / "finsync.toml"
+
+
+def config_file() -> Path | None:
+    """The TOML file every finsync command reads, so they all find the one ``finsync dev`` uses:
+    ``FINSYNC_CONFIG`` if set, else ``./finsync.toml``, else ``./.finsync/finsync.toml``.
+    None when there is none (the defaults apply). A ``FINSYNC_CONFIG`` is returned even when it
+    does not exist; the CLI says so rather than quietly running on defaults."""
+    named = os.environ.get("FINSYNC_CONFIG")
+    return Path(named) if named else config_in_working_directory()
+
+
+def config_in_working_directory() -> Path | None:
+    """What a command finds without ``FINSYNC_CONFIG``: ``./finsync.toml``, else ``./.finsync/finsync.toml``."""
+    for candidate in (Path("finsync.toml"), LOCAL_STACK_CONFIG):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 class TemporalSettings(BaseModel):
@@ -31,6 +50,7 @@ class TemporalSettings(BaseModel):
     tls_client_key: Path | None = None
     api_key: SecretStr | None = None
     workflow_task_queue: str = "finsync-workflows"
+    ui_port: int = 8233                # the dev server's Web UI (``finsync dev``), on the address's host
 
 
 class VendorSettings(BaseModel):
@@ -132,7 +152,9 @@ class Settings(BaseSettings):
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
                                    env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
                                    file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = Path(os.environ.get("FINSYNC_CONFIG", "finsync.toml"))
+        toml_file = config_file()
+        if toml_file is None:
+            return (init_settings, env_settings)
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
 
     @property

@@ -4,29 +4,37 @@ Employees create and submit reports in the expense sandbox; the sandbox's signed
 the gateway, which starts the workflows. The demo then plays the managers (approving what lands
 in their queue) and follows every workflow to a resting state: paid, returned to the employee,
 or parked on an exception for finance.
+
+Claims differ from run to run (every merchant carries the run's tag, as card feeds carry a
+store or trip number), so a second demo on the same day is not refused as a duplicate of the
+first; within a run one claim is deliberately made twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from temporalio.client import Client
-from temporalio.service import RPCError
 
+from finsync import readiness
 from finsync.config import Settings
 from finsync.temporal import connect
+from finsync.terminal import console as make_console
+from finsync.terminal import text
+from finsync.workflow_calls import status_or_none
 from sandboxes.concur.driver import ConcurDriver, Expense
 from workflows.expense.model import BusinessStatus, ExpenseSnapshot, workflow_id
-from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
-console = Console()
+console = make_console()
 RESTING = {BusinessStatus.PAID, BusinessStatus.RETURNED, BusinessStatus.EXCEPTION, BusinessStatus.CANCELLED,
            BusinessStatus.EXPIRED}
 MANAGERS = ["E1000", "E2000"]
@@ -42,20 +50,27 @@ class Case:
     report_date: date | None = None
 
 
-def cases(today: date, n: int) -> list[Case]:
+def run_tag(now: float | None = None) -> str:
+    """Five base-36 characters from the clock's second: distinct for every run for two years."""
+    seconds = int(time.time() if now is None else now) % 36**5
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return "".join(digits[seconds // 36**i % 36] for i in reversed(range(5)))
+
+
+def cases(today: date, n: int, run: str) -> list[Case]:
     """One of each kind of report a finance team sees, varied by ``n`` as real claims vary."""
     month_start = today.replace(day=1)
     day = max(month_start, today - timedelta(days=n % 5))
     last_month = month_start - timedelta(days=10)
     # n cents on top: no two claims of one case are ever the same (only the deliberate duplicate is).
     vary = lambda amount: (Decimal(amount) * (1 + Decimal(n % 9) / 40) + Decimal(n) / 100).quantize(Decimal("0.01"))  # noqa: E731
-    us = lambda code, amount, vendor, **kw: Expense(code, vary(amount), "USD", day, vendor, **kw)  # noqa: E731
-    eu = lambda code, amount, vendor, **kw: Expense(code, vary(amount), "EUR", day, vendor, **kw)  # noqa: E731
+    us = lambda code, amount, vendor, **kw: Expense(code, vary(amount), "USD", day, f"{vendor} #{run}", **kw)  # noqa: E731
+    eu = lambda code, amount, vendor, **kw: Expense(code, vary(amount), "EUR", day, f"{vendor} #{run}", **kw)  # noqa: E731
     return [
         Case("client dinner and hotel", "E1001", "USD", [us("DINNR", "86.40", "Nopa"), us("LODNG", "229.00", "Hotel Zetta")]),
         Case("taxi and lunch", "E1002", "USD", [us("TAXIX", "38.75", "Yellow Cab"), us("LUNCH", "24.10", "Sweetgreen")]),
         Case("flight to Berlin", "E1003", "USD", [us("AIRFR", "812.60", "United Airlines")]),
-        Case("London trip, pounds", "E1004", "USD", [Expense("TAXIX", vary("42.00"), "GBP", day, "Addison Lee"),
+        Case("London trip, pounds", "E1004", "USD", [Expense("TAXIX", vary("42.00"), "GBP", day, f"Addison Lee #{run}"),
                                                       us("DINNR", "61.00", "Dishoom")]),
         Case("Kundentermin Hamburg", "E2001", "EUR", [eu("LODNG", "189.00", "Hotel Atlantic", tax_code="DE19"),
                                                       eu("TAXIX", "31.50", "Taxi Hamburg", tax_code="DE19")]),
@@ -66,7 +81,7 @@ def cases(today: date, n: int) -> list[Case]:
         Case("expense dated in a closed period", "E1001", "USD", [us("TAXIX", "27.30", "Lyft")], report_date=last_month),
         Case("employee's bank account closed", "E2004", "EUR", [eu("TAXIX", "22.80", "FreeNow", tax_code="DE19")]),
         Case("the same taxi claimed twice", "E2003", "EUR",
-             [Expense("TAXIX", Decimal("27.40"), "EUR", month_start, "Taxi Berlin", tax_code="DE19")]),
+             [Expense("TAXIX", Decimal("27.40"), "EUR", month_start, f"Taxi Berlin #{run}", tax_code="DE19")]),
     ]
 
 
@@ -74,16 +89,23 @@ def cases(today: date, n: int) -> list[Case]:
 WEIGHTS = [5, 4, 2, 2, 4, 2, 1, 1, 1, 1, 1, 2]
 
 
-def plan(today: date, count: int) -> list[Case]:
+def plan(today: date, count: int, run: str) -> list[Case]:
     # Each case's occurrences spread evenly, so even a short demo shows every kind of outcome.
     slots = [i for _, i in sorted((k / weight, i) for i, weight in enumerate(WEIGHTS) for k in range(weight))]
-    return [cases(today, n)[slots[n % len(slots)]] for n in range(count)]
+    return [cases(today, n, run)[slots[n % len(slots)]] for n in range(count)]
 
 
-async def run_expense_demo(settings: Settings, count: int) -> int:
+async def run_expense_demo(settings: Settings, count: int, run: str | None = None) -> int:
+    """Create ``count`` reports and follow them; 1 (with one line) if the stack is not ready."""
     client = await connect(settings.temporal)
+    try:
+        await readiness.check(settings, client)
+    except readiness.NotReady as error:
+        make_console(stderr=True).print(text(str(error)))
+        return 1
     today = date.today()
-    reports_plan = plan(today, count)
+    run = run or run_tag()
+    reports_plan = plan(today, count, run)
     async with ConcurDriver(settings.expense.base_url, settings.expense.client_id,
                             settings.expense.client_secret.get_secret_value()) as concur:
         reports: dict[str, Case] = {}
@@ -98,12 +120,12 @@ async def run_expense_demo(settings: Settings, count: int) -> int:
                 progress.advance(creating)
             following = progress.add_task("following workflows", total=count)
             snapshots = await _follow(client, concur, reports, progress, following)
-    _summary(snapshots, reports)
+    _summary(snapshots, reports, settings)
     return 0 if len(snapshots) == count else 1
 
 
-async def _follow(client: Client, concur: ConcurDriver, reports: dict[str, object], progress: Progress,
-                  task: object, timeout: float = 600.0) -> dict[str, ExpenseSnapshot]:
+async def _follow(client: Client, concur: ConcurDriver, reports: Mapping[str, object], progress: Progress,
+                  task: TaskID, timeout: float = 600.0) -> dict[str, ExpenseSnapshot]:
     """Approve what reaches the managers and poll every workflow until it rests."""
     resting: dict[str, ExpenseSnapshot] = {}
     deadline = asyncio.get_running_loop().time() + timeout
@@ -122,11 +144,8 @@ async def _follow(client: Client, concur: ConcurDriver, reports: dict[str, objec
 
 
 async def _snapshot(client: Client, report_id: str) -> ExpenseSnapshot | None:
-    try:
-        return await client.get_workflow_handle(workflow_id("concur", report_id)).query(
-            ExpenseReimbursementWorkflow.status)
-    except RPCError:
-        return None   # the webhook has not started it yet
+    # None until the webhook has started it
+    return await status_or_none(client.get_workflow_handle(workflow_id("concur", report_id)))
 
 
 def _progress() -> Progress:
@@ -134,7 +153,7 @@ def _progress() -> Progress:
                     console=console)
 
 
-def _summary(snapshots: dict[str, ExpenseSnapshot], reports: dict[str, object]) -> None:
+def _summary(snapshots: dict[str, ExpenseSnapshot], reports: Mapping[str, object], settings: Settings) -> None:
     table = Table(title=f"{len(reports)} expense reports")
     table.add_column("outcome")
     table.add_column("reports", justify="right")
@@ -149,7 +168,9 @@ def _summary(snapshots: dict[str, ExpenseSnapshot], reports: dict[str, object]) 
                   ", ".join(f"{k} ×{v}" for k, v in reasons.most_common()))
     missing = len(reports) - len(snapshots)
     if missing:
-        table.add_row("[red]not at rest in time[/red]", str(missing), "see the Temporal Web UI")
+        table.add_row(text("not at rest in time", style="red"), str(missing), "see the Temporal Web UI")
     console.print(table)
-    console.print("Find them in the Web UI (http://127.0.0.1:8233), e.g. "
-                  "[bold]FinsyncBusinessStatus = 'EXCEPTION' AND FinsyncLegalEntity = 'DE01'[/bold]")
+    host = settings.temporal.address.rsplit(":", 1)[0]
+    console.print(Text.assemble(f"Find them in the Web UI (http://{host}:{settings.temporal.ui_port}), e.g. ",
+                                ("FinsyncBusinessStatus = 'EXCEPTION' AND FinsyncLegalEntity = 'DE01'", "bold"),
+                                "; or: finsync exceptions list"))

@@ -2,11 +2,14 @@
 
 A real Temporal dev server (gRPC 7233, Web UI 8233, SQLite under the data folder), the vendor
 sandboxes, the webhook gateway and a worker. State lives under ``.finsync/``: running it again
-resumes where it stopped. Ctrl-C stops everything, the worker first and Temporal last.
+resumes where it stopped. Ctrl-C stops everything, the worker first and Temporal last. If
+``finsync dev`` itself is killed (SIGKILL, a closed terminal), Linux ends its children too, so
+none lives on holding a port.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -14,18 +17,22 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import tomli_w
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from finsync.config import Settings
+from finsync.config import LOCAL_STACK_CONFIG, Settings, config_file, config_in_working_directory
+from finsync.terminal import console as make_console
+from finsync.terminal import text
 from workflows.common.search import dev_server_flags
 
-console = Console()
+console = make_console()
+PR_SET_PDEATHSIG = 1   # linux/prctl.h
 
 
 @dataclass
@@ -35,11 +42,17 @@ class Service:
     command: list[str]
     health_url: str | None       # None: a TCP connect is enough
     shows: str                   # what to tell the user about it
+    more_ports: dict[str, int] = field(default_factory=dict)   # further ports it listens on, by what they are
     process: subprocess.Popen | None = None
 
+    def ports(self) -> dict[str, int]:
+        return {**({self.name: self.port} if self.port else {}), **self.more_ports}
 
-class PortTaken(RuntimeError):
-    pass
+
+@dataclass(frozen=True)
+class TakenPort:
+    name: str
+    port: int
 
 
 def port_free(host: str, port: int) -> bool:
@@ -60,7 +73,8 @@ def write_local_config(data_dir: Path) -> Path:
         defaults = Settings(data_dir=data_dir)
         config = {
             "data_dir": str(data_dir),
-            "temporal": {"address": defaults.temporal.address, "namespace": defaults.temporal.namespace},
+            "temporal": {"address": defaults.temporal.address, "namespace": defaults.temporal.namespace,
+                         "ui_port": defaults.temporal.ui_port},
             "expense": {"kind": "concur", "base_url": defaults.expense.base_url},
             "erp": {"kind": "netsuite", "base_url": defaults.erp.base_url},
             "bank": {"kind": "iso20022-bank", "base_url": defaults.bank.base_url},
@@ -74,6 +88,7 @@ def write_local_config(data_dir: Path) -> Path:
 def services(settings: Settings, python: str) -> list[Service]:
     data = settings.data_dir.resolve()
     temporal_host, temporal_port = settings.temporal.address.rsplit(":", 1)
+    ui_port = settings.temporal.ui_port
     temporal_bin = shutil.which("temporal", path=str(Path(python).parent)) or shutil.which("temporal") or "temporal"
     cli = [python, "-m", "finsync.cli"]
     sandbox_ports = {name: int(getattr(settings, role).base_url.rsplit(":", 1)[1])
@@ -81,9 +96,10 @@ def services(settings: Settings, python: str) -> list[Service]:
     return [
         Service("temporal", int(temporal_port), [
             temporal_bin, "server", "start-dev", "--ip", temporal_host, "--port", temporal_port,
-            "--ui-port", "8233", "--db-filename", str(data / "temporal.db"), "--log-level", "warn",
+            "--ui-port", str(ui_port), "--db-filename", str(data / "temporal.db"), "--log-level", "warn",
             "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal", *dev_server_flags()],
-            None, f"gRPC {settings.temporal.address} · Web UI http://{temporal_host}:8233"),
+            None, f"gRPC {settings.temporal.address} · Web UI http://{temporal_host}:{ui_port}",
+            more_ports={"temporal Web UI": ui_port}),
         *[Service(f"sandbox:{name}", port, [*cli, "sandbox", name, "--port", str(port)],
                   f"http://127.0.0.1:{port}/_sandbox/health", f"http://127.0.0.1:{port}  (docs /docs)")
           for name, port in sandbox_ports.items()],
@@ -116,26 +132,49 @@ def wait_ready(service: Service, timeout: float = 60.0) -> None:
     raise RuntimeError(f"{service.name} did not become ready within {timeout:.0f} s; see its log")
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """For Popen's preexec_fn: the child gets SIGKILL when ``finsync dev`` dies however it dies.
+
+    Each child runs in its own session (Ctrl-C in the terminal reaches only ``finsync dev``,
+    which stops them in order), so nothing else would end them if it were killed. SIGKILL:
+    with no ``finsync dev`` left nobody would wait for a graceful stop; Temporal's SQLite (WAL)
+    and the sandboxes' databases survive a killed process. Linux only (prctl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)   # loaded before the fork: the child only calls it
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:   # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
 class LocalStack:
     """Start the services in order (each waits until ready), stop them in reverse."""
 
-    def __init__(self, settings: Settings, cwd: Path | None = None) -> None:
+    def __init__(self, settings: Settings, cwd: Path | None = None, config: Path | None = None) -> None:
         self.settings = settings
         self.cwd = cwd
+        # The file the services read: the one these settings came from.
+        self.config = (config or config_file() or settings.data_dir / "finsync.toml").resolve()
         self.logs = settings.data_dir / "logs"
         self.services = services(settings, sys.executable)
 
-    def ports_taken(self) -> list[Service]:
-        return [s for s in self.services if s.port and not port_free("127.0.0.1", s.port)]
+    def ports_taken(self) -> list[TakenPort]:
+        return [TakenPort(name, port) for s in self.services for name, port in s.ports().items()
+                if not port_free("127.0.0.1", port)]
 
     def __enter__(self) -> LocalStack:
         self.logs.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "FINSYNC_CONFIG": str((self.settings.data_dir / "finsync.toml").resolve())}
+        env = {**os.environ, "FINSYNC_CONFIG": str(self.config)}
         try:
             for service in self.services:
                 log = open(self.logs / f"{service.name.replace(':', '-')}.log", "ab")
                 service.process = subprocess.Popen(service.command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                                   cwd=self.cwd, start_new_session=True)
+                                                   cwd=self.cwd, start_new_session=True, preexec_fn=_die_with_parent())
                 wait_ready(service)
             _subscribe_webhooks(self.settings)
             _schedule_sweep(self.settings)
@@ -171,29 +210,29 @@ class LocalStack:
                     os.killpg(service.process.pid, signal.SIGKILL)
 
 
-def run(settings: Settings) -> int:
-    stack = LocalStack(settings)
+def run(settings: Settings, config: Path) -> int:
+    """Run the stack from ``config`` (the file ``settings`` came from) until Ctrl-C."""
+    stack = LocalStack(settings, config=config)
     taken = stack.ports_taken()
     if taken:
-        for s in taken:
-            console.print(f"[red]Port {s.port} ({s.name}) is already in use.[/red]")
-        console.print("Another finsync dev (or another program) holds it. Stop it, or change the port in "
-                      f"{settings.data_dir / 'finsync.toml'}.")
+        for port in taken:
+            console.print(text(f"Port {port.port} ({port.name}) is already in use.", style="red"))
+        console.print(text(f"Another finsync dev (or another program) holds it. Stop it, or change the port in {config}."))
         return 1
     signal.signal(signal.SIGTERM, signal.default_int_handler)   # stop as cleanly as on Ctrl-C
     try:
         with stack:
-            _print_table(stack.services, stack.logs)
+            _print_table(stack)
             while stack.running():
                 time.sleep(0.5)
             dead = [s.name for s in stack.services if s.process and s.process.poll() is not None]
-            console.print(f"[red]{', '.join(dead)} stopped unexpectedly; see {stack.logs}. Stopping the rest.[/red]")
+            console.print(text(f"{', '.join(dead)} stopped unexpectedly; see {stack.logs}. Stopping the rest.", style="red"))
             return 1
     except KeyboardInterrupt:
         console.print("\nStopping…")
         return 0
     except RuntimeError as error:
-        console.print(f"[red]{error}[/red] ({stack.logs})")
+        console.print(text(f"{error} ({stack.logs})", style="red"))
         return 1
 
 
@@ -229,12 +268,17 @@ def _schedule_sweep(settings: Settings) -> None:
     asyncio.run(ensure())
 
 
-def _print_table(stack: list[Service], logs: Path) -> None:
+def _print_table(stack: LocalStack) -> None:
+    """Announce readiness: every service answers and the webhooks are subscribed."""
     table = Table(title="finsync local stack", show_lines=False)
     table.add_column("service")
     table.add_column("listening")
-    for service in stack:
+    for service in stack.services:
         table.add_row(service.name, service.shows)
     console.print(table)
-    console.print(f"Logs: {logs}/   ·   Next: [bold]finsync demo expense --count 50[/bold] in another terminal   ·   "
-                  "Ctrl-C stops everything.")
+    console.print(Text.assemble(f"Logs: {stack.logs}/   ·   Next: ", ("finsync demo expense --count 50", "bold"),
+                                " in another terminal   ·   Ctrl-C stops everything."))
+    console.print(text(f"Configuration: {stack.config}"))
+    if (config_in_working_directory() or LOCAL_STACK_CONFIG).resolve() != stack.config:
+        console.print(text(f"Other commands find it only with FINSYNC_CONFIG={stack.config} (they look for "
+                           f"./finsync.toml, then ./{LOCAL_STACK_CONFIG})", style="yellow"))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,29 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from finsync import config
 from finsync.interceptors import CorrelationInterceptor
 from workflows.common import search
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_developer_configuration(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test reads the developer's FINSYNC_* environment or ./finsync.toml: the configuration
+    file is an empty one, and tests build the Settings they need. Session-wide, so module-scoped
+    fixtures (the stack) are isolated too."""
+    empty = tmp_path_factory.mktemp("config") / "empty.toml"
+    empty.write_text("")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("FINSYNC_")]:
+            patch.delenv(name)
+        patch.setenv("FINSYNC_CONFIG", str(empty))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> None:
+    """``finsync.config.settings()`` is cached per process: each test reads its own environment."""
+    config.settings.cache_clear()
 
 
 def _binary(name: str) -> str:

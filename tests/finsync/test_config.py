@@ -1,0 +1,60 @@
+"""Every command finds the configuration ``finsync dev`` uses, and no test finds the developer's."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from finsync.cli import app
+from finsync.config import Settings
+from tests.support.servers import free_port
+
+
+def local_stack_config(folder: Path, address: str) -> None:
+    (folder / ".finsync").mkdir()
+    (folder / ".finsync" / "finsync.toml").write_text(f'[temporal]\naddress = "{address}"\n')
+
+
+def test_the_configuration_is_found_in_the_documented_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FINSYNC_CONFIG")
+    assert Settings().temporal.address == "127.0.0.1:7233"                   # none: the defaults
+
+    local_stack_config(tmp_path, "127.0.0.1:1001")
+    assert Settings().temporal.address == "127.0.0.1:1001"                   # ./.finsync/finsync.toml
+
+    (tmp_path / "finsync.toml").write_text('[temporal]\naddress = "127.0.0.1:1002"\n')
+    assert Settings().temporal.address == "127.0.0.1:1002"                   # ./finsync.toml before it
+
+    named = tmp_path / "elsewhere.toml"
+    named.write_text('[temporal]\naddress = "127.0.0.1:1003"\n')
+    monkeypatch.setenv("FINSYNC_CONFIG", str(named))
+    assert Settings().temporal.address == "127.0.0.1:1003"                   # FINSYNC_CONFIG before both
+
+
+def test_a_command_dials_the_temporal_the_local_stack_config_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """After the README's advice to change the port in .finsync/finsync.toml, with no FINSYNC_CONFIG."""
+    port = free_port()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FINSYNC_CONFIG")
+    local_stack_config(tmp_path, f"127.0.0.1:{port}")
+
+    result = CliRunner().invoke(app, ["exceptions", "list"])
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Cannot reach Temporal at 127.0.0.1:{port} ")
+
+
+def test_a_configuration_file_that_is_not_there_is_one_line(tmp_path: Path):
+    result = CliRunner().invoke(app, ["feed"], env={"FINSYNC_CONFIG": str(tmp_path / "typo.toml")})
+    assert result.exit_code == 2
+    assert result.stderr == f"FINSYNC_CONFIG names {tmp_path / 'typo.toml'}, which is not a file\n"
+
+
+def test_tests_do_not_see_the_developers_configuration():
+    assert [name for name in os.environ if name.startswith("FINSYNC_")] == ["FINSYNC_CONFIG"]
+    assert Path(os.environ["FINSYNC_CONFIG"]).read_text() == ""
+    assert Settings() == Settings.model_construct()   # every value a default
