@@ -19,7 +19,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     for name in list(os.environ):
         if name.startswith("FINSYNC_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("FINSYNC_CONFIG", str(tmp_path / "absent.toml"))
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    monkeypatch.setenv("FINSYNC_CONFIG", str(empty))
     settings.cache_clear()
     yield
     settings.cache_clear()   # what a test loaded stays with it

@@ -51,7 +51,9 @@ async def token_status(name: str, app: Any, settings: Settings) -> int:
 
 def finsync(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run the ``finsync`` command with only the given settings (none from this environment)."""
-    environment = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "FINSYNC_CONFIG": str(tmp_path / "absent.toml"),
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    environment = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "FINSYNC_CONFIG": str(empty),
                    "FINSYNC_DATA_DIR": str(tmp_path), **env}
     return subprocess.run([sys.executable, "-m", "finsync.cli", *args], env=environment, cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
