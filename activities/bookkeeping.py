@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import activity
 
-from canonical import BankAccount, ExpenseReport, FinanceEvent
-from finsync.config import Settings
+from canonical import BankAccount, CompanyBankAccount, ExpenseReport, FinanceEvent
+from finsync.config import DebtorAccount, Settings
 from finsync.store import IntegrationStore
 from workflows.expense.rules import AccountMapping, DuplicateHit, ExpensePolicy, ExpenseRulebook
 
@@ -30,15 +30,21 @@ class ReportClaims(BaseModel):
     report_id: str
 
 
-def load_rulebook(policy_file: Path, accounts_file: Path, payout_accounts: dict[str, dict[str, str]]) -> ExpenseRulebook:
+def load_rulebook(policy_file: Path, accounts_file: Path, debtor_accounts: dict[str, dict[str, DebtorAccount]],
+                  pay_cross_currency: bool = True) -> ExpenseRulebook:
     with open(policy_file, "rb") as fh:
         policy = ExpensePolicy.model_validate(tomllib.load(fh))
     with open(accounts_file, "rb") as fh:
         accounts = AccountMapping.model_validate(tomllib.load(fh))
-    payout = {entity: BankAccount(holder_name=acct["name"], bic=acct["bic"], iban=acct.get("iban"),
-                                  account_number=acct.get("account_number"))
-              for entity, acct in payout_accounts.items()}
-    return ExpenseRulebook(policy=policy, accounts=accounts, payout_accounts=payout)
+    company = {entity: {currency: CompanyBankAccount(holder_name=acct.name, bic=acct.bic, iban=acct.iban,
+                                                     account_number=acct.account_number, currency=currency,
+                                                     gl_account=acct.gl_account)
+                        for currency, acct in by_currency.items()}
+               for entity, by_currency in debtor_accounts.items()}
+    legacy = {entity: BankAccount(**next(iter(by_currency.values())).model_dump(include=set(BankAccount.model_fields)))
+              for entity, by_currency in company.items() if by_currency}
+    return ExpenseRulebook(policy=policy, accounts=accounts, payout_accounts=legacy, company_accounts=company,
+                           pay_cross_currency=pay_cross_currency)
 
 
 class BookkeepingActivities:
@@ -69,9 +75,9 @@ class BookkeepingActivities:
         """The rule files and payout accounts as they are now; re-read only when one changed."""
         rules = self.settings.rules
         stamp = (rules.expense_policy.stat().st_mtime_ns, rules.expense_accounts.stat().st_mtime_ns,
-                 repr(sorted(self.settings.bank.debtor_accounts.items())))
+                 self.settings.bank.model_dump_json(include={"debtor_accounts", "pay_cross_currency"}))
         if self._rulebook is None or self._rulebook[0] != stamp:
             book = await asyncio.to_thread(load_rulebook, rules.expense_policy, rules.expense_accounts,
-                                           self.settings.bank.debtor_accounts)
+                                           self.settings.bank.debtor_accounts, self.settings.bank.pay_cross_currency)
             self._rulebook = (stamp, book)
         return self._rulebook[1]

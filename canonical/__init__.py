@@ -15,13 +15,14 @@ from canonical.expense import (
 )
 from canonical.journal import JournalEntry, JournalLine, PostedJournal, Side, UnbalancedJournalError
 from canonical.money import Money, currency_exponent, quantize
-from canonical.parties import BankAccount, CostCenter, Employee, GLAccount, LegalEntity
+from canonical.parties import BankAccount, CompanyBankAccount, CostCenter, Employee, GLAccount, LegalEntity
 from canonical.payment import PaymentInstruction, PaymentState, PaymentStatusReport
 from canonical.problems import BusinessProblem, ProblemCode
 from canonical.reference import AccountingPeriod, CodingContext, CodingRequest, FxRate
 
 __all__ = [
-    "AccountingPeriod", "ApprovalStatus", "BankAccount", "BusinessProblem", "ClaimedReport", "CodingContext", "CodingRequest",
+    "AccountingPeriod", "ApprovalStatus", "BankAccount", "CompanyBankAccount", "BusinessProblem", "ClaimedReport",
+    "CodingContext", "CodingRequest",
     "CostCenter", "Employee", "ExpenseLine", "ExpenseReport", "FinanceEvent", "FinanceEventType",
     "FxRate", "GLAccount", "JournalEntry", "JournalLine", "LegalEntity", "Money",
     "PaymentInstruction", "PaymentState", "PaymentStatus", "PaymentStatusReport", "PostedJournal", "ProblemCode",

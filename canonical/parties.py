@@ -106,3 +106,16 @@ class GLAccount(BaseModel):
     name: str
     active: bool = True
     erp_id: str | None = None
+
+
+class CompanyBankAccount(BankAccount):
+    """An account the company pays from: its currency, and the GL account that mirrors it in the ERP."""
+
+    currency: str
+    gl_account: str
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        currency_exponent(value.upper())
+        return value.upper()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -32,12 +33,13 @@ class PaymentState(StrEnum):
     ACCEPTED = "ACCEPTED"      # ACCP, ACSP: will be executed
     SETTLED = "SETTLED"        # ACSC, ACCC, camt.054 DBIT BOOK: money left the account
     REJECTED = "REJECTED"      # RJCT
+    RETURNED = "RETURNED"      # settled, then sent back by the creditor's bank (camt.054 return, late RJCT)
     UNKNOWN = "UNKNOWN"        # the bank has never seen this instruction
 
     @property
     def decided(self) -> bool:
         """The bank's last word on the transaction: later reports never change it."""
-        return self in (PaymentState.SETTLED, PaymentState.REJECTED)
+        return self in (PaymentState.SETTLED, PaymentState.REJECTED, PaymentState.RETURNED)
 
 
 class PaymentStatusReport(BaseModel):
@@ -51,7 +53,9 @@ class PaymentStatusReport(BaseModel):
     bank_status_code: str = ""       # ISO code as sent: ACSC, RJCT, BOOK, ...
     reason_code: str | None = None   # ISO external reason code, e.g. AC04
     reason_text: str | None = None
-    amount: Money | None = None
+    amount: Money | None = None      # the instructed amount
+    debited: Money | None = None     # what left the debtor account, in its currency (camt.054, lookup)
+    exchange_rate: Decimal | None = None   # units of the debited currency per instructed unit, if converted
     booking_date: date | None = None
     bank_reference: str | None = None
     source: str = ""                 # "pain.002", "camt.054", "lookup"

@@ -83,16 +83,31 @@ class ErpVendorSettings(VendorSettings):
     certificate_id: str | None = None
 
 
+class DebtorAccount(BaseModel):
+    """One of the company's bank accounts, and the GL account that mirrors it in the ERP."""
+
+    name: str                          # the account holder, as the bank knows it
+    bic: str
+    iban: str | None = None
+    account_number: str | None = None  # where there is no IBAN (US)
+    gl_account: str
+
+
 class BankVendorSettings(VendorSettings):
     kind: str = "iso20022-bank"
     base_url: str = "http://127.0.0.1:8703"
     task_queue: str = "finsync-bank"
     max_requests_per_second: float | None = 50
-    # The company's own accounts that reimbursements are paid from, by legal entity code.
-    debtor_accounts: dict[str, dict[str, str]] = {
-        "US01": {"name": "Finsync Demo Inc.", "account_number": "000123456789", "bic": "CHASUS33XXX"},
-        "DE01": {"name": "Finsync Demo GmbH", "iban": "DE02120300000000202051", "bic": "BYLADEM1001"},
+    # The company's own accounts that payments leave from: by legal entity code, then currency.
+    debtor_accounts: dict[str, dict[str, DebtorAccount]] = {
+        "US01": {"USD": DebtorAccount(name="Finsync Demo Inc.", account_number="000123456789", bic="CHASUS33XXX",
+                                      gl_account="1010")},
+        "DE01": {"EUR": DebtorAccount(name="Finsync Demo GmbH", iban="DE02120300000000202051", bic="BYLADEM1001",
+                                      gl_account="1020")},
     }
+    # A payment in a currency the entity has no account in leaves from its functional-currency
+    # account, and the bank converts (false: such a payment parks until an account is configured).
+    pay_cross_currency: bool = True
 
 
 class WebhookSettings(BaseModel):

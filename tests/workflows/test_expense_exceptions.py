@@ -12,7 +12,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 
 from canonical import ApprovalStatus, Side
-from finsync.config import BankVendorSettings, Settings
+from finsync.config import BankVendorSettings, DebtorAccount, Settings
 from tests.workflows.harness import Run, running
 from tests.workflows.world import CLOSED_ACCOUNT, GOOD_ACCOUNT, World, report
 from workflows.common.exceptions import ResolutionAction
@@ -180,8 +180,8 @@ async def test_a_missing_payout_account_parks_instead_of_failing_the_workflow_ta
         await approved(run)
         snap = await run.parked_on("PAYOUT_ACCOUNT_MISSING")
         assert snap.open_exception is not None and "US01" in snap.open_exception.problem.reason
-        settings.bank.debtor_accounts["US01"] = {"name": "Finsync Demo Inc.", "account_number": "000123456789",
-                                                  "bic": "CHASUS33XXX"}
+        settings.bank.debtor_accounts["US01"] = {"USD": DebtorAccount(
+            name="Finsync Demo Inc.", account_number="000123456789", bic="CHASUS33XXX", gl_account="1010")}
         await run.resolve(RETRY)
         assert (await run.handle.result()).status is BusinessStatus.PAID
         history = await run.handle.fetch_history()

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from canonical import BankAccount, ExpenseReport, Money
+from canonical import BankAccount, CompanyBankAccount, ExpenseReport, Money
 
 
 class ExpensePolicy(BaseModel):
@@ -28,6 +28,7 @@ class EntityAccounts(BaseModel):
     employee_payable: str
     reclaimable_tax: str
     fx_rounding: str
+    fx_gain_loss: str | None = None   # realized exchange differences on settlement
     categories: dict[str, str]
 
 
@@ -43,7 +44,18 @@ class ExpenseRulebook(BaseModel):
 
     policy: ExpensePolicy
     accounts: AccountMapping
-    payout_accounts: dict[str, BankAccount]   # entity code -> account reimbursements are paid from
+    # Entity code -> the account payments leave from. Kept for runs that started before accounts
+    # were configured per currency (their recorded rulebooks have only this); new runs read
+    # company_accounts: entity code -> currency -> account.
+    payout_accounts: dict[str, BankAccount]
+    company_accounts: dict[str, dict[str, CompanyBankAccount]] = {}
+    pay_cross_currency: bool = True   # no account in the payment's currency: pay from the functional one
+
+    def payout_account(self, entity: str, currency: str, functional: str) -> CompanyBankAccount | None:
+        """The account a payment in ``currency`` leaves from: one in that currency, else (if
+        allowed) the entity's functional-currency account, the bank converting."""
+        accounts = self.company_accounts.get(entity, {})
+        return accounts.get(currency) or (accounts.get(functional) if self.pay_cross_currency else None)
 
 
 class DuplicateHit(BaseModel):

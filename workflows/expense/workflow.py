@@ -383,7 +383,7 @@ class ExpenseReimbursementWorkflow:
             if self._recalled():
                 await self._reverse(entry, "report recalled by the employee before payment")
                 raise _Recalled("Recalled by the employee before payment")
-            debtor = self.rules.payout_accounts.get(self.entity_code or "")
+            debtor = self._payout_account(report.reimbursement_total.currency, ctx.entity.functional_currency)
             problem = None
             if creditor is None:
                 problem = BusinessProblem(code=ProblemCode.BANK_DETAILS_MISSING, system="erp", subject=report.employee_id,
@@ -394,9 +394,13 @@ class ExpenseReimbursementWorkflow:
                                           reason=f"The employee's bank account {creditor.account_id} was rejected by the "
                                                  "bank and has not been corrected in the ERP yet.")
             elif debtor is None:
-                problem = BusinessProblem(code=ProblemCode.PAYOUT_ACCOUNT_MISSING, system="finsync", subject=self.entity_code,
-                                          reason=f"finsync has no account to pay reimbursements from for entity "
-                                                 f"{self.entity_code}: add it under [bank] debtor_accounts, then retry.")
+                currency = report.reimbursement_total.currency
+                problem = BusinessProblem(
+                    code=ProblemCode.PAYOUT_ACCOUNT_MISSING, system="finsync", subject=f"{self.entity_code} {currency}",
+                    reason=f"Entity {self.entity_code} has no bank account to pay {currency} from"
+                           + ("" if currency == ctx.entity.functional_currency else
+                              f" (nor may it pay from its {ctx.entity.functional_currency} account)")
+                           + f": add one under [bank] debtor_accounts.{self.entity_code}.{currency}, then retry.")
             else:
                 outcome = await self._send_and_wait(report, creditor, debtor, attempt)
                 if outcome.state is PaymentState.SETTLED:
@@ -455,6 +459,13 @@ class ExpenseReimbursementWorkflow:
     # --- plumbing -------------------------------------------------------------------------------
     def _recalled(self) -> bool:
         return self.platform_status in BACK_WITH_EMPLOYEE
+
+    def _payout_account(self, currency: str, functional: str) -> BankAccount | None:
+        """By currency; a rulebook recorded before accounts had currencies names one per entity.
+        (Decided by the recorded data, so it needs no patch, and no patch marker costs an upsert.)"""
+        if self.rules.company_accounts:
+            return self.rules.payout_account(self.entity_code or "", currency, functional)
+        return self.rules.payout_accounts.get(self.entity_code or "")
 
     def _money_state(self) -> MoneyState:
         """Where the reimbursement's money is, from what the bank and the ERP told this process."""
