@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from activities.bookkeeping import load_rulebook
-from canonical import Money, Side
+from canonical import (
+    AccountingPeriod,
+    ApprovalStatus,
+    CodingContext,
+    CostCenter,
+    Employee,
+    ExpenseLine,
+    ExpenseReport,
+    FxRate,
+    GLAccount,
+    LegalEntity,
+    Money,
+    Side,
+    currency_exponent,
+)
 from finsync.config import BankVendorSettings, RulesSettings
 from tests.workflows.world import World, expense_line, report
 from workflows.expense.coding import CodingOverrides, CodingProblem, build_journal, coding_request
@@ -54,18 +69,67 @@ async def test_journal_splits_reclaimable_tax_and_credits_the_employee():
                           ("2150", Side.CREDIT): Money.of("119.00", "USD")}
 
 
-async def test_foreign_lines_convert_at_the_transaction_date_and_differences_go_to_fx_rounding():
-    # EUR 33.33 at 1.0920 = USD 36.39636 -> 36.40; the platform reimbursed USD 36.39.
+async def test_a_foreign_line_is_taken_at_the_platforms_conversion_and_needs_no_rate():
+    # EUR 33.33 reimbursed as USD 36.39 in a USD report of a USD entity: nothing to convert.
     r = report("R12", expense_line("L1", "MEALS", "33.33", "EUR", posted="36.39"), expense_line("L2", "MEALS", "10.00"))
     ctx = await _ctx(World(r), r)
     je = build_journal(r, ctx, BOOK.accounts, external_id="x", posting_date=date(2026, 11, 10), overrides=CodingOverrides())
     assert je.currencies == {"USD"}
     debits = {ln.memo.split(" ")[0]: ln.amount.amount for ln in je.lines if ln.account == "6120"}
-    assert debits == {"R12/L1": Decimal("36.40"), "R12/L2": Decimal("10.00")}
-    credit = next(ln for ln in je.lines if ln.account == "2150")
-    assert credit.amount == Money.of("46.39", "USD") == r.reimbursement_total
-    rounding = next(ln for ln in je.lines if ln.account == "7990")
-    assert (rounding.side, rounding.amount) == (Side.CREDIT, Money.of("0.01", "USD"))
+    assert debits == {"R12/L1": Decimal("36.39"), "R12/L2": Decimal("10.00")}
+    assert next(ln for ln in je.lines if ln.account == "2150").amount == Money.of("46.39", "USD") == r.reimbursement_total
+    assert not any(ln.account == "7990" for ln in je.lines)
+
+
+def test_one_rate_per_journal_leaves_only_true_rounding_across_currencies():
+    """Property: reports in EUR, JPY, BHD, GBP or USD for entities in USD, JPY, BHD or EUR, with
+    foreign lines, tax and refunds: the payable is the report total at the posting-date rate, and
+    the rounding line is at most one minor unit per converted amount (never an FX difference)."""
+    rng = random.Random(20261201)
+    for case in range(400):
+        functional = rng.choice(["USD", "JPY", "BHD", "EUR"])
+        currency = rng.choice(["EUR", "JPY", "BHD", "GBP", "USD"])
+        rate = Decimal(rng.randint(1, 2_000_000)) / Decimal(10) ** rng.randint(3, 6)
+        lines = []
+        for n in range(rng.randint(1, 8)):
+            amount = _random_amount(rng, currency, refund=n > 0 and rng.random() < 0.15)
+            foreign = rng.random() < 0.3
+            tax = Money(amount=amount.amount * Decimal("0.19"), currency=currency) if rng.random() < 0.4 else None
+            lines.append(ExpenseLine(
+                line_id=f"L{n}", category=rng.choice(["MEALS", "LODGING", "AIRFARE"]), transaction_date=date(2026, 11, 3),
+                merchant=f"M{n}", amount=Money(amount=amount.amount * 3, currency="CHF") if foreign else amount,
+                posted_amount=amount if foreign else None,
+                reclaimable_tax=Money(amount=tax.amount * 3, currency="CHF") if foreign and tax else tax))
+        r = ExpenseReport(report_id=f"P{case}", source_system="concur", name="property", employee_id="E1001",
+                          cost_center="CC-1000", currency=currency, lines=lines, approval_status=ApprovalStatus.APPROVED)
+        if r.reimbursement_total.amount <= 0:
+            continue
+        ctx = _context(functional, currency, rate)
+        je = build_journal(r, ctx, BOOK.accounts, external_id=f"p{case}", posting_date=date(2026, 11, 10),
+                           overrides=CodingOverrides())
+        assert je.currencies == {functional}
+        payable = next(ln.amount for ln in je.lines if ln.account == "2150")
+        expected = r.reimbursement_total if currency == functional else r.reimbursement_total.convert(rate, functional)
+        assert payable == expected, case
+        rounding = sum((ln.amount.amount for ln in je.lines if ln.account == "7990"), Decimal(0))
+        converted = 0 if currency == functional else sum(1 for ln in je.lines if ln.account != "2150")
+        assert rounding <= converted * Decimal(1).scaleb(-currency_exponent(functional)), (case, rounding, converted)
+
+
+def _random_amount(rng: random.Random, currency: str, *, refund: bool) -> Money:
+    minor = rng.randint(1, 500_000) * (-1 if refund else 1)
+    return Money(amount=Decimal(minor).scaleb(-currency_exponent(currency)), currency=currency)
+
+
+def _context(functional: str, currency: str, rate: Decimal) -> CodingContext:
+    accounts = ["6100", "6110", "6120", "6130", "1410", "2150", "7990"]
+    return CodingContext(
+        entity=LegalEntity(code="US01", name="Entity", functional_currency=functional, country="US"),
+        employee=Employee(employee_id="E1001", name="Jordan Lee", entity_code="US01", cost_center="CC-1000"),
+        cost_centers={"CC-1000": CostCenter(code="CC-1000", name="CC-1000", entity_code="US01")},
+        accounts={n: GLAccount(number=n, name=n) for n in accounts},
+        period=AccountingPeriod(name="Nov 2026", start=date(2026, 11, 1), end=date(2026, 11, 30), closed=False),
+        fx_rates=[FxRate(from_currency=currency, to_currency=functional, rate=rate, rate_date=date(2026, 11, 1))])
 
 
 @pytest.mark.parametrize("world_change, code", [
@@ -92,7 +156,8 @@ async def test_a_cost_center_correction_recodes_every_line():
 
 
 async def test_missing_fx_rate_is_a_problem_not_a_crash():
-    r = report("R15", expense_line("L1", "MEALS", "20.00", "GBP", posted="25.00"))
+    r = ExpenseReport(**{**report("R15").model_dump(), "currency": "GBP",
+                         "lines": [expense_line("L1", "MEALS", "20.00", "GBP")]})
     ctx = await _ctx(World(r), r)
     with pytest.raises(CodingProblem) as problem:
         build_journal(r, ctx, BOOK.accounts, external_id="x", posting_date=date(2026, 11, 10), overrides=CodingOverrides())

@@ -7,12 +7,21 @@ Journal shape (functional currency of the employee's entity):
   Dr expense account per line (net of reclaimable tax), with the line's cost center
   Dr reclaimable input tax
   Cr employee reimbursements payable (what the employee is owed)
-  Dr/Cr FX rounding for the difference between converting line by line and converting the total
+  Dr/Cr FX rounding: only true rounding, see below
+
+Rate policy: one rate per journal. Each line is taken in the report currency (a foreign line at
+the platform's own conversion, ``posted_amount``, which is what the employee is reimbursed), and
+every amount converts to the functional currency at the ERP's report-currency rate on the
+posting date. Converting line by line and the total once then differ only by rounding: at most
+half a minor unit per converted amount, so the rounding line never carries an exchange
+difference. Exchange differences arise only when the payment settles at another rate; the
+settlement books them as realized FX (workflows/common/settlement.py).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,6 +29,7 @@ from canonical import (
     BusinessProblem,
     CodingContext,
     CodingRequest,
+    ExpenseLine,
     ExpenseReport,
     JournalEntry,
     JournalLine,
@@ -78,8 +88,7 @@ def coding_request(report: ExpenseReport, mapping: AccountMapping, overrides: Co
                           | ({overrides.default_cost_center} if overrides.default_cost_center else set()))
     accounts = sorted({acct for ent in mapping.entities.values()
                        for acct in [ent.employee_payable, ent.reclaimable_tax, ent.fx_rounding, *ent.categories.values()]})
-    fx_pairs = sorted({(ln.amount.currency, ln.transaction_date) for ln in report.lines}
-                      | {(report.currency, posting_date)})
+    fx_pairs = [(report.currency, posting_date)]   # one rate per journal (see the module docstring)
     return CodingRequest(entity_code=entity_code, employee_id=report.employee_id, cost_centers=cost_centers,
                          accounts=accounts, fx_pairs=fx_pairs, posting_date=posting_date)
 
@@ -114,14 +123,19 @@ def _build_journal(report: ExpenseReport, ctx: CodingContext, mapping: AccountMa
     _check_period(ctx, posting_date)
     functional = entity.functional_currency
 
+    rate = _report_rate(ctx, report.currency, posting_date)
+
+    def to_functional(amount: Money) -> Money:
+        return amount if rate is None else amount.convert(rate, functional)
+
     lines: list[JournalLine] = []
     for line in report.lines:
         cost_center = cost_center_for(report, line.cost_center, employee.cost_center, overrides)
         _check_cost_center(ctx, cost_center, line.line_id)
         account = _account(ctx, accounts, line.category, mapping.version)
-        gross = _to_functional(ctx, line.amount, line.transaction_date)
-        tax = _to_functional(ctx, line.reclaimable_tax, line.transaction_date) if line.reclaimable_tax else Money.zero(functional)
-        net = gross - tax
+        gross, tax = _in_report_currency(report, line)
+        net = to_functional(gross - tax)
+        tax = to_functional(tax)
         memo = f"{report.report_id}/{line.line_id} {line.merchant}"[:200]
         if not net.is_zero:
             lines.append(_line(Side.DEBIT, account, net, entity.code, cost_center, memo))
@@ -131,7 +145,7 @@ def _build_journal(report: ExpenseReport, ctx: CodingContext, mapping: AccountMa
     # What the lines cost, net of refund lines (booked as credits), before the payable is added.
     expensed = (total([ln.amount for ln in lines if ln.side is Side.DEBIT], functional)
                 - total([ln.amount for ln in lines if ln.side is Side.CREDIT], functional))
-    payable = _to_functional(ctx, report.reimbursement_total, posting_date)
+    payable = to_functional(report.reimbursement_total)
     lines.append(_line(Side.CREDIT, _active(ctx, accounts.employee_payable), payable, entity.code, None,
                        f"Reimbursement {employee.employee_id} {employee.name}"[:200]))
     difference = payable - expensed
@@ -200,12 +214,26 @@ def _active(ctx: CodingContext, number: str) -> str:
     return number
 
 
-def _to_functional(ctx: CodingContext, amount: Money, on: date) -> Money:
+def _in_report_currency(report: ExpenseReport, line: ExpenseLine) -> tuple[Money, Money]:
+    """A line's gross and reclaimable tax in the report currency: the platform's own conversion
+    of a foreign line (``posted_amount``), its tax in the same proportion."""
+    gross = report.reimbursable(line)
+    if line.reclaimable_tax is None or line.reclaimable_tax.is_zero:
+        return gross, Money.zero(report.currency)
+    if line.amount.currency == report.currency:
+        return gross, line.reclaimable_tax
+    share = line.reclaimable_tax.amount / line.amount.amount
+    return gross, Money(amount=gross.amount * share, currency=report.currency)
+
+
+def _report_rate(ctx: CodingContext, currency: str, on: date) -> Decimal | None:
+    """The one rate a journal converts at: the ERP's report-currency rate on the posting date
+    (None: the report is in the functional currency already)."""
     functional = ctx.entity.functional_currency
-    if amount.currency == functional:
-        return amount
-    rate = ctx.rate(amount.currency, on)
+    if currency == functional:
+        return None
+    rate = ctx.rate(currency, on)
     if rate is None:
-        raise _problem(ProblemCode.FX_RATE_MISSING, f"The ERP has no {amount.currency}/{functional} rate on or before "
-                                                    f"{on}.", subject=f"{amount.currency}/{functional}")
-    return amount.convert(rate.rate, functional)
+        raise _problem(ProblemCode.FX_RATE_MISSING, f"The ERP has no {currency}/{functional} rate on or before "
+                                                    f"{on}.", subject=f"{currency}/{functional}")
+    return rate.rate
