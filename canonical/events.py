@@ -19,6 +19,7 @@ class FinanceEventType(StrEnum):
     POSTED = "posted"
     PAYMENT_SENT = "payment_sent"
     PAID = "paid"
+    SETTLEMENT_BOOKED = "settlement_booked"   # the payable cleared against the bank account
     RETURNED = "returned"
     REVERSED = "reversed"
     CANCELLED = "cancelled"

@@ -23,11 +23,11 @@ from workflows.common import search
 def _no_developer_configuration(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """No test reads the developer's FINSYNC_* environment or ./finsync.toml: the configuration
     file is an empty one, and tests build the Settings they need. Session-wide, so module-scoped
-    fixtures (the stack) are isolated too."""
+    fixtures (the stack) are isolated too. FINSYNC_RECORD_HISTORIES is the harness's own switch."""
     empty = tmp_path_factory.mktemp("config") / "empty.toml"
     empty.write_text("")
     with pytest.MonkeyPatch.context() as patch:
-        for name in [n for n in os.environ if n.startswith("FINSYNC_")]:
+        for name in [n for n in os.environ if n.startswith("FINSYNC_") and n != "FINSYNC_RECORD_HISTORIES"]:
             patch.delenv(name)
         patch.setenv("FINSYNC_CONFIG", str(empty))
         yield

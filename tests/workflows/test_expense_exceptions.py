@@ -6,15 +6,16 @@ Workflow logic on the time-skipping server, against the scripted World.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 
-from canonical import ApprovalStatus, Side
+from canonical import ApprovalStatus, Money, Side
 from finsync.config import BankVendorSettings, DebtorAccount, Settings
 from tests.workflows.harness import Run, running
-from tests.workflows.world import CLOSED_ACCOUNT, GOOD_ACCOUNT, World, report
+from tests.workflows.world import CLOSED_ACCOUNT, GOOD_ACCOUNT, World, expense_line, report
 from workflows.common.exceptions import ResolutionAction
 from workflows.expense.model import BusinessStatus
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
@@ -230,3 +231,52 @@ def test_every_timestamp_in_the_contract_must_carry_its_timezone():
     with pytest.raises(ValidationError):
         ReportStatusChanged(event_id="e", source_system="concur", report_id="R", approval_status=ApprovalStatus.APPROVED,
                             occurred_at=datetime(2026, 12, 1, 10), correlation_id="c")   # type: ignore[arg-type]
+
+
+# --- settlement -------------------------------------------------------------------------------
+
+async def test_settlement_is_booked_once_when_the_erps_answer_is_lost(time_skipping_env, tmp_path):
+    world = World(report("S1"), settlement_answer_lost_once=True)
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await approved(run)
+        assert (await run.handle.result()).status is BusinessStatus.PAID
+        snap = await run.snapshot()
+    (settlement,) = world.settlements.values()
+    assert settlement.external_id.endswith(":settlement") and len(snap.settlements) == 1
+    assert run.event_types().count("settlement_booked") == 1
+
+
+async def test_a_cross_currency_payment_books_what_the_bank_debited_and_the_fx_difference(time_skipping_env, tmp_path):
+    """A EUR report of a USD entity, paid from its USD account: booked at the ERP's 1.0920, debited by
+    the bank at 1.1000. The payable clears at its booked amount; the extra cost is a realized FX loss."""
+    eur = report("S2", expense_line("L1", "GROUND_TRANSPORT", "51.32", "EUR"), expense_line("L2", "MEALS", "23.40", "EUR"),
+                 currency="EUR")
+    world = World(eur, debit_currency="USD", bank_rate=Decimal("1.1000"))
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await approved(run)
+        assert (await run.handle.result()).status is BusinessStatus.PAID
+    (journal,) = world.journals.values()
+    payable = next(ln.amount for ln in journal.lines if ln.account == "2150")
+    assert payable == Money.of("81.59", "USD")                     # EUR 74.72 at 1.0920
+    assert not any(ln.account == "7990" for ln in journal.lines) or all(
+        ln.amount.amount <= Decimal("0.02") for ln in journal.lines if ln.account == "7990")
+    (settlement,) = world.settlements.values()
+    booked = {(ln.account, ln.side): ln.amount for ln in settlement.lines}
+    assert booked == {("2150", Side.DEBIT): Money.of("81.59", "USD"), ("1010", Side.CREDIT): Money.of("82.19", "USD"),
+                      ("7980", Side.DEBIT): Money.of("0.60", "USD")}   # EUR 74.72 at 1.1000 = USD 82.19
+    (payment,) = world.payments.values()
+    assert payment.amount == Money.of("74.72", "EUR")               # the instruction is in the reimbursement currency
+
+
+async def test_a_payment_in_a_currency_the_entity_cannot_pay_parks_naming_both(time_skipping_env, tmp_path):
+    settings = Settings(bank=BankVendorSettings(pay_cross_currency=False))
+    eur = report("S3", expense_line("L1", "MEALS", "20.00", "EUR"), currency="EUR")
+    world = World(eur)
+    async with running(time_skipping_env, world, tmp_path, settings=settings) as run:
+        await approved(run)
+        snap = await run.parked_on("PAYOUT_ACCOUNT_MISSING")
+        assert snap.open_exception is not None
+        reason = snap.open_exception.problem.reason
+        assert "US01" in reason and "EUR" in reason and "USD" in reason
+        assert not world.payments
+        await run.handle.terminate("test over")

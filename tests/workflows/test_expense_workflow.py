@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
@@ -32,15 +33,21 @@ async def test_happy_path_posts_once_pays_once_and_confirms(time_skipping_env, t
     assert journal.total(Side.DEBIT).amount == journal.total(Side.CREDIT).amount == 222.50
     assert {ln.account for ln in journal.lines} == {"6120", "6110", "2150"}
     assert world.posting_confirmations and world.payment_confirmations
-    assert run.event_types() == ["submitted", "validated", "approved", "posted", "payment_sent", "paid"]
+    assert run.event_types() == ["submitted", "validated", "approved", "posted", "payment_sent", "settlement_booked",
+                                 "paid"]
+    # The settlement clears the payable against the bank account's GL account, exactly as paid.
+    (settlement,) = world.settlements.values()
+    assert {(ln.account, ln.side, ln.amount.amount) for ln in settlement.lines} == {
+        ("2150", Side.DEBIT, Decimal("222.50")), ("1010", Side.CREDIT, Decimal("222.50"))}
     described = await run.handle.describe()
     attrs = described.typed_search_attributes
     assert attrs.get(search.BUSINESS_STATUS) == "PAID"
     assert attrs.get(search.LEGAL_ENTITY) == "US01"
     assert attrs.get(search.FUNCTIONAL_AMOUNT) == 222.5
-    # Written when the report comes to rest, not at every step: each upsert costs the server.
+    # Written when the report comes to rest, not at every step: each upsert costs the server
+    # (5, and one more for the book-settlement patch's own marker while it is in force).
     history = await run.handle.fetch_history()
-    assert sum(e.HasField("upsert_workflow_search_attributes_event_attributes") for e in history.events) <= 5
+    assert sum(e.HasField("upsert_workflow_search_attributes_event_attributes") for e in history.events) <= 6
 
 
 async def test_while_the_erp_is_down_after_approval_the_list_says_coding(time_skipping_env, tmp_path):
@@ -65,7 +72,7 @@ async def test_a_report_the_gateway_read_is_not_read_again_and_the_owner_travels
     assert world.reads == 0
     assert world.owner_refs == {OWNER_REF}     # every call could address the report without a lookup
     history = await run.handle.fetch_history()
-    assert sum(e.HasField("activity_task_scheduled_event_attributes") for e in history.events) == 7
+    assert sum(e.HasField("activity_task_scheduled_event_attributes") for e in history.events) == 8   # 7 + settlement
 
 
 async def test_approval_is_reminded_after_two_days_and_escalated_after_five(time_skipping_env, tmp_path):

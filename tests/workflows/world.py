@@ -63,10 +63,10 @@ def expense_line(line_id: str, category: str, amount: str, currency: str = "USD"
                        posted_amount=Money.of(posted, "USD") if posted else None)
 
 
-def report(report_id: str = "R1", *lines: ExpenseLine, cost_center: str = "CC-1000") -> ExpenseReport:
+def report(report_id: str = "R1", *lines: ExpenseLine, cost_center: str = "CC-1000", currency: str = "USD") -> ExpenseReport:
     return ExpenseReport(
         report_id=report_id, source_system="concur", name="November travel", employee_id="E1001",
-        cost_center=cost_center, currency="USD", approval_status=ApprovalStatus.PENDING_VALIDATION,
+        cost_center=cost_center, currency=currency, approval_status=ApprovalStatus.PENDING_VALIDATION,
         report_date=date(2026, 11, 10), approver_id="E1000",
         lines=list(lines) or [expense_line("L1", "MEALS", "42.50"), expense_line("L2", "LODGING", "180.00")])
 
@@ -101,6 +101,11 @@ class World:
     owner_refs: set[str | None] = field(default_factory=set)   # as the workflow passed them
     validations: int = 0
     journals: dict[str, JournalEntry] = field(default_factory=dict)     # by external id: exactly once
+    settlements: dict[str, JournalEntry] = field(default_factory=dict)  # likewise, the payments booked
+    settlement_answer_lost_once: bool = False   # the ERP posts the settlement, the answer is lost
+    debit_currency: str | None = None           # the bank converts into this currency ...
+    bank_rate: Decimal = Decimal("1")           # ... at this rate
+    settled: dict[str, PaymentStatusReport] = field(default_factory=dict)   # by MsgId, as the bank knows it
     post_calls: int = 0
     payments: dict[str, PaymentInstruction] = field(default_factory=dict)
     posting_confirmations: list[str] = field(default_factory=list)
@@ -181,10 +186,23 @@ class World:
             if line.cost_center in self.erp_refused_cost_centers:
                 refuse("COST_CENTER_INACTIVE", f"Cost center {line.cost_center} is inactive in NetSuite.",
                        subject=line.cost_center, field=f"line.items[{index}].department")
+        if entry.external_id.endswith(":settlement"):
+            return self._post_settlement(entry)
         self.journals.setdefault(entry.external_id, entry)
         if self.recall_on_post and entry.reverses_external_id is None:
             await self._signal_recall()
         number = f"JE{list(self.journals).index(entry.external_id) + 1:05d}"
+        return PostedJournal(external_id=entry.external_id, erp_id=number, document_number=number,
+                             entity=entry.entity, posting_date=entry.posting_date, amount=entry.total())
+
+    def _post_settlement(self, entry: JournalEntry) -> PostedJournal:
+        """Idempotent by external id, as the real ERP activity is (it looks the entry up first)."""
+        first = entry.external_id not in self.settlements
+        self.settlements.setdefault(entry.external_id, entry)
+        if first and self.settlement_answer_lost_once:
+            self.settlement_answer_lost_once = False
+            raise ApplicationError("ERP timed out after writing", type="AmbiguousVendorWrite")   # retried
+        number = f"JS{list(self.settlements).index(entry.external_id) + 1:05d}"
         return PostedJournal(external_id=entry.external_id, erp_id=number, document_number=number,
                              entity=entry.entity, posting_date=entry.posting_date, amount=entry.total())
 
@@ -217,12 +235,17 @@ class World:
         the decision arrives before the acknowledgement."""
         rejected = instruction.creditor.account_id in self.closed_bank_accounts
         assert self.client
-        await self.client.get_workflow_handle(workflow_id).signal(
-            ExpenseReimbursementWorkflow.payment_status, PaymentStatusReport(
-                message_id=instruction.message_id, end_to_end_id=instruction.end_to_end_id,
-                state=PaymentState.REJECTED if rejected else PaymentState.SETTLED,
-                bank_status_code="RJCT" if rejected else "ACSC", reason_code="AC04" if rejected else None,
-                amount=instruction.amount, source="pain.002"))
+        status = PaymentStatusReport(
+            message_id=instruction.message_id, end_to_end_id=instruction.end_to_end_id,
+            state=PaymentState.REJECTED if rejected else PaymentState.SETTLED,
+            bank_status_code="RJCT" if rejected else "ACSC", reason_code="AC04" if rejected else None,
+            amount=instruction.amount, source="pain.002")
+        if not rejected:   # what the bank's lookup says afterwards: the debit, converted if it was
+            debited = (instruction.amount.convert(self.bank_rate, self.debit_currency) if self.debit_currency
+                       else instruction.amount)
+            self.settled[instruction.message_id] = status.model_copy(update={
+                "source": "lookup", "debited": debited, "exchange_rate": self.bank_rate if self.debit_currency else None})
+        await self.client.get_workflow_handle(workflow_id).signal(ExpenseReimbursementWorkflow.payment_status, status)
         if self.recall_on_settlement and not rejected:
             self.recalled = True
             await self.client.get_workflow_handle(workflow_id).signal(
@@ -239,6 +262,8 @@ class World:
 
     @activity.defn(name="bank.payment_status")
     async def payment_status(self, ref: PaymentRef) -> PaymentStatusReport:
+        if ref.message_id in self.settled:
+            return self.settled[ref.message_id]
         state = PaymentState.PENDING if ref.message_id in self.payments else PaymentState.UNKNOWN
         return PaymentStatusReport(message_id=ref.message_id, end_to_end_id=ref.end_to_end_id, state=state,
                                    bank_status_code="PDNG" if state is PaymentState.PENDING else "")

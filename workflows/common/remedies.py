@@ -31,7 +31,7 @@ SAFE: dict[MoneyState, frozenset[ResolutionAction]] = {
     MoneyState.NOTHING_BOOKED: frozenset({RETRY, CORRECT_COST_CENTER, SET_POSTING_DATE, CANCEL}),
     MoneyState.BOOKED: frozenset({RETRY, CORRECT_COST_CENTER, SET_POSTING_DATE, CANCEL}),
     MoneyState.PAYMENT_WITH_BANK: frozenset({RETRY}),
-    MoneyState.PAID_OUT: frozenset({RETRY, CLOSE_AS_PAID}),
+    MoneyState.PAID_OUT: frozenset({RETRY, SET_POSTING_DATE, CLOSE_AS_PAID}),   # a date moves a booking, not money
 }
 
 WHY_UNSAFE: dict[MoneyState, str] = {
@@ -50,6 +50,8 @@ _REMEDIES: dict[str, list[ResolutionAction]] = {
     ProblemCode.PERIOD_MISSING: [RETRY, SET_POSTING_DATE, CANCEL],
     ProblemCode.BANK_SILENT: [RETRY],
     ProblemCode.PAID_BUT_RECALLED: [RETRY, CLOSE_AS_PAID],
+    ProblemCode.SETTLEMENT_AMOUNT_UNKNOWN: [RETRY],
+    ProblemCode.FX_ACCOUNT_MISSING: [RETRY],
 }
 _DEFAULT = [RETRY, CANCEL]   # fix it at the source and retry, or stop
 

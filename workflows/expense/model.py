@@ -74,6 +74,7 @@ class ExpenseSnapshot(BaseModel):
     returned_for: list[str] = []     # policy rules of the last send-back: LIMIT, RECEIPT, DUPLICATE
     journals: list[PostedJournal] = []
     reversals: list[PostedJournal] = []
+    settlements: list[PostedJournal] = []   # payments booked against the bank account they left
     payments: list[PaymentStatusReport] = []
     timeline: list[TimelineEntry] = []
 

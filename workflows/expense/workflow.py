@@ -13,7 +13,8 @@ while no payment is with the bank; once the money has left, the report finishes 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
@@ -29,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         BusinessProblem,
         ClaimedReport,
         CodingContext,
+        CompanyBankAccount,
         ExpenseReport,
         FinanceEvent,
         FinanceEventType,
@@ -40,8 +42,10 @@ with workflow.unsafe.imports_passed_through():
         PostedJournal,
         ProblemCode,
         ReportStatusChanged,
+        Side,
     )
     from canonical.keys import iso20022_id, step_key
+    from canonical.money import total
     from canonical.payment import reason_text
     from workflows.common import search
     from workflows.common.attributes import SearchAttributeBook
@@ -54,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         VENDOR_CALL_TIMEOUT,
         VENDOR_RETRY,
     )
+    from workflows.common.settlement import Settlement, SettlementProblem, settlement_entry
     from workflows.expense.coding import CodingOverrides, CodingProblem, build_journal, coding_request
     from workflows.expense.model import (
         PROCESS,
@@ -79,7 +84,9 @@ MOVED_AWAY: dict[str, ApprovalStatus] = {
     ProblemCode.REPORT_RECALLED: ApprovalStatus.RECALLED, ProblemCode.REPORT_SENT_BACK: ApprovalStatus.RETURNED,
     ProblemCode.REPORT_NOT_SUBMITTED: ApprovalStatus.DRAFT, ProblemCode.REPORT_CANCELLED: ApprovalStatus.CANCELLED}
 MONEY_LEFT = {PaymentState.ACCEPTED, PaymentState.SETTLED}
+SETTLEMENT_DATED = {ProblemCode.PERIOD_CLOSED, ProblemCode.PERIOD_MISSING}   # a posting date can fix these
 RELEASE_FINGERPRINTS = "release-fingerprints"   # patch: a cancelled or expired report frees its claims
+BOOK_SETTLEMENT = "book-settlement"             # patch: a settled payment is booked in the ERP
 
 
 class _Recalled(Exception):
@@ -105,6 +112,7 @@ class ExpenseReimbursementWorkflow:
         self.timeline: list[TimelineEntry] = []
         self.journals: list[PostedJournal] = []
         self.reversals: list[PostedJournal] = []
+        self.settlements: list[PostedJournal] = []
         self.payments: list[PaymentStatusReport] = []
         self.entity_code: str | None = None
         self.employee_id: str | None = None
@@ -153,7 +161,8 @@ class ExpenseReimbursementWorkflow:
             report_id=self.input.report_id, status=self.business_status, entity_code=self.entity_code,
             employee_id=self.employee_id,
             reimbursement=self.reimbursement, functional_amount=self.functional, open_exception=self.open_exception,
-            returned_for=self.returned_for, journals=self.journals, reversals=self.reversals, payments=self.payments,
+            returned_for=self.returned_for, journals=self.journals, reversals=self.reversals, settlements=self.settlements,
+            payments=self.payments,
             timeline=self.timeline)
 
     @workflow.update
@@ -265,7 +274,9 @@ class ExpenseReimbursementWorkflow:
             await self._reverse(entry, "report recalled by the employee")
             raise _Recalled("Recalled by the employee after approval")
         await self._vendor("expense.confirm_posting", PostingConfirmation(claim=claim, posted=posted), self.queues.expense)
-        settled = await self._pay(report, entry, ctx)
+        settled, paid_from = await self._pay(report, entry, ctx)
+        if workflow.patched(BOOK_SETTLEMENT):
+            await self._book_settlement(report, entry, ctx, settled, paid_from)
         platform_told = await self._confirm_paid(claim, settled)
         self._emit(FinanceEventType.PAID, f"Paid {settled.amount or report.reimbursement_total} to {report.employee_id}",
                    amount=report.reimbursement_total, data={"platform_told": platform_told})
@@ -376,8 +387,74 @@ class ExpenseReimbursementWorkflow:
                          f"{reason}", amount=posted.amount, data={"reverses": entry.external_id, "erp_id": posted.erp_id})
         self._set(BusinessStatus.REVERSED, f"Reversed by {posted.document_number}: {reason}")
 
+    # --- settlement -----------------------------------------------------------------------------
+    async def _book_settlement(self, report: ExpenseReport, entry: JournalEntry, ctx: CodingContext,
+                               settled: PaymentStatusReport, paid_from: BankAccount) -> None:
+        """Clear the payable against the bank account the money left, exactly once (the entry's
+        external id comes from the EndToEndId). The money is out: only retry and a posting date
+        are offered if the ERP refuses."""
+        accounts = self.rules.accounts.entities.get(ctx.entity.code)
+        if not isinstance(paid_from, CompanyBankAccount) or accounts is None:
+            return   # a run whose rulebook predates GL accounts for bank accounts: nothing to book against
+        debited = await self._debited(report, settled, paid_from)
+        booking_date = settled.booking_date or workflow.now().date()
+        while True:
+            rate = await self._rate(report, debited.currency, ctx.entity.functional_currency, booking_date)
+            settlement = Settlement(
+                end_to_end_id=settled.end_to_end_id, entity=ctx.entity.code, functional_currency=ctx.entity.functional_currency,
+                payable_account=accounts.employee_payable, payable=_credited(entry, accounts.employee_payable),
+                bank_account=paid_from, debited=debited, debited_rate=rate, fx_account=accounts.fx_gain_loss,
+                booking_date=booking_date, memo=f"Settlement of expense report {report.report_id} ({settled.end_to_end_id})",
+                source_ref=entry.source_ref)
+            try:
+                posted: PostedJournal = await self._vendor_once(
+                    "erp.post_journal", settlement_entry(settlement), self.queues.erp, PostedJournal)
+                break
+            except (SettlementProblem, _BusinessFailure) as failure:
+                resolution = await self._park(failure.problem, "settlement", remedies(
+                    failure.problem.code, MoneyState.PAID_OUT) if failure.problem.code in SETTLEMENT_DATED else [
+                    ResolutionAction.RETRY])
+                booking_date = resolution.posting_date or booking_date
+        self.settlements.append(posted)
+        self._emit(FinanceEventType.SETTLEMENT_BOOKED, f"Payment {settled.end_to_end_id} booked as {posted.document_number}: "
+                   f"{settlement.payable} payable cleared against {paid_from.gl_account}", amount=settlement.payable,
+                   data={"external_id": posted.external_id, "erp_id": posted.erp_id, "end_to_end_id": settled.end_to_end_id,
+                         "debited": str(debited.amount), "debited_currency": debited.currency,
+                         "payable": str(settlement.payable.amount),
+                         "fx_difference": str(posted.amount.amount - settlement.payable.amount)})
+
+    async def _debited(self, report: ExpenseReport, settled: PaymentStatusReport, paid_from: CompanyBankAccount) -> Money:
+        """What left the account: the instructed amount when no conversion took place, else the
+        bank's word (its status lookup carries the debit when a status report did not)."""
+        instructed = settled.amount or report.reimbursement_total
+        while True:
+            if settled.debited is not None:
+                return settled.debited
+            if instructed.currency == paid_from.currency:
+                return instructed
+            settled = await self._vendor("bank.payment_status", PaymentRef(
+                message_id=settled.message_id, end_to_end_id=settled.end_to_end_id), self.queues.bank, PaymentStatusReport)
+            if settled.debited is None:
+                await self._park(BusinessProblem(
+                    code=ProblemCode.SETTLEMENT_AMOUNT_UNKNOWN, system="bank", subject=settled.end_to_end_id, reason=(
+                        f"The bank settled payment {settled.end_to_end_id} ({instructed}) from the {paid_from.currency} "
+                        f"account {paid_from.account_id} but has not said how much it debited, so the settlement cannot "
+                        "be booked. Ask the bank, then retry.")), "settlement")
+
+    async def _rate(self, report: ExpenseReport, currency: str, functional: str, on: date) -> Decimal | None:
+        """The ERP's rate for a debit in a foreign-currency bank account (None: no conversion)."""
+        if currency == functional:
+            return None
+        request = coding_request(report, self.rules.accounts, CodingOverrides(), on).model_copy(
+            update={"fx_pairs": [(currency, on)]})
+        ctx: CodingContext = await self._vendor("erp.load_coding_context", request, self.queues.erp, CodingContext)
+        rate = ctx.rate(currency, on)
+        return rate.rate if rate else None
+
     # --- payment --------------------------------------------------------------------------------
-    async def _pay(self, report: ExpenseReport, entry: JournalEntry, ctx: CodingContext) -> PaymentStatusReport:
+    async def _pay(self, report: ExpenseReport, entry: JournalEntry,
+                   ctx: CodingContext) -> tuple[PaymentStatusReport, BankAccount]:
+        """Pay the reimbursement until the bank settles it; the settlement and the account it left."""
         attempt, creditor, rejected_account = 1, ctx.employee.bank_account, None
         while True:
             if self._recalled():
@@ -404,7 +481,7 @@ class ExpenseReimbursementWorkflow:
             else:
                 outcome = await self._send_and_wait(report, creditor, debtor, attempt)
                 if outcome.state is PaymentState.SETTLED:
-                    return outcome
+                    return outcome, debtor
                 rejected_account = creditor.account_id
                 problem = BusinessProblem(
                     code=ProblemCode.PAYMENT_REJECTED, system="bank", subject=creditor.account_id,
@@ -628,6 +705,14 @@ class ExpenseReimbursementWorkflow:
         return ExpenseOutcome(report_id=self.input.report_id, status=self.business_status,
                               journal=self.journals[-1] if self.journals else None,
                               payment=self.payments[-1] if self.payments else None)
+
+
+def _credited(entry: JournalEntry, account: str) -> Money:
+    """What ``entry`` booked on ``account`` (credits less debits): the payable a settlement clears."""
+    credits = [ln.amount for ln in entry.lines if ln.account == account and ln.side is Side.CREDIT]
+    debits = [ln.amount for ln in entry.lines if ln.account == account and ln.side is Side.DEBIT]
+    currency = entry.lines[0].amount.currency
+    return total(credits, currency) - total(debits, currency)
 
 
 class _BusinessFailure(Exception):
