@@ -102,6 +102,7 @@ class Reconciler:
         return summary
 
     async def read_day(self, entity: str, day: date) -> DayRecord:
+        payable_account = self._payable_account(entity)
         start = datetime.combine(day, time(), UTC)
         day_events = await asyncio.to_thread(self.store.events_between, start, start + timedelta(days=1),
                                              types=MONEY_EVENTS, entity_code=entity)
@@ -117,7 +118,7 @@ class Reconciler:
             if owner in mine or (owner is None and self._from_entity_account(entity, debit.debited.currency)):
                 debits.setdefault(debit.end_to_end_id, debit)
         journals = await self.erp.journals_by_external_id(set().union(*(t.candidate_external_ids() for t in trails)))
-        return DayRecord(entity=entity, day=day, payable_account=self._payable_account(entity),
+        return DayRecord(entity=entity, day=day, payable_account=payable_account,
                          bank_gl_accounts={currency: account.gl_account for currency, account
                                            in self.settings.bank.debtor_accounts.get(entity, {}).items()},
                          trails=trails, debits=list(debits.values()), journals=journals, day_journals=day_journals)

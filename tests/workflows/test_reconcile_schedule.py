@@ -4,6 +4,7 @@ disabled."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from finsync.config import BankVendorSettings, ReconciliationSettings, Settings
 from tests.conftest import _binary
+from tests.deploy.helpers import finsync
 from workflows.reconcile.schedule import SCHEDULE_ID, ensure_reconciliation_schedule
 from workflows.reconcile.workflow import WORKFLOW_NAME, ReconcileInput
 
@@ -59,3 +61,13 @@ async def test_the_schedule_follows_the_configuration(client):
     assert (await scheduled(client))[3] is True
     await client.get_schedule_handle(SCHEDULE_ID).delete()
     assert await ensure_reconciliation_schedule(client, disabled) == "not created (disabled)"
+
+
+async def test_finsync_setup_creates_it_and_says_so(client, tmp_path):
+    address = client.service_client.config.target_host
+    environment = {"FINSYNC_TEMPORAL__ADDRESS": address, "FINSYNC_STORE_URL": f"sqlite:///{tmp_path / 'store.db'}",
+                   "FINSYNC_RECONCILIATION__HOUR": "5"}
+    result = await asyncio.to_thread(finsync, tmp_path, "setup", **environment)
+    assert result.returncode == 0, result.stderr
+    assert f"reconciliation schedule {SCHEDULE_ID}: created (daily at 05:00 UTC)" in result.stdout.splitlines()
+    assert (await scheduled(client))[0] == [ScheduleRange(5)]
