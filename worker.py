@@ -18,6 +18,7 @@ from activities.bank import BankActivities
 from activities.bookkeeping import BookkeepingActivities
 from activities.erp import ErpActivities
 from activities.expense_platform import ExpensePlatformActivities
+from activities.reconcile import ReconcileActivities, Reconciler
 from activities.sweep import SweepActivities, SweepWatermarks
 from connectors import registry
 from finsync import correlation, telemetry
@@ -26,11 +27,12 @@ from finsync.config import settings as load_settings
 from finsync.store import open_store
 from finsync.temporal import connect
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
+from workflows.reconcile.workflow import DailyReconciliationWorkflow
 from workflows.sweep.workflow import ExpenseSweepWorkflow
 
 log = logging.getLogger("finsync.worker")
 
-WORKFLOWS = [ExpenseReimbursementWorkflow, ExpenseSweepWorkflow]
+WORKFLOWS = [ExpenseReimbursementWorkflow, ExpenseSweepWorkflow, DailyReconciliationWorkflow]
 
 
 def _vendor_worker(client: Client, vendor: VendorSettings, activities: list) -> Worker:
@@ -57,6 +59,7 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
         bank_acts = BankActivities(bank, store)
         books = BookkeepingActivities(store, settings)
         sweep, watermarks = SweepActivities(platform, settings), SweepWatermarks(store)
+        reconcile = ReconcileActivities(Reconciler(erp, bank, store, settings))
         workers = [
             Worker(client, task_queue=settings.temporal.workflow_task_queue, workflows=WORKFLOWS,
                    activities=[*books.all(), watermarks.sweep_watermark, watermarks.set_sweep_watermark]),
@@ -64,7 +67,8 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                 expense_acts.fetch_report, expense_acts.pass_validation, expense_acts.send_back,
                 expense_acts.claim_for_posting, expense_acts.confirm_posting, expense_acts.confirm_payment,
                 sweep.sweep_reports]),
-            _vendor_worker(client, settings.erp, [erp_acts.load_coding_context, erp_acts.post_journal]),
+            _vendor_worker(client, settings.erp, [erp_acts.load_coding_context, erp_acts.post_journal,
+                                                  reconcile.reconcile_day]),
             _vendor_worker(client, settings.bank, [bank_acts.send_payment, bank_acts.payment_status]),
         ]
         for worker in workers:

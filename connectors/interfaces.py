@@ -8,9 +8,11 @@ Errors follow ``connectors.errors``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Collection
+from datetime import date, datetime
 from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
 
 from canonical import (
     ClaimedReport,
@@ -18,11 +20,14 @@ from canonical import (
     CodingRequest,
     ExpenseReport,
     JournalEntry,
+    Money,
     PaymentInstruction,
     PaymentStatusReport,
     PostedJournal,
     ReportStatusChanged,
+    Side,
 )
+from canonical.money import total
 
 
 class ExpensePlatform(Protocol):
@@ -63,6 +68,39 @@ class ExpensePlatform(Protocol):
     async def aclose(self) -> None: ...
 
 
+class LedgerLine(BaseModel):
+    """One line of a journal as the ERP holds it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account: str                     # the GL account number
+    side: Side
+    amount: Money
+
+
+class LedgerJournal(BaseModel):
+    """A journal read back from the ERP, lines included (for reconciliation)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    erp_id: str
+    document_number: str
+    external_id: str | None = None   # None: not posted by an integration (entered by hand)
+    entity: str
+    posting_date: date
+    currency: str
+    lines: list[LedgerLine] = []
+
+    def total(self) -> Money:
+        """The sum of the debits, as a posted journal's amount is stated."""
+        return total([line.amount for line in self.lines if line.side is Side.DEBIT], self.currency)
+
+    def net(self, account: str) -> Money:
+        """Debits less credits on one account."""
+        return total([line.amount if line.side is Side.DEBIT else -line.amount
+                      for line in self.lines if line.account == account], self.currency)
+
+
 class Erp(Protocol):
     """A general ledger (NetSuite or SAP S/4HANA shape)."""
 
@@ -73,6 +111,12 @@ class Erp(Protocol):
         """Post once, keyed by ``entry.external_id``; posting an existing key returns the existing one."""
 
     async def find_journal(self, external_id: str) -> PostedJournal | None: ...
+
+    async def journals_by_external_id(self, external_ids: Collection[str]) -> list[LedgerJournal]:
+        """The journals with these external ids, lines included; ids the ERP has none for are left out."""
+
+    async def journals_on(self, entity: str, day: date) -> list[LedgerJournal]:
+        """The entity's journals dated ``day`` or entered on it, lines included."""
 
     async def aclose(self) -> None: ...
 

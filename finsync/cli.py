@@ -127,13 +127,15 @@ def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local st
 @app.command()
 def setup() -> None:
     """Prepare a deployment for finsync (idempotent): create the integration store's tables, register
-    finsync's search attributes on the Temporal namespace, and create the sweep's schedule."""
+    finsync's search attributes on the Temporal namespace, and create the sweep's and the daily
+    reconciliation's schedules."""
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 
     from finsync.store import open_store
     from finsync.temporal import connect
     from workflows.common import search
+    from workflows.reconcile import schedule as reconciliation
     from workflows.sweep.schedule import SCHEDULE_ID, ensure_sweep_schedule
 
     async def register() -> None:
@@ -150,6 +152,8 @@ def setup() -> None:
                 AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
         typer.echo(f"search attributes on {namespace}: {len(missing)} added, {len(search.ALL) - len(missing)} present")
         typer.echo(f"sweep schedule {SCHEDULE_ID}: {await ensure_sweep_schedule(client, settings)}")
+        typer.echo(f"reconciliation schedule {reconciliation.SCHEDULE_ID}: "
+                   f"{await reconciliation.ensure_reconciliation_schedule(client, settings)}")
 
     raise typer.Exit(_run(register()))   # _run lets the SDK's threads leave Python before exit
 
@@ -316,6 +320,50 @@ def feed(workflow: str | None = typer.Option(None, help="only this process run (
             typer.echo(json.dumps(feed_reader.as_json(row)))
     else:
         console().print(feed_reader.table(rows))
+
+
+@app.command()
+def reconcile(entity: str | None = typer.Option(None, help="legal entity code, e.g. DE01 (default: every configured one)"),
+              day: str | None = typer.Option(None, "--date", help="the day, YYYY-MM-DD (default: yesterday, UTC)")) -> None:
+    """Reconcile a day now: finsync's feed against the ERP's journals and the bank's debits, per entity."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from activities.reconcile import Reconciler
+    from connectors import registry
+    from finsync import feed as feed_reader
+    from finsync import reconciliation_view as view
+    from finsync.terminal import console
+
+    settings = _settings()
+    configured = sorted(settings.bank.debtor_accounts)
+    if entity is not None and entity not in configured:
+        raise _fail(f"unknown entity {entity!r}; configured: {', '.join(configured)} ([bank] debtor_accounts)", 2)
+    today = datetime.now(UTC).date()
+    try:
+        which = date.fromisoformat(day) if day else today - timedelta(days=1)
+    except ValueError:
+        raise _fail(f"--date {day!r} is not a date (YYYY-MM-DD)", 2) from None
+    if which > today:
+        raise _fail(f"{which} has not begun yet (today is {today}, UTC): nothing to reconcile", 2)
+    try:
+        store = feed_reader.open_existing(settings.database_url)
+    except feed_reader.NoStore as error:
+        raise _fail(str(error)) from None
+    erp, bank = _refuse_built_in_credentials(lambda: (registry.build(settings.erp), registry.build(settings.bank)))
+
+    async def run() -> None:
+        try:
+            results = await view.reconcile(Reconciler(erp, bank, store, settings), [entity] if entity else configured,
+                                           which)
+        except view.NotReconciled as error:
+            raise _fail(str(error)) from None
+        finally:
+            await erp.aclose()
+            await bank.aclose()
+        for summary, differences in results:
+            console().print(view.render(summary, differences))
+
+    raise typer.Exit(_run(run()))
 
 
 if __name__ == "__main__":

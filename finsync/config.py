@@ -148,6 +148,13 @@ class SweepSettings(BaseModel):
     overlap_seconds: int = Field(120, ge=0)
 
 
+class ReconciliationSettings(BaseModel):
+    """The daily reconciliation of finsync's feed, the ERP and the bank (see workflows/reconcile/)."""
+
+    enabled: bool = True               # False: setup and dev pause the schedule (or create none)
+    hour: int = Field(6, ge=0, le=23)  # each day at this hour (UTC), the day before is reconciled
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FINSYNC_", env_nested_delimiter="__", extra="ignore")
 
@@ -162,6 +169,7 @@ class Settings(BaseSettings):
     rules: RulesSettings = RulesSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     sweep: SweepSettings = SweepSettings()
+    reconciliation: ReconciliationSettings = ReconciliationSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

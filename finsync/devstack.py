@@ -178,6 +178,7 @@ class LocalStack:
                 wait_ready(service)
             _subscribe_webhooks(self.settings)
             _schedule_sweep(self.settings)
+            _schedule_reconciliation(self.settings)
         except BaseException:
             self.stop()
             raise
@@ -264,6 +265,19 @@ def _schedule_sweep(settings: Settings) -> None:
 
     async def ensure() -> None:
         await ensure_sweep_schedule(await connect(settings.temporal), settings)
+
+    asyncio.run(ensure())
+
+
+def _schedule_reconciliation(settings: Settings) -> None:
+    """The schedule that reconciles each day, as ``finsync setup`` makes it."""
+    import asyncio
+
+    from finsync.temporal import connect
+    from workflows.reconcile.schedule import ensure_reconciliation_schedule
+
+    async def ensure() -> None:
+        await ensure_reconciliation_schedule(await connect(settings.temporal), settings)
 
     asyncio.run(ensure())
 

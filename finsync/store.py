@@ -11,14 +11,16 @@
   bank's message, for finance to investigate.
 - ``sweep_watermark``: how far each sweep of a platform has read, so the next one (after a
   restart too) reads only what changed since.
+- ``reconciliation``: each reconciliation of one entity's day (feed, ERP, bank) and the
+  differences it found, for ``finsync reconcile`` to show.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from collections.abc import Collection, Iterable
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -105,6 +107,30 @@ class SweepWatermark(SQLModel, table=True):
     updated_at: datetime
 
 
+class ReconciliationRow(SQLModel, table=True):
+    __tablename__ = "reconciliation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_key: str = Field(unique=True)    # the run that made it: saving it again (a retry) keeps one row
+    entity_code: str = Field(index=True)
+    day: str = Field(index=True)         # ISO date
+    ran_at: datetime
+    workflow_id: str | None = None       # the reconciliation workflow; None when run from the command line
+    difference_count: int
+    summary: str                         # the day in one line
+    counts: str = "{}"                   # what was compared, JSON
+    differences: str = "[]"              # JSON list (workflows/reconcile/compare.py Difference)
+
+
+IN_LIST = 500    # values in one SQL IN list
+
+
+def _chunks(values: Collection[str]) -> Iterable[list[str]]:
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), IN_LIST):
+        yield ordered[start:start + IN_LIST]
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -146,7 +172,8 @@ class IntegrationStore:
 
         SQLModel.metadata.create_all(self.engine, tables=[
             FinanceEventRow.__table__, ExpenseFingerprint.__table__, PaymentRoute.__table__,  # type: ignore[attr-defined]
-            WebhookReceipt.__table__, BankReportRow.__table__, SweepWatermark.__table__])  # type: ignore[attr-defined]
+            WebhookReceipt.__table__, BankReportRow.__table__, SweepWatermark.__table__,  # type: ignore[attr-defined]
+            ReconciliationRow.__table__])  # type: ignore[attr-defined]
         _add_new_columns(self.engine, ExpenseFingerprint.__table__)  # type: ignore[attr-defined]
 
     def _session(self) -> Session:
@@ -177,6 +204,34 @@ class IntegrationStore:
             query = query.where(FinanceEventRow.workflow_id == workflow_id)
         with self._session() as db:
             return list(db.exec(query.order_by(col(FinanceEventRow.seq)).limit(limit)).all())
+
+    def events_between(self, start: datetime, end: datetime, *, types: Collection[str],
+                       entity_code: str | None = None) -> list[FinanceEventRow]:
+        """Events of these types that occurred in [start, end), of one entity if given."""
+        query = select(FinanceEventRow).where(col(FinanceEventRow.type).in_(list(types)),
+                                              col(FinanceEventRow.occurred_at) >= start,
+                                              col(FinanceEventRow.occurred_at) < end)
+        if entity_code is not None:
+            query = query.where(FinanceEventRow.entity_code == entity_code)
+        with self._session() as db:
+            return list(db.exec(query.order_by(col(FinanceEventRow.seq))).all())
+
+    def events_of_workflows(self, workflow_ids: Collection[str], *, types: Collection[str]) -> list[FinanceEventRow]:
+        """Every event of these types of these process runs, oldest first."""
+        rows: list[FinanceEventRow] = []
+        with self._session() as db:
+            for chunk in _chunks(workflow_ids):
+                rows += db.exec(select(FinanceEventRow).where(col(FinanceEventRow.workflow_id).in_(chunk),
+                                                              col(FinanceEventRow.type).in_(list(types)))).all()
+        return sorted(rows, key=lambda row: row.seq or 0)
+
+    def events_naming(self, value: str, *, types: Collection[str]) -> list[FinanceEventRow]:
+        """Events of these types whose data holds ``value`` as a string (say a hashed external id).
+        Reads every such event: for the rare value nothing else leads to."""
+        with self._session() as db:
+            return list(db.exec(select(FinanceEventRow).where(
+                col(FinanceEventRow.type).in_(list(types)),
+                col(FinanceEventRow.data).contains(json.dumps(value), autoescape=True))).all())
 
     # --- duplicate expense detection -------------------------------------------------------
     def register_expense_lines(self, report: ExpenseReport) -> list[tuple[str, str]]:
@@ -263,6 +318,29 @@ class IntegrationStore:
             return list(db.exec(select(BankReportRow).where(BankReportRow.end_to_end_id == end_to_end_id)
                                 .order_by(col(BankReportRow.seq))).all())
 
+    def bank_reports_of(self, end_to_end_ids: Collection[str], *, states: Collection[str]) -> list[BankReportRow]:
+        rows: list[BankReportRow] = []
+        with self._session() as db:
+            for chunk in _chunks(end_to_end_ids):
+                rows += db.exec(select(BankReportRow).where(col(BankReportRow.end_to_end_id).in_(chunk),
+                                                            col(BankReportRow.state).in_(list(states)))).all()
+        return sorted(rows, key=lambda row: row.seq or 0)
+
+    def bank_reports_received_since(self, since: datetime, *, states: Collection[str]) -> list[BankReportRow]:
+        with self._session() as db:
+            return list(db.exec(select(BankReportRow).where(col(BankReportRow.received_at) >= since,
+                                                            col(BankReportRow.state).in_(list(states)))
+                                .order_by(col(BankReportRow.seq))).all())
+
+    def workflows_for_payments(self, end_to_end_ids: Collection[str]) -> dict[str, str]:
+        """The workflow that sent each payment (EndToEndId), where finsync sent it."""
+        routes: dict[str, str] = {}
+        with self._session() as db:
+            for chunk in _chunks(end_to_end_ids):
+                routes.update((r.end_to_end_id, r.workflow_id) for r in db.exec(
+                    select(PaymentRoute).where(col(PaymentRoute.end_to_end_id).in_(chunk))))
+        return routes
+
     def bank_reports_to_investigate(self, limit: int = 1000) -> list[BankReportRow]:
         with self._session() as db:
             return list(db.exec(select(BankReportRow).where(col(BankReportRow.investigate))
@@ -301,6 +379,32 @@ class IntegrationStore:
             row.watermark, row.updated_at = at.isoformat(), _utcnow()
             db.add(row)
             db.commit()
+
+    # --- reconciliations --------------------------------------------------------------------
+    def save_reconciliation(self, *, run_key: str, entity_code: str, day: date, workflow_id: str | None,
+                            difference_count: int, summary: str, counts: str, differences: str) -> int:
+        """Keep one reconciliation; the same run saving again keeps the first. Returns its id."""
+        with self._session() as db:
+            kept = db.exec(select(ReconciliationRow.id).where(ReconciliationRow.run_key == run_key)).first()
+            if kept is not None:
+                return kept
+            row = ReconciliationRow(run_key=run_key, entity_code=entity_code, day=day.isoformat(), ran_at=_utcnow(),
+                                    workflow_id=workflow_id, difference_count=difference_count, summary=summary,
+                                    counts=counts, differences=differences)
+            db.add(row)
+            try:
+                db.commit()
+            except IntegrityError:   # the same run, saving at the same moment elsewhere
+                db.rollback()
+                return self.save_reconciliation(run_key=run_key, entity_code=entity_code, day=day,
+                                                workflow_id=workflow_id, difference_count=difference_count,
+                                                summary=summary, counts=counts, differences=differences)
+            assert row.id is not None
+            return row.id
+
+    def reconciliation(self, reconciliation_id: int) -> ReconciliationRow | None:
+        with self._session() as db:
+            return db.get(ReconciliationRow, reconciliation_id)
 
 
 def _add_new_columns(engine: Engine, table: Table) -> None:

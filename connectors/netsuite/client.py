@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import date
+from collections.abc import Collection
+from datetime import date, timedelta
 from decimal import Decimal
+from itertools import groupby
 from typing import Any
 
 import httpx
@@ -43,6 +45,7 @@ from connectors.errors import (
     VendorRejectedError,
 )
 from connectors.http import Token, VendorClient, exact_json, json_decimal, url_path
+from connectors.interfaces import LedgerJournal, LedgerLine
 from connectors.netsuite import rejections
 from connectors.netsuite.auth import (
     ASSERTION_TYPE,
@@ -58,6 +61,16 @@ log = logging.getLogger(__name__)
 RECORD = "/services/rest/record/v1"
 SUITEQL = "/services/rest/query/v1/suiteql"
 PAGE_SIZE = 1000
+IDS_PER_QUERY = 200    # external ids named in one SuiteQL IN list
+
+# Journal entries with their lines, one row per line, in a stable order for paging. (The
+# sandbox keeps each line's account on transactionline; an account keeps it on
+# transactionaccountingline, as noted in sandboxes/netsuite/tables.py.)
+JOURNAL_LINES = (
+    "SELECT t.id, t.tranid, t.externalid, TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandateiso, t.subsidiary, "
+    "t.currency, a.acctnumber, tl.debitforeignamount, tl.creditforeignamount "
+    "FROM transaction t JOIN transactionline tl ON tl.transaction = t.id JOIN account a ON a.id = tl.account "
+    "WHERE t.recordtype = 'journalentry' AND ({condition}) ORDER BY t.id, tl.linesequencenumber")
 
 
 def literal(value: str) -> str:
@@ -298,6 +311,35 @@ class NetSuiteClient(VendorClient):
                              posting_date=date.fromisoformat(record["tranDate"]),
                              amount=Money.of(debits, currency))
 
+    async def journals_by_external_id(self, external_ids: Collection[str]) -> list[LedgerJournal]:
+        wanted = sorted(set(external_ids))
+        found: list[LedgerJournal] = []
+        for start in range(0, len(wanted), IDS_PER_QUERY):
+            chunk = wanted[start:start + IDS_PER_QUERY]
+            found += await self._journals(f"t.externalid IN ({literals(chunk)})")
+        return found
+
+    async def journals_on(self, entity: str, day: date) -> list[LedgerJournal]:
+        subsidiary = (await self._entity(entity)).erp_id
+        entered = f"t.createddate >= {to_date(day)} AND t.createddate < {to_date(day + timedelta(days=1))}"
+        return await self._journals(f"t.subsidiary = {literal(subsidiary or '')} "
+                                    f"AND (t.trandate = {to_date(day)} OR ({entered}))")
+
+    async def _journals(self, condition: str) -> list[LedgerJournal]:
+        rows = await self.suiteql(JOURNAL_LINES.format(condition=condition))
+        entities, currencies = await self.entities(), await self.currencies()
+        journals = []
+        for _, lines in groupby(rows, key=lambda row: row["id"]):
+            group = list(lines)
+            head = group[0]
+            currency = currencies[head["currency"]]
+            journals.append(LedgerJournal(
+                erp_id=head["id"], document_number=head["tranid"], external_id=head.get("externalid"),
+                entity=entities[head["subsidiary"]].code if head["subsidiary"] in entities else head["subsidiary"],
+                posting_date=date.fromisoformat(head["trandateiso"]), currency=currency,
+                lines=[_ledger_line(row, currency) for row in group]))
+        return journals
+
     async def _journal_body(self, entry: JournalEntry) -> dict[str, Any]:
         """The journalEntry body, with finsync's codes resolved to NetSuite internal ids."""
         if len(entry.currencies) != 1 or any(line.entity != entry.entity for line in entry.lines):
@@ -356,3 +398,9 @@ class NetSuiteClient(VendorClient):
                 "custentity_bank_account_number": account_number, "custentity_bic": bic.upper()}
         await self.request("PATCH", url_path(RECORD + "/employee/{id}", id=rows[0]["id"]), ok=(204,),
                            content=exact_json(body), headers={"Content-Type": "application/json"})
+
+
+def _ledger_line(row: dict[str, Any], currency: str) -> LedgerLine:
+    debit = row.get("debitforeignamount")
+    side, amount = (Side.DEBIT, debit) if debit is not None else (Side.CREDIT, row.get("creditforeignamount", "0"))
+    return LedgerLine(account=row["acctnumber"], side=side, amount=Money.of(Decimal(str(amount)), currency))
