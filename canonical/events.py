@@ -26,7 +26,6 @@ class FinanceEventType(StrEnum):
     EXCEPTION_RAISED = "exception_raised"
     EXCEPTION_RESOLVED = "exception_resolved"
     RECOVERED = "recovered"    # a sweep started workflows for reports no webhook had brought
-    SETTLEMENT_BOOKED = "settlement_booked"   # the bank settled a payment; its journal clears the payable
     RECONCILED = "reconciled"  # a day's feed, ERP and bank were compared for one entity
 
 
