@@ -8,6 +8,7 @@ import logging
 import time
 import uuid
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -183,9 +184,11 @@ async def test_a_bank_report_on_a_payment_nobody_routed_is_kept_for_investigatio
     assert [r.state for r in kept] == ["REJECTED"]                         # AC04: the account is closed
 
 
-async def running_workflow(stack: Stack) -> str:
-    """A submitted report's workflow, waiting for its approver: a process that takes signals."""
-    report_id = await submit(stack)
+async def running_workflow(stack: Stack, key: str) -> str:
+    """A submitted report's workflow, waiting for its approver: a process that takes signals. Its
+    amount comes from ``key``, so no later report in the module is its duplicate."""
+    amount = (Decimal(10000 + int(key, 16) % 90000) / 100).quantize(Decimal("0.01"))
+    report_id = await submit(stack, amount=str(amount))
     deadline = asyncio.get_running_loop().time() + 30
     while not await workflow_exists(stack, report_id):
         assert asyncio.get_running_loop().time() < deadline, f"no workflow for {report_id}"
@@ -216,6 +219,19 @@ async def returned_by_the_bank(stack: Stack, payment: PaymentInstruction, reason
     assert response.status_code == 200, response.text
 
 
+async def payment_signals(stack: Stack, wf_id: str, expected: int, timeout: float = 30) -> int:
+    """The payment_status signals in the workflow's history, once ``expected`` are there: a signal
+    that arrives during a workflow task is written to the history when that task completes."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        history = await stack.client.get_workflow_handle(wf_id).fetch_history()
+        count = [e.workflow_execution_signaled_event_attributes.signal_name for e in history.events
+                 if e.HasField("workflow_execution_signaled_event_attributes")].count("payment_status")
+        if count >= expected or asyncio.get_running_loop().time() > deadline:
+            return count
+        await asyncio.sleep(0.1)
+
+
 def late_rejection(payment: PaymentInstruction) -> bytes:
     """The shape some banks report a return in: a pain.002 RJCT after the ACSC."""
     document = f"""<?xml version="1.0"?>
@@ -237,7 +253,7 @@ async def test_a_return_after_settlement_is_signalled_and_kept_when_no_process_t
     the bank reports it as a camt.054 credit or as a pain.002 RJCT after the ACSC. A return no
     running process takes is kept for investigation."""
     key = uuid.uuid4().hex[:10].upper()
-    wf_id = await running_workflow(stack)
+    wf_id = await running_workflow(stack, key)
     by_camt054 = await settled_payment(stack, f"C{key}", wf_id)
     by_pain002 = await settled_payment(stack, f"P{key}", wf_id)
     await returned_by_the_bank(stack, by_camt054, "MS03")
@@ -257,10 +273,7 @@ async def test_a_return_after_settlement_is_signalled_and_kept_when_no_process_t
     (credit,) = [PaymentStatusReport.model_validate_json(r.report) for r in stack.store.bank_reports(
         by_camt054.end_to_end_id) if r.state == "RETURNED"]
     assert (credit.reason_code, credit.debited) == ("MS03", Money.of("94.39", "USD"))   # back into the USD account
-    history = await stack.client.get_workflow_handle(wf_id).fetch_history()
-    signals = [e.workflow_execution_signaled_event_attributes.signal_name for e in history.events
-               if e.HasField("workflow_execution_signaled_event_attributes")]
-    assert signals.count("payment_status") == 4   # per payment: its settlement and its return
+    assert await payment_signals(stack, wf_id, 4) == 4   # per payment: its settlement and its return
 
     await stack.client.get_workflow_handle(wf_id).terminate("test over")
     after_close = await settled_payment(stack, f"X{key}", wf_id)
