@@ -46,6 +46,7 @@ class Router:
         lock = self._payment_locks.setdefault(report.end_to_end_id, asyncio.Lock())
         try:
             async with lock:
+                report = await asyncio.to_thread(self._late_rejection_as_return, report)
                 routed = await self._signal_payment(report)
                 investigate = to_investigate(routed.outcome, report.state)
                 await asyncio.to_thread(functools.partial(
@@ -60,8 +61,10 @@ class Router:
         wf_id = await asyncio.to_thread(self.store.workflow_for_payment, report.end_to_end_id)
         if wf_id is None:
             return Routed(None, "unmatched")
-        if report.state.decided and await asyncio.to_thread(self.store.payment_decided, report.end_to_end_id):
+        if (report.state.decided and report.state is not PaymentState.RETURNED
+                and await asyncio.to_thread(self.store.payment_decided, report.end_to_end_id)):
             # e.g. camt.054 after pain.002 ACSC: the process has its answer and keeps the first.
+            # A return always goes on: it comes after the answer, and the money is back.
             return Routed(wf_id, "already decided")
         try:
             await self.client.get_workflow_handle(wf_id).signal(ExpenseReimbursementWorkflow.payment_status, report)
@@ -71,9 +74,18 @@ class Router:
             return Routed(wf_id, "closed")
         return Routed(wf_id, "delivered")
 
+    def _late_rejection_as_return(self, report: PaymentStatusReport) -> PaymentStatusReport:
+        """A rejection of a payment the bank had reported settled is a return: some banks report
+        the creditor's bank sending the money back as a pain.002 RJCT after the ACSC."""
+        if report.state is not PaymentState.REJECTED or not any(
+                row.state == PaymentState.SETTLED for row in self.store.bank_reports(report.end_to_end_id)):
+            return report
+        return report.model_copy(update={"state": PaymentState.RETURNED})
 
 
 def to_investigate(outcome: str, state: PaymentState) -> bool:
-    """A report about a payment no process knows, or a rejection no running process took
-    (say, a return after the report was paid): money may have moved without a process."""
-    return outcome == "unmatched" or (state is PaymentState.REJECTED and outcome != "delivered")
+    """A report about a payment no process knows, or a rejection or return no running process
+    took (say, a return after the report was paid and closed): money may have moved without a
+    process."""
+    return outcome == "unmatched" or (state in (PaymentState.REJECTED, PaymentState.RETURNED)
+                                      and outcome != "delivered")

@@ -1,9 +1,9 @@
 """A bank taking ISO 20022 credit transfers: pain.001 out; pain.002 and camt.054 back."""
 
-from connectors.bank.camt054 import parse_debit_notification
+from connectors.bank.camt054 import parse_debit_credit_notification
 from connectors.bank.client import BankClient
 from connectors.bank.notifications import parse_notification
 from connectors.bank.pain001 import build_pain001
 from connectors.bank.pain002 import parse_status_report
 
-__all__ = ["BankClient", "build_pain001", "parse_debit_notification", "parse_notification", "parse_status_report"]
+__all__ = ["BankClient", "build_pain001", "parse_debit_credit_notification", "parse_notification", "parse_status_report"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from decimal import Decimal
 
 import httpx
 
@@ -110,6 +111,9 @@ class BankClient(VendorClient):
                                    source="submission")
 
     async def payment_status(self, message_id: str, end_to_end_id: str) -> PaymentStatusReport:
+        """The transaction as the bank has it. Once settled, ``debited`` is what left the account
+        (in its currency) and ``exchange_rate`` the bank's, if it converted. A transaction rejected
+        after it had been booked was sent back: RETURNED, ``debited`` being what came back."""
         response = await self.request("GET", url_path("/v1/payments/{message}/transactions/{transaction}",
                                                   message=message_id, transaction=end_to_end_id), allow_404=True)
         if response.status_code == 404:
@@ -117,13 +121,19 @@ class BankClient(VendorClient):
                                        state=PaymentState.UNKNOWN, source="lookup")
         body = json_decimal(response)
         code, reason = body["status"], body.get("reasonCode")
-        booking_date = body.get("bookingDate")
+        state = payment_state(code)
+        if state is PaymentState.REJECTED and (body.get("return") or body.get("bookingDate")):
+            state = PaymentState.RETURNED
+        booking = body.get("return") if state is PaymentState.RETURNED else body.get("debit")
+        booking_date = (booking or body).get("bookingDate")
         return PaymentStatusReport(
-            message_id=body["messageId"], end_to_end_id=body["endToEndId"], state=payment_state(code),
+            message_id=body["messageId"], end_to_end_id=body["endToEndId"], state=state,
             bank_status_code=code, reason_code=reason, reason_text=reason_text(reason) if reason else None,
             amount=Money.of(body["amount"], body["currency"]),
+            debited=Money.of(booking["amount"], booking["currency"]) if booking else None,
+            exchange_rate=Decimal(booking["exchangeRate"]) if booking and booking.get("exchangeRate") else None,
             booking_date=date.fromisoformat(booking_date) if booking_date else None,
-            bank_reference=body.get("bankReference"), source="lookup")
+            bank_reference=(booking or body).get("bankReference"), source="lookup")
 
     async def subscribe_webhook(self, endpoint: str) -> None:
         """Have the bank push status reports and debit notifications to ``endpoint``."""

@@ -14,14 +14,15 @@ from collections.abc import Callable
 from pydantic import BaseModel, Field, ValidationError
 
 from canonical.payment import PaymentStatusReport
-from connectors.bank.camt054 import parse_debit_notification
+from connectors.bank.camt054 import parse_debit_credit_notification
 from connectors.bank.pain002 import parse_status_report
 from connectors.payloads import one_line
 
 # Event type -> (the ISO message it must carry, its reader).
 _READERS: dict[str, tuple[str, Callable[[str], list[PaymentStatusReport]]]] = {
     "payment.status_report": ("pain.002.", parse_status_report),
-    "account.debit_notification": ("camt.054.", parse_debit_notification),
+    "account.debit_notification": ("camt.054.", parse_debit_credit_notification),
+    "account.credit_notification": ("camt.054.", parse_debit_credit_notification),   # a payment's return
 }
 
 
@@ -32,10 +33,12 @@ class NotificationData(BaseModel):
 
 
 class BankNotification(BaseModel):
-    """A bank notification: a pain.002 status report or a camt.054 debit notification. Other
-    event types are acknowledged and ignored."""
+    """A bank notification: a pain.002 status report, or a camt.054 notification of a booking on
+    the company's account (a payment's debit, or the credit of its return). Other event types
+    are acknowledged and ignored."""
 
-    type: str = Field(description="payment.status_report or account.debit_notification")
+    type: str = Field(description="payment.status_report, account.debit_notification or "
+                                  "account.credit_notification")
     timestamp: str | None = None
     data: NotificationData
 

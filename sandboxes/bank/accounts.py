@@ -1,4 +1,5 @@
-"""The bank's account registry: the demo employees' accounts, some of them closed."""
+"""The bank's account registry: the demo employees' accounts (some of them closed), and the
+company's own accounts with their currencies."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from sandboxes.bank.tables import Account
+from sandboxes.bank.tables import Account, CustomerAccount
 from sandboxes.kit.db import session
 
 
@@ -27,6 +28,24 @@ def seed_accounts(engine: Engine, company: dict[str, Any]) -> None:
                                holder_name=employee["name"],
                                closed=bool(employee.get("bank_account_closed", False))))
         db.commit()
+
+
+def seed_customer_accounts(engine: Engine, company: dict[str, Any]) -> None:
+    """The company's own accounts, once, on a fresh table."""
+    with session(engine) as db:
+        if db.exec(select(CustomerAccount).limit(1)).first() is not None:
+            return
+        for account in company.get("company_accounts", []):
+            db.add(CustomerAccount(account_id=normalise(account.get("iban") or account["account_number"]),
+                                   currency=account["currency"], holder_name=account.get("holder", ""),
+                                   bic=account.get("bic", "")))
+        db.commit()
+
+
+def account_currency(db: Session, account_id: str) -> str | None:
+    """The currency of one of the company's accounts; None for an account the bank does not hold."""
+    account = db.get(CustomerAccount, normalise(account_id))
+    return account.currency if account is not None else None
 
 
 def is_closed(db: Session, account_id: str) -> bool:

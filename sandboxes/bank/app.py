@@ -3,10 +3,15 @@
 Routes (all under a Bearer token from ``POST /oauth/token``, client credentials over HTTP Basic):
 - ``POST /v1/payments`` (``application/xml``, a pain.001.001.09) -> 202 ``{messageId, status, statusUrl}``
 - ``GET /v1/payments/{msgId}/status`` -> the current pain.002.001.10
-- ``GET /v1/payments/{msgId}/transactions/{endToEndId}`` -> one transaction as JSON
+- ``GET /v1/payments/{msgId}/transactions/{endToEndId}`` -> one transaction as JSON: the instructed
+  ``amount``/``currency``; once settled, ``debit`` ``{amount, currency, exchangeRate, bookingDate,
+  bankReference}`` in the debtor account's currency; once returned (``status`` RJCT after it had
+  settled), ``return`` (the same fields and ``reasonCode``) for what was credited back
 - ``PUT /v1/webhooks/subscription`` ``{"endpoint": url}`` -> where reports are pushed
 Admin (no token, never faulted): ``GET /_sandbox/payments``, ``GET /_sandbox/accounts``,
-``PUT /_sandbox/accounts/{id}`` ``{"closed": bool}``.
+``PUT /_sandbox/accounts/{id}`` ``{"closed": bool}``,
+``POST /_sandbox/payments/{msgId}/transactions/{endToEndId}/return`` ``{"reasonCode": "AC04"}``
+(the creditor's bank sends a settled payment back: the debtor account is credited, camt.054 CRDT).
 
 Sandbox assumptions (banks' corporate APIs differ and none is public in this shape): the JSON
 202 acknowledgement, the transaction lookup JSON, the problem bodies (RFC 9457 with an ISO
@@ -30,15 +35,17 @@ from urllib.parse import parse_qs, quote
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from sandboxes.bank.accounts import list_accounts, seed_accounts, set_closed
+from sandboxes.bank.accounts import list_accounts, seed_accounts, seed_customer_accounts, set_closed
+from sandboxes.bank.conversion import seed_rates
+from sandboxes.bank.entries import NotReturnable, book_return, entries_of
 from sandboxes.bank.pain001 import Pain001Refused, read_pain001
 from sandboxes.bank.payments import DuplicatePayment, accept, find_message, find_transaction, list_transactions
 from sandboxes.bank.processing import Settlement
 from sandboxes.bank.reports import status_report
 from sandboxes.bank.subscription import subscribe, subscribed_endpoint
-from sandboxes.bank.tables import TABLES, PaymentTransaction
+from sandboxes.bank.tables import CREDIT, DEBIT, TABLES, AccountEntry, PaymentTransaction
 from sandboxes.kit.app import Sandbox, sandbox_asgi
 from sandboxes.kit.company import load_company
 from sandboxes.kit.db import create_tables, sqlite_engine
@@ -95,6 +102,10 @@ class AccountUpdate(BaseModel):
     closed: bool
 
 
+class PaymentReturn(BaseModel):
+    reasonCode: str = Field(pattern=r"^[A-Z0-9]{4}$", description="ISO 20022 return reason, e.g. AC04, MS03")
+
+
 def _basic_client(authorization: str | None) -> tuple[str, str] | None:
     if not authorization or not authorization.startswith("Basic "):
         return None
@@ -111,13 +122,19 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, webhoo
                settle_after_seconds: float = 1.0, webhook_schedule: list[float] | None = None) -> FaultInjector:
     engine = sqlite_engine(db_path)
     create_tables(engine, [*TABLES, WebhookMessage])
-    seed_accounts(engine, load_company())
+    company = load_company()
+    seed_accounts(engine, company)
+    seed_customer_accounts(engine, company)
+    seed_rates(engine, company, datetime.now(UTC).date())
     if webhook_endpoint:
         subscribe(engine, webhook_endpoint)
     issuer = TokenIssuer(TOKEN_SIGNING_KEY, clients or DEFAULT_CLIENTS)
     outbox = Outbox(engine, schedule=webhook_schedule)
     settlement = Settlement(engine, outbox, settle_after_seconds=settle_after_seconds,
                             webhook_secrets=webhook_secrets or DEFAULT_WEBHOOK_SECRETS)
+
+    def described(tx: PaymentTransaction) -> dict[str, Any]:
+        return _transaction_json(tx, entries_of(engine, [tx]).get(tx.id, []))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -194,7 +211,7 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, webhoo
         tx = find_transaction(engine, msg_id, end_to_end_id)
         if tx is None:
             raise Problem(404, "Not Found", f"no transaction {end_to_end_id} in payment message {msg_id}")
-        return _transaction_json(tx)
+        return described(tx)
 
     @api.put("/v1/webhooks/subscription")
     async def put_subscription(request: SubscriptionRequest, _client: str = Depends(bearer)) -> dict:
@@ -210,7 +227,19 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, webhoo
 
     @api.get("/_sandbox/payments", include_in_schema=False)
     async def payments() -> list[dict]:
-        return [_transaction_json(tx) for tx in list_transactions(engine)]
+        transactions = list_transactions(engine)
+        entries = entries_of(engine, transactions)
+        return [_transaction_json(tx, entries.get(tx.id, [])) for tx in transactions]
+
+    @api.post("/_sandbox/payments/{msg_id}/transactions/{end_to_end_id}/return", include_in_schema=False)
+    async def return_payment(msg_id: str, end_to_end_id: str, request: PaymentReturn) -> dict:
+        try:
+            tx = book_return(engine, msg_id, end_to_end_id, request.reasonCode, datetime.now(UTC).date())
+        except NotReturnable as refused:
+            raise Problem(409, "Conflict", str(refused)) from None
+        if tx is None:
+            raise Problem(404, "Not Found", f"no transaction {end_to_end_id} in payment message {msg_id}")
+        return described(tx)
 
     @api.get("/_sandbox/accounts", include_in_schema=False)
     async def accounts() -> list[dict]:
@@ -225,10 +254,19 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, webhoo
     return sandbox_asgi(api, sandbox, render_error)
 
 
-def _transaction_json(tx: PaymentTransaction) -> dict[str, Any]:
+def _transaction_json(tx: PaymentTransaction, entries: list[AccountEntry]) -> dict[str, Any]:
+    booked = {entry.direction: entry for entry in entries}
+    returned = booked.get(CREDIT)
     return {"messageId": tx.msg_id, "endToEndId": tx.end_to_end_id, "status": tx.status,
             "reasonCode": tx.reason_code, "amount": tx.amount, "currency": tx.currency,
-            "bookingDate": tx.booking_date, "bankReference": tx.bank_reference}
+            "bookingDate": tx.booking_date, "bankReference": tx.bank_reference,
+            "debit": _entry_json(booked[DEBIT]) if DEBIT in booked else None,
+            "return": {**_entry_json(returned), "reasonCode": returned.return_reason} if returned else None}
+
+
+def _entry_json(entry: AccountEntry) -> dict[str, Any]:
+    return {"amount": entry.amount, "currency": entry.currency, "exchangeRate": entry.exchange_rate,
+            "bookingDate": entry.booking_date, "bankReference": entry.bank_reference}
 
 
 def _status_url(msg_id: str) -> str:

@@ -1,9 +1,11 @@
-"""The bank's back office: each accepted transaction is settled or rejected after a delay, and
-the outcome is reported to the subscriber as signed webhooks.
+"""The bank's back office: each accepted transaction is settled (its debit booked, converted
+into the account's currency if need be) or rejected after a delay; the outcome is reported to
+the subscriber as signed webhooks: a pain.002 per decision, a camt.054 per booking (the debit,
+and the credit of a return).
 
 Everything it needs is in the database, so a restarted sandbox picks up where it stopped:
-transactions still ACTC are decided, and decided ones whose webhooks never reached the outbox
-are sent (with the webhook ids fixed at decision time, so a receiver can dedupe).
+transactions still ACTC are decided, and decisions and bookings whose webhooks never reached the
+outbox are sent (with the webhook ids fixed when they were made, so a receiver can dedupe).
 """
 
 from __future__ import annotations
@@ -19,15 +21,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from sandboxes.bank.accounts import is_closed
-from sandboxes.bank.reports import CAMT054, PAIN002, debit_notification, status_report
+from sandboxes.bank.conversion import NoRate
+from sandboxes.bank.entries import book_debit, mark_notified, unnotified_entries
+from sandboxes.bank.reports import CAMT054, PAIN002, entry_notification, status_report
 from sandboxes.bank.subscription import subscribed_endpoint
-from sandboxes.bank.tables import (
-    ACCEPTED_TECHNICALLY,
-    REJECTED,
-    SETTLED,
-    PaymentMessage,
-    PaymentTransaction,
-)
+from sandboxes.bank.tables import ACCEPTED_TECHNICALLY, CREDIT, REJECTED, PaymentMessage, PaymentTransaction
 from sandboxes.kit.background import BackgroundLoop
 from sandboxes.kit.db import session
 from sandboxes.kit.webhooks import Outbox, new_message_id
@@ -36,6 +34,7 @@ log = logging.getLogger(__name__)
 
 STATUS_EVENT = "payment.status_report"
 DEBIT_EVENT = "account.debit_notification"
+CREDIT_EVENT = "account.credit_notification"
 
 
 def envelope(event_type: str, message_format: str, message_id: str, document: bytes, now: datetime) -> bytes:
@@ -72,6 +71,7 @@ class Settlement(BackgroundLoop):
     def run_once(self, now: float) -> None:
         self._decide_due(now)
         self._notify_decided()
+        self._notify_entries()
 
     def _decide_due(self, now: float) -> None:
         with session(self.engine) as db:
@@ -83,10 +83,10 @@ class Settlement(BackgroundLoop):
                 if is_closed(db, tx.creditor_account):
                     tx.status, tx.reason_code = REJECTED, "AC04"
                 else:
-                    booked = datetime.fromtimestamp(now, UTC).date()
-                    tx.status, tx.booking_date = SETTLED, booked.isoformat()
-                    tx.bank_reference = f"BNK{booked:%Y%m%d}{tx.id:010d}"
-                    tx.debit_webhook_id = new_message_id()
+                    try:
+                        book_debit(db, tx, datetime.fromtimestamp(now, UTC).date())
+                    except NoRate:
+                        tx.status, tx.reason_code = REJECTED, "AM11"
                 tx.status_webhook_id = new_message_id()
                 tx.decided_at = now
                 db.add(tx)
@@ -117,10 +117,16 @@ class Settlement(BackgroundLoop):
         report = status_report(message, [tx], all_transactions=siblings, now=now)
         self._enqueue(endpoint, STATUS_EVENT, envelope(STATUS_EVENT, PAIN002, tx.msg_id, report, now),
                       tx.status_webhook_id)
-        if tx.status == SETTLED:
-            notification = debit_notification(tx, now=now)
-            self._enqueue(endpoint, DEBIT_EVENT, envelope(DEBIT_EVENT, CAMT054, tx.msg_id, notification, now),
-                          tx.debit_webhook_id)
+
+    def _notify_entries(self) -> None:
+        endpoint = subscribed_endpoint(self.engine)
+        for tx, entry in unnotified_entries(self.engine):
+            if endpoint:
+                now = datetime.now(UTC)
+                event = CREDIT_EVENT if entry.direction == CREDIT else DEBIT_EVENT
+                notification = entry_notification(tx, entry, now=now)
+                self._enqueue(endpoint, event, envelope(event, CAMT054, tx.msg_id, notification, now), entry.webhook_id)
+            mark_notified(self.engine, entry)
 
     def _enqueue(self, endpoint: str, event_type: str, body: bytes, webhook_id: str | None) -> None:
         try:

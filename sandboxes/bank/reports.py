@@ -1,4 +1,5 @@
-"""What the bank says back: pain.002.001.10 status reports and camt.054.001.08 debit notifications."""
+"""What the bank says back: pain.002.001.10 status reports, and camt.054.001.08 notifications of
+what it booked on the debtor's account (a payment's debit, a return's credit)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,21 @@ from decimal import Decimal
 from lxml import etree
 from lxml.builder import ElementMaker
 
-from sandboxes.bank.tables import REJECTED, PaymentMessage, PaymentTransaction
+from sandboxes.bank.tables import CREDIT, REJECTED, AccountEntry, PaymentMessage, PaymentTransaction
 
 PAIN002 = "pain.002.001.10"
 CAMT054 = "camt.054.001.08"
 
-# Finance-readable words for the reason codes this bank gives (StsRsnInf/AddtlInf).
-REASON_INFO = {"AC04": "Creditor account closed"}
+# Words for the reason codes this bank gives (StsRsnInf/AddtlInf, RtrInf/AddtlInf): its own
+# rejections (AC04, AM11) and the return reasons creditor banks give most.
+REASON_INFO = {
+    "AC01": "Incorrect creditor account number",
+    "AC04": "Creditor account closed",
+    "AC06": "Creditor account blocked",
+    "AM11": "No conversion from the payment currency into the account currency",
+    "MD07": "Creditor deceased",
+    "MS03": "Reason not specified",
+}
 
 
 def _maker(message_name: str) -> ElementMaker:
@@ -114,14 +123,35 @@ def status_report(message: PaymentMessage, transactions: list[PaymentTransaction
     return _serialize(E.Document(report))
 
 
-def _bank_transaction_code(E: ElementMaker, tx: PaymentTransaction) -> etree._Element:
-    # ESCT: SEPA credit transfer; DMCT: any other domestic credit transfer.
-    sub_family = "ESCT" if tx.currency == "EUR" and tx.creditor_account_is_iban else "DMCT"
+def _bank_transaction_code(E: ElementMaker, tx: PaymentTransaction, entry: AccountEntry) -> etree._Element:
+    # ESCT: SEPA credit transfer; DMCT: any other domestic credit transfer; RRTN: a return of either.
+    if entry.direction == CREDIT:
+        sub_family = "RRTN"
+    else:
+        sub_family = "ESCT" if tx.currency == "EUR" and tx.creditor_account_is_iban else "DMCT"
     return E.BkTxCd(E.Domn(E.Cd("PMNT"), E.Fmly(E.Cd("ICDT"), E.SubFmlyCd(sub_family))))
 
 
-def debit_notification(tx: PaymentTransaction, *, now: datetime) -> bytes:
-    """A BkToCstmrDbtCdtNtfctn for the booked debit of one settled transaction."""
+def _amount_details(E: ElementMaker, tx: PaymentTransaction, entry: AccountEntry) -> etree._Element:
+    """The instructed amount, and what was booked for it; CcyXchg when the bank converted
+    (InstdAmt x XchgRate = TxAmt, the rate quoted per one unit of the instructed currency)."""
+    instructed = E.InstdAmt(E.Amt(tx.amount, Ccy=tx.currency))
+    if entry.exchange_rate is not None:
+        instructed.append(E.CcyXchg(E.SrcCcy(tx.currency), E.TrgtCcy(entry.currency), E.UnitCcy(tx.currency),
+                                    E.XchgRate(entry.exchange_rate)))
+    return E.AmtDtls(instructed, E.TxAmt(E.Amt(entry.amount, Ccy=entry.currency)))
+
+
+def _return_information(E: ElementMaker, reason_code: str) -> etree._Element:
+    information = E.RtrInf(E.Rsn(E.Cd(reason_code)))
+    if reason_code in REASON_INFO:
+        information.append(E.AddtlInf(REASON_INFO[reason_code]))
+    return information
+
+
+def entry_notification(tx: PaymentTransaction, entry: AccountEntry, *, now: datetime) -> bytes:
+    """A BkToCstmrDbtCdtNtfctn for one booking on the debtor's account, in the account's currency:
+    the debit of a settled payment, or the credit of its return (RtrInf, the original EndToEndId)."""
     E = _maker(CAMT054)
     parties = E.RltdPties()
     if tx.debtor_name:
@@ -130,19 +160,22 @@ def debit_notification(tx: PaymentTransaction, *, now: datetime) -> bytes:
     if tx.creditor_name:
         parties.append(E.Cdtr(_party(E, tx.creditor_name)))
     parties.append(E.CdtrAcct(_account_id(E, tx.creditor_account, tx.creditor_account_is_iban)))
-    references = E.Refs(E.MsgId(tx.msg_id), E.AcctSvcrRef(tx.bank_reference), E.PmtInfId(tx.pmt_inf_id))
+    references = E.Refs(E.MsgId(tx.msg_id), E.AcctSvcrRef(entry.bank_reference), E.PmtInfId(tx.pmt_inf_id))
     if tx.instr_id:
         references.append(E.InstrId(tx.instr_id))
     references.append(E.EndToEndId(tx.end_to_end_id))
-    details = E.TxDtls(references, E.Amt(tx.amount, Ccy=tx.currency), E.CdtDbtInd("DBIT"), parties)
+    details = E.TxDtls(references, E.Amt(entry.amount, Ccy=entry.currency), E.CdtDbtInd(entry.direction),
+                       _amount_details(E, tx, entry), parties)
     if tx.remittance_info:
         details.append(E.RmtInf(E.Ustrd(tx.remittance_info)))
-    entry = E.Ntry(
-        E.NtryRef(tx.bank_reference), E.Amt(tx.amount, Ccy=tx.currency), E.CdtDbtInd("DBIT"),
-        E.Sts(E.Cd("BOOK")), E.BookgDt(E.Dt(tx.booking_date)), E.ValDt(E.Dt(tx.booking_date)),
-        E.AcctSvcrRef(tx.bank_reference), _bank_transaction_code(E, tx), E.NtryDtls(details))
+    if entry.return_reason:
+        details.append(_return_information(E, entry.return_reason))
+    booked = E.Ntry(
+        E.NtryRef(entry.bank_reference), E.Amt(entry.amount, Ccy=entry.currency), E.CdtDbtInd(entry.direction),
+        E.Sts(E.Cd("BOOK")), E.BookgDt(E.Dt(entry.booking_date)), E.ValDt(E.Dt(entry.booking_date)),
+        E.AcctSvcrRef(entry.bank_reference), _bank_transaction_code(E, tx, entry), E.NtryDtls(details))
     notification = E.Ntfctn(
         E.Id(new_message_id("NTF")), E.CreDtTm(iso_datetime(now)),
-        E.Acct(_account_id(E, tx.debtor_account, tx.debtor_account_is_iban), E.Ccy(tx.currency)), entry)
+        E.Acct(_account_id(E, tx.debtor_account, tx.debtor_account_is_iban), E.Ccy(entry.currency)), booked)
     header = E.GrpHdr(E.MsgId(new_message_id("NTF")), E.CreDtTm(iso_datetime(now)))
     return _serialize(E.Document(E.BkToCstmrDbtCdtNtfctn(header, notification)))

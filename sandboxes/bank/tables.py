@@ -1,7 +1,9 @@
-"""The bank's state: accounts, received pain.001 messages, their transactions, the subscription.
+"""The bank's state: accounts, its rates, received pain.001 messages, their transactions, the
+entries booked on the customer's accounts, the subscription.
 
-Amounts are stored as the decimal strings the customer sent (never floats). Times that only
-schedule work are epoch seconds; business dates are ISO dates.
+Amounts are stored as decimal strings (never floats). Times that only schedule work are epoch
+seconds; business dates are ISO dates. Tables are only ever added (an existing database gets the
+new ones on start), never changed, so a sandbox database from before keeps working.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ ACCEPTED_TECHNICALLY = "ACTC"
 SETTLED = "ACSC"
 REJECTED = "RJCT"
 
+# Entry directions on the customer's account (ISO 20022 CreditDebitCode).
+DEBIT = "DBIT"
+CREDIT = "CRDT"
+
 
 class Account(SQLModel, table=True):
     """An account the bank knows; an unknown creditor account is taken to be at another bank."""
@@ -24,6 +30,29 @@ class Account(SQLModel, table=True):
     bic: str = ""
     holder_name: str = ""
     closed: bool = False
+
+
+class CustomerAccount(SQLModel, table=True):
+    """One of the customer's (the company's) own accounts: payments leave from it, in its currency."""
+
+    __tablename__ = "bank_customer_accounts"
+
+    account_id: str = Field(primary_key=True)   # IBAN, or the domestic account number
+    currency: str
+    holder_name: str = ""
+    bic: str = ""
+
+
+class FxRate(SQLModel, table=True):
+    """The bank's own conversion rate: units of ``to_currency`` per one ``from_currency``."""
+
+    __tablename__ = "bank_fx_rates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    from_currency: str = Field(index=True)
+    to_currency: str = Field(index=True)
+    rate: str
+    effective_date: str
 
 
 class PaymentMessage(SQLModel, table=True):
@@ -70,11 +99,31 @@ class PaymentTransaction(SQLModel, table=True):
     decided_at: float | None = None
     booking_date: str | None = None
     bank_reference: str | None = None  # AcctSvcrRef of the booking
-    # Webhook ids are fixed when the outcome is decided, so a crash before they reach the
-    # outbox re-sends the same messages (the receiver dedupes on webhook-id).
+    # The webhook id is fixed when the outcome is decided, so a crash before it reaches the
+    # outbox re-sends the same message (the receiver dedupes on webhook-id).
     status_webhook_id: str | None = None
-    debit_webhook_id: str | None = None
-    notified: bool = Field(default=False, index=True)  # the outcome's webhooks are in the outbox
+    notified: bool = Field(default=False, index=True)  # the status report's webhook is in the outbox
+
+
+class AccountEntry(SQLModel, table=True):
+    """A booking on the debtor's account, notified as one camt.054 entry: a settled payment's
+    debit, or the credit of its return. Amounts are in the account's currency."""
+
+    __tablename__ = "bank_account_entries"
+    # A payment is debited once and returned at most once.
+    __table_args__ = (UniqueConstraint("transaction_id", "direction", name="uq_bank_entry_direction"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    transaction_id: int = Field(foreign_key="bank_payment_transactions.id", index=True)
+    direction: str                     # DEBIT or CREDIT
+    amount: str
+    currency: str
+    exchange_rate: str | None = None   # account-currency units per instructed unit, when converted
+    booking_date: str
+    bank_reference: str                # AcctSvcrRef of the booking
+    return_reason: str | None = None   # ISO return reason code, on a return's credit
+    webhook_id: str                    # fixed at booking, like status_webhook_id
+    notified: bool = Field(default=False, index=True)
 
 
 class WebhookSubscription(SQLModel, table=True):
@@ -86,4 +135,5 @@ class WebhookSubscription(SQLModel, table=True):
     endpoint: str
 
 
-TABLES: list[type[SQLModel]] = [Account, PaymentMessage, PaymentTransaction, WebhookSubscription]
+TABLES: list[type[SQLModel]] = [Account, CustomerAccount, FxRate, PaymentMessage, PaymentTransaction, AccountEntry,
+                                WebhookSubscription]

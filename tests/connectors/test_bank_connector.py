@@ -160,8 +160,8 @@ async def test_refused_files_raise_vendor_rejected_with_a_business_code(tmp_path
     assert booked == []
 
 
-async def test_webhooks_parse_into_status_reports(tmp_path: Path) -> None:
-    bodies: list[bytes] = []
+def hook_receiver(bodies: list[bytes]) -> FastAPI:
+    """A webhook endpoint at /bank that keeps each body it gets in ``bodies``."""
     hooks = FastAPI()
 
     @hooks.post("/bank")
@@ -169,17 +169,27 @@ async def test_webhooks_parse_into_status_reports(tmp_path: Path) -> None:
         bodies.append(await request.body())
         return {}
 
+    return hooks
+
+
+async def webhooks(bodies: list[bytes], count: int) -> list[tuple[str, PaymentStatusReport]]:
+    """(event type, report) in the first ``count`` webhooks, once they have arrived."""
+    deadline = time.monotonic() + 6
+    while len(bodies) < count and time.monotonic() < deadline:  # noqa: ASYNC110 - bodies fill from the server task
+        await asyncio.sleep(0.05)
+    return [(json.loads(body)["type"], report) for body in bodies for report in parse_notification(body)]
+
+
+async def test_webhooks_parse_into_status_reports(tmp_path: Path) -> None:
+    bodies: list[bytes] = []
     settled, rejected = instruction("HOOK-OK"), instruction("HOOK-NO", creditor=SOPHIE_CLOSED)
-    async with serve(hooks) as hooks_url, bank(tmp_path) as (client, _admin):
+    async with serve(hook_receiver(bodies)) as hooks_url, bank(tmp_path) as (client, _admin):
         await client.subscribe_webhook(f"{hooks_url}/bank")
         await client.send_payment(settled)
         await client.send_payment(rejected)
-        deadline = time.monotonic() + 6
-        while len(bodies) < 3 and time.monotonic() < deadline:  # noqa: ASYNC110 - bodies fill from the server task
-            await asyncio.sleep(0.05)
+        received = await webhooks(bodies, count=3)
 
-    reports = {(json.loads(body)["type"], report.end_to_end_id): report
-               for body in bodies for report in parse_notification(body)}
+    reports = {(event, report.end_to_end_id): report for event, report in received}
     assert set(reports) == {("payment.status_report", "E2E-HOOK-OK"), ("account.debit_notification", "E2E-HOOK-OK"),
                             ("payment.status_report", "E2E-HOOK-NO")}
     status = reports["payment.status_report", "E2E-HOOK-OK"]
@@ -188,6 +198,7 @@ async def test_webhooks_parse_into_status_reports(tmp_path: Path) -> None:
     debit = reports["account.debit_notification", "E2E-HOOK-OK"]
     assert (debit.state, debit.bank_status_code, debit.source) == (PaymentState.SETTLED, "BOOK", "camt.054")
     assert debit.booking_date is not None and debit.bank_reference == status.bank_reference
+    assert (debit.debited, debit.exchange_rate) == (debit.amount, None)   # EUR from the EUR account
     refused = reports["payment.status_report", "E2E-HOOK-NO"]
     assert (refused.state, refused.reason_code) == (PaymentState.REJECTED, "AC04")
     assert refused.reason_text == "the beneficiary account is closed"
@@ -211,8 +222,8 @@ def envelope(event_type: str, message_format: str, document: str) -> bytes:
 
 def test_an_older_camt054_reads_its_booked_debits_only() -> None:
     reports = parse_notification(envelope("account.debit_notification", "camt.054.001.02", CAMT054_V02))
-    assert [(r.end_to_end_id, r.state, r.amount, r.booking_date) for r in reports] == [
-        ("E2E-7", PaymentState.SETTLED, Money.of("55.10", "EUR"), date(2026, 11, 23))]
+    assert [(r.end_to_end_id, r.state, r.amount, r.debited, r.exchange_rate, r.booking_date) for r in reports] == [
+        ("E2E-7", PaymentState.SETTLED, Money.of("55.10", "EUR"), Money.of("55.10", "EUR"), None, date(2026, 11, 23))]
 
 
 @pytest.mark.parametrize("body", [
@@ -267,3 +278,101 @@ def test_a_camt054_id_that_is_not_max35text_refuses_the_notification(reference: 
     document = CAMT054_V02.replace("<MsgId>PAY-7</MsgId><EndToEndId>E2E-7</EndToEndId>", reference)
     with pytest.raises(ValueError, match="Max35Text"):
         parse_notification(envelope("account.debit_notification", "camt.054.001.02", document))
+
+
+async def test_a_converted_payment_reports_what_was_debited_and_at_what_rate(tmp_path: Path) -> None:
+    """EUR from the USD account: the bank converts at its rate (1.0975 USD per EUR) and debits USD."""
+    payment = instruction("FX", debtor=US_DEBTOR, amount="123.40", currency="EUR")
+    bodies: list[bytes] = []
+    async with serve(hook_receiver(bodies)) as hooks_url, bank(tmp_path) as (client, _admin):
+        await client.subscribe_webhook(f"{hooks_url}/bank")
+        await client.send_payment(payment)
+        reports = dict(await webhooks(bodies, count=2))
+        looked_up = await final_status(client, payment)
+
+    debit = reports["account.debit_notification"]
+    for report in (debit, looked_up):
+        assert report.state is PaymentState.SETTLED
+        assert report.amount == Money.of("123.40", "EUR")
+        assert report.debited == Money.of("135.43", "USD")     # 135.4315 to the cent
+        assert report.exchange_rate == Decimal("1.0975")
+    status = reports["payment.status_report"]
+    assert (status.amount, status.debited, status.exchange_rate) == (Money.of("123.40", "EUR"), None, None)
+
+
+async def test_a_returned_payment_reads_as_returned_with_its_reason_and_what_came_back(tmp_path: Path) -> None:
+    payment = instruction("BACK", debtor=US_DEBTOR, amount="86.00", currency="EUR")
+    bodies: list[bytes] = []
+    async with serve(hook_receiver(bodies)) as hooks_url, bank(tmp_path) as (client, admin):
+        await client.subscribe_webhook(f"{hooks_url}/bank")
+        await client.send_payment(payment)
+        settled = await final_status(client, payment)
+        returned = await admin.post(f"/_sandbox/payments/{payment.message_id}/transactions/{payment.end_to_end_id}"
+                                    "/return", json={"reasonCode": "AC04"})
+        assert returned.status_code == 200, returned.text
+        reports = await webhooks(bodies, count=3)
+        looked_up = await client.payment_status(payment.message_id, payment.end_to_end_id)
+
+    (notified,) = [report for event, report in reports if event == "account.credit_notification"]
+    assert settled.state is PaymentState.SETTLED
+    for report in (notified, looked_up):
+        assert report.state is PaymentState.RETURNED and report.state.decided
+        assert (report.reason_code, report.reason_text) == ("AC04", "the beneficiary account is closed")
+        assert report.amount == Money.of("86.00", "EUR")
+        assert report.debited == Money.of("94.39", "USD")     # credited back into the USD account
+        assert report.exchange_rate == Decimal("1.0975")
+        assert report.end_to_end_id == payment.end_to_end_id and report.booking_date is not None
+    assert notified.bank_reference == looked_up.bank_reference != settled.bank_reference
+
+
+async def test_a_rejection_after_booking_reads_as_returned_on_the_lookup(tmp_path: Path) -> None:
+    """A bank that only turns ACSC into RJCT (no return details): the booking date says it had settled."""
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return httpx.Response(200, json={"access_token": "t", "token_type": "Bearer", "expires_in": 3600})
+        return httpx.Response(200, json={
+            "messageId": "PAY-7", "endToEndId": "E2E-7", "status": "RJCT", "reasonCode": "MS03",
+            "amount": "55.10", "currency": "EUR", "bookingDate": "2026-11-23", "bankReference": "BNK7"})
+
+    client = BankClient("https://bank.example", client_id="finsync", client_secret="s",
+                        transport=httpx.MockTransport(answer))
+    try:
+        report = await client.payment_status("PAY-7", "E2E-7")
+    finally:
+        await client.aclose()
+    assert (report.state, report.reason_code, report.bank_status_code) == (PaymentState.RETURNED, "MS03", "RJCT")
+    assert report.debited is None and report.booking_date == date(2026, 11, 23)
+
+
+CAMT054_CONVERTED = """<?xml version="1.0"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"><BkToCstmrDbtCdtNtfctn>
+ <GrpHdr><MsgId>N2</MsgId><CreDtTm>2026-11-24T08:00:00Z</CreDtTm></GrpHdr>
+ <Ntfctn><Id>N2</Id><Acct><Id><Othr><Id>000123456789</Id></Othr></Id><Ccy>USD</Ccy></Acct>
+  <Ntry><Amt Ccy="USD">60.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-11-24</Dt></BookgDt>
+   <NtryDtls><TxDtls><Refs><MsgId>PAY-8</MsgId><EndToEndId>E2E-8</EndToEndId></Refs>
+    <Amt Ccy="USD">60.00</Amt><CdtDbtInd>DBIT</CdtDbtInd>
+    <AmtDtls><InstdAmt><Amt Ccy="EUR">55.00</Amt></InstdAmt>
+     <TxAmt><Amt Ccy="USD">60.00</Amt><CcyXchg><SrcCcy>USD</SrcCcy><TrgtCcy>EUR</TrgtCcy><UnitCcy>USD</UnitCcy>
+      <XchgRate>{rate}</XchgRate></CcyXchg></TxAmt></AmtDtls></TxDtls></NtryDtls></Ntry>
+  <Ntry><Amt Ccy="USD">60.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-11-26</Dt></BookgDt>
+   <NtryDtls><TxDtls><Refs><MsgId>PAY-8</MsgId><EndToEndId>E2E-8</EndToEndId></Refs>
+    <RtrInf><Rsn><Cd>AC01</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>
+ </Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"""
+
+
+def test_a_rate_quoted_per_unit_of_the_account_currency_is_turned_round_and_a_return_is_read() -> None:
+    """Another bank's shape: the rate with TxAmt, per one USD; a return that states its amount once."""
+    debit, back = parse_notification(envelope("account.debit_notification", "camt.054.001.08",
+                                              CAMT054_CONVERTED.format(rate="0.9166666667")))
+    assert (debit.state, debit.amount, debit.debited) == (PaymentState.SETTLED, Money.of("55.00", "EUR"),
+                                                          Money.of("60.00", "USD"))
+    assert debit.exchange_rate == Decimal("1.0909090909")       # USD per EUR, to BaseOneRate's 10 places
+    assert (back.state, back.reason_code, back.debited, back.booking_date) == (
+        PaymentState.RETURNED, "AC01", Money.of("60.00", "USD"), date(2026, 11, 26))
+
+
+@pytest.mark.parametrize("rate", ["-1.2", "abc", ""])
+def test_an_exchange_rate_that_is_not_a_positive_number_refuses_the_notification(rate: str) -> None:
+    with pytest.raises(ValueError, match="XchgRate"):
+        parse_notification(envelope("account.debit_notification", "camt.054.001.08",
+                                    CAMT054_CONVERTED.format(rate=rate)))

@@ -22,7 +22,9 @@ from sandboxes.bank import create_app
 from tests.support.servers import serve
 
 PAIN001_NS = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
-DEBTOR_IBAN = "DE02120300000000202051"
+DEBTOR_IBAN = "DE02120300000000202051"        # the company's EUR account (DE01), company_accounts in the seed
+US_DEBTOR_ACCOUNT = "000123456789"            # the company's USD account (US01)
+OTHER_BANKS_IBAN = "DE89370400440532013000"   # an account this bank does not hold
 OPEN_IBAN = "DE75512108001245126199"      # Katrin Vogel
 CLOSED_IBAN = "DE44500105175407324931"    # Sophie Schulz: bank_account_closed in the seed
 BANK_SECRET = WebhookSettings().bank_secrets[0].get_secret_value()
@@ -30,16 +32,18 @@ BANK_SECRET = WebhookSettings().bank_secrets[0].get_secret_value()
 
 def pain001(msg_id: str, end_to_end_id: str, *, creditor_iban: str = OPEN_IBAN, amount: str = "100.00",
             currency: str = "EUR", ctrl_sum: str | None = None, nb_of_txs: str = "1",
-            end_to_end_element: str = "EndToEndId") -> bytes:
+            end_to_end_element: str = "EndToEndId", debtor_account: str = DEBTOR_IBAN) -> bytes:
     """A hand-written pain.001.001.09, independent of the connector's builder."""
     ctrl_sum = ctrl_sum or amount
+    debtor_id = (f"<IBAN>{debtor_account}</IBAN>" if debtor_account[:2].isalpha()
+                 else f"<Othr><Id>{debtor_account}</Id></Othr>")
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="{PAIN001_NS}"><CstmrCdtTrfInitn>
  <GrpHdr><MsgId>{msg_id}</MsgId><CreDtTm>2026-11-20T09:30:00Z</CreDtTm><NbOfTxs>{nb_of_txs}</NbOfTxs>
   <CtrlSum>{ctrl_sum}</CtrlSum><InitgPty><Nm>Finsync Demo GmbH</Nm></InitgPty></GrpHdr>
  <PmtInf><PmtInfId>{msg_id}-1</PmtInfId><PmtMtd>TRF</PmtMtd><NbOfTxs>1</NbOfTxs><CtrlSum>{amount}</CtrlSum>
   <ReqdExctnDt><Dt>2026-11-21</Dt></ReqdExctnDt><Dbtr><Nm>Finsync Demo GmbH</Nm></Dbtr>
-  <DbtrAcct><Id><IBAN>{DEBTOR_IBAN}</IBAN></Id></DbtrAcct><DbtrAgt><FinInstnId><BICFI>BYLADEM1001</BICFI></FinInstnId></DbtrAgt>
+  <DbtrAcct><Id>{debtor_id}</Id></DbtrAcct><DbtrAgt><FinInstnId><BICFI>BYLADEM1001</BICFI></FinInstnId></DbtrAgt>
   <ChrgBr>SLEV</ChrgBr>
   <CdtTrfTxInf><PmtId><InstrId>{end_to_end_id}</InstrId><{end_to_end_element}>{end_to_end_id}</{end_to_end_element}></PmtId>
    <Amt><InstdAmt Ccy="{currency}">{amount}</InstdAmt></Amt>
@@ -110,6 +114,12 @@ def xml(document: str | bytes) -> etree._Element:
 
 def first(root: etree._Element, local_path: str) -> str:
     return root.findtext("/".join(f"{{*}}{part}" for part in local_path.split("/")))
+
+
+def amount_at(root: etree._Element, local_path: str) -> tuple[str, str]:
+    """(amount, currency) of the Amt-style element at ``local_path``."""
+    found = root.find("/".join(f"{{*}}{part}" for part in local_path.split("/")))
+    return found.text, found.get("Ccy")
 
 
 
@@ -200,8 +210,13 @@ async def test_a_settled_payment_sends_signed_pain002_and_camt054(
     assert first(camt054, f"{entry}/Sts/Cd") == "BOOK"
     assert first(camt054, f"{entry}/Amt") == "250.75"
     assert first(camt054, f"{entry}/NtryDtls/TxDtls/Refs/EndToEndId") == "E-OK"
+    details = f"{entry}/NtryDtls/TxDtls/AmtDtls"   # an EUR payment from the EUR account: nothing converted
+    assert first(camt054, f"{details}/InstdAmt/Amt") == first(camt054, f"{details}/TxAmt/Amt") == "250.75"
+    assert camt054.find(".//{*}CcyXchg") is None
 
     assert transaction["status"] == "ACSC" and transaction["amount"] == "250.75"
+    assert {key: transaction["debit"][key] for key in ("amount", "currency", "exchangeRate")} == {
+        "amount": "250.75", "currency": "EUR", "exchangeRate": None}
     assert transaction["bookingDate"] == first(camt054, f"{entry}/BookgDt/Dt")
     assert status.headers["content-type"].startswith("application/xml")
     assert first(xml(status.content), "CstmrPmtStsRpt/OrgnlGrpInfAndSts/GrpSts") == "ACSC"
@@ -245,3 +260,118 @@ async def test_a_restarted_bank_settles_what_it_accepted_before(
         transaction = (await http.get("/v1/payments/M-RESTART/transactions/E-RESTART")).json()
     assert transaction["status"] == "ACSC"
     assert {event["data"]["messageId"] for event in hooks.events()} == {"M-RESTART"}
+
+
+def event_of(hooks: Receiver, event_type: str) -> etree._Element:
+    (event,) = [event for event in hooks.events() if event["type"] == event_type]
+    return xml(event["data"]["document"])
+
+
+ENTRY = "BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry"
+TX_DETAILS = f"{ENTRY}/NtryDtls/TxDtls"
+
+
+@pytest.mark.parametrize(("debtor", "amount", "currency", "debited", "debited_currency", "rate"), [
+    # EUR from the USD account at the bank's latest EUR->USD rate, 1.0975: 94.385 rounds half up.
+    (US_DEBTOR_ACCOUNT, "86.00", "EUR", "94.39", "USD", "1.0975"),
+    # USD from the EUR account at 0.9204 USD->EUR: 1234.5678 EUR, to the cent.
+    (DEBTOR_IBAN, "1341.33", "USD", "1234.56", "EUR", "0.9204"),
+    # JPY from the USD account at 0.006736: 84.2 USD.
+    (US_DEBTOR_ACCOUNT, "12500", "JPY", "84.20", "USD", "0.006736"),
+    # An account the bank does not hold is debited what was instructed, as before.
+    (OTHER_BANKS_IBAN, "50.00", "USD", "50.00", "USD", None),
+], ids=["eur-from-usd-account", "usd-from-eur-account", "jpy-from-usd-account", "unknown-debtor-account"])
+async def test_a_payment_is_debited_in_the_account_currency_at_the_banks_rate(
+        tmp_path: Path, receiver: tuple[Receiver, str], debtor: str, amount: str, currency: str, debited: str,
+        debited_currency: str, rate: str | None) -> None:
+    hooks, endpoint = receiver
+    async with bank(tmp_path / "bank.db", webhook_endpoint=endpoint, settle_after_seconds=0.2) as http:
+        await submit(http, pain001("M-FX", "E-FX", amount=amount, currency=currency, debtor_account=debtor))
+        await hooks.wait_for(2)
+        transaction = (await http.get("/v1/payments/M-FX/transactions/E-FX")).json()
+
+    camt054 = event_of(hooks, "account.debit_notification")
+    assert first(camt054, "BkToCstmrDbtCdtNtfctn/Ntfctn/Acct/Ccy") == debited_currency
+    for path in (f"{ENTRY}/Amt", f"{TX_DETAILS}/Amt", f"{TX_DETAILS}/AmtDtls/TxAmt/Amt"):
+        assert amount_at(camt054, path) == (debited, debited_currency), path
+    assert amount_at(camt054, f"{TX_DETAILS}/AmtDtls/InstdAmt/Amt") == (amount, currency)
+    exchange = f"{TX_DETAILS}/AmtDtls/InstdAmt/CcyXchg"
+    if rate is None:
+        assert first(camt054, exchange) is None
+    else:
+        assert [first(camt054, f"{exchange}/{part}") for part in ("SrcCcy", "TrgtCcy", "UnitCcy", "XchgRate")] == [
+            currency, debited_currency, currency, rate]
+    pain002 = event_of(hooks, "payment.status_report")
+    assert first(pain002, "CstmrPmtStsRpt/OrgnlPmtInfAndSts/TxInfAndSts/OrgnlTxRef/Amt/InstdAmt") == amount
+
+    assert (transaction["status"], transaction["amount"], transaction["currency"]) == ("ACSC", amount, currency)
+    assert transaction["debit"] == {"amount": debited, "currency": debited_currency, "exchangeRate": rate,
+                                    "bookingDate": transaction["bookingDate"],
+                                    "bankReference": transaction["bankReference"]}
+    assert transaction["return"] is None
+
+
+async def test_a_currency_the_bank_cannot_convert_into_the_account_is_rejected_am11(
+        tmp_path: Path, receiver: tuple[Receiver, str]) -> None:
+    hooks, endpoint = receiver
+    async with bank(tmp_path / "bank.db", webhook_endpoint=endpoint, settle_after_seconds=0.2) as http:
+        await submit(http, pain001("M-SEK", "E-SEK", amount="500.00", currency="SEK",
+                                   debtor_account=US_DEBTOR_ACCOUNT))
+        await hooks.wait_for(1)
+        await asyncio.sleep(0.4)  # a rejected payment must not also be booked
+        transaction = (await http.get("/v1/payments/M-SEK/transactions/E-SEK")).json()
+
+    assert [event["type"] for event in hooks.events()] == ["payment.status_report"]
+    pain002 = event_of(hooks, "payment.status_report")
+    tx = "CstmrPmtStsRpt/OrgnlPmtInfAndSts/TxInfAndSts"
+    assert (first(pain002, f"{tx}/TxSts"), first(pain002, f"{tx}/StsRsnInf/Rsn/Cd")) == ("RJCT", "AM11")
+    assert (transaction["status"], transaction["reasonCode"], transaction["debit"]) == ("RJCT", "AM11", None)
+
+
+async def test_a_returned_payment_is_credited_back_with_its_reason_and_shows_as_returned(
+        tmp_path: Path, receiver: tuple[Receiver, str]) -> None:
+    hooks, endpoint = receiver
+    async with bank(tmp_path / "bank.db", webhook_endpoint=endpoint, settle_after_seconds=0.2) as http:
+        await submit(http, pain001("M-RTN", "E-RTN", amount="86.00", currency="EUR",
+                                   debtor_account=US_DEBTOR_ACCOUNT))
+        await hooks.wait_for(2)
+        settled = (await http.get("/v1/payments/M-RTN/transactions/E-RTN")).json()
+        returned = await http.post("/_sandbox/payments/M-RTN/transactions/E-RTN/return", json={"reasonCode": "MS03"})
+        await hooks.wait_for(3)
+        again = await http.post("/_sandbox/payments/M-RTN/transactions/E-RTN/return", json={"reasonCode": "AC04"})
+        transaction = (await http.get("/v1/payments/M-RTN/transactions/E-RTN")).json()
+        status = await http.get("/v1/payments/M-RTN/status")
+        await asyncio.sleep(0.4)  # room for any second return's webhook to show up
+
+    assert returned.status_code == 200 and returned.json() == transaction
+    assert again.status_code == 409 and "only a settled payment" in again.json()["detail"]
+    assert [event["type"] for event in hooks.events()].count("account.credit_notification") == 1
+    camt054 = event_of(hooks, "account.credit_notification")
+    assert (first(camt054, f"{ENTRY}/CdtDbtInd"), first(camt054, f"{ENTRY}/Sts/Cd")) == ("CRDT", "BOOK")
+    assert first(camt054, f"{ENTRY}/BkTxCd/Domn/Fmly/SubFmlyCd") == "RRTN"
+    assert first(camt054, f"{TX_DETAILS}/Refs/EndToEndId") == "E-RTN"
+    assert first(camt054, f"{TX_DETAILS}/RtrInf/Rsn/Cd") == "MS03"
+    assert amount_at(camt054, f"{ENTRY}/Amt") == ("94.39", "USD")   # back into the USD account
+    assert amount_at(camt054, f"{TX_DETAILS}/AmtDtls/InstdAmt/Amt") == ("86.00", "EUR")
+
+    assert (transaction["status"], transaction["reasonCode"]) == ("RJCT", "MS03")
+    assert transaction["debit"] == settled["debit"] and transaction["bookingDate"] == settled["bookingDate"]
+    assert {key: transaction["return"][key] for key in ("amount", "currency", "exchangeRate", "reasonCode")} == {
+        "amount": "94.39", "currency": "USD", "exchangeRate": "1.0975", "reasonCode": "MS03"}
+    assert transaction["return"]["bankReference"] == first(camt054, f"{ENTRY}/AcctSvcrRef")
+    tx = "CstmrPmtStsRpt/OrgnlPmtInfAndSts/TxInfAndSts"
+    assert (first(xml(status.content), f"{tx}/TxSts"), first(xml(status.content), f"{tx}/StsRsnInf/Rsn/Cd")) == (
+        "RJCT", "MS03")
+
+
+async def test_only_a_settled_payment_can_be_returned(tmp_path: Path) -> None:
+    async with bank(tmp_path / "bank.db", settle_after_seconds=30) as http:
+        await submit(http, pain001("M-WAIT", "E-WAIT"))
+        pending = await http.post("/_sandbox/payments/M-WAIT/transactions/E-WAIT/return", json={"reasonCode": "AC04"})
+        unknown = await http.post("/_sandbox/payments/M-NONE/transactions/E-NONE/return", json={"reasonCode": "AC04"})
+        no_code = await http.post("/_sandbox/payments/M-WAIT/transactions/E-WAIT/return", json={"reasonCode": "x"})
+        transaction = (await http.get("/v1/payments/M-WAIT/transactions/E-WAIT")).json()
+    assert pending.status_code == 409 and "ACTC" in pending.json()["detail"]
+    assert unknown.status_code == 404
+    assert no_code.status_code == 422
+    assert (transaction["status"], transaction["return"]) == ("ACTC", None)

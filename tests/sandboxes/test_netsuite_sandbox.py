@@ -152,6 +152,24 @@ async def test_journal_refusals_in_netsuite_error_shape(netsuite, body, code, pa
     assert await suiteql(netsuite, "SELECT id FROM transaction") == []
 
 
+@pytest.mark.parametrize(("subsidiary", "currency"), [("1", "1"), ("2", "4")], ids=["US01-in-USD", "DE01-in-EUR"])
+async def test_the_bank_and_realized_fx_accounts_take_journals_in_either_subsidiary(netsuite, subsidiary, currency):
+    """What a settled payment books: the bank account credited, an exchange difference to 7980."""
+    accounts = {row["acctnumber"]: row for row in await suiteql(
+        netsuite, "SELECT id, acctnumber, acctname, isinactive FROM account WHERE acctnumber IN ('1010', '1020', '7980')")}
+    assert {number: (row["acctname"], row["isinactive"]) for number, row in accounts.items()} == {
+        "1010": ("Bank - Chase (USD)", "F"), "1020": ("Bank - BayernLB (EUR)", "F"),
+        "7980": ("Realized FX Gain/Loss", "F")}
+    for bank in ("1010", "1020"):
+        external_id = f"fx-{subsidiary}-{bank}"
+        body = (f'{{"externalId":"{external_id}","subsidiary":{{"id":"{subsidiary}"}},"tranDate":"2026-03-10",'
+                f'"currency":{{"id":"{currency}"}},"memo":"Payment settled",'
+                f'"line":{{"items":[{{"account":{{"id":"{accounts["7980"]["id"]}"}},"debit":0.55}},'
+                f'{{"account":{{"id":"{accounts[bank]["id"]}"}},"credit":0.55}}]}}}}')
+        response = await put_journal(netsuite, external_id, body)
+        assert response.status_code == 204, response.text
+
+
 async def test_suiteql_reads_and_refuses_anything_but_select(netsuite):
     rows = await suiteql(netsuite, "SELECT e.entityid, e.isinactive, e.custentity_iban, s.externalid AS entity "
                                    "FROM employee e JOIN subsidiary s ON s.id = e.subsidiary "
@@ -163,7 +181,7 @@ async def test_suiteql_reads_and_refuses_anything_but_select(netsuite):
     paged = await netsuite.post(SUITEQL, params={"limit": 5, "offset": 5}, json={"q": "SELECT id FROM account"},
                                 headers={"Prefer": "transient"})
     page = paged.json()
-    assert (page["count"], page["offset"], page["totalResults"], page["hasMore"]) == (5, 5, 11, True)
+    assert (page["count"], page["offset"], page["totalResults"], page["hasMore"]) == (5, 5, 14, True)
 
     for statement in ["DELETE FROM account", "UPDATE account SET isinactive = 'T'",
                       "SELECT 1; DELETE FROM account", "SELECT name FROM sqlite_master",
@@ -171,7 +189,7 @@ async def test_suiteql_reads_and_refuses_anything_but_select(netsuite):
         refused = await netsuite.post(SUITEQL, json={"q": statement}, headers={"Prefer": "transient"})
         assert refused.status_code == 400, statement
         assert refused.json()["o:errorDetails"][0]["o:errorCode"] == "INVALID_PARAMETER"
-    assert len(await suiteql(netsuite, "SELECT id FROM account WHERE isinactive = 'F'")) == 10
+    assert len(await suiteql(netsuite, "SELECT id FROM account WHERE isinactive = 'F'")) == 13
 
 
 async def test_record_collections_page_and_filter(netsuite):

@@ -8,6 +8,7 @@ import logging
 import time
 import uuid
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
-from canonical import BankAccount, Money, PaymentInstruction
+from canonical import BankAccount, Money, PaymentInstruction, PaymentState, PaymentStatusReport
 from connectors import registry
 from gateway.app import create_app as create_gateway
 from sandboxes.kit.webhooks import sign
@@ -29,6 +30,8 @@ from workflows.expense.model import workflow_id
 pytestmark = pytest.mark.stack
 
 CLOSED_IBAN = "DE44500105175407324931"   # seed: E2004's account, closed at the bank
+US_ACCOUNT = BankAccount(holder_name="Finsync Demo Inc.", account_number="000123456789", bic="CHASUS33XXX")
+KATRIN = BankAccount(holder_name="Katrin Vogel", iban="DE75512108001245126199", bic="COBADEFFXXX")
 
 
 def status_changed(report_id: str, status: str = "A_EXTV", previous: str = "A_NOTF",
@@ -179,6 +182,107 @@ async def test_a_bank_report_on_a_payment_nobody_routed_is_kept_for_investigatio
     kept = [r for r in stack.store.bank_reports_to_investigate() if r.end_to_end_id == f"HAND-E-{key}"]
     assert kept and all(f"HAND-E-{key}" in (r.raw or "") for r in kept)   # the bank's own message
     assert [r.state for r in kept] == ["REJECTED"]                         # AC04: the account is closed
+
+
+async def running_workflow(stack: Stack, key: str) -> str:
+    """A submitted report's workflow, waiting for its approver: a process that takes signals. Its
+    amount comes from ``key``, so no later report in the module is its duplicate."""
+    amount = (Decimal(10000 + int(key, 16) % 90000) / 100).quantize(Decimal("0.01"))
+    report_id = await submit(stack, amount=str(amount))
+    deadline = asyncio.get_running_loop().time() + 30
+    while not await workflow_exists(stack, report_id):
+        assert asyncio.get_running_loop().time() < deadline, f"no workflow for {report_id}"
+        await asyncio.sleep(0.1)
+    return workflow_id("concur", report_id)
+
+
+async def settled_payment(stack: Stack, key: str, routed_to: str) -> PaymentInstruction:
+    """EUR 86.00 from the USD account, routed to ``routed_to``, once its ACSC and DBIT were routed."""
+    payment = PaymentInstruction(
+        message_id=f"RTN-M-{key}", end_to_end_id=f"RTN-E-{key}", debtor_entity="US01",
+        debtor_name=US_ACCOUNT.holder_name, debtor_account=US_ACCOUNT, creditor=KATRIN,
+        amount=Money.of("86.00", "EUR"), requested_execution_date=date.today(), remittance_info="return test")
+    stack.store.route_payment(payment.end_to_end_id, payment.message_id, routed_to)
+    bank = registry.build(stack.settings.bank)
+    try:
+        await bank.send_payment(payment)
+    finally:
+        await bank.aclose()
+    assert len(await bank_reports(stack, payment.end_to_end_id, count=2)) == 2
+    return payment
+
+
+async def returned_by_the_bank(stack: Stack, payment: PaymentInstruction, reason: str) -> None:
+    async with httpx.AsyncClient(base_url=stack.settings.bank.base_url) as http:
+        response = await http.post(f"/_sandbox/payments/{payment.message_id}/transactions/"
+                                   f"{payment.end_to_end_id}/return", json={"reasonCode": reason})
+    assert response.status_code == 200, response.text
+
+
+async def payment_signals(stack: Stack, wf_id: str, expected: int, timeout: float = 30) -> int:
+    """The payment_status signals in the workflow's history, once ``expected`` are there: a signal
+    that arrives during a workflow task is written to the history when that task completes."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        history = await stack.client.get_workflow_handle(wf_id).fetch_history()
+        count = [e.workflow_execution_signaled_event_attributes.signal_name for e in history.events
+                 if e.HasField("workflow_execution_signaled_event_attributes")].count("payment_status")
+        if count >= expected or asyncio.get_running_loop().time() > deadline:
+            return count
+        await asyncio.sleep(0.1)
+
+
+def late_rejection(payment: PaymentInstruction) -> bytes:
+    """The shape some banks report a return in: a pain.002 RJCT after the ACSC."""
+    document = f"""<?xml version="1.0"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.10"><CstmrPmtStsRpt>
+ <GrpHdr><MsgId>STS-LATE</MsgId><CreDtTm>{date.today()}T12:00:00Z</CreDtTm></GrpHdr>
+ <OrgnlGrpInfAndSts><OrgnlMsgId>{payment.message_id}</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId>
+ </OrgnlGrpInfAndSts>
+ <OrgnlPmtInfAndSts><OrgnlPmtInfId>{payment.message_id}</OrgnlPmtInfId>
+  <TxInfAndSts><OrgnlEndToEndId>{payment.end_to_end_id}</OrgnlEndToEndId><TxSts>RJCT</TxSts>
+   <StsRsnInf><Rsn><Cd>AC04</Cd></Rsn></StsRsnInf></TxInfAndSts>
+ </OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>"""
+    return json.dumps({"type": "payment.status_report", "timestamp": f"{date.today()}T12:00:00Z",
+                       "data": {"format": "pain.002.001.10", "messageId": payment.message_id,
+                                "document": document}}).encode()
+
+
+async def test_a_return_after_settlement_is_signalled_and_kept_when_no_process_takes_it(stack: Stack):
+    """Once a payment is decided, the camt.054 DBIT is not signalled; its return always is, whether
+    the bank reports it as a camt.054 credit or as a pain.002 RJCT after the ACSC. A return no
+    running process takes is kept for investigation."""
+    key = uuid.uuid4().hex[:10].upper()
+    wf_id = await running_workflow(stack, key)
+    by_camt054 = await settled_payment(stack, f"C{key}", wf_id)
+    by_pain002 = await settled_payment(stack, f"P{key}", wf_id)
+    await returned_by_the_bank(stack, by_camt054, "MS03")
+    body = late_rejection(by_pain002)
+    bank_secret = stack.settings.webhooks.bank_secrets[0].get_secret_value()
+    async with httpx.AsyncClient() as http:
+        late = await http.post(f"{stack.gateway_url}/webhooks/bank", content=body,
+                               headers=signed(stack, body, secret=bank_secret))
+    assert late.status_code == 202, late.text
+
+    for payment, source in ((by_camt054, "camt.054"), (by_pain002, "pain.002")):
+        rows = await bank_reports(stack, payment.end_to_end_id, count=3)
+        assert sorted((r.state, r.outcome) for r in rows) == [
+            ("RETURNED", "delivered"), ("SETTLED", "already decided"), ("SETTLED", "delivered")]
+        (returned,) = [r for r in rows if r.state == "RETURNED"]
+        assert (returned.source, returned.workflow_id, returned.investigate) == (source, wf_id, False)
+    (credit,) = [PaymentStatusReport.model_validate_json(r.report) for r in stack.store.bank_reports(
+        by_camt054.end_to_end_id) if r.state == "RETURNED"]
+    assert (credit.reason_code, credit.debited) == ("MS03", Money.of("94.39", "USD"))   # back into the USD account
+    assert await payment_signals(stack, wf_id, 4) == 4   # per payment: its settlement and its return
+
+    await stack.client.get_workflow_handle(wf_id).terminate("test over")
+    after_close = await settled_payment(stack, f"X{key}", wf_id)
+    await returned_by_the_bank(stack, after_close, "AC04")
+    rows = await bank_reports(stack, after_close.end_to_end_id, count=3)
+    assert sorted((r.state, r.outcome, r.investigate) for r in rows) == [
+        ("RETURNED", "closed", True), ("SETTLED", "closed", False), ("SETTLED", "closed", False)]
+    kept = [r for r in stack.store.bank_reports_to_investigate() if r.end_to_end_id == after_close.end_to_end_id]
+    assert [r.state for r in kept] == [PaymentState.RETURNED] and after_close.end_to_end_id in (kept[0].raw or "")
 
 
 def hostile_headers(stack: Stack, body: bytes) -> list[dict[str, Any]]:
