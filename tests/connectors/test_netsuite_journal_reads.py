@@ -14,7 +14,7 @@ from connectors.interfaces import LedgerLine
 from connectors.netsuite import NetSuiteClient
 from connectors.netsuite.client import IDS_PER_QUERY
 from finsync.config import ErpVendorSettings
-from tests.support.netsuite import netsuite_with_bank_accounts
+from sandboxes.netsuite import create_app as create_netsuite
 from tests.support.servers import serve
 
 TODAY = date(2026, 3, 15)          # the sandbox's: March 2026 open
@@ -23,7 +23,7 @@ DAY = date(2026, 3, 10)
 
 @pytest.fixture
 async def erp(tmp_path):
-    async with serve(netsuite_with_bank_accounts(tmp_path / "netsuite.db", TODAY)) as base_url:
+    async with serve(create_netsuite(tmp_path / "netsuite.db", today=TODAY)) as base_url:
         client = NetSuiteClient.from_settings(ErpVendorSettings(base_url=base_url))
         yield client
         await client.aclose()

@@ -26,8 +26,8 @@ from canonical import (
 from connectors.netsuite import NetSuiteClient
 from finsync.config import ErpVendorSettings
 from finsync.store import IntegrationStore
+from sandboxes.netsuite import create_app as create_netsuite
 from tests.finsync.conftest import finsync, one_line_error
-from tests.support.netsuite import netsuite_with_bank_accounts
 from tests.support.servers import free_port, serve
 
 SANDBOX_TODAY = date(2026, 3, 15)    # March 2026 is open in the sandbox
@@ -80,7 +80,7 @@ def write_config(path: Path, store_url: str, erp_url: str) -> Path:
 
 @pytest.fixture
 async def books(tmp_path: Path) -> AsyncIterator[Books]:
-    async with serve(netsuite_with_bank_accounts(tmp_path / "netsuite.db", SANDBOX_TODAY)) as erp_url:
+    async with serve(create_netsuite(tmp_path / "netsuite.db", today=SANDBOX_TODAY)) as erp_url:
         store_url = f"sqlite:///{tmp_path / 'finsync.db'}"
         erp = NetSuiteClient.from_settings(ErpVendorSettings(base_url=erp_url))
         try:
