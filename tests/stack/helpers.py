@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import httpx
 
+from canonical import Money, Side
+from canonical.money import total
 from connectors import registry
 from finsync.store import BankReportRow
 from sandboxes.concur.driver import Expense
@@ -84,3 +86,16 @@ async def bank_reports(stack: Stack, end_to_end_id: str, count: int, timeout: fl
         if len(rows) >= count or asyncio.get_running_loop().time() > deadline:
             return rows
         await asyncio.sleep(0.1)
+
+
+async def ledger_net(stack: Stack, external_ids: list[str], account: str) -> Money:
+    """Debits less credits on ``account`` over these journals, as the ERP holds them."""
+    erp = registry.build(stack.settings.erp)
+    try:
+        journals = await erp.journals_by_external_id(external_ids)
+    finally:
+        await erp.aclose()
+    assert len(journals) == len(external_ids), f"the ERP has {len(journals)} of {external_ids}"
+    lines = [ln for journal in journals for ln in journal.lines if ln.account == account]
+    currency = lines[0].amount.currency if lines else "USD"
+    return total([ln.amount if ln.side is Side.DEBIT else -ln.amount for ln in lines], currency)

@@ -4,15 +4,20 @@ and the vendors' books read back over HTTP."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 
+from canonical import Money
+from connectors import registry
 from tests.stack.conftest import Stack
 from tests.stack.helpers import (
     approve_when_queued,
     bank_reports,
     journals_for,
+    ledger_net,
     outcome,
     payment_status_in_concur,
     payments_for,
@@ -38,7 +43,8 @@ async def test_a_submitted_report_is_posted_paid_and_confirmed(stack: Stack):
 
     wf = workflow_id("concur", report_id)
     events = stack.store.events(workflow_id=wf)
-    assert [e.type for e in events] == ["submitted", "validated", "approved", "posted", "payment_sent", "paid"]
+    assert [e.type for e in events] == ["submitted", "validated", "approved", "posted", "payment_sent",
+                                        "settlement_booked", "paid"]
     assert len({e.correlation_id for e in events}) == 1
     description = await stack.client.get_workflow_handle(wf).describe()
     assert description.typed_search_attributes.get(search.LEGAL_ENTITY) == "US01"
@@ -52,6 +58,37 @@ async def test_a_submitted_report_is_posted_paid_and_confirmed(stack: Stack):
     history = await stack.client.get_workflow_handle(wf).fetch_history()
     assert [e.workflow_execution_signaled_event_attributes.signal_name for e in history.events
             if e.HasField("workflow_execution_signaled_event_attributes")].count("payment_status") == 1
+
+
+@pytest.mark.parametrize(("employee", "currency", "bank_account"), [
+    ("E1002", "USD", "1010"),    # a US employee, dollars, from the USD account
+    ("E2001", "EUR", "1020"),    # a German employee, euros, from the EUR account
+    ("E1003", "EUR", "1010"),    # a US employee reimbursed in euros: from the USD account, the bank converting
+], ids=["usd", "eur", "eur-from-usd"])
+async def test_once_paid_the_payable_nets_to_zero_and_the_bank_account_moved_by_the_debit(
+        stack: Stack, employee: str, currency: str, bank_account: str):
+    report_id = await submit(stack, employee, "74.72", currency, code="TAXIX", name="Taxi")
+    await approve_when_queued(stack, employee, report_id)
+    result = await outcome(stack, report_id)
+    assert result.status is BusinessStatus.PAID and result.payment is not None
+
+    events = {e.type: e for e in stack.store.events(workflow_id=workflow_id("concur", report_id))}
+    posted, settled = json.loads(events["posted"].data), json.loads(events["settlement_booked"].data)
+    journals = [posted["external_id"], settled["external_id"]]
+    functional = "USD" if employee.startswith("E1") else "EUR"
+    assert await ledger_net(stack, journals, "2150") == Money.of("0", functional)
+    # What the bank debited (its lookup says so, converted or not) is what left the bank's GL account.
+    (payment,) = await payments_for(stack, report_id)
+    bank = registry.build(stack.settings.bank)
+    try:
+        lookup = await bank.payment_status(payment["messageId"], payment["endToEndId"])
+    finally:
+        await bank.aclose()
+    debited = lookup.debited
+    assert debited is not None
+    assert debited.currency == functional and (debited.currency != currency) == (employee == "E1003")
+    assert await ledger_net(stack, [settled["external_id"]], bank_account) == -debited
+    assert Decimal(settled["debited"]) == debited.amount
 
 
 async def test_twenty_reports_complete_exactly_once_through_erp_and_bank_faults(stack: Stack):
