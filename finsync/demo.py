@@ -75,6 +75,9 @@ def cases(today: date, n: int, run: str) -> list[Case]:
         Case("Kundentermin Hamburg", "E2001", "EUR", [eu("LODNG", "189.00", "Hotel Atlantic", tax_code="DE19"),
                                                       eu("TAXIX", "31.50", "Taxi Hamburg", tax_code="DE19")]),
         Case("Büromaterial", "E2002", "EUR", [eu("OFCSP", "64.90", "McPaper", tax_code="DE19")]),
+        # A US employee reimbursed in euros: paid from the USD account, the bank converting.
+        Case("Paris client visit, in euros", "E1004", "EUR", [eu("TAXIX", "51.32", "G7 Taxi"),
+                                                             Expense("LUNCH", vary("19.80"), "GBP", day, f"Pret #{run}")]),
         Case("dinner over the limit", "E1002", "USD", [us("DINNR", "312.00", "The French Laundry")]),
         Case("hotel without receipt", "E1003", "USD", [us("LODNG", "219.00", "Hotel Nikko", receipt=False)]),
         Case("inactive cost center", "E1005", "USD", [us("LUNCH", "18.20", "Chipotle")]),
@@ -86,7 +89,7 @@ def cases(today: date, n: int, run: str) -> list[Case]:
 
 
 # How often each case occurs; the duplicate needs two claims to be one.
-WEIGHTS = [5, 4, 2, 2, 4, 2, 1, 1, 1, 1, 1, 2]
+WEIGHTS = [5, 4, 2, 2, 4, 2, 2, 1, 1, 1, 1, 1, 2]
 
 
 def plan(today: date, count: int, run: str) -> list[Case]:

@@ -266,6 +266,8 @@ async def test_a_cross_currency_payment_books_what_the_bank_debited_and_the_fx_d
                       ("7980", Side.DEBIT): Money.of("0.60", "USD")}   # EUR 74.72 at 1.1000 = USD 82.19
     (payment,) = world.payments.values()
     assert payment.amount == Money.of("74.72", "EUR")               # the instruction is in the reimbursement currency
+    (booked_event,) = [row for row in run.store.events(workflow_id=run.handle.id) if row.type == "settlement_booked"]
+    assert '"fx_difference": "0.60"' in booked_event.data and '"debited": "82.19"' in booked_event.data
 
 
 async def test_a_payment_in_a_currency_the_entity_cannot_pay_parks_naming_both(time_skipping_env, tmp_path):

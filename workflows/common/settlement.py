@@ -57,9 +57,9 @@ def settlement_entry(settlement: Settlement) -> JournalEntry:
     if payable.currency != functional:
         raise ValueError(f"the payable is booked in {functional}, not {payable.currency}")
     cash = _in_functional(settlement)
+    difference = exchange_difference(settlement)
     lines = [_line(Side.DEBIT, settlement.payable_account, payable, settlement, "Payable cleared"),
              _line(Side.CREDIT, settlement.bank_account.gl_account, cash, settlement, "Paid by the bank")]
-    difference = cash - payable
     if not difference.is_zero:
         if settlement.fx_account is None:
             raise SettlementProblem(BusinessProblem(
@@ -72,6 +72,11 @@ def settlement_entry(settlement: Settlement) -> JournalEntry:
     return JournalEntry(external_id=settlement_external_id(settlement.end_to_end_id), entity=settlement.entity,
                         posting_date=settlement.booking_date, memo=settlement.memo[:250], lines=lines,
                         source_ref=settlement.source_ref)
+
+
+def exchange_difference(settlement: Settlement) -> Money:
+    """What the payment cost beyond the payable it cleared (negative: a gain), functional currency."""
+    return _in_functional(settlement) - settlement.payable
 
 
 def _in_functional(settlement: Settlement) -> Money:

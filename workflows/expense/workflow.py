@@ -58,7 +58,7 @@ with workflow.unsafe.imports_passed_through():
         VENDOR_CALL_TIMEOUT,
         VENDOR_RETRY,
     )
-    from workflows.common.settlement import Settlement, SettlementProblem, settlement_entry
+    from workflows.common.settlement import Settlement, SettlementProblem, exchange_difference, settlement_entry
     from workflows.expense.coding import CodingOverrides, CodingProblem, build_journal, coding_request
     from workflows.expense.model import (
         PROCESS,
@@ -421,7 +421,7 @@ class ExpenseReimbursementWorkflow:
                    data={"external_id": posted.external_id, "erp_id": posted.erp_id, "end_to_end_id": settled.end_to_end_id,
                          "debited": str(debited.amount), "debited_currency": debited.currency,
                          "payable": str(settlement.payable.amount),
-                         "fx_difference": str(posted.amount.amount - settlement.payable.amount)})
+                         "fx_difference": str(exchange_difference(settlement).amount)})
 
     async def _debited(self, report: ExpenseReport, settled: PaymentStatusReport, paid_from: CompanyBankAccount) -> Money:
         """What left the account: the instructed amount when no conversion took place, else the

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from canonical import CompanyBankAccount, Money, Side
-from workflows.common.settlement import Settlement, SettlementProblem, settlement_entry
+from workflows.common.settlement import Settlement, SettlementProblem, exchange_difference, settlement_entry
 
 USD_ACCOUNT = CompanyBankAccount(holder_name="Finsync Demo Inc.", bic="CHASUS33XXX", account_number="000123456789",
                                  currency="USD", gl_account="1010")
@@ -34,6 +34,7 @@ def test_a_payment_at_the_booked_amount_clears_the_payable_against_the_bank():
 
 
 def test_a_cheaper_payment_is_a_realized_gain():
+    assert exchange_difference(settlement(Money.of("80.99", "USD"))) == Money.of("-0.60", "USD")
     entry = settlement_entry(settlement(Money.of("80.99", "USD")))
     assert booked(entry) == {("2150", Side.DEBIT): Decimal("81.59"), ("1010", Side.CREDIT): Decimal("80.99"),
                              ("7980", Side.CREDIT): Decimal("0.60")}
