@@ -12,18 +12,15 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
     ScheduleState,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
-from temporalio.service import RPCError, RPCStatusCode
 
 from finsync.config import Settings
+from workflows.common.schedules import ensure_schedule
 from workflows.sweep.workflow import ExpenseSweepWorkflow, SweepInput
 
 SCHEDULE_ID = "finsync-expense-sweep"   # also the sweep runs' workflow id, which the server suffixes with the time
@@ -46,22 +43,5 @@ def sweep_schedule(settings: Settings) -> Schedule:
 async def ensure_sweep_schedule(client: Client, settings: Settings) -> str:
     """Create the schedule, or bring the existing one in line with ``settings``; with
     ``[sweep] enabled = false``, pause it if it exists. Returns what was done, for one line."""
-    handle = client.get_schedule_handle(SCHEDULE_ID)
-    if not settings.sweep.enabled:
-        try:
-            await handle.pause(note="[sweep] enabled = false in finsync's configuration")
-        except RPCError as error:
-            if error.status != RPCStatusCode.NOT_FOUND:
-                raise
-            return "not created (disabled)"
-        return "paused (disabled)"
-    schedule = sweep_schedule(settings)
-    try:
-        await client.create_schedule(SCHEDULE_ID, schedule)
-        return f"created (every {settings.sweep.interval_seconds} s)"
-    except ScheduleAlreadyRunningError:
-        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await handle.update(replace)
-        return f"up to date (every {settings.sweep.interval_seconds} s)"
+    return await ensure_schedule(client, SCHEDULE_ID, sweep_schedule(settings), enabled=settings.sweep.enabled,
+                                 section="sweep", when=f"every {settings.sweep.interval_seconds} s")
