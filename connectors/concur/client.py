@@ -115,7 +115,7 @@ class ConcurClient(VendorClient):
                 raise report_not_found(report_id)
             login = json_decimal(response)["OwnerLoginID"]
             users = json_decimal(await self.request("GET", "/profile/identity/v4/Users",
-                                                    params={"filter": f'userName eq "{login}"'}))["Resources"]
+                                                    params={"filter": f"userName eq {json.dumps(login)}"}))["Resources"]
             if not users:
                 raise BusinessRuleError(VENDOR, BusinessProblem(
                     code="CONCUR_USER_NOT_FOUND", system="expense",

@@ -299,3 +299,26 @@ def test_an_unusable_correlation_id_is_replaced_by_the_delivery_id_not_refused(c
     """It travels on in vendor request headers and logs; the event itself is fine."""
     body = json.dumps({**SAMPLE_EVENT, "correlationId": correlation}).encode()
     assert parse_status_changed(body, "msg-7", None).correlation_id == "msg-7"
+
+
+async def test_a_login_from_the_vendor_is_quoted_in_the_directory_filter_never_pasted() -> None:
+    """SCIM filters take JSON string literals: a quote in the login cannot widen the filter."""
+    login = 'eve" or userName pr or userName eq "x'
+    filters: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth2/v0/token":
+            return httpx.Response(200, json={"access_token": "t", "token_type": "Bearer", "expires_in": 3600})
+        if request.url.path.startswith("/api/v3.0/expense/reports/"):
+            return httpx.Response(200, json={"ID": "R1", "OwnerLoginID": login})
+        filters.append(request.url.params["filter"])
+        return httpx.Response(200, json={"Resources": []})
+
+    client = ConcurClient("https://concur.example", client_id="finsync", client_secret="s",
+                          transport=httpx.MockTransport(answer))
+    try:
+        with pytest.raises(BusinessRuleError):
+            await client.get_report("R1")
+    finally:
+        await client.aclose()
+    assert filters == ['userName eq "eve\\" or userName pr or userName eq \\"x"']
