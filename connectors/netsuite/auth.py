@@ -9,6 +9,7 @@ stack runs with no setup; that key (configured or not) signs for loopback addres
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -70,8 +71,14 @@ def signing_key(settings: ErpVendorSettings) -> SigningKey:
     if key.public_key_der() == dev.public_key_der():
         guards.refuse_built_in("the NetSuite connector", [settings.base_url, settings.token_url],
                                ["erp.private_key_file", "erp.certificate_id"])
-        log.warning("NetSuite connector signs with the DEV-ONLY sandbox key (loopback %s)", settings.base_url)
+        _warn_dev_key(settings.base_url)
     return key
+
+
+@functools.cache
+def _warn_dev_key(base_url: str) -> None:
+    """Once per process and URL: the guard and the client both ask for the key."""
+    log.warning("NetSuite connector signs with the DEV-ONLY sandbox key (loopback %s)", base_url)
 
 
 def client_assertion(key: SigningKey, client_id: str, token_url: str) -> str:
