@@ -13,6 +13,7 @@ while no payment is with the bank; once the money has left, the report finishes 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,9 +22,16 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.bank import PaymentRef
-    from activities.bookkeeping import EventBatch, ReportClaims
-    from activities.expense_platform import PaymentConfirmation, PostingConfirmation, ReportRef, SendBack
+    from activities.bank import BankActivities, PaymentRef
+    from activities.bookkeeping import BookkeepingActivities, EventBatch, ReportClaims
+    from activities.erp import ErpActivities
+    from activities.expense_platform import (
+        ExpensePlatformActivities,
+        PaymentConfirmation,
+        PostingConfirmation,
+        ReportRef,
+        SendBack,
+    )
     from canonical import (
         ApprovalStatus,
         BankAccount,
@@ -48,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from canonical.money import total
     from canonical.payment import reason_text
     from workflows.common import search
+    from workflows.common.activities import activity_name
     from workflows.common.attributes import SearchAttributeBook
     from workflows.common.exceptions import OpenException, Resolution, ResolutionAction, details_markdown
     from workflows.common.remedies import MoneyState, check_resolution, remedies
@@ -185,7 +194,7 @@ class ExpenseReimbursementWorkflow:
         self.attributes.begin(
             search.PROCESS.value_set(PROCESS), search.SOURCE_SYSTEM.value_set(input.source_system),
             search.BUSINESS_KEY.value_set(input.report_id), search.BUSINESS_STATUS.value_set(self.business_status.value))
-        self.rules: ExpenseRulebook = await self._local("finsync.load_expense_rulebook", None, ExpenseRulebook)
+        self.rules: ExpenseRulebook = await self._local(BookkeepingActivities.load_expense_rulebook)
         report = await self._fetch_report()
         self._emit(FinanceEventType.SUBMITTED, f"Report {report.report_id} '{report.name}' received "
                          f"from {report.employee_id} for {report.reimbursement_total}")
@@ -227,14 +236,14 @@ class ExpenseReimbursementWorkflow:
                 if breaches:
                     reason = send_back_reason(breaches)
                     self.returned_for = sorted({b.rule for b in breaches})
-                    await self._vendor("expense.send_back", SendBack(report_id=report.report_id, reason=reason,
+                    await self._vendor(ExpensePlatformActivities.send_back, SendBack(report_id=report.report_id, reason=reason,
                                                                      owner_ref=self.owner_ref), self.queues.expense)
                     self._observe_platform(state, ApprovalStatus.RETURNED)
                     self._emit(FinanceEventType.RETURNED, reason)
                     self._set(BusinessStatus.RETURNED, reason)
                     continue
                 if state is ApprovalStatus.PENDING_VALIDATION:
-                    await self._vendor("expense.pass_validation", self._ref(), self.queues.expense)
+                    await self._vendor(ExpensePlatformActivities.pass_validation, self._ref(), self.queues.expense)
                     self._observe_platform(state, ApprovalStatus.PENDING_APPROVAL)
                 validated = True
                 self._emit(FinanceEventType.VALIDATED, "Passed the policy check; waiting for the approver")
@@ -273,7 +282,8 @@ class ExpenseReimbursementWorkflow:
         if self._recalled():
             await self._reverse(entry, "report recalled by the employee")
             raise _Recalled("Recalled by the employee after approval")
-        await self._vendor("expense.confirm_posting", PostingConfirmation(claim=claim, posted=posted), self.queues.expense)
+        await self._vendor(ExpensePlatformActivities.confirm_posting, PostingConfirmation(claim=claim, posted=posted),
+                           self.queues.expense)
         settled, paid_from = await self._pay(report, entry, ctx)
         if workflow.patched(BOOK_SETTLEMENT):
             await self._book_settlement(report, entry, ctx, settled, paid_from)
@@ -290,8 +300,8 @@ class ExpenseReimbursementWorkflow:
         cancelled) meanwhile, nothing is posted yet: wait for it where it went, do not park."""
         while True:
             try:
-                claim: ClaimedReport = await self._vendor_once("expense.claim_for_posting", self._ref(),
-                                                               self.queues.expense, ClaimedReport)
+                claim: ClaimedReport = await self._vendor_once(ExpensePlatformActivities.claim_for_posting, self._ref(),
+                                                               self.queues.expense)
                 return claim
             except _BusinessFailure as failure:
                 moved_to = MOVED_AWAY.get(failure.problem.code)
@@ -306,8 +316,8 @@ class ExpenseReimbursementWorkflow:
         The money has left: whatever the platform did to the report meanwhile, nothing is reversed."""
         while True:
             try:
-                await self._vendor_once("expense.confirm_payment", PaymentConfirmation(claim=claim, payment=settled),
-                                        self.queues.expense)
+                await self._vendor_once(ExpensePlatformActivities.confirm_payment,
+                                        PaymentConfirmation(claim=claim, payment=settled), self.queues.expense)
                 return True
             except _BusinessFailure as failure:
                 problem = failure.problem
@@ -336,8 +346,8 @@ class ExpenseReimbursementWorkflow:
             self._set(BusinessStatus.CODING, "Coding against ERP master data")
             posting_date = overrides.posting_date or report.report_date or workflow.now().date()
             ctx: CodingContext = await self._vendor(
-                "erp.load_coding_context", coding_request(report, self.rules.accounts, overrides, posting_date),
-                self.queues.erp, CodingContext)
+                ErpActivities.load_coding_context, coding_request(report, self.rules.accounts, overrides, posting_date),
+                self.queues.erp)
             self._observe_entity(ctx)
             try:
                 entry = build_journal(report, ctx, self.rules.accounts, overrides=overrides, posting_date=posting_date,
@@ -348,7 +358,7 @@ class ExpenseReimbursementWorkflow:
             self.functional = entry.total()
             self.attributes.set(search.FUNCTIONAL_AMOUNT.value_set(float(self.functional.amount)))
             try:
-                posted: PostedJournal = await self._vendor_once("erp.post_journal", entry, self.queues.erp, PostedJournal)
+                posted: PostedJournal = await self._vendor_once(ErpActivities.post_journal, entry, self.queues.erp)
             except _BusinessFailure as failure:
                 overrides = self._apply(await self._park(failure.problem, "posting"), overrides)
                 continue
@@ -376,7 +386,7 @@ class ExpenseReimbursementWorkflow:
                                   workflow.now().date(), reason)
         while True:
             try:
-                posted: PostedJournal = await self._vendor_once("erp.post_journal", reversal, self.queues.erp, PostedJournal)
+                posted: PostedJournal = await self._vendor_once(ErpActivities.post_journal, reversal, self.queues.erp)
                 break
             except _BusinessFailure as failure:
                 await self._park(failure.problem, "reversal", [ResolutionAction.RETRY])   # cancelling is what got us here
@@ -408,7 +418,7 @@ class ExpenseReimbursementWorkflow:
                 source_ref=entry.source_ref)
             try:
                 posted: PostedJournal = await self._vendor_once(
-                    "erp.post_journal", settlement_entry(settlement), self.queues.erp, PostedJournal)
+                    ErpActivities.post_journal, settlement_entry(settlement), self.queues.erp)
                 break
             except (SettlementProblem, _BusinessFailure) as failure:
                 resolution = await self._park(failure.problem, "settlement", remedies(
@@ -432,8 +442,8 @@ class ExpenseReimbursementWorkflow:
                 return settled.debited
             if instructed.currency == paid_from.currency:
                 return instructed
-            settled = await self._vendor("bank.payment_status", PaymentRef(
-                message_id=settled.message_id, end_to_end_id=settled.end_to_end_id), self.queues.bank, PaymentStatusReport)
+            settled = await self._vendor(BankActivities.payment_status, PaymentRef(
+                message_id=settled.message_id, end_to_end_id=settled.end_to_end_id), self.queues.bank)
             if settled.debited is None:
                 await self._park(BusinessProblem(
                     code=ProblemCode.SETTLEMENT_AMOUNT_UNKNOWN, system="bank", subject=settled.end_to_end_id, reason=(
@@ -447,7 +457,7 @@ class ExpenseReimbursementWorkflow:
             return None
         request = coding_request(report, self.rules.accounts, CodingOverrides(), on).model_copy(
             update={"fx_pairs": [(currency, on)]})
-        ctx: CodingContext = await self._vendor("erp.load_coding_context", request, self.queues.erp, CodingContext)
+        ctx: CodingContext = await self._vendor(ErpActivities.load_coding_context, request, self.queues.erp)
         rate = ctx.rate(currency, on)
         return rate.rate if rate else None
 
@@ -493,13 +503,12 @@ class ExpenseReimbursementWorkflow:
             if resolution.action is ResolutionAction.CANCEL:
                 raise _Cancelled()
             if problem.code == ProblemCode.PAYOUT_ACCOUNT_MISSING:
-                self.rules = await self._local("finsync.load_expense_rulebook", None, ExpenseRulebook)
+                self.rules = await self._local(BookkeepingActivities.load_expense_rulebook)
                 continue
             attempt += 1
             fresh: CodingContext = await self._vendor(
-                "erp.load_coding_context",
-                coding_request(report, self.rules.accounts, CodingOverrides(), workflow.now().date()), self.queues.erp,
-                CodingContext)
+                ErpActivities.load_coding_context,
+                coding_request(report, self.rules.accounts, CodingOverrides(), workflow.now().date()), self.queues.erp)
             creditor = fresh.employee.bank_account
 
     async def _send_and_wait(self, report: ExpenseReport, creditor: BankAccount, debtor: BankAccount,
@@ -510,7 +519,7 @@ class ExpenseReimbursementWorkflow:
             debtor_entity=self.entity_code or "", debtor_name=debtor.holder_name, debtor_account=debtor,
             creditor=creditor, amount=report.reimbursement_total, requested_execution_date=workflow.now().date(),
             remittance_info=f"Expense report {report.report_id} {report.name}"[:140])
-        ack: PaymentStatusReport = await self._vendor("bank.send_payment", instruction, self.queues.bank, PaymentStatusReport)
+        ack: PaymentStatusReport = await self._vendor(BankActivities.send_payment, instruction, self.queues.bank)
         self.payment_status(ack)
         self._emit(FinanceEventType.PAYMENT_SENT, f"{instruction.amount} sent to the bank for "
                          f"{creditor.holder_name} ({instruction.end_to_end_id})", amount=instruction.amount,
@@ -520,8 +529,8 @@ class ExpenseReimbursementWorkflow:
         decided = lambda: e2e in self.bank_reports and self.bank_reports[e2e].state.decided  # noqa: E731
         while not await self._wait(decided, BANK_SILENCE):
             lookup: PaymentStatusReport = await self._vendor(
-                "bank.payment_status", PaymentRef(message_id=instruction.message_id, end_to_end_id=e2e),
-                self.queues.bank, PaymentStatusReport)
+                BankActivities.payment_status, PaymentRef(message_id=instruction.message_id, end_to_end_id=e2e),
+                self.queues.bank)
             self.payment_status(lookup)
             if decided():
                 break
@@ -556,7 +565,7 @@ class ExpenseReimbursementWorkflow:
     async def _release_fingerprints(self) -> None:
         """A report that ends unpaid no longer makes its claims duplicates of anything."""
         if self.rules.policy.duplicate_detection and workflow.patched(RELEASE_FINGERPRINTS):
-            await self._local("finsync.release_expense_lines", ReportClaims(report_id=self.input.report_id), int)
+            await self._local(BookkeepingActivities.release_expense_lines, ReportClaims(report_id=self.input.report_id))
 
     def _ref(self) -> ReportRef:
         return ReportRef(report_id=self.input.report_id, owner_ref=self.owner_ref)
@@ -567,7 +576,7 @@ class ExpenseReimbursementWorkflow:
         if self.first_read is not None:
             report, self.first_read = self.first_read, None
         else:
-            report = await self._vendor("expense.fetch_report", self._ref(), self.queues.expense, ExpenseReport)
+            report = await self._vendor(ExpensePlatformActivities.fetch_report, self._ref(), self.queues.expense)
         self.owner_ref = report.owner_ref or self.owner_ref
         if self.platform_status is None:
             self._observe_platform(None, report.approval_status)
@@ -577,7 +586,7 @@ class ExpenseReimbursementWorkflow:
     async def _duplicates(self, report: ExpenseReport) -> list[DuplicateHit]:
         if not self.rules.policy.duplicate_detection:
             return []
-        return await self._local("finsync.register_expense_lines", report, list[DuplicateHit])
+        return await self._local(BookkeepingActivities.register_expense_lines, report)
 
     def _observe_platform(self, acted_on: ApprovalStatus | None, state: ApprovalStatus) -> None:
         """Record what finsync's own call just did to the report, unless a vendor event arrived
@@ -654,23 +663,23 @@ class ExpenseReimbursementWorkflow:
         self._set(resumed_status, f"Resumed after {problem.code}: {what} (by {resolution.resolved_by})")
         return resolution
 
-    async def _vendor(self, activity: str, arg: Any, task_queue: str, result_type: type | None = None) -> Any:
+    async def _vendor(self, activity: Callable[..., Awaitable[Any]], arg: Any, task_queue: str) -> Any:
         """A vendor call; a business refusal parks the report until finance retries or cancels."""
         while True:
             try:
-                return await self._vendor_once(activity, arg, task_queue, result_type)
+                return await self._vendor_once(activity, arg, task_queue)
             except _BusinessFailure as failure:
-                resolution = await self._park(failure.problem, activity)
+                resolution = await self._park(failure.problem, activity_name(activity))
                 if resolution.action is ResolutionAction.CANCEL:
                     raise _Cancelled() from failure
 
-    async def _vendor_once(self, activity: str, arg: Any, task_queue: str, result_type: type | None = None) -> Any:
+    async def _vendor_once(self, activity: Callable[..., Awaitable[Any]], arg: Any, task_queue: str) -> Any:
         """A vendor call whose business refusal the caller handles (raises _BusinessFailure)."""
         self.attributes.before_step()
         try:
-            return await workflow.execute_activity(
+            return await workflow.execute_activity_method(
                 activity, arg, task_queue=task_queue, start_to_close_timeout=VENDOR_CALL_TIMEOUT,
-                retry_policy=VENDOR_RETRY, result_type=result_type, summary=activity)
+                retry_policy=VENDOR_RETRY, summary=activity_name(activity))
         except ActivityError as error:
             cause = error.cause
             if isinstance(cause, ApplicationError) and cause.type == BUSINESS_RULE_VIOLATION:
@@ -678,11 +687,11 @@ class ExpenseReimbursementWorkflow:
                 raise _BusinessFailure(BusinessProblem.model_validate(details)) from error
             raise
 
-    async def _local(self, activity: str, arg: Any, result_type: type) -> Any:
+    async def _local(self, activity: Callable[..., Awaitable[Any]], arg: Any = None) -> Any:
         self.attributes.before_step()
         args = [] if arg is None else [arg]
-        return await workflow.execute_local_activity(
-            activity, args=args, start_to_close_timeout=LOCAL_TIMEOUT, retry_policy=LOCAL_RETRY, result_type=result_type)
+        return await workflow.execute_local_activity_method(
+            activity, args=args, start_to_close_timeout=LOCAL_TIMEOUT, retry_policy=LOCAL_RETRY)
 
     def _emit(self, kind: FinanceEventType, summary: str, *, amount: Money | None = None,
               data: dict[str, Any] | None = None) -> None:
@@ -699,7 +708,7 @@ class ExpenseReimbursementWorkflow:
         """Write queued events before every wait and at the end: the feed never lags a resting report."""
         if self.pending_events:
             batch, self.pending_events = self.pending_events, []
-            await self._local("finsync.record_events", EventBatch(events=batch), int)
+            await self._local(BookkeepingActivities.record_events, EventBatch(events=batch))
 
     def _outcome(self) -> ExpenseOutcome:
         return ExpenseOutcome(report_id=self.input.report_id, status=self.business_status,

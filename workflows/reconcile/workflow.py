@@ -16,7 +16,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.reconcile import ReconcileRequest, ReconciliationSummary
+    from activities.reconcile import ReconcileActivities, ReconcileRequest, ReconciliationSummary
     from workflows.common.retry import BUSINESS_RULE_VIOLATION
 
 WORKFLOW_NAME = "DailyReconciliation"
@@ -54,12 +54,12 @@ class DailyReconciliationWorkflow:
         for entity in input.entities:
             self._say(f"{entity} {day}: reconciling…")
             try:
-                result: ReconciliationSummary = await workflow.execute_activity(
-                    "reconcile.day", ReconcileRequest(entity=entity, day=day, run_key=f"{info.workflow_id}/{info.run_id}/"
-                                                      f"{entity}", workflow_id=info.workflow_id),
+                request = ReconcileRequest(entity=entity, day=day, run_key=f"{info.workflow_id}/{info.run_id}/{entity}",
+                                           workflow_id=info.workflow_id)
+                result: ReconciliationSummary = await workflow.execute_activity_method(
+                    ReconcileActivities.reconcile_day, request,
                     task_queue=input.erp_task_queue, start_to_close_timeout=RECONCILE_TIMEOUT,
-                    retry_policy=RECONCILE_RETRY, result_type=ReconciliationSummary,
-                    summary=f"reconcile {entity} {day}")
+                    retry_policy=RECONCILE_RETRY, summary=f"reconcile {entity} {day}")
             except ActivityError as error:
                 why = str(error.cause or error)
                 outcome.failed[entity] = why

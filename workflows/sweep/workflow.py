@@ -8,6 +8,7 @@ feed; every sweep says what it did in one log line.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,8 +17,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.bookkeeping import EventBatch
-    from activities.sweep import NewWatermark, SweepRequest, SweepResult, Watermark
+    from activities.bookkeeping import BookkeepingActivities, EventBatch
+    from activities.sweep import NewWatermark, SweepActivities, SweepRequest, SweepResult, SweepWatermarks, Watermark
     from canonical import FinanceEvent, FinanceEventType
     from workflows.common.retry import BUSINESS_RULE_VIOLATION, LOCAL_RETRY, LOCAL_TIMEOUT
     from workflows.expense.model import PROCESS
@@ -41,14 +42,14 @@ class SweepInput(BaseModel):
 class ExpenseSweepWorkflow:
     @workflow.run
     async def run(self, input: SweepInput) -> SweepResult:
-        stored: Watermark = await self._local("finsync.sweep_watermark", WATERMARK, Watermark)
-        result: SweepResult = await workflow.execute_activity(
-            "expense.sweep_reports", SweepRequest(since=stored.at), task_queue=input.expense_task_queue,
+        stored: Watermark = await self._local(SweepWatermarks.sweep_watermark, WATERMARK)
+        result: SweepResult = await workflow.execute_activity_method(
+            SweepActivities.sweep_reports, SweepRequest(since=stored.at), task_queue=input.expense_task_queue,
             start_to_close_timeout=SWEEP_TIMEOUT, heartbeat_timeout=SWEEP_HEARTBEAT, retry_policy=SWEEP_RETRY,
-            result_type=SweepResult, summary="read the platform's waiting reports")
-        await self._local("finsync.set_sweep_watermark", NewWatermark(name=WATERMARK, at=result.watermark))
+            summary="read the platform's waiting reports")
+        await self._local(SweepWatermarks.set_sweep_watermark, NewWatermark(name=WATERMARK, at=result.watermark))
         if result.started:
-            await self._local("finsync.record_events", EventBatch(events=[self._recovered(result)]), int)
+            await self._local(BookkeepingActivities.record_events, EventBatch(events=[self._recovered(result)]))
         workflow.logger.info(
             "expense sweep: %d scanned, %d recovered (started), %d signalled, %d already closed; changes since %s",
             result.scanned, result.started, result.signalled, result.already_closed,
@@ -68,6 +69,6 @@ class ExpenseSweepWorkflow:
                   "already_closed": result.already_closed, "report_ids": result.recovered})
 
     @staticmethod
-    async def _local(activity: str, arg: Any, result_type: type | None = None) -> Any:
-        return await workflow.execute_local_activity(activity, arg, start_to_close_timeout=LOCAL_TIMEOUT,
-                                                     retry_policy=LOCAL_RETRY, result_type=result_type)
+    async def _local(activity: Callable[..., Awaitable[Any]], arg: Any) -> Any:
+        return await workflow.execute_local_activity_method(activity, arg, start_to_close_timeout=LOCAL_TIMEOUT,
+                                                     retry_policy=LOCAL_RETRY)
