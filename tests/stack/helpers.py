@@ -52,12 +52,13 @@ async def outcome(stack: Stack, report_id: str, timeout: float = 120) -> Expense
                              f"exception={snap.open_exception}, last={snap.timeline[-2:]}, pending={pending}") from None
 
 
-async def journals_for(stack: Stack, report_id: str) -> list[dict]:
-    """Journal entries in the ERP whose external id belongs to this report's workflow."""
+async def journals_for(stack: Stack, report_id: str, *, settlement: bool = False) -> list[dict]:
+    """Journal entries in the ERP whose external id belongs to this report's workflow (or, with
+    ``settlement``, to its payments' settlements: ``<EndToEndId>:settlement``)."""
+    pattern = f"FSE-{report_id}-%:settlement" if settlement else f"{workflow_id('concur', report_id)}:%"
     erp = registry.build(stack.settings.erp)
     try:
-        headers = await erp.suiteql(
-            f"SELECT id, tranid, externalid FROM transaction WHERE externalid LIKE '{workflow_id('concur', report_id)}:%'")
+        headers = await erp.suiteql(f"SELECT id, tranid, externalid FROM transaction WHERE externalid LIKE '{pattern}'")
         for header in headers:
             lines = await erp.suiteql(f"SELECT debitforeignamount, creditforeignamount FROM transactionline "
                                       f"WHERE transaction = {header['id']}")

@@ -119,6 +119,8 @@ async def test_twenty_reports_complete_exactly_once_through_erp_and_bank_faults(
         assert len(journals) == 1, f"{report_id}: {journals}"
         assert journals[0]["debits"] == journals[0]["credits"]
         assert [p["status"] for p in await payments_for(stack, report_id)] == ["ACSC"]
+        settlements = await journals_for(stack, report_id, settlement=True)
+        assert len(settlements) == 1 and settlements[0]["debits"] == settlements[0]["credits"], settlements
     # The faults really happened (summed over ERP and bank: one vendor alone may draw none of a kind).
     total: Counter[str] = Counter()
     for counts in injected.values():
