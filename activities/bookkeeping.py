@@ -6,6 +6,7 @@ Local: they touch only finsync's store and files, are quick, and need no task-qu
 from __future__ import annotations
 
 import asyncio
+import json
 import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -14,14 +15,30 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import activity
 
-from canonical import BankAccount, CompanyBankAccount, ExpenseReport, FinanceEvent
+from canonical import BankAccount, CompanyBankAccount, ExpenseReport, FinanceEvent, FinanceEventType, JournalEntry
 from finsync.config import DebtorAccount, Settings
 from finsync.store import IntegrationStore
+from workflows.common.settlement import Settlement
 from workflows.expense.rules import AccountMapping, DuplicateHit, ExpensePolicy, ExpenseRulebook
 
 
 class EventBatch(BaseModel):
     events: list[FinanceEvent]
+
+
+class PaidEarlier(BaseModel):
+    """Which payment of a report's earlier run the bank returned."""
+
+    workflow_id: str
+    end_to_end_id: str
+
+
+class EarlierBooking(BaseModel):
+    """What the earlier run booked for that payment, as it recorded it in the feed (None: not found)."""
+
+    expense_entry: JournalEntry | None = None
+    settlement: Settlement | None = None
+    payments_sent: int = 0        # by every run of the report: a new payment's ids must not repeat one
 
 
 class ReportClaims(BaseModel):
@@ -55,7 +72,8 @@ class BookkeepingActivities:
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every bookkeeping activity, for a worker to register."""
-        return [self.record_events, self.register_expense_lines, self.release_expense_lines, self.load_expense_rulebook]
+        return [self.record_events, self.register_expense_lines, self.release_expense_lines, self.load_expense_rulebook,
+                self.earlier_booking]
 
     @activity.defn(name="finsync.record_events")
     async def record_events(self, batch: EventBatch) -> int:
@@ -69,6 +87,22 @@ class BookkeepingActivities:
     @activity.defn(name="finsync.release_expense_lines")
     async def release_expense_lines(self, claims: ReportClaims) -> int:
         return await asyncio.to_thread(self.store.release_expense_lines, claims.report_id)
+
+    @activity.defn(name="finsync.earlier_booking")
+    async def earlier_booking(self, paid: PaidEarlier) -> EarlierBooking:
+        """The expense journal still standing and the payment's settlement, from the feed."""
+        rows = await asyncio.to_thread(self.store.events, workflow_id=paid.workflow_id, limit=10_000)
+        booking = EarlierBooking()
+        reversed_ids = {json.loads(row.data).get("reverses") for row in rows if row.type == FinanceEventType.REVERSED}
+        booking.payments_sent = sum(1 for row in rows if row.type == FinanceEventType.PAYMENT_SENT)
+        for row in rows:
+            data = json.loads(row.data)
+            if row.type == FinanceEventType.POSTED and "entry" in data and data["external_id"] not in reversed_ids:
+                booking.expense_entry = JournalEntry.model_validate(data["entry"])
+            if (row.type == FinanceEventType.SETTLEMENT_BOOKED and data.get("end_to_end_id") == paid.end_to_end_id
+                    and "settlement" in data):
+                booking.settlement = Settlement.model_validate(data["settlement"])
+        return booking
 
     @activity.defn(name="finsync.load_expense_rulebook")
     async def load_expense_rulebook(self) -> ExpenseRulebook:

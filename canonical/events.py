@@ -20,6 +20,7 @@ class FinanceEventType(StrEnum):
     PAYMENT_SENT = "payment_sent"
     PAID = "paid"
     SETTLEMENT_BOOKED = "settlement_booked"   # the payable cleared against the bank account
+    PAYMENT_RETURNED = "payment_returned"     # the bank sent a settled payment back; its settlement reversed
     RETURNED = "returned"
     REVERSED = "reversed"
     CANCELLED = "cancelled"

@@ -37,6 +37,8 @@ class ProblemCode(StrEnum):
     PAYMENT_REJECTED = "PAYMENT_REJECTED"
     BANK_SILENT = "BANK_SILENT"
     PAID_BUT_RECALLED = "PAID_BUT_RECALLED"
+    PAYMENT_RETURNED = "PAYMENT_RETURNED"     # settled, then sent back by the employee's bank
+    RETURN_NOT_BOOKED = "RETURN_NOT_BOOKED"   # finsync has no record of what the returned payment booked
     SETTLEMENT_AMOUNT_UNKNOWN = "SETTLEMENT_AMOUNT_UNKNOWN"   # the bank has not said what it debited
     FX_ACCOUNT_MISSING = "FX_ACCOUNT_MISSING"
     # the expense platform's report moved under finsync

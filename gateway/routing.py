@@ -10,10 +10,11 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from canonical import ExpenseReport, PaymentState, PaymentStatusReport, ReportStatusChanged
+from finsync import correlation
 from finsync.config import Settings
 from finsync.store import IntegrationStore
 from workflows.expense.model import TaskQueues, workflow_id
-from workflows.expense.start import start_or_signal
+from workflows.expense.start import start_after_return, start_or_signal
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
 
@@ -71,6 +72,10 @@ class Router:
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
+            if report.state is PaymentState.RETURNED:   # the report was paid and its run has ended
+                return Routed(wf_id, await start_after_return(
+                    self.client, report, wf_id, workflow_task_queue=self.settings.temporal.workflow_task_queue,
+                    task_queues=self.task_queues, correlation_id=correlation.current.get() or ""))
             return Routed(wf_id, "closed")
         return Routed(wf_id, "delivered")
 

@@ -11,13 +11,14 @@ from decimal import Decimal
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
 
-from canonical import ApprovalStatus, Money, Side
+from canonical import ApprovalStatus, Money, PaymentState, PaymentStatusReport, Side
 from finsync.config import BankVendorSettings, DebtorAccount, Settings
 from tests.workflows.harness import Run, running
 from tests.workflows.world import CLOSED_ACCOUNT, GOOD_ACCOUNT, World, expense_line, report
 from workflows.common.exceptions import ResolutionAction
-from workflows.expense.model import BusinessStatus
+from workflows.expense.model import BusinessStatus, ExpenseInput, TaskQueues
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
 RETRY, CANCEL = ResolutionAction.RETRY, ResolutionAction.CANCEL
@@ -282,3 +283,37 @@ async def test_a_payment_in_a_currency_the_entity_cannot_pay_parks_naming_both(t
         assert "US01" in reason and "EUR" in reason and "USD" in reason
         assert not world.payments
         await run.handle.terminate("test over")
+
+
+# --- a return after settlement ------------------------------------------------------------------
+
+async def test_a_returned_payment_reverses_its_settlement_parks_and_pays_again_on_retry(time_skipping_env, tmp_path):
+    world = World(report("T1"))
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await approved(run)
+        first = await run.handle.result()
+        assert first.status is BusinessStatus.PAID and first.payment is not None
+        paid = first.payment
+        # Days later the employee's bank sends the money back; the gateway starts a new run.
+        returned = PaymentStatusReport(message_id=paid.message_id, end_to_end_id=paid.end_to_end_id,
+                                       state=PaymentState.RETURNED, reason_code="AC04", bank_status_code="BOOK",
+                                       debited=Money.of("222.50", "USD"), source="camt.054")
+        queue = (await run.handle.describe()).task_queue
+        again = await time_skipping_env.client.start_workflow(
+            ExpenseReimbursementWorkflow.run,
+            ExpenseInput(report_id="T1", task_queues=TaskQueues(expense=queue, erp=queue, bank=queue), returned=returned),
+            id=run.handle.id, task_queue=queue, id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE)
+        rerun = Run(run.env, again, world, run.store)
+        snap = await rerun.parked_on("PAYMENT_RETURNED")
+        assert snap.open_exception is not None and snap.open_exception.actions == [RETRY, CANCEL]
+        assert "account is closed (AC04)" in snap.open_exception.problem.reason
+        reversal = world.journals[f"{paid.end_to_end_id}:settlement-return"]
+        assert reversal.reverses_external_id == f"{paid.end_to_end_id}:settlement"
+        assert {(ln.account, ln.side) for ln in reversal.lines} == {("1010", Side.DEBIT), ("2150", Side.CREDIT)}
+
+        await rerun.resolve(RETRY, note="employee gave a new account")
+        outcome = await again.result()
+    assert outcome.status is BusinessStatus.PAID
+    assert len(world.payments) == 2 and len({p.end_to_end_id for p in world.payments.values()}) == 2
+    assert len(world.settlements) == 2 and len(world.payment_confirmations) == 1   # the platform told once
+    assert "payment_returned" in [row.type for row in run.store.events(workflow_id=run.handle.id)]

@@ -20,6 +20,12 @@ def workflow_id(source_system: str, report_id: str) -> str:
     return f"expense-{source_system}-{report_id}"
 
 
+def report_of(workflow_id: str) -> tuple[str, str]:
+    """(source system, report id) from a report's workflow id (report ids have no dash)."""
+    _, source_system, report_id = workflow_id.split("-", 2)
+    return source_system, report_id
+
+
 class TaskQueues(BaseModel):
     """Where each vendor's activities run (from configuration, fixed at start for determinism)."""
 
@@ -35,6 +41,7 @@ class ExpenseInput(BaseModel):
     task_queues: TaskQueues = TaskQueues()
     owner_ref: str | None = None          # the platform's id for the owner, from the event
     report: ExpenseReport | None = None   # as the gateway read it on submission: the first read is not repeated
+    returned: PaymentStatusReport | None = None   # a new run for a paid report whose payment the bank returned
 
 
 class BusinessStatus(StrEnum):

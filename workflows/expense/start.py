@@ -15,7 +15,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from canonical import ApprovalStatus, ExpenseReport, ReportStatusChanged
+from canonical import ApprovalStatus, ExpenseReport, PaymentStatusReport, ReportStatusChanged
 from workflows.common import search
 from workflows.expense.model import (
     PROCESS,
@@ -24,6 +24,7 @@ from workflows.expense.model import (
     BusinessStatus,
     ExpenseInput,
     TaskQueues,
+    report_of,
     workflow_id,
 )
 
@@ -79,5 +80,29 @@ async def start_or_signal(client: Client, event: ReportStatusChanged, *, workflo
                 SearchAttributePair(search.BUSINESS_STATUS, BusinessStatus.RECEIVED.value)]))
     except WorkflowAlreadyStartedError:
         log.info("event %s for closed workflow %s ignored", event.event_id, wf_id)
+        return "closed"
+    return "delivered"
+
+
+async def start_after_return(client: Client, report: PaymentStatusReport, wf_id: str, *, workflow_task_queue: str,
+                             task_queues: TaskQueues, correlation_id: str = "") -> StartOutcome:
+    """A new run of a paid report whose payment the bank returned (its earlier run has ended):
+    it reverses the settlement and parks for finance. Same workflow id, so the report's history
+    stays one place in the Web UI; a second report of the same return finds the run going."""
+    source_system, report_id = report_of(wf_id)
+    try:
+        await client.start_workflow(
+            WORKFLOW_NAME,
+            ExpenseInput(report_id=report_id, source_system=source_system, correlation_id=correlation_id,
+                         task_queues=task_queues, returned=report),
+            id=wf_id, task_queue=workflow_task_queue, id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            static_summary=f"Expense report {report_id}: payment {report.end_to_end_id} returned by the bank"[:200],
+            search_attributes=TypedSearchAttributes([
+                SearchAttributePair(search.PROCESS, PROCESS),
+                SearchAttributePair(search.SOURCE_SYSTEM, source_system),
+                SearchAttributePair(search.BUSINESS_KEY, report_id),
+                SearchAttributePair(search.BUSINESS_STATUS, BusinessStatus.RECEIVED.value)]))
+    except WorkflowAlreadyStartedError:
+        log.info("return of %s: a run of %s is going already", report.end_to_end_id, wf_id)
         return "closed"
     return "delivered"

@@ -23,7 +23,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.bank import BankActivities, PaymentRef
-    from activities.bookkeeping import BookkeepingActivities, EventBatch, ReportClaims
+    from activities.bookkeeping import BookkeepingActivities, EarlierBooking, EventBatch, PaidEarlier, ReportClaims
     from activities.erp import ErpActivities
     from activities.expense_platform import (
         ExpensePlatformActivities,
@@ -157,11 +157,12 @@ class ExpenseReimbursementWorkflow:
 
     @workflow.signal
     def payment_status(self, report: PaymentStatusReport) -> None:
-        """From the gateway (pain.002 / camt.054): a decided state is never overwritten, and an
-        acceptance never falls back to PENDING (the money is on its way)."""
+        """From the gateway (pain.002 / camt.054): a decided state is overwritten only by a return
+        of a settled payment, and an acceptance never falls back to PENDING (the money is on its way)."""
         current = self.bank_reports.get(report.end_to_end_id)
-        if current is None or not (current.state.decided or current.state in MONEY_LEFT and report.state not in MONEY_LEFT
-                                   and not report.state.decided):
+        returned = report.state is PaymentState.RETURNED and current is not None and current.state is PaymentState.SETTLED
+        if returned or current is None or not (current.state.decided or current.state in MONEY_LEFT
+                                               and report.state not in MONEY_LEFT and not report.state.decided):
             self.bank_reports[report.end_to_end_id] = report
 
     @workflow.query
@@ -186,15 +187,15 @@ class ExpenseReimbursementWorkflow:
     # --- the process ------------------------------------------------------------------------
     @workflow.run
     async def run(self, input: ExpenseInput) -> ExpenseOutcome:
-        outcome = await self._process(input)
-        await self._rest()
-        return outcome
-
-    async def _process(self, input: ExpenseInput) -> ExpenseOutcome:
         self.attributes.begin(
             search.PROCESS.value_set(PROCESS), search.SOURCE_SYSTEM.value_set(input.source_system),
             search.BUSINESS_KEY.value_set(input.report_id), search.BUSINESS_STATUS.value_set(self.business_status.value))
         self.rules: ExpenseRulebook = await self._local(BookkeepingActivities.load_expense_rulebook)
+        outcome = await (self._after_return(input.returned) if input.returned else self._process())
+        await self._rest()
+        return outcome
+
+    async def _process(self) -> ExpenseOutcome:
         report = await self._fetch_report()
         self._emit(FinanceEventType.SUBMITTED, f"Report {report.report_id} '{report.name}' received "
                          f"from {report.employee_id} for {report.reimbursement_total}")
@@ -209,12 +210,16 @@ class ExpenseReimbursementWorkflow:
                     self._set(BusinessStatus.RETURNED, str(recalled))
                     report = await self._fetch_report()
         except _Cancelled:
-            if self.unreversed_entry is not None:
-                await self._reverse(self.unreversed_entry, "cancelled by finance")
-            self._emit(FinanceEventType.CANCELLED, "Cancelled by finance; nothing will be paid")
-            self._set(BusinessStatus.CANCELLED, "Cancelled by finance")
-            await self._release_fingerprints()
-            return self._outcome()
+            return await self._cancel()
+
+    async def _cancel(self) -> ExpenseOutcome:
+        """Finance cancelled: reverse whatever journal stands, pay nothing."""
+        if self.unreversed_entry is not None:
+            await self._reverse(self.unreversed_entry, "cancelled by finance")
+        self._emit(FinanceEventType.CANCELLED, "Cancelled by finance; nothing will be paid")
+        self._set(BusinessStatus.CANCELLED, "Cancelled by finance")
+        await self._release_fingerprints()
+        return self._outcome()
 
     async def _until_approved(self, report: ExpenseReport) -> bool:
         """Policy check and approval; False if the report ended before approval."""
@@ -366,7 +371,8 @@ class ExpenseReimbursementWorkflow:
             self.unreversed_entry = entry
             self._emit(FinanceEventType.POSTED, f"Journal {posted.document_number} posted in {posted.entity} "
                              f"for {posted.amount}", amount=posted.amount,
-                             data={"external_id": posted.external_id, "erp_id": posted.erp_id})
+                             data={"external_id": posted.external_id, "erp_id": posted.erp_id,
+                                   "entry": entry.model_dump(mode="json")})
             self._set(BusinessStatus.POSTED, f"Journal {posted.document_number} posted")
             return entry, posted, ctx
 
@@ -396,6 +402,69 @@ class ExpenseReimbursementWorkflow:
         self._emit(FinanceEventType.REVERSED, f"Journal {entry.external_id} reversed by {posted.document_number}: "
                          f"{reason}", amount=posted.amount, data={"reverses": entry.external_id, "erp_id": posted.erp_id})
         self._set(BusinessStatus.REVERSED, f"Reversed by {posted.document_number}: {reason}")
+
+    # --- a return after settlement ------------------------------------------------------------
+    async def _after_return(self, returned: PaymentStatusReport) -> ExpenseOutcome:
+        """A new run of a paid report whose payment the bank sent back (the gateway starts it).
+        The settlement is reversed at what came back, so the payable is open again, and the report
+        parks with the bank's reason until finance pays again (retry) or cancels."""
+        report = await self._fetch_report()
+        self.reimbursement = report.reimbursement_total
+        self.payment_status(returned)
+        self.payments.append(returned)
+        e2e = returned.end_to_end_id
+        booking: EarlierBooking = await self._local(BookkeepingActivities.earlier_booking, PaidEarlier(
+            workflow_id=workflow.info().workflow_id, end_to_end_id=e2e))
+        try:
+            while booking.expense_entry is None or booking.settlement is None:
+                await self._park(BusinessProblem(
+                    code=ProblemCode.RETURN_NOT_BOOKED, system="finsync", subject=e2e, reason=(
+                        f"The bank returned payment {e2e} of report {report.report_id}, but finsync has no record of its "
+                        "journal or settlement to reverse (paid before finsync recorded them). Book the return by hand, "
+                        "then cancel here.")), "payment return", [ResolutionAction.CANCEL])
+            entry, settlement = booking.expense_entry, booking.settlement
+            self.unreversed_entry, self.entity_code = entry, settlement.entity
+            self.generation = _generation(entry.external_id)
+            await self._reverse_settlement(settlement, returned)
+            code = returned.reason_code
+            reason = f"{reason_text(code)} ({code})" if code else "no reason given"
+            await self._park(BusinessProblem(
+                code=ProblemCode.PAYMENT_RETURNED, system="bank", subject=e2e, vendor_code=returned.reason_code, reason=(
+                    f"The bank returned the reimbursement of {settlement.debited} to {report.employee_id} (payment {e2e}): "
+                    f"{reason}. The settlement was reversed, so the employee is owed it again in the ERP. Correct the "
+                    "employee's bank details in the ERP, then retry to pay again; or cancel.")), "payment return")
+            ctx: CodingContext = await self._vendor(ErpActivities.load_coding_context, coding_request(
+                report, self.rules.accounts, CodingOverrides(), workflow.now().date()), self.queues.erp)
+            settled, paid_from = await self._pay(report, entry, ctx, first_attempt=booking.payments_sent + 1)
+            await self._book_settlement(report, entry, ctx, settled, paid_from)
+        except _Cancelled:
+            return await self._cancel()
+        # The platform shows the report paid since the first payment: it is not told again.
+        self._emit(FinanceEventType.PAID, f"Paid again {settled.amount or report.reimbursement_total} to "
+                   f"{report.employee_id} after the bank returned {e2e}", amount=report.reimbursement_total)
+        self._set(BusinessStatus.PAID, f"Paid again; bank reference {settled.bank_reference or settled.end_to_end_id}")
+        return self._outcome()
+
+    async def _reverse_settlement(self, settlement: Settlement, returned: PaymentStatusReport) -> None:
+        """Undo the settlement at what the bank credited back (an exchange difference on the way
+        back is realized FX too): the payable is open again, the bank account back where it was."""
+        back = settlement.model_copy(update={"debited": returned.debited or settlement.debited,
+                                             "booking_date": returned.booking_date or workflow.now().date()})
+        reversal = settlement_entry(back).reversal(f"{returned.end_to_end_id}:settlement-return", back.booking_date,
+                                                   f"returned by the bank ({returned.reason_code or 'no reason'})")
+        while True:
+            try:
+                posted: PostedJournal = await self._vendor_once(ErpActivities.post_journal, reversal, self.queues.erp)
+                break
+            except _BusinessFailure as failure:
+                await self._park(failure.problem, "payment return", [ResolutionAction.RETRY])
+        self.reversals.append(posted)
+        self._emit(FinanceEventType.PAYMENT_RETURNED, f"The bank returned payment {returned.end_to_end_id}; settlement "
+                   f"reversed by {posted.document_number}", amount=back.payable,
+                   data={"end_to_end_id": returned.end_to_end_id, "reason_code": returned.reason_code,
+                         "external_id": posted.external_id, "erp_id": posted.erp_id,
+                         "reverses": reversal.reverses_external_id,
+                         "credited": str(back.debited.amount), "credited_currency": back.debited.currency})
 
     # --- settlement -----------------------------------------------------------------------------
     async def _book_settlement(self, report: ExpenseReport, entry: JournalEntry, ctx: CodingContext,
@@ -431,7 +500,8 @@ class ExpenseReimbursementWorkflow:
                    data={"external_id": posted.external_id, "erp_id": posted.erp_id, "end_to_end_id": settled.end_to_end_id,
                          "debited": str(debited.amount), "debited_currency": debited.currency,
                          "payable": str(settlement.payable.amount),
-                         "fx_difference": str(exchange_difference(settlement).amount)})
+                         "fx_difference": str(exchange_difference(settlement).amount),
+                         "settlement": settlement.model_dump(mode="json")})
 
     async def _debited(self, report: ExpenseReport, settled: PaymentStatusReport, paid_from: CompanyBankAccount) -> Money:
         """What left the account: the instructed amount when no conversion took place, else the
@@ -462,10 +532,10 @@ class ExpenseReimbursementWorkflow:
         return rate.rate if rate else None
 
     # --- payment --------------------------------------------------------------------------------
-    async def _pay(self, report: ExpenseReport, entry: JournalEntry,
-                   ctx: CodingContext) -> tuple[PaymentStatusReport, BankAccount]:
+    async def _pay(self, report: ExpenseReport, entry: JournalEntry, ctx: CodingContext,
+                   first_attempt: int = 1) -> tuple[PaymentStatusReport, BankAccount]:
         """Pay the reimbursement until the bank settles it; the settlement and the account it left."""
-        attempt, creditor, rejected_account = 1, ctx.employee.bank_account, None
+        attempt, creditor, rejected_account = first_attempt, ctx.employee.bank_account, None
         while True:
             if self._recalled():
                 await self._reverse(entry, "report recalled by the employee before payment")
@@ -714,6 +784,12 @@ class ExpenseReimbursementWorkflow:
         return ExpenseOutcome(report_id=self.input.report_id, status=self.business_status,
                               journal=self.journals[-1] if self.journals else None,
                               payment=self.payments[-1] if self.payments else None)
+
+
+def _generation(external_id: str) -> int:
+    """``<workflow id>:journal-<n>`` -> n (a hashed id says nothing: a fresh generation far past any used)."""
+    tail = external_id.rsplit(":journal-", 1)[-1]
+    return int(tail) if tail.isdigit() else 100
 
 
 def _credited(entry: JournalEntry, account: str) -> Money:
