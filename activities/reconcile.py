@@ -118,19 +118,26 @@ class Reconciler:
             if owner in mine or (owner is None and self._from_entity_account(entity, debit.debited.currency)):
                 debits.setdefault(debit.end_to_end_id, debit)
         journals = await self.erp.journals_by_external_id(set().union(*(t.candidate_external_ids() for t in trails)))
+        returns = [credit for credit, owner in (await self._booked(day, start - NOTIFIED_FROM, PaymentState.RETURNED)).items()
+                   if owner in mine or (owner is None and self._from_entity_account(entity, credit.debited.currency))]
         return DayRecord(entity=entity, day=day, payable_account=payable_account,
                          bank_gl_accounts={currency: account.gl_account for currency, account
                                            in self.settings.bank.debtor_accounts.get(entity, {}).items()},
-                         trails=trails, debits=list(debits.values()), journals=journals, day_journals=day_journals)
+                         trails=trails, debits=list(debits.values()), returns=returns, journals=journals,
+                         day_journals=day_journals)
 
     async def _debits_booked(self, day: date, since: datetime) -> dict[BankDebit, str | None]:
         """The debits the bank notified (camt.054) as booked on the day, each payment once, with the
         workflow that sent it where finsync knows it."""
-        rows = await asyncio.to_thread(self.store.bank_reports_received_since, since,
-                                       states=[PaymentState.SETTLED.value])
+        return await self._booked(day, since, PaymentState.SETTLED)
+
+    async def _booked(self, day: date, since: datetime, state: PaymentState) -> dict[BankDebit, str | None]:
+        """What the bank notified (camt.054) as booked on the day in ``state`` (SETTLED: debits;
+        RETURNED: money credited back), each payment once, with its workflow where finsync knows it."""
+        rows = await asyncio.to_thread(self.store.bank_reports_received_since, since, states=[state.value])
         debits: dict[str, tuple[BankDebit, str | None]] = {}
         for row in rows:
-            debit = _debit(row) if row.source == DEBIT_NOTIFICATION else None
+            debit = _debit(row, state) if row.source == DEBIT_NOTIFICATION else None
             if debit is not None and debit.booking_date == day and debit.end_to_end_id not in debits:
                 debits[debit.end_to_end_id] = (debit, row.workflow_id)
         unrouted = [e2e for e2e, (_, owner) in debits.items() if owner is None]
@@ -220,15 +227,15 @@ def _entry(row: FinanceEventRow) -> FeedEntry:
                      data=json.loads(row.data or "{}"))
 
 
-def _debit(row: BankReportRow) -> BankDebit | None:
-    return _as_debit(PaymentStatusReport.model_validate_json(row.report))
+def _debit(row: BankReportRow, state: PaymentState = PaymentState.SETTLED) -> BankDebit | None:
+    return _as_debit(PaymentStatusReport.model_validate_json(row.report), state)
 
 
-def _as_debit(report: PaymentStatusReport) -> BankDebit | None:
+def _as_debit(report: PaymentStatusReport, state: PaymentState = PaymentState.SETTLED) -> BankDebit | None:
     """A settled report as the debit it was: what left the account (before banks reported that, the
-    instructed amount)."""
+    instructed amount). With ``state`` RETURNED: a return, as what came back."""
     debited = report.debited or report.amount
-    if report.state is not PaymentState.SETTLED or debited is None:
+    if report.state is not state or debited is None:
         return None
     return BankDebit(end_to_end_id=report.end_to_end_id, message_id=report.message_id, debited=debited,
                      booking_date=report.booking_date, bank_reference=report.bank_reference, source=report.source)

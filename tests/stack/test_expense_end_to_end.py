@@ -8,6 +8,7 @@ import json
 from collections import Counter
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from canonical import Money
@@ -24,7 +25,9 @@ from tests.stack.helpers import (
     submit,
 )
 from workflows.common import search
+from workflows.common.exceptions import Resolution, ResolutionAction
 from workflows.expense.model import BusinessStatus, workflow_id
+from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
 pytestmark = pytest.mark.stack
 
@@ -126,3 +129,37 @@ async def test_twenty_reports_complete_exactly_once_through_erp_and_bank_faults(
     for counts in injected.values():
         total.update(counts)
     assert total["dropped_response"] > 0 and total["server_error_5xx"] > 0, injected
+
+
+async def test_a_payment_returned_after_settlement_is_reversed_parked_and_paid_again(stack: Stack):
+    report_id = await submit(stack, "E1001", "64.20", "USD", code="TAXIX", name="Taxi")
+    await approve_when_queued(stack, "E1001", report_id)
+    first = await outcome(stack, report_id)
+    assert first.status is BusinessStatus.PAID and first.payment is not None
+    paid = first.payment
+    async with httpx.AsyncClient(base_url=stack.settings.bank.base_url) as http:   # the employee's bank sends it back
+        answer = await http.post(f"/_sandbox/payments/{paid.message_id}/transactions/{paid.end_to_end_id}/return",
+                                 json={"reasonCode": "AC04"})
+        assert answer.status_code == 200, answer.text
+    wf = workflow_id("concur", report_id)
+    handle = stack.client.get_workflow_handle_for(ExpenseReimbursementWorkflow.run, wf)
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:   # the gateway starts a new run of the report's workflow, which parks
+        snap = await handle.query(ExpenseReimbursementWorkflow.status)
+        if snap.open_exception is not None:
+            break
+        assert asyncio.get_running_loop().time() < deadline, snap.timeline[-3:]
+        await asyncio.sleep(0.2)
+    assert snap.open_exception.problem.code == "PAYMENT_RETURNED" and "AC04" in snap.open_exception.problem.reason
+    await handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception,
+                                Resolution(action=ResolutionAction.RETRY, resolved_by="ap.clerk"))
+    assert (await asyncio.wait_for(handle.result(), 120)).status is BusinessStatus.PAID
+
+    events = stack.store.events(workflow_id=wf)
+    settled = [json.loads(e.data) for e in events if e.type == "settlement_booked"]
+    returned = [json.loads(e.data) for e in events if e.type == "payment_returned"]
+    posted = [json.loads(e.data) for e in events if e.type == "posted"]
+    assert len(settled) == 2 and len(returned) == 1 and len(posted) == 1
+    journals = [posted[0]["external_id"], *(s["external_id"] for s in settled), returned[0]["external_id"]]
+    assert await ledger_net(stack, journals, "2150") == Money.of("0", "USD")       # owed, paid, owed again, paid
+    assert await ledger_net(stack, journals, "1010") == Money.of("-64.20", "USD")  # out, back, out again

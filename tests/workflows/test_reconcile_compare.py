@@ -206,3 +206,26 @@ def test_finsync_external_ids_and_their_owners():
     assert owner_of("expense-concur-R1:journal-1-reversal") == ("expense-concur-R1", None)
     assert owner_of("FSE-R1-G0P1:settlement") == (None, "FSE-R1-G0P1")
     assert owner_of(step_key(long_workflow, "journal-0")) == (None, None)
+
+
+def test_a_payment_returned_and_paid_again_on_the_day_is_clean():
+    """The bank sent R1's payment back (its settlement reversed, the money credited back) and a
+    second payment settled: payable nets to zero, the bank account moved by debits less returns."""
+    again = "FSE-R1-G0P2"
+    events = [*paid_events()[:3],
+              event(PAID, 5, FinanceEventType.PAYMENT_RETURNED, "84.37", external_id=f"{E2E}:settlement-return",
+                    erp_id="1006", end_to_end_id=E2E, reverses=f"{E2E}:settlement", credited="84.37"),
+              event(PAID, 6, FinanceEventType.PAYMENT_SENT, "84.37", end_to_end_id=again, message_id="FSM-R1-G0P2"),
+              event(PAID, 7, FinanceEventType.SETTLEMENT_BOOKED, "84.37", external_id=f"{again}:settlement",
+                    erp_id="1007", end_to_end_id=again, debited="84.37", debited_currency="USD", payable="84.37"),
+              event(PAID, 8, FinanceEventType.PAID, "84.37")]
+    returned = ledger("1006", f"{E2E}:settlement-return", "1010", "2150", "84.37")
+    second = ledger("1007", f"{again}:settlement", "2150", "1010", "84.37")
+    credited_back = DEBIT.model_copy(update={"bank_reference": "RTN-1"})
+    second_debit = DEBIT.model_copy(update={"end_to_end_id": again, "message_id": "FSM-R1-G0P2", "bank_reference": "B2"})
+    day = record(paid=events, journals=[EXPENSE, SETTLEMENT, returned, second, REVERSED_EXPENSE, REVERSAL],
+                 debits=[DEBIT, second_debit]).model_copy(update={"returns": [credited_back]})
+    assert compare(day) == []
+    assert is_finsync_external_id(f"{E2E}:settlement-return")
+    # Without the bank's credit back, the bank account's GL would not match: the return is counted.
+    assert kinds(compare(day.model_copy(update={"returns": []}))) == {DifferenceKind.BANK_ACCOUNT_MOVEMENT: 1}

@@ -26,12 +26,13 @@ from canonical.keys import step_key
 from canonical.money import total
 from connectors.interfaces import LedgerJournal
 
-JOURNAL_EVENTS = (FinanceEventType.POSTED, FinanceEventType.REVERSED, FinanceEventType.SETTLEMENT_BOOKED)
+JOURNAL_EVENTS = (FinanceEventType.POSTED, FinanceEventType.REVERSED, FinanceEventType.SETTLEMENT_BOOKED,
+                  FinanceEventType.PAYMENT_RETURNED)
 # The events that put a report in a day's reconciliation, and all that the comparison reads.
 MONEY_EVENTS = (*JOURNAL_EVENTS, FinanceEventType.PAYMENT_SENT, FinanceEventType.PAID)
 
 _JOURNAL_ID = re.compile(r"(?P<workflow>.+):journal-\d+(-reversal)?")
-_SETTLEMENT_ID = re.compile(r"(?P<end_to_end_id>.+):settlement")
+_SETTLEMENT_ID = re.compile(r"(?P<end_to_end_id>.+):settlement(-return)?")   # a return reverses the settlement
 # canonical.keys.step_key of a key over 64 characters: its SHA-256 in base32, 52 characters.
 _HASHED_ID = re.compile(r"[A-Z2-7]{52}")
 
@@ -114,6 +115,7 @@ class DayRecord(BaseModel):
     # The bank's debits for the trails' payments, whatever their day, and those of unknown origin
     # booked on the day from the entity's accounts.
     debits: list[BankDebit] = []
+    returns: list[BankDebit] = []            # money the bank credited back on the day (returned payments)
     journals: list[LedgerJournal] = []       # the ERP's journals under the trails' candidate external ids
     day_journals: list[LedgerJournal] = []   # the entity's journals dated or entered on the day
 
@@ -208,8 +210,10 @@ def _journals(trail: ReportTrail, journals: list[LedgerJournal], by_external_id:
                                     f"{trail.report_id}, which the ERP does not have.")))
             continue
         accounted.add(journal.erp_id)
-        settlement = event.type is FinanceEventType.SETTLEMENT_BOOKED
-        amount = journal.net(payable_account) if settlement else journal.total()
+        settlement = event.type in (FinanceEventType.SETTLEMENT_BOOKED, FinanceEventType.PAYMENT_RETURNED)
+        # A settlement clears the payable (a debit); its return reopens it (a credit).
+        net = journal.net(payable_account)
+        amount = (-net if event.type is FinanceEventType.PAYMENT_RETURNED else net) if settlement else journal.total()
         if event.amount is not None and amount != event.amount:
             what = "clears" if settlement else "is for"
             found.append(_about(trail, DifferenceKind.JOURNAL_AMOUNT, feed=[event.event_id, named], erp=[_doc(journal)],
@@ -296,7 +300,8 @@ def _bank_accounts(record: DayRecord) -> list[Difference]:
                     and any(line.account == gl_account for line in j.lines)]
         credited = -total([j.net(gl_account) for j in journals], currency)
         debits = [d for d in record.debits if d.booking_date == record.day and d.debited.currency == currency]
-        debited = total([d.debited for d in debits], currency)
+        returns = [r for r in record.returns if r.booking_date == record.day and r.debited.currency == currency]
+        debited = total([d.debited for d in debits], currency) - total([r.debited for r in returns], currency)
         if credited != debited:
             found.append(Difference(
                 kind=DifferenceKind.BANK_ACCOUNT_MOVEMENT, erp=[_doc(j) for j in journals],
