@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
-from canonical import BankAccount, Money, PaymentInstruction, PaymentState, PaymentStatusReport
+from canonical import BankAccount, Money, PaymentInstruction, PaymentStatusReport
 from connectors import registry
 from gateway.app import create_app as create_gateway
 from sandboxes.kit.webhooks import sign
@@ -26,6 +26,7 @@ from tests.stack.conftest import Stack
 from tests.stack.helpers import bank_reports, submit
 from tests.support.servers import serve
 from workflows.expense.model import workflow_id
+from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
 pytestmark = pytest.mark.stack
 
@@ -248,10 +249,11 @@ def late_rejection(payment: PaymentInstruction) -> bytes:
                                 "document": document}}).encode()
 
 
-async def test_a_return_after_settlement_is_signalled_and_kept_when_no_process_takes_it(stack: Stack):
+async def test_a_return_after_settlement_is_signalled_or_starts_a_run_that_parks(stack: Stack):
     """Once a payment is decided, the camt.054 DBIT is not signalled; its return always is, whether
-    the bank reports it as a camt.054 credit or as a pain.002 RJCT after the ACSC. A return no
-    running process takes is kept for investigation."""
+    the bank reports it as a camt.054 credit or as a pain.002 RJCT after the ACSC. A return whose
+    report's run has ended starts a new run of it, which parks for finance (here: nothing of the
+    payment was booked by finsync, so it says so), rather than being left to investigate."""
     key = uuid.uuid4().hex[:10].upper()
     wf_id = await running_workflow(stack, key)
     by_camt054 = await settled_payment(stack, f"C{key}", wf_id)
@@ -280,9 +282,15 @@ async def test_a_return_after_settlement_is_signalled_and_kept_when_no_process_t
     await returned_by_the_bank(stack, after_close, "AC04")
     rows = await bank_reports(stack, after_close.end_to_end_id, count=3)
     assert sorted((r.state, r.outcome, r.investigate) for r in rows) == [
-        ("RETURNED", "closed", True), ("SETTLED", "closed", False), ("SETTLED", "closed", False)]
-    kept = [r for r in stack.store.bank_reports_to_investigate() if r.end_to_end_id == after_close.end_to_end_id]
-    assert [r.state for r in kept] == [PaymentState.RETURNED] and after_close.end_to_end_id in (kept[0].raw or "")
+        ("RETURNED", "delivered", False), ("SETTLED", "closed", False), ("SETTLED", "closed", False)]
+    handle = stack.client.get_workflow_handle_for(ExpenseReimbursementWorkflow.run, wf_id)
+    deadline = asyncio.get_running_loop().time() + 30
+    while (snap := await handle.query(ExpenseReimbursementWorkflow.status)).open_exception is None:
+        assert asyncio.get_running_loop().time() < deadline, snap.timeline[-3:]
+        await asyncio.sleep(0.2)
+    assert snap.open_exception.problem.code == "RETURN_NOT_BOOKED"
+    assert after_close.end_to_end_id in snap.open_exception.problem.reason
+    await handle.terminate("test over")
 
 
 def hostile_headers(stack: Stack, body: bytes) -> list[dict[str, Any]]:
