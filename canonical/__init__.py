@@ -17,7 +17,7 @@ from canonical.journal import JournalEntry, JournalLine, PostedJournal, Side, Un
 from canonical.money import Money, currency_exponent, quantize
 from canonical.parties import BankAccount, CompanyBankAccount, CostCenter, Employee, GLAccount, LegalEntity
 from canonical.payment import PaymentInstruction, PaymentState, PaymentStatusReport
-from canonical.problems import BusinessProblem, ProblemCode
+from canonical.problems import BusinessProblem, ProblemCode, ProblemRaised
 from canonical.reference import AccountingPeriod, CodingContext, CodingRequest, FxRate
 
 __all__ = [
@@ -25,6 +25,6 @@ __all__ = [
     "CodingContext", "CodingRequest",
     "CostCenter", "Employee", "ExpenseLine", "ExpenseReport", "FinanceEvent", "FinanceEventType",
     "FxRate", "GLAccount", "JournalEntry", "JournalLine", "LegalEntity", "Money",
-    "PaymentInstruction", "PaymentState", "PaymentStatus", "PaymentStatusReport", "PostedJournal", "ProblemCode",
+    "PaymentInstruction", "PaymentState", "PaymentStatus", "PaymentStatusReport", "PostedJournal", "ProblemCode", "ProblemRaised",
     "ReportStatusChanged", "Side", "UnbalancedJournalError", "currency_exponent", "quantize",
 ]

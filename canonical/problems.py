@@ -59,3 +59,11 @@ class BusinessProblem(BaseModel):
     line_id: str | None = None  # the report line it sits on, when it is one line's problem
     field: str | None = None    # the vendor's field path, when the vendor named one
     vendor_code: str | None = None
+
+
+class ProblemRaised(Exception):
+    """A BusinessProblem on its way to whoever parks the process (subclassed per source)."""
+
+    def __init__(self, problem: BusinessProblem) -> None:
+        super().__init__(problem.reason)
+        self.problem = problem

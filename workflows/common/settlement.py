@@ -19,13 +19,11 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from canonical import BusinessProblem, CompanyBankAccount, JournalEntry, JournalLine, Money, ProblemCode, Side
+from canonical import BusinessProblem, CompanyBankAccount, JournalEntry, JournalLine, Money, ProblemCode, ProblemRaised, Side
 
 
-class SettlementProblem(Exception):
-    def __init__(self, problem: BusinessProblem) -> None:
-        super().__init__(problem.reason)
-        self.problem = problem
+class SettlementProblem(ProblemRaised):
+    """What a settlement journal cannot be built without (a rate, an FX account)."""
 
 
 class Settlement(BaseModel):

@@ -35,16 +35,15 @@ from canonical import (
     JournalLine,
     Money,
     ProblemCode,
+    ProblemRaised,
     Side,
 )
 from canonical.money import total
 from workflows.expense.rules import AccountMapping, EntityAccounts
 
 
-class CodingProblem(Exception):
-    def __init__(self, problem: BusinessProblem) -> None:
-        super().__init__(problem.reason)
-        self.problem = problem
+class CodingProblem(ProblemRaised):
+    """Master data or rules a person must fix before the journal can be built."""
 
 
 class CodingOverrides(BaseModel):

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentStatusReport,
         PostedJournal,
         ProblemCode,
+        ProblemRaised,
         ReportStatusChanged,
         Side,
     )
@@ -800,9 +801,7 @@ def _credited(entry: JournalEntry, account: str) -> Money:
     return total(credits, currency) - total(debits, currency)
 
 
-class _BusinessFailure(Exception):
-    def __init__(self, problem: BusinessProblem) -> None:
-        super().__init__(problem.reason)
-        self.problem = problem
+class _BusinessFailure(ProblemRaised):
+    """A vendor's business refusal of an activity."""
 
 
