@@ -189,7 +189,7 @@ async def test_suiteql_reads_and_refuses_anything_but_select(netsuite):
         refused = await netsuite.post(SUITEQL, json={"q": statement}, headers={"Prefer": "transient"})
         assert refused.status_code == 400, statement
         assert refused.json()["o:errorDetails"][0]["o:errorCode"] == "INVALID_PARAMETER"
-    assert len(await suiteql(netsuite, "SELECT id FROM account WHERE isinactive = 'F'")) == 13
+    assert len(await suiteql(netsuite, "SELECT id FROM account WHERE isinactive = 'F'")) == 18
 
 
 async def test_record_collections_page_and_filter(netsuite):
