@@ -256,24 +256,21 @@ def exceptions_list(entity: str | None = typer.Option(None, help="legal entity c
 
 @exceptions_app.command("resolve")
 def exceptions_resolve(workflow_id: str = typer.Argument(..., help="workflow id (expense-concur-...) or report id"),
-                       action: str = typer.Option(..., help="retry, correct_cost_center, set_posting_date or cancel"),
+                       action: str = typer.Option(..., help="an action the exception offers (exceptions list shows them)"),
                        by: str = typer.Option(..., help="who resolves it (kept in the timeline and the feed)"),
+                       item: str = typer.Option(None, help="which exception, when the process has several open"),
                        cost_center: str = typer.Option(None), posting_date: str = typer.Option(None, help="YYYY-MM-DD"),
                        note: str = typer.Option("")) -> None:
     """Resolve one parked process; the workflow checks the resolution before accepting it."""
-    from pydantic import ValidationError
-
     from finsync.exception_queue import resolve
     from finsync.temporal import connect
     from finsync.workflow_calls import workflow_id_for
-    from workflows.common.exceptions import Resolution
 
     settings = _settings()
-    try:
-        resolution = Resolution(action=action, resolved_by=by, cost_center=cost_center, posting_date=posting_date, note=note)
-    except ValidationError as error:
-        first = error.errors()[0]
-        raise _fail(f"not a valid resolution: {first['loc'][0]}: {first['msg']}", 2) from None
+    # Sent as given: each process decodes its own resolution payload and refuses what it cannot use.
+    fields = {"action": action, "resolved_by": by, "note": note, "item": item, "cost_center": cost_center,
+              "posting_date": posting_date}
+    resolution = {name: value for name, value in fields.items() if value is not None}
 
     async def send() -> None:
         typer.echo(await resolve(await connect(settings.temporal), workflow_id_for(workflow_id), resolution))

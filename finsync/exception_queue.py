@@ -34,9 +34,9 @@ from finsync.workflow_calls import (
 )
 from workflows.common import search
 from workflows.common.exceptions import Resolution
+from workflows.common.process import RESOLVE_EXCEPTION
 from workflows.expense.model import PROCESS as EXPENSE
 from workflows.expense.model import ExpenseSnapshot
-from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
 PROCESSES = [EXPENSE]
 CONCURRENT_QUERIES = 16  # status queries in flight at once (each costs the worker a workflow replay if not cached)
@@ -151,7 +151,7 @@ class ResolutionRefused(CallFailed):
     pass
 
 
-async def resolve(client: Client, workflow_id: str, resolution: Resolution, *,
+async def resolve(client: Client, workflow_id: str, resolution: Resolution | dict[str, str], *,
                   answer_within: float = ANSWER_WITHIN) -> str:
     """Send the validated ``resolve_exception`` update; a refusal says why, nothing is changed.
 
@@ -163,7 +163,7 @@ async def resolve(client: Client, workflow_id: str, resolution: Resolution, *,
         raise NoWorkerAnswered(f"{workflow_id}: no worker answered within {answer_within:g} s; nothing was sent. "
                                f"{ASK_FOR_A_WORKER}")
     try:
-        return await handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, resolution,
+        return await handle.execute_update(RESOLVE_EXCEPTION, resolution, result_type=str,
                                            rpc_timeout=timedelta(seconds=answer_within))
     except WorkflowUpdateFailedError as error:
         cause = error.cause

@@ -75,7 +75,7 @@ def _timeline(snap: ExpenseSnapshot) -> Table:
     table.add_column("status", no_wrap=True)
     table.add_column("what happened", ratio=1)
     for entry in snap.timeline:
-        table.add_row(text(f"{entry.at:%Y-%m-%d %H:%M:%S}"), text(entry.status.value), text(entry.note))
+        table.add_row(text(f"{entry.at:%Y-%m-%d %H:%M:%S}"), text(entry.status), text(entry.note))
     return table
 
 

@@ -144,7 +144,7 @@ async def test_resolve_says_in_one_line_why_nothing_happened(stack: Stack, stack
     assert one_line_error(refused) == ("refused: set_posting_date does not apply to COST_CENTER_INACTIVE; "
                                        "allowed: retry, correct_cost_center, cancel")
     invalid = await finsync(stack_config, "exceptions", "resolve", report_id, "--action", "undo", "--by", "a")
-    assert one_line_error(invalid).startswith("not a valid resolution: action:")
+    assert one_line_error(invalid).startswith("refused: not a valid expense resolution: action:")
 
     accepted = await finsync(stack_config, "exceptions", "resolve", report_id, "--action", "correct_cost_center",
                              "--cost-center", "CC-2000", "--by", "a")

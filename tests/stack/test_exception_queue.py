@@ -10,8 +10,8 @@ from connectors import registry
 from finsync.exception_queue import ResolutionRefused, parked, resolve
 from tests.stack.conftest import Stack
 from tests.stack.helpers import approve_when_queued, journals_for, outcome, payments_for, submit
-from workflows.common.exceptions import Resolution, ResolutionAction
-from workflows.expense.model import BusinessStatus, workflow_id
+from workflows.common.exceptions import ResolutionAction
+from workflows.expense.model import BusinessStatus, ExpenseResolution, workflow_id
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
 pytestmark = pytest.mark.stack
@@ -43,9 +43,9 @@ async def test_an_inactive_cost_center_is_queued_then_recoded_and_paid(stack: St
     assert item.reason_code == "COST_CENTER_INACTIVE" and item.entity == "US01"
 
     with pytest.raises(ResolutionRefused, match="does not apply"):
-        await resolve(stack.client, wf, Resolution(action=ResolutionAction.SET_POSTING_DATE,
+        await resolve(stack.client, wf, ExpenseResolution(action=ResolutionAction.SET_POSTING_DATE,
                                                    posting_date="2026-12-01", resolved_by="ap.clerk"))
-    await resolve(stack.client, wf, Resolution(action=ResolutionAction.CORRECT_COST_CENTER, cost_center="CC-2000",
+    await resolve(stack.client, wf, ExpenseResolution(action=ResolutionAction.CORRECT_COST_CENTER, cost_center="CC-2000",
                                                resolved_by="ap.clerk"))
     assert (await outcome(stack, report_id)).status is BusinessStatus.PAID
     (journal,) = await journals_for(stack, report_id)
@@ -63,7 +63,7 @@ async def test_a_closed_bank_account_parks_and_pays_once_after_the_erp_is_correc
         await erp.update_employee_bank_details("E2004", bic="DEUTDEFFXXX", iban="DE89370400440532013000")
     finally:
         await erp.aclose()
-    await resolve(stack.client, wf, Resolution(action=ResolutionAction.RETRY, resolved_by="ap.clerk",
+    await resolve(stack.client, wf, ExpenseResolution(action=ResolutionAction.RETRY, resolved_by="ap.clerk",
                                                note="new account from the employee"))
     assert (await outcome(stack, report_id)).status is BusinessStatus.PAID
     assert sorted(p["status"] for p in await payments_for(stack, report_id)) == ["ACSC", "RJCT"]

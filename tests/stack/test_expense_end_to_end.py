@@ -25,8 +25,8 @@ from tests.stack.helpers import (
     submit,
 )
 from workflows.common import search
-from workflows.common.exceptions import Resolution, ResolutionAction
-from workflows.expense.model import BusinessStatus, workflow_id
+from workflows.common.exceptions import ResolutionAction
+from workflows.expense.model import BusinessStatus, ExpenseResolution, workflow_id
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
 pytestmark = pytest.mark.stack
@@ -152,7 +152,7 @@ async def test_a_payment_returned_after_settlement_is_reversed_parked_and_paid_a
         await asyncio.sleep(0.2)
     assert snap.open_exception.problem.code == "PAYMENT_RETURNED" and "AC04" in snap.open_exception.problem.reason
     await handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception,
-                                Resolution(action=ResolutionAction.RETRY, resolved_by="ap.clerk"))
+                                ExpenseResolution(action=ResolutionAction.RETRY, resolved_by="ap.clerk"))
     assert (await asyncio.wait_for(handle.result(), 120)).status is BusinessStatus.PAID
 
     events = stack.store.events(workflow_id=wf)

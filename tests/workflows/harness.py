@@ -20,8 +20,8 @@ from canonical import ApprovalStatus, ReportStatusChanged
 from finsync.config import Settings
 from finsync.store import IntegrationStore
 from tests.workflows.world import OWNER_REF, World
-from workflows.common.exceptions import Resolution, ResolutionAction
-from workflows.expense.model import BusinessStatus, ExpenseInput, ExpenseSnapshot, TaskQueues
+from workflows.common.exceptions import ResolutionAction
+from workflows.expense.model import BusinessStatus, ExpenseInput, ExpenseResolution, ExpenseSnapshot, TaskQueues
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
 
@@ -60,7 +60,7 @@ class Run:
             correlation_id="test-correlation"))
 
     async def resolve(self, action: ResolutionAction, **fields: object) -> str:
-        return await self.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, Resolution(
+        return await self.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, ExpenseResolution(
             action=action, resolved_by=str(fields.pop("resolved_by", "ap.clerk")), **fields))  # type: ignore[arg-type]
 
     async def parked_on(self, code: str) -> ExpenseSnapshot:

@@ -2,14 +2,15 @@
 
 A parked process is visible (business status EXCEPTION, FinsyncExceptionReason = the problem's
 code, current details in the Web UI) and waits, for weeks if need be, for a ``resolve_exception``
-update. The update is validated before it is accepted (workflows/common/remedies.py): it must
+update (workflows/common/process.py); a process may have several open at once, one per item.
+The update is validated before it is accepted (workflows/common/remedies.py): it must
 name an action the open exception offers and that is safe where the money is, with the data
 that action needs.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -18,6 +19,10 @@ from canonical import BusinessProblem
 
 
 class ResolutionAction(StrEnum):
+    """Every remedy of every process, in one vocabulary: the money-state rule
+    (workflows/common/remedies.py) says where each is safe. Which apply to a problem is the
+    problem code's business; the data an action needs is its process's resolution payload's."""
+
     RETRY = "retry"                            # master data was fixed at the source: try again
     CORRECT_COST_CENTER = "correct_cost_center"
     SET_POSTING_DATE = "set_posting_date"
@@ -26,13 +31,28 @@ class ResolutionAction(StrEnum):
 
 
 class Resolution(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    """What every process's resolution payload carries; a process subclasses it with the data its
+    own actions need (``missing`` says when that data is absent). Unknown fields are refused: a
+    misspelt field must not be dropped silently."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     action: ResolutionAction
     resolved_by: str
     note: str = ""
-    cost_center: str | None = None             # for CORRECT_COST_CENTER
-    posting_date: date | None = None           # for SET_POSTING_DATE
+    item: str | None = None                    # which open exception, when a process has several
+
+    def missing(self) -> str | None:
+        """Why this resolution lacks the data its action needs; None if it has it."""
+        return None
+
+    def describe(self) -> str:
+        """The action and its data, as the timeline and the feed say it."""
+        return self.action.value
+
+    def event_data(self) -> dict[str, str | None]:
+        """The action's data, for the feed's resolved event."""
+        return {}
 
 
 class OpenException(BaseModel):
@@ -42,6 +62,7 @@ class OpenException(BaseModel):
     step: str
     raised_at: datetime
     actions: list[ResolutionAction]
+    item: str | None = None                    # None: the exception stops the whole process
 
 
 class ResolutionRejected(ValueError):

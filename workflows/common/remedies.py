@@ -72,7 +72,8 @@ def check_resolution(open_exception: OpenException | None, resolution: Resolutio
     """The ``resolve_exception`` validator: raise ResolutionRejected (nothing is written) unless
     the action is offered for the open exception, safe now, and has the data it needs."""
     if open_exception is None:
-        raise ResolutionRejected("nothing to resolve: this process has no open exception")
+        raise ResolutionRejected("nothing to resolve: this process has no open exception"
+                                 + (f" for item {resolution.item}" if resolution.item else ""))
     why = unsafe_reason(resolution.action, money)
     if why:
         raise ResolutionRejected(why)
@@ -82,7 +83,6 @@ def check_resolution(open_exception: OpenException | None, resolution: Resolutio
                                  f"allowed: {allowed}")
     if not resolution.resolved_by.strip():
         raise ResolutionRejected("say who resolved it (resolved_by)")
-    if resolution.action is CORRECT_COST_CENTER and not (resolution.cost_center or "").strip():
-        raise ResolutionRejected("correct_cost_center needs the new cost_center")
-    if resolution.action is SET_POSTING_DATE and resolution.posting_date is None:
-        raise ResolutionRejected("set_posting_date needs the new posting_date (YYYY-MM-DD)")
+    missing = resolution.missing()
+    if missing:
+        raise ResolutionRejected(missing)

@@ -13,17 +13,14 @@ while no payment is with the bank; once the money has left, the report finishes 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.bank import BankActivities, PaymentRef
-    from activities.bookkeeping import BookkeepingActivities, EarlierBooking, EventBatch, PaidEarlier, ReportClaims
+    from activities.bookkeeping import BookkeepingActivities, EarlierBooking, PaidEarlier, ReportClaims
     from activities.erp import ErpActivities
     from activities.expense_platform import (
         ExpensePlatformActivities,
@@ -40,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         CodingContext,
         CompanyBankAccount,
         ExpenseReport,
-        FinanceEvent,
         FinanceEventType,
         JournalEntry,
         Money,
@@ -49,7 +45,6 @@ with workflow.unsafe.imports_passed_through():
         PaymentStatusReport,
         PostedJournal,
         ProblemCode,
-        ProblemRaised,
         ReportStatusChanged,
         Side,
     )
@@ -57,17 +52,9 @@ with workflow.unsafe.imports_passed_through():
     from canonical.money import total
     from canonical.payment import reason_text
     from workflows.common import search
-    from workflows.common.activities import activity_name
-    from workflows.common.attributes import SearchAttributeBook
-    from workflows.common.exceptions import OpenException, Resolution, ResolutionAction, details_markdown
-    from workflows.common.remedies import MoneyState, check_resolution, remedies
-    from workflows.common.retry import (
-        BUSINESS_RULE_VIOLATION,
-        LOCAL_RETRY,
-        LOCAL_TIMEOUT,
-        VENDOR_CALL_TIMEOUT,
-        VENDOR_RETRY,
-    )
+    from workflows.common.exceptions import Resolution, ResolutionAction
+    from workflows.common.process import WHOLE, BusinessFailure, CancelRequested, FinanceProcess
+    from workflows.common.remedies import MoneyState, remedies
     from workflows.common.settlement import Settlement, SettlementProblem, exchange_difference, settlement_entry
     from workflows.expense.coding import CodingOverrides, CodingProblem, build_journal, coding_request
     from workflows.expense.model import (
@@ -77,8 +64,8 @@ with workflow.unsafe.imports_passed_through():
         BusinessStatus,
         ExpenseInput,
         ExpenseOutcome,
+        ExpenseResolution,
         ExpenseSnapshot,
-        TimelineEntry,
     )
     from workflows.expense.rules import DuplicateHit, ExpenseRulebook, check_policy, send_back_reason
 
@@ -103,41 +90,33 @@ class _Recalled(Exception):
     """The report went back to the employee after approval: unwind to the resubmission wait."""
 
 
-class _Cancelled(Exception):
-    """Finance cancelled the report while it was parked."""
-
-
 @workflow.defn(name=WORKFLOW_NAME)
-class ExpenseReimbursementWorkflow:
+class ExpenseReimbursementWorkflow(FinanceProcess):
+    PROCESS = PROCESS
+    RESOLUTION = ExpenseResolution
+
     @workflow.init
     def __init__(self, input: ExpenseInput) -> None:
+        self._begin_process(business_key=input.report_id, correlation_id=input.correlation_id,
+                            status=BusinessStatus.RECEIVED)
         self.input = input
-        self.business_status = BusinessStatus.RECEIVED
         self.platform_status: ApprovalStatus | None = None
         self.platform_status_at: datetime | None = None
         self.seen_events: set[str] = set()
         self.bank_reports: dict[str, PaymentStatusReport] = {}
-        self.open_exception: OpenException | None = None
-        self.resolution: Resolution | None = None
-        self.timeline: list[TimelineEntry] = []
         self.journals: list[PostedJournal] = []
         self.reversals: list[PostedJournal] = []
         self.settlements: list[PostedJournal] = []
         self.payments: list[PaymentStatusReport] = []
-        self.entity_code: str | None = None
         self.employee_id: str | None = None
         self.reimbursement: Money | None = None
         self.functional: Money | None = None
         self.generation = 1          # +1 after each reversal: a resubmitted report posts anew
-        self.event_seq = 0
-        self.pending_events: list[FinanceEvent] = []
         self.queues = input.task_queues
-        self.last_problem: BusinessProblem | None = None
         self.returned_for: list[str] = []
         self.unreversed_entry: JournalEntry | None = None   # posted and not (yet) reversed
         self.first_read: ExpenseReport | None = input.report
         self.owner_ref = input.owner_ref or (input.report.owner_ref if input.report else None)
-        self.attributes = SearchAttributeBook()
 
     # --- messages -------------------------------------------------------------------------
     @workflow.signal(name=SIGNAL_STATUS_CHANGED)
@@ -171,19 +150,10 @@ class ExpenseReimbursementWorkflow:
         return ExpenseSnapshot(
             report_id=self.input.report_id, status=self.business_status, entity_code=self.entity_code,
             employee_id=self.employee_id,
-            reimbursement=self.reimbursement, functional_amount=self.functional, open_exception=self.open_exception,
+            reimbursement=self.reimbursement, functional_amount=self.functional, open_exception=self.open_exceptions.get(WHOLE),
             returned_for=self.returned_for, journals=self.journals, reversals=self.reversals, settlements=self.settlements,
             payments=self.payments,
             timeline=self.timeline)
-
-    @workflow.update
-    async def resolve_exception(self, resolution: Resolution) -> str:
-        self.resolution = resolution
-        return f"{resolution.action.value} accepted for {self.open_exception.problem.code if self.open_exception else '-'}"
-
-    @resolve_exception.validator
-    def _check_resolution(self, resolution: Resolution) -> None:
-        check_resolution(self.open_exception, resolution, self._money_state())
 
     # --- the process ------------------------------------------------------------------------
     @workflow.run
@@ -210,7 +180,7 @@ class ExpenseReimbursementWorkflow:
                 except _Recalled as recalled:
                     self._set(BusinessStatus.RETURNED, str(recalled))
                     report = await self._fetch_report()
-        except _Cancelled:
+        except CancelRequested:
             return await self._cancel()
 
     async def _cancel(self) -> ExpenseOutcome:
@@ -275,9 +245,7 @@ class ExpenseReimbursementWorkflow:
         self._emit(FinanceEventType.APPROVAL_ESCALATED, f"Escalated: {approver} has not approved report "
                          f"{report.report_id} for {ESCALATE_AFTER.days} days", data={"approver": approver})
         self._set(BusinessStatus.APPROVAL_OVERDUE, f"Escalated after {ESCALATE_AFTER.days} days without approval")
-        await self._rest()
-        await workflow.wait_condition(decided)
-        self.attributes.woke()
+        await self._wait_forever(decided)
 
     async def _post_and_pay(self) -> ExpenseOutcome:
         claim = await self._claim()
@@ -309,13 +277,13 @@ class ExpenseReimbursementWorkflow:
                 claim: ClaimedReport = await self._vendor_once(ExpensePlatformActivities.claim_for_posting, self._ref(),
                                                                self.queues.expense)
                 return claim
-            except _BusinessFailure as failure:
+            except BusinessFailure as failure:
                 moved_to = MOVED_AWAY.get(failure.problem.code)
                 if moved_to is not None:
                     self._observe_platform(ApprovalStatus.APPROVED, moved_to)
                     raise _Recalled(f"Back with the employee before posting: {failure.problem.reason}") from failure
                 if (await self._park(failure.problem, "claim for posting")).action is ResolutionAction.CANCEL:
-                    raise _Cancelled() from failure
+                    raise CancelRequested() from failure
 
     async def _confirm_paid(self, claim: ClaimedReport, settled: PaymentStatusReport) -> bool:
         """Tell the platform the report is paid; False if finance closed it as paid without that.
@@ -325,7 +293,7 @@ class ExpenseReimbursementWorkflow:
                 await self._vendor_once(ExpensePlatformActivities.confirm_payment,
                                         PaymentConfirmation(claim=claim, payment=settled), self.queues.expense)
                 return True
-            except _BusinessFailure as failure:
+            except BusinessFailure as failure:
                 problem = failure.problem
                 if problem.code in MOVED_AWAY:
                     problem = self._paid_but_moved(claim.report, settled, problem)
@@ -354,7 +322,7 @@ class ExpenseReimbursementWorkflow:
             ctx: CodingContext = await self._vendor(
                 ErpActivities.load_coding_context, coding_request(report, self.rules.accounts, overrides, posting_date),
                 self.queues.erp)
-            self._observe_entity(ctx)
+            self._observe_entity(ctx.entity.code)
             try:
                 entry = build_journal(report, ctx, self.rules.accounts, overrides=overrides, posting_date=posting_date,
                                       external_id=step_key(workflow.info().workflow_id, f"journal-{self.generation}"))
@@ -365,7 +333,7 @@ class ExpenseReimbursementWorkflow:
             self.attributes.set(search.FUNCTIONAL_AMOUNT.value_set(float(self.functional.amount)))
             try:
                 posted: PostedJournal = await self._vendor_once(ErpActivities.post_journal, entry, self.queues.erp)
-            except _BusinessFailure as failure:
+            except BusinessFailure as failure:
                 overrides = self._apply(await self._park(failure.problem, "posting"), overrides)
                 continue
             self.journals.append(posted)
@@ -380,7 +348,8 @@ class ExpenseReimbursementWorkflow:
     def _apply(self, resolution: Resolution, overrides: CodingOverrides) -> CodingOverrides:
         """A coding correction from finance, applied to what the journal is built from."""
         if resolution.action is ResolutionAction.CANCEL:
-            raise _Cancelled()
+            raise CancelRequested()
+        assert isinstance(resolution, ExpenseResolution)   # this process decodes nothing else
         if resolution.action is ResolutionAction.CORRECT_COST_CENTER and resolution.cost_center:
             wrong = self.last_problem.subject if self.last_problem else None
             return overrides.correct_cost_center(wrong, resolution.cost_center.strip())
@@ -395,7 +364,7 @@ class ExpenseReimbursementWorkflow:
             try:
                 posted: PostedJournal = await self._vendor_once(ErpActivities.post_journal, reversal, self.queues.erp)
                 break
-            except _BusinessFailure as failure:
+            except BusinessFailure as failure:
                 await self._park(failure.problem, "reversal", [ResolutionAction.RETRY])   # cancelling is what got us here
         self.reversals.append(posted)
         self.unreversed_entry = None
@@ -438,7 +407,7 @@ class ExpenseReimbursementWorkflow:
                 report, self.rules.accounts, CodingOverrides(), workflow.now().date()), self.queues.erp)
             settled, paid_from = await self._pay(report, entry, ctx, first_attempt=booking.payments_sent + 1)
             await self._book_settlement(report, entry, ctx, settled, paid_from)
-        except _Cancelled:
+        except CancelRequested:
             return await self._cancel()
         # The platform shows the report paid since the first payment: it is not told again.
         self._emit(FinanceEventType.PAID, f"Paid again {settled.amount or report.reimbursement_total} to "
@@ -457,7 +426,7 @@ class ExpenseReimbursementWorkflow:
             try:
                 posted: PostedJournal = await self._vendor_once(ErpActivities.post_journal, reversal, self.queues.erp)
                 break
-            except _BusinessFailure as failure:
+            except BusinessFailure as failure:
                 await self._park(failure.problem, "payment return", [ResolutionAction.RETRY])
         self.reversals.append(posted)
         self._emit(FinanceEventType.PAYMENT_RETURNED, f"The bank returned payment {returned.end_to_end_id}; settlement "
@@ -490,10 +459,11 @@ class ExpenseReimbursementWorkflow:
                 posted: PostedJournal = await self._vendor_once(
                     ErpActivities.post_journal, settlement_entry(settlement), self.queues.erp)
                 break
-            except (SettlementProblem, _BusinessFailure) as failure:
+            except (SettlementProblem, BusinessFailure) as failure:
                 resolution = await self._park(failure.problem, "settlement", remedies(
                     failure.problem.code, MoneyState.PAID_OUT) if failure.problem.code in SETTLEMENT_DATED else [
                     ResolutionAction.RETRY])
+                assert isinstance(resolution, ExpenseResolution)
                 booking_date = resolution.posting_date or booking_date
         self.settlements.append(posted)
         self._emit(FinanceEventType.SETTLEMENT_BOOKED, f"Payment {settled.end_to_end_id} booked as {posted.document_number}: "
@@ -572,7 +542,7 @@ class ExpenseReimbursementWorkflow:
                         "Correct the employee's bank details in the ERP, then retry."))
             resolution = await self._park(problem, "payment")
             if resolution.action is ResolutionAction.CANCEL:
-                raise _Cancelled()
+                raise CancelRequested()
             if problem.code == ProblemCode.PAYOUT_ACCOUNT_MISSING:
                 self.rules = await self._local(BookkeepingActivities.load_expense_rulebook)
                 continue
@@ -624,7 +594,7 @@ class ExpenseReimbursementWorkflow:
             return self.rules.payout_account(self.entity_code or "", currency, functional)
         return self.rules.payout_accounts.get(self.entity_code or "")
 
-    def _money_state(self) -> MoneyState:
+    def _money_state(self, item: str = WHOLE) -> MoneyState:
         """Where the reimbursement's money is, from what the bank and the ERP told this process."""
         states = [report.state for report in self.bank_reports.values()]
         if any(state in MONEY_LEFT for state in states):
@@ -666,18 +636,6 @@ class ExpenseReimbursementWorkflow:
         if self.platform_status == acted_on:
             self.platform_status = state
 
-    def _observe_entity(self, ctx: CodingContext) -> None:
-        if self.entity_code != ctx.entity.code:
-            self.entity_code = ctx.entity.code
-            self.attributes.set(search.LEGAL_ENTITY.value_set(ctx.entity.code))
-
-    def _set(self, status: BusinessStatus, note: str) -> None:
-        if status is not self.business_status:
-            self.attributes.set(search.BUSINESS_STATUS.value_set(status.value))
-        self.business_status = status
-        self.timeline.append(TimelineEntry(at=workflow.now(), status=status, note=note))
-        workflow.set_current_details(f"{self._headline()}\n\n**{status.value}** — {note}")
-
     def _headline(self) -> str:
         """Report, employee, amount, entity: the line that identifies this report in the Web UI."""
         parts = [f"Expense report {self.input.report_id}"]
@@ -688,98 +646,6 @@ class ExpenseReimbursementWorkflow:
         if self.entity_code:
             parts.append(self.entity_code)
         return " · ".join(parts)
-
-    async def _wait(self, condition: Any, timeout: timedelta) -> bool:
-        await self._rest()
-        try:
-            await workflow.wait_condition(condition, timeout=timeout)
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            self.attributes.woke()
-
-    async def _rest(self) -> None:
-        """Before every wait and at the end: the list and the feed show where the report stands."""
-        self.attributes.at_rest()
-        await self._flush_events()
-
-    async def _park(self, problem: BusinessProblem, step: str, actions: list[ResolutionAction] | None = None) -> Resolution:
-        """Stop in a visible exception state until finance resolves it. ``actions``: the remedies
-        for the problem that are safe where the money is, unless the step allows fewer."""
-        actions = actions if actions is not None else remedies(problem.code, self._money_state())
-        self.last_problem = problem
-        resumed_status = self.business_status
-        self.open_exception = OpenException(problem=problem, step=step, raised_at=workflow.now(), actions=actions)
-        self.resolution = None
-        self.attributes.set(search.EXCEPTION_REASON.value_set(problem.code))
-        self._set(BusinessStatus.EXCEPTION, problem.reason)
-        workflow.set_current_details(details_markdown(self._headline(), self.open_exception))
-        self._emit(FinanceEventType.EXCEPTION_RAISED, problem.reason,
-                         data={"code": problem.code, "step": step, "system": problem.system})
-        await self._rest()
-        await workflow.wait_condition(lambda: self.resolution is not None)
-        self.attributes.woke()
-        resolution = self.resolution
-        assert resolution is not None
-        self.open_exception, self.resolution = None, None
-        self.attributes.set(search.EXCEPTION_REASON.value_unset())
-        what = resolution.action.value + (f" {resolution.cost_center}" if resolution.cost_center else "") + (
-            f" {resolution.posting_date}" if resolution.posting_date else "")
-        self._emit(FinanceEventType.EXCEPTION_RESOLVED, f"{problem.code} resolved by {resolution.resolved_by}: "
-                   f"{what}" + (f" ({resolution.note})" if resolution.note else ""),
-                   data={"code": problem.code, "subject": problem.subject, "action": resolution.action.value,
-                         "by": resolution.resolved_by, "cost_center": resolution.cost_center,
-                         "posting_date": resolution.posting_date.isoformat() if resolution.posting_date else None})
-        self._set(resumed_status, f"Resumed after {problem.code}: {what} (by {resolution.resolved_by})")
-        return resolution
-
-    async def _vendor(self, activity: Callable[..., Awaitable[Any]], arg: Any, task_queue: str) -> Any:
-        """A vendor call; a business refusal parks the report until finance retries or cancels."""
-        while True:
-            try:
-                return await self._vendor_once(activity, arg, task_queue)
-            except _BusinessFailure as failure:
-                resolution = await self._park(failure.problem, activity_name(activity))
-                if resolution.action is ResolutionAction.CANCEL:
-                    raise _Cancelled() from failure
-
-    async def _vendor_once(self, activity: Callable[..., Awaitable[Any]], arg: Any, task_queue: str) -> Any:
-        """A vendor call whose business refusal the caller handles (raises _BusinessFailure)."""
-        self.attributes.before_step()
-        try:
-            return await workflow.execute_activity_method(
-                activity, arg, task_queue=task_queue, start_to_close_timeout=VENDOR_CALL_TIMEOUT,
-                retry_policy=VENDOR_RETRY, summary=activity_name(activity))
-        except ActivityError as error:
-            cause = error.cause
-            if isinstance(cause, ApplicationError) and cause.type == BUSINESS_RULE_VIOLATION:
-                details = cause.details[0] if cause.details else {"code": "VENDOR_REFUSED", "reason": cause.message}
-                raise _BusinessFailure(BusinessProblem.model_validate(details)) from error
-            raise
-
-    async def _local(self, activity: Callable[..., Awaitable[Any]], arg: Any = None) -> Any:
-        self.attributes.before_step()
-        args = [] if arg is None else [arg]
-        return await workflow.execute_local_activity_method(
-            activity, args=args, start_to_close_timeout=LOCAL_TIMEOUT, retry_policy=LOCAL_RETRY)
-
-    def _emit(self, kind: FinanceEventType, summary: str, *, amount: Money | None = None,
-              data: dict[str, Any] | None = None) -> None:
-        """Queue a finance event for the feed; ``_flush_events`` writes the queue in one go."""
-        self.event_seq += 1
-        info = workflow.info()
-        self.pending_events.append(FinanceEvent(
-            event_id=f"{info.workflow_id}/{info.run_id}/{self.event_seq}", type=kind, occurred_at=workflow.now(),
-            process=PROCESS, business_key=self.input.report_id, workflow_id=info.workflow_id,
-            correlation_id=self.input.correlation_id or info.workflow_id, entity_code=self.entity_code,
-            amount=amount, summary=summary, data=data or {}))
-
-    async def _flush_events(self) -> None:
-        """Write queued events before every wait and at the end: the feed never lags a resting report."""
-        if self.pending_events:
-            batch, self.pending_events = self.pending_events, []
-            await self._local(BookkeepingActivities.record_events, EventBatch(events=batch))
 
     def _outcome(self) -> ExpenseOutcome:
         return ExpenseOutcome(report_id=self.input.report_id, status=self.business_status,
@@ -799,9 +665,3 @@ def _credited(entry: JournalEntry, account: str) -> Money:
     debits = [ln.amount for ln in entry.lines if ln.account == account and ln.side is Side.DEBIT]
     currency = entry.lines[0].amount.currency
     return total(credits, currency) - total(debits, currency)
-
-
-class _BusinessFailure(ProblemRaised):
-    """A vendor's business refusal of an activity."""
-
-
