@@ -261,3 +261,181 @@ class Invoice(BaseModel):
     @property
     def total(self) -> Money:
         return total([line.amount for line in self.lines], self.currency)
+
+
+class ProcurementChangeKind(StrEnum):
+    REQUISITION_APPROVED = "REQUISITION_APPROVED"
+    RECEIPT = "RECEIPT"                   # an inventory transaction recorded (or voided)
+    INVOICE = "INVOICE"                   # an invoice approved in the platform (or voided)
+
+
+class ProcurementChange(BaseModel):
+    """One change the platform reports (its poll or a webhook), routed to the requisition's process.
+    ``change_id`` names the document at its version: the same change seen twice is one change."""
+
+    model_config = ConfigDict(frozen=True)
+
+    change_id: str                        # "<kind>:<document id>:<updated-at>"
+    kind: ProcurementChangeKind
+    source_system: str
+    requisition_id: str
+    document_id: str
+    occurred_at: AwareDatetime
+    receipt: Receipt | None = None
+    invoice: Invoice | None = None
+
+
+# --- the ERP side: budget, commitment, vendor bill, bill payment ------------------------------
+
+class BudgetLine(BaseModel):
+    """What one cost center may still spend on one account in the period of a date."""
+
+    model_config = ConfigDict(frozen=True)
+
+    coding: Coding
+    budget: Money
+    committed: Money                      # open purchase orders
+    actual: Money                         # bills and journals posted
+    requested: Money                      # this requisition's lines on that coding
+
+    @property
+    def available(self) -> Money:
+        return self.budget - self.committed - self.actual
+
+    @property
+    def shortfall(self) -> Money:
+        """How much the request exceeds what is available (zero when it fits)."""
+        over = self.requested - self.available
+        return over if over.amount > 0 else Money.zero(over.currency)
+
+
+class BudgetRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    entity_code: str
+    on: date                              # the period is the one this date falls in
+    lines: list[tuple[Coding, Money]] = Field(min_length=1)
+
+
+class BudgetCheck(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    lines: list[BudgetLine]
+
+    @property
+    def short(self) -> list[BudgetLine]:
+        return [line for line in self.lines if not line.shortfall.is_zero]
+
+
+class CommitmentLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    line_key: str                         # the purchase order line's id in the platform
+    description: str
+    coding: Coding
+    amount: Money
+
+
+class Commitment(BaseModel):
+    """The purchase order in the ERP: money promised to a supplier, which reduces the budget until
+    bills relieve it. Upserted by ``external_id``: creating it twice creates it once."""
+
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str
+    supplier_number: str
+    entity_code: str
+    order_number: str
+    order_date: date
+    currency: str
+    memo: str
+    lines: list[CommitmentLine] = Field(min_length=1)
+
+
+class PostedCommitment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str
+    erp_id: str
+    document_number: str
+
+
+class BillLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    line_key: str                         # the invoice line's id
+    order_line_key: str                   # the commitment line it relieves
+    description: str
+    coding: Coding
+    amount: Money
+
+
+class VendorBill(BaseModel):
+    """A supplier invoice in the ERP: Dr expense by cost center, Cr accounts payable. Posted exactly
+    once by ``external_id``; it relieves the commitment lines it names."""
+
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str
+    supplier_number: str
+    entity_code: str
+    invoice_number: str
+    invoice_date: date
+    posting_date: date
+    due_date: date
+    currency: str
+    commitment_external_id: str
+    memo: str
+    lines: list[BillLine] = Field(min_length=1)
+
+    @property
+    def total(self) -> Money:
+        return total([line.amount for line in self.lines], self.currency)
+
+
+class PostedBill(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str
+    erp_id: str
+    document_number: str
+    amount: Money
+
+
+class BillReversal(BaseModel):
+    """A posted, unpaid bill reversed by a vendor credit applied to it (never a delete)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str
+    bill_erp_id: str
+    on: date
+    memo: str
+
+
+class BillPayment(BaseModel):
+    """The bank paid the bill: Dr payable (amount + discount), Cr bank (amount), Cr discounts
+    received (discount). Booked exactly once by ``external_id``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str
+    bill_erp_id: str
+    bank_gl_account: str
+    paid_on: date
+    amount: Money
+    discount: Money
+
+    @model_validator(mode="after")
+    def _one_currency(self) -> BillPayment:
+        if self.amount.currency != self.discount.currency:
+            raise ValueError("a bill payment and its discount are in one currency")
+        return self
+
+
+class PostedBillPayment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str
+    erp_id: str
+    document_number: str

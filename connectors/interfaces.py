@@ -28,6 +28,23 @@ from canonical import (
     Side,
 )
 from canonical.money import total
+from canonical.procurement import (
+    BillPayment,
+    BillReversal,
+    BudgetCheck,
+    BudgetRequest,
+    Commitment,
+    Invoice,
+    PostedBill,
+    PostedBillPayment,
+    PostedCommitment,
+    ProcurementChange,
+    PurchaseOrder,
+    Receipt,
+    Requisition,
+    Supplier,
+    VendorBill,
+)
 
 
 class ExpensePlatform(Protocol):
@@ -131,3 +148,66 @@ class Bank(Protocol):
         """The bank's current word on one transaction (state UNKNOWN if it never got it)."""
 
     async def aclose(self) -> None: ...
+
+
+class ProcurementPlatform(Protocol):
+    """Requisitions, purchase orders, receipts and invoices (Coupa shape). Its documented
+    integration is polling: ``changes`` reads what changed and ``mark_exported`` acknowledges it."""
+
+    async def get_requisition(self, requisition_id: str) -> Requisition: ...
+
+    async def get_supplier(self, supplier_id: str) -> Supplier: ...
+
+    async def order_for_requisition(self, requisition_id: str) -> PurchaseOrder | None:
+        """The purchase order the platform made from the approved requisition (None: not yet)."""
+        ...
+
+    async def issue_order(self, order_id: str) -> PurchaseOrder:
+        """Send the order to the supplier; issuing an issued order changes nothing."""
+        ...
+
+    async def cancel_order(self, order_id: str) -> None: ...
+
+    async def close_order(self, order_id: str) -> None: ...
+
+    async def receipts(self, order_id: str) -> list[Receipt]: ...
+
+    async def get_invoice(self, invoice_id: str) -> Invoice: ...
+
+    async def void_invoice(self, invoice_id: str, reason: str) -> None: ...
+
+    async def record_payment(self, invoice_id: str, amount: Money, paid_on: date, note: str) -> None:
+        """Write the payment back to the invoice; a repeat with the same note records it once."""
+        ...
+
+    def changes(self, since: datetime | None) -> AsyncIterator[ProcurementChange]:
+        """Approved requisitions, receipts and invoices changed after ``since`` and not yet
+        exported, each with the requisition it belongs to."""
+        ...
+
+    async def mark_exported(self, change: ProcurementChange) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class ProcurementErp(Protocol):
+    """The ERP's side of requisition-to-pay (NetSuite shape): budget, commitments, vendor bills and
+    their payments. Writes are upserts by external id (``lookup_first`` as above)."""
+
+    async def check_budget(self, request: BudgetRequest) -> BudgetCheck: ...
+
+    async def supplier_known(self, supplier_number: str, entity_code: str) -> bool:
+        """Whether the ERP has this supplier as an active vendor of the entity."""
+        ...
+
+    async def create_commitment(self, commitment: Commitment) -> PostedCommitment: ...
+
+    async def release_commitment(self, external_id: str) -> None:
+        """Close what is still open of the commitment (a cancelled or fully billed order)."""
+        ...
+
+    async def post_bill(self, bill: VendorBill, *, lookup_first: bool = False) -> PostedBill: ...
+
+    async def reverse_bill(self, reversal: BillReversal, *, lookup_first: bool = False) -> PostedJournal: ...
+
+    async def pay_bill(self, payment: BillPayment, *, lookup_first: bool = False) -> PostedBillPayment: ...
