@@ -28,6 +28,9 @@ class ResolutionAction(StrEnum):
     SET_POSTING_DATE = "set_posting_date"
     CANCEL = "cancel"                          # stop: reverse whatever was posted, pay nothing
     CLOSE_AS_PAID = "close_as_paid"            # the money left the bank: finish as paid without the platform
+    APPROVE_OVER_BUDGET = "approve_over_budget"   # the budget owner accepts the overrun, with a reason
+    ACCEPT_VARIANCE = "accept_variance"        # AP accepts an invoice's price or quantity variance, with a reason
+    REJECT_INVOICE = "reject_invoice"          # void the invoice in the platform; reverse its bill if posted
 
 
 class Resolution(BaseModel):

@@ -18,6 +18,10 @@ from workflows.common.exceptions import OpenException, Resolution, ResolutionAct
 RETRY, CORRECT_COST_CENTER, SET_POSTING_DATE, CANCEL, CLOSE_AS_PAID = (
     ResolutionAction.RETRY, ResolutionAction.CORRECT_COST_CENTER, ResolutionAction.SET_POSTING_DATE,
     ResolutionAction.CANCEL, ResolutionAction.CLOSE_AS_PAID)
+APPROVE_OVER_BUDGET, ACCEPT_VARIANCE, REJECT_INVOICE = (
+    ResolutionAction.APPROVE_OVER_BUDGET, ResolutionAction.ACCEPT_VARIANCE, ResolutionAction.REJECT_INVOICE)
+_BEFORE_PAYMENT = frozenset({RETRY, CORRECT_COST_CENTER, SET_POSTING_DATE, CANCEL, APPROVE_OVER_BUDGET,
+                             ACCEPT_VARIANCE, REJECT_INVOICE})
 
 
 class MoneyState(StrEnum):
@@ -28,8 +32,8 @@ class MoneyState(StrEnum):
 
 
 SAFE: dict[MoneyState, frozenset[ResolutionAction]] = {
-    MoneyState.NOTHING_BOOKED: frozenset({RETRY, CORRECT_COST_CENTER, SET_POSTING_DATE, CANCEL}),
-    MoneyState.BOOKED: frozenset({RETRY, CORRECT_COST_CENTER, SET_POSTING_DATE, CANCEL}),
+    MoneyState.NOTHING_BOOKED: _BEFORE_PAYMENT,
+    MoneyState.BOOKED: _BEFORE_PAYMENT,
     MoneyState.PAYMENT_WITH_BANK: frozenset({RETRY}),
     MoneyState.PAID_OUT: frozenset({RETRY, SET_POSTING_DATE, CLOSE_AS_PAID}),   # a date moves a booking, not money
 }
@@ -37,7 +41,7 @@ SAFE: dict[MoneyState, frozenset[ResolutionAction]] = {
 WHY_UNSAFE: dict[MoneyState, str] = {
     MoneyState.PAYMENT_WITH_BANK: "a payment is with the bank and may still be executed",
     MoneyState.PAID_OUT: "the money has left the bank; the books cannot be reversed as if it had not "
-                         "(recovering it from the employee is a new journal)",
+                         "(recovering it from the payee is a new journal)",
 }
 
 _COST_CENTER = [RETRY, CORRECT_COST_CENTER, CANCEL]

@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from canonical.payment import reason_text
     from workflows.common import search
     from workflows.common.exceptions import Resolution, ResolutionAction
+    from workflows.common.payments import MONEY_LEFT, PaymentInbox
     from workflows.common.process import WHOLE, BusinessFailure, CancelRequested, FinanceProcess
     from workflows.common.remedies import MoneyState, remedies
     from workflows.common.settlement import Settlement, SettlementProblem, exchange_difference, settlement_entry
@@ -80,7 +81,6 @@ BACK_WITH_EMPLOYEE = {ApprovalStatus.RETURNED, ApprovalStatus.RECALLED, Approval
 MOVED_AWAY: dict[str, ApprovalStatus] = {
     ProblemCode.REPORT_RECALLED: ApprovalStatus.RECALLED, ProblemCode.REPORT_SENT_BACK: ApprovalStatus.RETURNED,
     ProblemCode.REPORT_NOT_SUBMITTED: ApprovalStatus.DRAFT, ProblemCode.REPORT_CANCELLED: ApprovalStatus.CANCELLED}
-MONEY_LEFT = {PaymentState.ACCEPTED, PaymentState.SETTLED}
 SETTLEMENT_DATED = {ProblemCode.PERIOD_CLOSED, ProblemCode.PERIOD_MISSING}   # a posting date can fix these
 RELEASE_FINGERPRINTS = "release-fingerprints"   # patch: a cancelled or expired report frees its claims
 BOOK_SETTLEMENT = "book-settlement"             # patch: a settled payment is booked in the ERP
@@ -91,7 +91,7 @@ class _Recalled(Exception):
 
 
 @workflow.defn(name=WORKFLOW_NAME)
-class ExpenseReimbursementWorkflow(FinanceProcess):
+class ExpenseReimbursementWorkflow(FinanceProcess, PaymentInbox):
     PROCESS = PROCESS
     RESOLUTION = ExpenseResolution
 
@@ -99,11 +99,11 @@ class ExpenseReimbursementWorkflow(FinanceProcess):
     def __init__(self, input: ExpenseInput) -> None:
         self._begin_process(business_key=input.report_id, correlation_id=input.correlation_id,
                             status=BusinessStatus.RECEIVED)
+        self._begin_payments()
         self.input = input
         self.platform_status: ApprovalStatus | None = None
         self.platform_status_at: datetime | None = None
         self.seen_events: set[str] = set()
-        self.bank_reports: dict[str, PaymentStatusReport] = {}
         self.journals: list[PostedJournal] = []
         self.reversals: list[PostedJournal] = []
         self.settlements: list[PostedJournal] = []
@@ -134,16 +134,6 @@ class ExpenseReimbursementWorkflow(FinanceProcess):
         if self.platform_status_at is None or event.occurred_at > self.platform_status_at:
             return True
         return event.occurred_at == self.platform_status_at and event.previous_approval_status == self.platform_status
-
-    @workflow.signal
-    def payment_status(self, report: PaymentStatusReport) -> None:
-        """From the gateway (pain.002 / camt.054): a decided state is overwritten only by a return
-        of a settled payment, and an acceptance never falls back to PENDING (the money is on its way)."""
-        current = self.bank_reports.get(report.end_to_end_id)
-        returned = report.state is PaymentState.RETURNED and current is not None and current.state is PaymentState.SETTLED
-        if returned or current is None or not (current.state.decided or current.state in MONEY_LEFT
-                                               and report.state not in MONEY_LEFT and not report.state.decided):
-            self.bank_reports[report.end_to_end_id] = report
 
     @workflow.query
     def status(self) -> ExpenseSnapshot:
