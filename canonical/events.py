@@ -28,6 +28,12 @@ class FinanceEventType(StrEnum):
     EXCEPTION_RESOLVED = "exception_resolved"
     RECOVERED = "recovered"    # a sweep started workflows for reports no webhook had brought
     RECONCILED = "reconciled"  # a day's feed, ERP and bank were compared for one entity
+    COMMITTED = "committed"    # a purchase order stands in the ERP as a commitment against the budget
+    ORDERED = "ordered"        # the purchase order was issued to the supplier
+    MATCHED = "matched"        # an invoice passed the three-way match
+    REJECTED = "rejected"      # an invoice was rejected and voided
+    PAYMENT_SCHEDULED = "payment_scheduled"
+    CLOSED = "closed"          # a purchase order fully received, invoiced and paid
 
 
 class FinanceEvent(BaseModel):

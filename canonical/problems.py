@@ -47,6 +47,11 @@ class ProblemCode(StrEnum):
     REPORT_NOT_SUBMITTED = "REPORT_NOT_SUBMITTED"
     REPORT_CANCELLED = "REPORT_CANCELLED"
     REPORT_NOT_FOUND = "REPORT_NOT_FOUND"
+    # requisition-to-pay
+    SUPPLIER_UNKNOWN_IN_ERP = "SUPPLIER_UNKNOWN_IN_ERP"
+    ORDER_MISSING = "ORDER_MISSING"            # no purchase order for an approved requisition
+    BUDGET_INSUFFICIENT = "BUDGET_INSUFFICIENT"
+    INVOICE_MISMATCH = "INVOICE_MISMATCH"      # AP hold: the three-way match found variances
 
 
 class BusinessProblem(BaseModel):

@@ -126,6 +126,7 @@ class ServiceAddress(BaseModel):
 class RulesSettings(BaseModel):
     expense_policy: Path = CONFIG_DIR / "expense-policy.toml"
     expense_accounts: Path = CONFIG_DIR / "expense-accounts.toml"
+    procurement: Path = CONFIG_DIR / "procurement.toml"
 
 
 class TelemetrySettings(BaseModel):

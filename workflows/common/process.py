@@ -91,6 +91,10 @@ class FinanceProcess:
         """Where the money of ``item`` (or of the whole process) is: decides the safe remedies."""
         raise NotImplementedError
 
+    def _interrupted(self) -> bool:
+        """True once the process is being stopped (a cancellation): parked items give up waiting."""
+        return False
+
     # --- the exception handlers every process answers ----------------------------------------
     @workflow.update(name=RESOLVE_EXCEPTION)
     async def resolve_exception(self, payload: RawValue) -> str:
@@ -190,8 +194,11 @@ class FinanceProcess:
                    data={"code": problem.code, "step": step, "system": problem.system}
                    | ({"item": item} if item else {}))
         await self._rest()
-        await workflow.wait_condition(lambda: item in self.resolutions)
+        await workflow.wait_condition(lambda: item in self.resolutions or self._interrupted())
         self.attributes.woke()
+        if item not in self.resolutions:
+            del self.open_exceptions[item]
+            raise CancelRequested()
         resolution = self.resolutions.pop(item)
         del self.open_exceptions[item]
         still_open = list(self.open_exceptions.values())

@@ -1,7 +1,9 @@
 """finsync's custom search attributes: what makes a process findable in the Temporal Web UI.
 
-Example: every expense that needs attention in the German entity:
+Examples: every expense that needs attention in the German entity, and every requisition with an
+invoice on AP hold from one supplier:
   FinsyncProcess = 'expense' AND FinsyncBusinessStatus = 'EXCEPTION' AND FinsyncLegalEntity = 'DE01'
+  FinsyncProcess = 'procurement' AND FinsyncExceptionReason = 'INVOICE_MISMATCH' AND FinsyncCounterparty = 'SUP-100'
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ SOURCE_SYSTEM = SearchAttributeKey.for_keyword("FinsyncSourceSystem")
 EXCEPTION_REASON = SearchAttributeKey.for_keyword("FinsyncExceptionReason")
 BUSINESS_KEY = SearchAttributeKey.for_keyword("FinsyncBusinessKey")
 FUNCTIONAL_AMOUNT = SearchAttributeKey.for_float("FinsyncFunctionalAmount")
+COUNTERPARTY = SearchAttributeKey.for_keyword("FinsyncCounterparty")   # the supplier's number (procurement)
 
 ALL: list[SearchAttributeKey[Any]] = [
-    PROCESS, BUSINESS_STATUS, LEGAL_ENTITY, SOURCE_SYSTEM, EXCEPTION_REASON, BUSINESS_KEY, FUNCTIONAL_AMOUNT]
+    PROCESS, BUSINESS_STATUS, LEGAL_ENTITY, SOURCE_SYSTEM, EXCEPTION_REASON, BUSINESS_KEY, FUNCTIONAL_AMOUNT,
+    COUNTERPARTY]
 
 
 def dev_server_flags() -> list[str]:
