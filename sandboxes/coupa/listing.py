@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, Table, and_, not_, or_, select
+from sqlalchemy import ColumnElement, Select, Table, not_, or_, select
 from sqlalchemy.engine import Connection
 
 from sandboxes.coupa import tables as t
@@ -148,7 +148,7 @@ def query(resource: Resource, params: Sequence[tuple[str, str]]) -> Select:
     offset, limit = page(params)
     conditions = [condition(resource, key, value) for key, value in params if key not in ("offset", "limit")]
     table = resource.table
-    return select(table.c.id).where(and_(*conditions)).order_by(table.c.id).offset(offset).limit(limit)
+    return select(table.c.id).where(*conditions).order_by(table.c.id).offset(offset).limit(limit)
 
 
 def listed(conn: Connection, resource: Resource, params: Sequence[tuple[str, str]],
