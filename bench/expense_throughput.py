@@ -4,7 +4,7 @@ the engine's ceiling (a no-op workflow with the same activity count) in the same
     .venv/bin/python bench/expense_throughput.py [--reports 500] [--in-flight 50]
 
 It starts its own stack (the processes `finsync dev` runs) in a scratch folder, with no sandbox
-latency or faults: nothing else may hold ports 7233, 8233, 8700-8703.
+latency or faults: nothing else may hold ports 7233, 8233, 8700-8704.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ class TemporalSettings(BaseModel):
 
 
 class VendorSettings(BaseModel):
-    kind: str                          # which connector: "concur", "netsuite", "iso20022-bank"
+    kind: str                          # which connector: "concur", "netsuite", "iso20022-bank", "coupa"
     base_url: str
     token_url: str | None = None       # default: the vendor's usual path under base_url
     client_id: str = "finsync"
@@ -81,6 +81,21 @@ class ErpVendorSettings(VendorSettings):
     # certificate id (kid) was registered in the NetSuite account.
     private_key_file: Path | None = None
     certificate_id: str | None = None
+
+
+class ProcurementVendorSettings(VendorSettings):
+    kind: str = "coupa"
+    base_url: str = "http://127.0.0.1:8704"
+    task_queue: str = "finsync-procurement"
+    # Coupa allows 25 requests/s per client; the server-side limit of this task queue keeps every
+    # worker together below it.
+    max_requests_per_second: float | None = 20
+    # OAuth scopes finsync asks for: read what it polls, write what it issues, cancels, closes,
+    # voids, pays and marks exported. Requesters and approvers act in Coupa, not through finsync.
+    scopes: list[str] = [
+        "core.requisition.read", "core.requisition.write", "core.purchase_order.read", "core.purchase_order.write",
+        "core.inventory_transaction.read", "core.inventory_transaction.write", "core.invoice.read",
+        "core.invoice.write", "core.supplier.read"]
 
 
 class DebtorAccount(BaseModel):
@@ -114,6 +129,8 @@ class WebhookSettings(BaseModel):
     # Standard Webhooks secrets (whsec_<base64>): several allowed during a key rotation.
     expense_secrets: list[SecretStr] = [SecretStr("whsec_Zmluc3luYy1sb2NhbC1jb25jdXItd2ViaG9vay1rZXk=")]
     bank_secrets: list[SecretStr] = [SecretStr("whsec_Zmluc3luYy1sb2NhbC1iYW5rLXdlYmhvb2sta2V5LTE=")]
+    # The procurement sandbox's optional events (Coupa itself is polled).
+    procurement_secrets: list[SecretStr] = [SecretStr("whsec_Zmluc3luYy1sb2NhbC1wcm9jdXJlbWVudC13ZWJob29rLWtleQ==")]
     tolerance_seconds: int = 300
     max_body_bytes: int = 256 * 1024
 
@@ -165,6 +182,7 @@ class Settings(BaseSettings):
     expense: ExpenseVendorSettings = ExpenseVendorSettings()
     erp: ErpVendorSettings = ErpVendorSettings()
     bank: BankVendorSettings = BankVendorSettings()
+    procurement: ProcurementVendorSettings = ProcurementVendorSettings()
     webhooks: WebhookSettings = WebhookSettings()
     gateway: ServiceAddress = ServiceAddress(port=8700)
     rules: RulesSettings = RulesSettings()

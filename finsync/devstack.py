@@ -78,6 +78,7 @@ def write_local_config(data_dir: Path) -> Path:
             "expense": {"kind": "concur", "base_url": defaults.expense.base_url},
             "erp": {"kind": "netsuite", "base_url": defaults.erp.base_url},
             "bank": {"kind": "iso20022-bank", "base_url": defaults.bank.base_url},
+            "procurement": {"kind": "coupa", "base_url": defaults.procurement.base_url},
             "gateway": {"host": defaults.gateway.host, "port": defaults.gateway.port},
         }
         path.write_text("# Written by `finsync dev` for the local stack. Edit freely: it is not overwritten.\n"
@@ -92,7 +93,8 @@ def services(settings: Settings, python: str) -> list[Service]:
     temporal_bin = shutil.which("temporal", path=str(Path(python).parent)) or shutil.which("temporal") or "temporal"
     cli = [python, "-m", "finsync.cli"]
     sandbox_ports = {name: int(getattr(settings, role).base_url.rsplit(":", 1)[1])
-                     for name, role in (("concur", "expense"), ("netsuite", "erp"), ("bank", "bank"))}
+                     for name, role in (("concur", "expense"), ("netsuite", "erp"), ("bank", "bank"),
+                                        ("coupa", "procurement"))}
     return [
         Service("temporal", int(temporal_port), [
             temporal_bin, "server", "start-dev", "--ip", temporal_host, "--port", temporal_port,

@@ -23,7 +23,7 @@ from finsync.config import ErpVendorSettings, Settings
 from sandboxes.kit.faults import FaultConfig
 from sandboxes.kit.guard import Credential, refuse_built_in
 
-SANDBOX_ROLES = {"concur": "expense", "netsuite": "erp", "bank": "bank"}
+SANDBOX_ROLES = {"concur": "expense", "netsuite": "erp", "bank": "bank", "coupa": "procurement"}
 
 
 def check_gateway(settings: Settings) -> None:

@@ -38,6 +38,11 @@ async def token_status(name: str, app: Any, settings: Settings) -> int:
             response = await http.post("/oauth2/v0/token", data={
                 "grant_type": "client_credentials", "client_id": settings.expense.client_id,
                 "client_secret": settings.expense.client_secret.get_secret_value()})
+        elif name == "coupa":
+            response = await http.post("/oauth2/token", data={
+                "grant_type": "client_credentials", "client_id": settings.procurement.client_id,
+                "client_secret": settings.procurement.client_secret.get_secret_value(),
+                "scope": " ".join(settings.procurement.scopes)})
         elif name == "bank":
             response = await http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(
                 settings.bank.client_id, settings.bank.client_secret.get_secret_value()))

@@ -16,6 +16,7 @@ from finsync.config import (
     BankVendorSettings,
     ErpVendorSettings,
     ExpenseVendorSettings,
+    ProcurementVendorSettings,
     ServiceAddress,
     Settings,
     VendorSettings,
@@ -30,18 +31,22 @@ BEYOND_LOOPBACK = ["0.0.0.0", "::", "10.20.30.40", "gateway.internal"]
 LOOPBACK = ["127.0.0.1", "127.0.0.2", "localhost", "::1"]
 SANDBOX_CREDENTIALS = {"concur": ("webhooks.expense_secrets", "expense.client_secret"),
                        "netsuite": ("erp.private_key_file", "erp.certificate_id"),
-                       "bank": ("webhooks.bank_secrets", "bank.client_secret")}
+                       "bank": ("webhooks.bank_secrets", "bank.client_secret"),
+                       "coupa": ("webhooks.procurement_secrets", "procurement.client_secret")}
 
 
 def deployed(key_file: Path) -> Settings:
     """Settings of a deployment: its own credentials, vendors and gateway beyond loopback."""
     return Settings(
         gateway=ServiceAddress(host="0.0.0.0", port=8700),
-        webhooks=WebhookSettings(expense_secrets=own_webhook_secret(b"expense"), bank_secrets=own_webhook_secret(b"bank")),
+        webhooks=WebhookSettings(expense_secrets=own_webhook_secret(b"expense"), bank_secrets=own_webhook_secret(b"bank"),
+                                 procurement_secrets=own_webhook_secret(b"procurement")),
         expense=ExpenseVendorSettings(base_url="https://us.api.concursolutions.com", client_secret=SecretStr("concur-own")),
         erp=ErpVendorSettings(base_url="https://1234567.suitetalk.api.netsuite.com", private_key_file=key_file,
                               certificate_id="own-certificate"),
-        bank=BankVendorSettings(base_url="https://api.bank.example", client_secret=SecretStr("bank-own")))
+        bank=BankVendorSettings(base_url="https://api.bank.example", client_secret=SecretStr("bank-own")),
+        procurement=ProcurementVendorSettings(base_url="https://finsync.coupahost.com",
+                                              client_secret=SecretStr("coupa-own")))
 
 
 def assert_one_line_naming(refusal: Exception, *settings: str) -> None:

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import sys
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,12 +18,13 @@ from typer.testing import CliRunner
 
 from connectors import registry
 from finsync.cli import app
-from finsync.config import ExpenseVendorSettings
-from finsync.devstack import port_free
+from finsync.config import ExpenseVendorSettings, Settings
+from finsync.devstack import port_free, services, write_local_config
 from tests.support.servers import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("temporal", "temporal Web UI", "sandbox:concur", "sandbox:netsuite", "sandbox:bank", "gateway")
+SERVICES = ("temporal", "temporal Web UI", "sandbox:concur", "sandbox:netsuite", "sandbox:bank", "sandbox:coupa",
+            "gateway")
 
 
 def stack_config(folder: Path) -> tuple[Path, dict[str, int]]:
@@ -35,6 +37,7 @@ def stack_config(folder: Path) -> tuple[Path, dict[str, int]]:
         "expense": {"base_url": f"http://127.0.0.1:{ports['sandbox:concur']}"},
         "erp": {"base_url": f"http://127.0.0.1:{ports['sandbox:netsuite']}"},
         "bank": {"base_url": f"http://127.0.0.1:{ports['sandbox:bank']}"},
+        "procurement": {"base_url": f"http://127.0.0.1:{ports['sandbox:coupa']}"},
         "gateway": {"port": ports["gateway"]},
     }))
     return path, ports
@@ -71,6 +74,15 @@ def test_dev_runs_from_the_finsync_toml_the_other_commands_find(tmp_path: Path, 
     assert not (tmp_path / ".finsync").exists()  # no second configuration written beside it
 
 
+def test_the_local_stack_runs_the_procurement_sandbox_on_8704(tmp_path: Path):
+    coupa = next(s for s in services(Settings(data_dir=tmp_path), sys.executable) if s.name == "sandbox:coupa")
+    assert coupa.port == 8704
+    assert coupa.command[-4:] == ["sandbox", "coupa", "--port", "8704"]
+    assert coupa.health_url == "http://127.0.0.1:8704/_sandbox/health"
+    written = tomllib.loads(write_local_config(tmp_path / "data").read_text())
+    assert written["procurement"] == {"kind": "coupa", "base_url": "http://127.0.0.1:8704"}
+
+
 @pytest.mark.stack
 async def test_a_killed_finsync_dev_takes_its_children_and_their_ports_with_it(tmp_path: Path):
     config, ports = stack_config(tmp_path)
@@ -85,7 +97,7 @@ async def test_a_killed_finsync_dev_takes_its_children_and_their_ports_with_it(t
         # Ready means subscribed: the expense platform already posts to the gateway.
         assert f"http://127.0.0.1:{ports['gateway']}/webhooks/expense" in await _subscribed_endpoints(ports)
         children = _children(dev.pid)
-        assert len(children) == 6
+        assert len(children) == 7
 
         os.kill(dev.pid, signal.SIGKILL)
         await dev.wait()
