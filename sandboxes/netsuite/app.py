@@ -15,7 +15,7 @@ from sandboxes.kit.app import Sandbox, sandbox_asgi
 from sandboxes.kit.db import sqlite_engine
 from sandboxes.kit.faults import FaultConfig, FaultState
 from sandboxes.kit.jsonio import DecimalJSONResponse, loads
-from sandboxes.netsuite import journal, records, suiteql
+from sandboxes.netsuite import budgets, journal, records, suiteql
 from sandboxes.netsuite.auth import TOKEN_PATH, AssertionRejected, Certificates, M2MAuth, dev_certificates
 from sandboxes.netsuite.concurrency import ConcurrencyGate
 from sandboxes.netsuite.errors import NetSuiteError, invalid_login, not_found, render_error
@@ -76,6 +76,8 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, today:
         query = select(rt.table.c.id).order_by(rt.table.c.id)
         if condition is not None:
             query = query.where(condition)
+        if rt.recordtype is not None:
+            query = query.where(rt.table.c.recordtype == rt.recordtype)
         with engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
             ids = conn.execute(query.limit(limit).offset(offset)).scalars().all()
@@ -138,6 +140,12 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, today:
         rows = suiteql.run(engine, body.get("q") if isinstance(body, dict) else None)
         items = [{"links": [], **row} for row in rows[offset:offset + limit]]
         return DecimalJSONResponse(envelope(items, len(rows), limit, offset, request.url))
+
+    @api.put("/_sandbox/budgets", include_in_schema=False)
+    async def put_budget(request: Request) -> Response:
+        body = await json_body(request)
+        with engine.begin() as conn:
+            return JSONResponse(budgets.set_budget(conn, body))
 
     return ConcurrencyGate(sandbox_asgi(api, sandbox, render_error), concurrency_limit)
 
