@@ -154,6 +154,17 @@ def render_header(conn: Connection, row: dict[str, Any], record: str, base_url: 
     return body
 
 
+def expense_item(line: dict[str, Any], base_url: str, amount: Decimal) -> dict[str, Any]:
+    """A line of a document's ``expense`` sublist: its number, account, amount, department and memo."""
+    item: dict[str, Any] = {"links": [], "line": line["id"], "account": ref_value(base_url, "account", line["account"]),
+                            "amount": amount}
+    if line["department"] is not None:
+        item["department"] = ref_value(base_url, "department", line["department"])
+    if line["memo"] is not None:
+        item["memo"] = line["memo"]
+    return item
+
+
 def sublist(self_href: str, name: str, items: list[dict[str, Any]] | None) -> dict[str, Any]:
     """A sublist as NetSuite shows it: its link, and its lines only when asked to expand."""
     links = [{"rel": "self", "href": f"{self_href}/{name}"}]

@@ -2,8 +2,8 @@
 
 A record type maps NetSuite's camelCase REST fields to the SuiteQL columns behind them. Records
 kept in ``transaction`` (journal entries, purchase orders, bills, credits, payments) are listed
-and filtered here, and read and written by their own modules (journal.py, purchasing.py,
-payables.py).
+and filtered here, and read and written by their own modules (journal.py, purchase_order.py,
+vendor_bill.py, vendor_credit.py, vendor_payment.py).
 """
 
 from __future__ import annotations

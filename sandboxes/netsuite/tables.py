@@ -160,7 +160,7 @@ transaction = Table(
     _flag("approved", "T"),
     _flag("posting", "T"),                            # 'F': a purchase order (a commitment, not in the GL)
     Column("entity", Integer, ForeignKey("vendor.id")),
-    Column("status", String(1)),                      # NetSuite's letter: see purchasing.py, payables.py
+    Column("status", String(1)),                      # NetSuite's letter: see purchase_order.py, vendor_bill.py
     Column("approvalstatus", Integer),                # 2 approved
     Column("duedate", Text),
     Column("foreigntotal", Text),

@@ -14,6 +14,8 @@ payables documents too. Sandbox assumptions (NetSuite's exact codes and wording 
 | period closed ("The accounting period Oct 2026 is closed.") | INVALID_FLD_VALUE | postingPeriod |
 | amount not positive / too many decimals   | INVALID_FLD_VALUE  | line.items[i].debit/credit|
 | debits != credits ("The journal entry is out of balance ...") | USER_ERROR | line |
+| vendor inactive                           | INVALID_FLD_VALUE  | entity                    |
+| vendor of another subsidiary / currency   | INVALID_KEY_OR_REF / INVALID_FLD_VALUE | subsidiary / currency |
 """
 
 from __future__ import annotations
@@ -220,6 +222,35 @@ def known_currency(conn: Connection, currency_id: int) -> dict[str, Any]:
     if currency is None:
         raise _error(f"Invalid currency reference key {currency_id}.", "INVALID_KEY_OR_REF", "currency")
     return currency
+
+
+@dataclass(frozen=True)
+class VendorParty:
+    """Who a purchasing document is with, and in what: the vendor, its subsidiary and currency."""
+
+    vendor: dict[str, Any]
+    subsidiary: int
+    currency: dict[str, Any]
+
+
+def vendor_party(conn: Connection, vendor_id: int, subsidiary_id: int | None, currency_id: int | None) -> VendorParty:
+    """An active vendor, in its own subsidiary and currency (the document's default to them)."""
+    vendor = t.by_id(conn, t.vendor, vendor_id)
+    if vendor is None:
+        raise _error(f"Invalid entity reference key {vendor_id}.", "INVALID_KEY_OR_REF", "entity")
+    name = f"{vendor['entityid']} {vendor['companyname']}"
+    if vendor["isinactive"] == "T":
+        raise _error(f"The vendor {name} is inactive.", "INVALID_FLD_VALUE", "entity")
+    subsidiary = active_subsidiary(conn, subsidiary_id if subsidiary_id is not None else vendor["subsidiary"])
+    if subsidiary["id"] != vendor["subsidiary"]:
+        raise _error(f"The vendor {name} is not assigned to subsidiary {subsidiary['id']}.", "INVALID_KEY_OR_REF",
+                     "subsidiary")
+    currency = known_currency(conn, currency_id if currency_id is not None else vendor["currency"])
+    if currency["id"] != vendor["currency"]:
+        vendor_currency = known_currency(conn, vendor["currency"])
+        raise _error(f"The vendor {name} is paid in {vendor_currency['symbol']}, not {currency['symbol']}.",
+                     "INVALID_FLD_VALUE", "currency")
+    return VendorParty(vendor=vendor, subsidiary=subsidiary["id"], currency=currency)
 
 
 def posting_period(conn: Connection, tran_date: date, period_id: int | None) -> dict[str, Any]:

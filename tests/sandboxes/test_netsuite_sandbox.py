@@ -164,13 +164,17 @@ async def test_record_collections_page_and_filter(netsuite):
     assert missing.json()["o:errorDetails"][0]["o:errorCode"] == "NONEXISTENT_ID"
 
 
-async def test_more_requests_in_flight_than_the_limit_get_429(tmp_path):
+@pytest.mark.parametrize(("method", "path", "answered"), [
+    ("GET", "/services/rest/record/v1/account", 200),
+    ("POST", "/services/rest/record/v1/vendorBill/1001/!transform/vendorPayment", 404),   # no such bill
+], ids=["read", "bill-payment"])
+async def test_more_requests_in_flight_than_the_limit_get_429(tmp_path, method, path, answered):
     async with serve(create_app(tmp_path / "netsuite.db", today=TODAY, concurrency_limit=3)) as base_url:
         http = await authorized_client(base_url)
         await http.put("/_sandbox/faults", json={"latency_ms": 400, "path_pattern": "record"})
-        responses = await asyncio.gather(*(http.get("/services/rest/record/v1/account") for _ in range(6)))
+        responses = await asyncio.gather(*(http.request(method, path, json={}) for _ in range(6)))
         statuses = sorted(r.status_code for r in responses)
-        assert statuses == [200, 200, 200, 429, 429, 429]
+        assert statuses == [answered] * 3 + [429] * 3
         refused = next(r for r in responses if r.status_code == 429).json()
         assert refused["o:errorDetails"][0]["o:errorCode"] == "CONCURRENCY_LIMIT_EXCEEDED"
         await http.put("/_sandbox/faults", json={})
