@@ -90,12 +90,13 @@ def pay_bill(conn: Connection, bill_key: str, body: Any) -> int:
     check_amount(draft.amount, currency, "amount", "amount")
     if draft.discount:
         check_amount(draft.discount, currency, "discountAmount", "discountAmount")
+    precision = currency["currencyprecision"]
     applied, remaining = draft.amount + draft.discount, Decimal(bill["foreignamountremaining"])
     if applied > remaining:
-        raise _error(f"The payment of {draft.amount} {currency['symbol']} with a discount of {draft.discount} is more "
-                     f"than bill {bill['tranid']} has remaining: {remaining} {currency['symbol']}.",
-                     "INVALID_FLD_VALUE", "amount")
-    precision = currency["currencyprecision"]
+        symbol = currency["symbol"]
+        raise _error(f"The payment of {documents.money(draft.amount, precision)} {symbol} with a discount of "
+                     f"{documents.money(draft.discount, precision)} {symbol} is more than bill {bill['tranid']} has "
+                     f"remaining: {remaining} {symbol}.", "INVALID_FLD_VALUE", "amount")
     payment_id = documents.insert_header(conn, RECORDTYPE, "VendPymt", {
         "externalid": draft.external_id, "trandate": draft.tran_date.isoformat(), "postingperiod": period["id"],
         "subsidiary": bill["subsidiary"], "currency": bill["currency"], "memo": draft.memo, "entity": bill["entity"],
