@@ -130,10 +130,11 @@ class Erp(Protocol):
     async def find_journal(self, external_id: str) -> PostedJournal | None: ...
 
     async def journals_by_external_id(self, external_ids: Collection[str]) -> list[LedgerJournal]:
-        """The journals with these external ids, lines included; ids the ERP has none for are left out."""
+        """The journals with these external ids, lines included; ids the ERP has none for are left out.
+        A journal here is any document that posts: a journal entry, a vendor bill, credit or payment."""
 
     async def journals_on(self, entity: str, day: date) -> list[LedgerJournal]:
-        """The entity's journals dated ``day`` or entered on it, lines included."""
+        """The entity's journals (any document that posts) dated ``day`` or entered on it, lines included."""
 
     async def aclose(self) -> None: ...
 

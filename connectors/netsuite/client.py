@@ -63,14 +63,15 @@ SUITEQL = "/services/rest/query/v1/suiteql"
 PAGE_SIZE = 1000
 IDS_PER_QUERY = 200    # external ids named in one SuiteQL IN list
 
-# Journal entries with their lines, one row per line, in a stable order for paging. (The
-# sandbox keeps each line's account on transactionline; an account keeps it on
+# Every document that posts to the GL (journal entries, vendor bills, credits and payments; not
+# purchase orders, which only commit) with its lines, one row per line, in a stable order for
+# paging. (The sandbox keeps each line's account on transactionline; an account keeps it on
 # transactionaccountingline, as noted in sandboxes/netsuite/tables.py.)
 JOURNAL_LINES = (
     "SELECT t.id, t.tranid, t.externalid, TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandateiso, t.subsidiary, "
     "t.currency, a.acctnumber, tl.debitforeignamount, tl.creditforeignamount "
     "FROM transaction t JOIN transactionline tl ON tl.transaction = t.id JOIN account a ON a.id = tl.account "
-    "WHERE t.recordtype = 'journalentry' AND ({condition}) ORDER BY t.id, tl.linesequencenumber")
+    "WHERE t.posting = 'T' AND ({condition}) ORDER BY t.id, tl.linesequencenumber")
 
 
 def literal(value: str) -> str:

@@ -1,5 +1,6 @@
-"""NetSuite sandbox: REST record API (journalEntry writes, reference reads), SuiteQL and M2M
-OAuth, state in SQLite. Speaks only NetSuite's shapes."""
+"""NetSuite sandbox: REST record API (journal entries, purchase orders, vendor bills, their credits
+and payments; reference reads), SuiteQL and M2M OAuth, state in SQLite. Speaks only NetSuite's
+shapes."""
 
 from sandboxes.netsuite.app import create_app
 

@@ -1,9 +1,15 @@
-"""The NetSuite sandbox: REST record API, SuiteQL and M2M OAuth, on SQLite."""
+"""The NetSuite sandbox: REST record API, SuiteQL and M2M OAuth, on SQLite.
+
+Records: reference data (records.py), journal entries (journal.py), and requisition-to-pay:
+vendors, purchase orders as commitments, vendor bills, their credits and payments.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, FastAPI, Request, Response
@@ -15,7 +21,17 @@ from sandboxes.kit.app import Sandbox, sandbox_asgi
 from sandboxes.kit.db import sqlite_engine
 from sandboxes.kit.faults import FaultConfig, FaultState
 from sandboxes.kit.jsonio import DecimalJSONResponse, loads
-from sandboxes.netsuite import journal, records, suiteql
+from sandboxes.netsuite import (
+    budgets,
+    documents,
+    journal,
+    purchase_order,
+    records,
+    suiteql,
+    vendor_bill,
+    vendor_credit,
+    vendor_payment,
+)
 from sandboxes.netsuite.auth import TOKEN_PATH, AssertionRejected, Certificates, M2MAuth, dev_certificates
 from sandboxes.netsuite.concurrency import ConcurrencyGate
 from sandboxes.netsuite.errors import NetSuiteError, invalid_login, not_found, render_error
@@ -25,6 +41,15 @@ from sandboxes.netsuite.tables import create_tables
 
 RECORD = "/services/rest/record/v1"
 SUITEQL = "/services/rest/query/v1/suiteql"
+
+# Transactions, by REST record type: how each is read, which are upserted by external id, and
+# what a vendor bill transforms into.
+RENDER: dict[str, Callable[..., dict[str, Any]]] = {
+    m.RECORD: m.render for m in (journal, purchase_order, vendor_bill, vendor_credit, vendor_payment)}
+UPSERT: dict[str, Callable[[Connection, str, Any], int]] = {
+    m.RECORD: m.upsert for m in (journal, purchase_order, vendor_bill)}
+BILL_TRANSFORMS: dict[str, Callable[[Connection, str, Any], int]] = {
+    vendor_credit.RECORD: vendor_credit.reverse_bill, vendor_payment.RECORD: vendor_payment.pay_bill}
 
 
 def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, today: date | None = None,
@@ -76,6 +101,8 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, today:
         query = select(rt.table.c.id).order_by(rt.table.c.id)
         if condition is not None:
             query = query.where(condition)
+        if rt.recordtype is not None:
+            query = query.where(rt.table.c.recordtype == rt.recordtype)
         with engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
             ids = conn.execute(query.limit(limit).offset(offset)).scalars().all()
@@ -88,36 +115,59 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, today:
         rt = records.record_type(record)
         expand = request.query_params.get("expandSubResources", "").lower() == "true"
         with engine.connect() as conn:
-            if rt.name == journal.RECORD:
-                found = journal.find(conn, key)
+            if rt.recordtype is not None:
+                found = documents.find(conn, rt.recordtype, key)
                 if found is None:
                     raise not_found()
-                return DecimalJSONResponse(journal.render(conn, found, base_url(request), expand=expand))
+                return DecimalJSONResponse(RENDER[rt.name](conn, found, base_url(request), expand=expand))
             row = _find_row(conn, rt, key)
         return DecimalJSONResponse(records.render(rt, row, base_url(request)))
 
     @api.post(RECORD + "/{record}", dependencies=[Depends(authorized)])
     async def create_record(record: str, request: Request) -> Response:
-        _only_journals(record)
+        if record.lower() != journal.RECORD.lower():
+            raise NetSuiteError(400, f"The sandbox creates journalEntry records only, not {record}; upsert the others "
+                                     "with PUT .../eid:{externalId}.", "INVALID_PARAMETER")
         body = await json_body(request)
         with engine.begin() as conn:
             new_id = journal.create(conn, body)
-        return _created(request, new_id)
+        return _created(request, journal.RECORD, new_id)
 
     @api.put(RECORD + "/{record}/{key}", dependencies=[Depends(authorized)])
     async def upsert_record(record: str, key: str, request: Request) -> Response:
-        _only_journals(record)
+        rt = records.record_type(record)
+        upsert = UPSERT.get(rt.name)
+        if upsert is None:
+            raise NetSuiteError(400, f"The sandbox upserts {', '.join(UPSERT)} records only, not {rt.name}.",
+                                "INVALID_PARAMETER")
         if not key.startswith("eid:") or len(key) == len("eid:"):
-            raise NetSuiteError(400, "Upsert needs an external ID in the URL: .../journalEntry/eid:{externalId}.",
+            raise NetSuiteError(400, f"Upsert needs an external ID in the URL: .../{rt.name}/eid:{{externalId}}.",
                                 "INVALID_PARAMETER")
         body = await json_body(request)
         with engine.begin() as conn:
-            journal_id = journal.upsert(conn, key[len("eid:"):], body)
-        return _created(request, journal_id)
+            record_id = upsert(conn, key[len("eid:"):], body)
+        return _created(request, rt.name, record_id)
+
+    @api.post(RECORD + "/{record}/{key}/!transform/{target}", dependencies=[Depends(authorized)])
+    async def transform_record(record: str, key: str, target: str, request: Request) -> Response:
+        made = records.record_type(target).name
+        transform = BILL_TRANSFORMS.get(made) if records.record_type(record).name == vendor_bill.RECORD else None
+        if transform is None:
+            raise NetSuiteError(400, "The sandbox transforms a vendorBill into a vendorCredit or a vendorPayment only.",
+                                "INVALID_PARAMETER")
+        body = await json_body(request)
+        with engine.begin() as conn:
+            made_id = transform(conn, key, body)
+        return _created(request, made, made_id)
 
     @api.patch(RECORD + "/{record}/{key}", dependencies=[Depends(authorized)])
     async def patch_record(record: str, key: str, request: Request) -> Response:
         rt = records.record_type(record)
+        if rt.name == purchase_order.RECORD:
+            body = await json_body(request)
+            with engine.begin() as conn:
+                purchase_order.patch(conn, key, body)
+            return Response(status_code=204)
         if not rt.writable:
             raise NetSuiteError(400, f"The sandbox does not support updating {rt.name} records.", "INVALID_PARAMETER")
         body = await json_body(request)
@@ -139,13 +189,13 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, today:
         items = [{"links": [], **row} for row in rows[offset:offset + limit]]
         return DecimalJSONResponse(envelope(items, len(rows), limit, offset, request.url))
 
+    @api.put("/_sandbox/budgets", include_in_schema=False)
+    async def put_budget(request: Request) -> Response:
+        body = await json_body(request)
+        with engine.begin() as conn:
+            return JSONResponse(budgets.set_budget(conn, body))
+
     return ConcurrencyGate(sandbox_asgi(api, sandbox, render_error), concurrency_limit)
-
-
-def _only_journals(record: str) -> None:
-    if record.lower() != journal.RECORD.lower():
-        raise NetSuiteError(400, f"The sandbox creates and upserts journalEntry records only, not {record}.",
-                            "INVALID_PARAMETER")
 
 
 def _find_row(conn: Connection, rt: records.RecordType, key: str) -> dict:
@@ -162,6 +212,6 @@ def _find_row(conn: Connection, rt: records.RecordType, key: str) -> dict:
     return dict(found)
 
 
-def _created(request: Request, journal_id: int) -> Response:
-    location = records.href(str(request.base_url).rstrip("/"), journal.RECORD, journal_id)
+def _created(request: Request, record: str, record_id: int) -> Response:
+    location = records.href(str(request.base_url).rstrip("/"), record, record_id)
     return Response(status_code=204, headers={"Location": location})

@@ -1,6 +1,9 @@
-"""REST record types other than journalEntry: their JSON shape and the ``q`` filter of a list.
+"""REST record types: their JSON shape and the ``q`` filter of a list.
 
-A record type maps NetSuite's camelCase REST fields to the SuiteQL columns behind them.
+A record type maps NetSuite's camelCase REST fields to the SuiteQL columns behind them. Records
+kept in ``transaction`` (journal entries, purchase orders, bills, credits, payments) are listed
+and filtered here, and read and written by their own modules (journal.py, purchase_order.py,
+vendor_bill.py, vendor_credit.py, vendor_payment.py).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class RecordType:
     table: Table
     fields: tuple[Field, ...]
     writable: frozenset[str] = frozenset()   # fields PATCH may change
+    recordtype: str | None = None            # a transaction's: the value of transaction.recordtype
 
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name.lower() == name.lower()), None)
@@ -40,6 +44,16 @@ class RecordType:
 
 def _ref(name: str, record: str) -> Field:
     return Field(name, name.lower(), "ref", record)
+
+
+_BANK_DETAILS = (Field("custentity_iban", "custentity_iban"),
+                 Field("custentity_bank_account_number", "custentity_bank_account_number"),
+                 Field("custentity_bic", "custentity_bic"))
+_TRANSACTION_FIELDS = (
+    Field("tranId", "tranid"), Field("externalId", "externalid"), Field("tranDate", "trandate"),
+    _ref("subsidiary", "subsidiary"), _ref("currency", "currency"),
+    Field("postingPeriod", "postingperiod", "ref", "accountingPeriod"), Field("memo", "memo"))
+_VENDOR_TRANSACTION_FIELDS = (*_TRANSACTION_FIELDS, Field("entity", "entity", "ref", "vendor"))
 
 
 RECORD_TYPES = {rt.name.lower(): rt for rt in [
@@ -69,16 +83,26 @@ RECORD_TYPES = {rt.name.lower(): rt for rt in [
         Field("entityId", "entityid"), Field("firstName", "firstname"), Field("lastName", "lastname"),
         Field("email", "email"), _ref("subsidiary", "subsidiary"), _ref("department", "department"),
         Field("supervisor", "supervisor", "ref", "employee"), Field("externalId", "externalid"),
-        Field("isInactive", "isinactive", "bool"), Field("custentity_iban", "custentity_iban"),
-        Field("custentity_bank_account_number", "custentity_bank_account_number"),
-        Field("custentity_bic", "custentity_bic")),
+        Field("isInactive", "isinactive", "bool"), *_BANK_DETAILS),
         writable=frozenset({"firstname", "lastname", "email", "isinactive", "custentity_iban",
                             "custentity_bank_account_number", "custentity_bic"})),
-    # Listed and filtered here; read, created and upserted by journal.py.
-    RecordType("journalEntry", t.transaction, (
-        Field("tranId", "tranid"), Field("externalId", "externalid"), Field("tranDate", "trandate"),
-        _ref("subsidiary", "subsidiary"), _ref("currency", "currency"),
-        Field("postingPeriod", "postingperiod", "ref", "accountingPeriod"), Field("memo", "memo"))),
+    RecordType("term", t.term, (
+        Field("name", "name"), Field("daysUntilNetDue", "daysuntilnetdue", "int"),
+        Field("discountPercent", "discountpercent", "decimal"), Field("daysUntilExpiry", "daysuntilexpiry", "int"),
+        Field("isInactive", "isinactive", "bool"))),
+    # A supplier; entityId and externalId are its supplier number (SUP-100).
+    RecordType("vendor", t.vendor, (
+        Field("entityId", "entityid"), Field("companyName", "companyname"), Field("externalId", "externalid"),
+        _ref("subsidiary", "subsidiary"), _ref("currency", "currency"), Field("terms", "terms", "ref", "term"),
+        Field("isInactive", "isinactive", "bool"), *_BANK_DETAILS,
+        Field("custentity_routing_number", "custentity_routing_number")),
+        writable=frozenset({"isinactive", "custentity_iban", "custentity_bank_account_number",
+                            "custentity_routing_number", "custentity_bic"})),
+    RecordType("journalEntry", t.transaction, _TRANSACTION_FIELDS, recordtype="journalentry"),
+    RecordType("purchaseOrder", t.transaction, _VENDOR_TRANSACTION_FIELDS, recordtype="purchaseorder"),
+    RecordType("vendorBill", t.transaction, _VENDOR_TRANSACTION_FIELDS, recordtype="vendorbill"),
+    RecordType("vendorCredit", t.transaction, _VENDOR_TRANSACTION_FIELDS, recordtype="vendorcredit"),
+    RecordType("vendorPayment", t.transaction, _VENDOR_TRANSACTION_FIELDS, recordtype="vendorpayment"),
 ]}
 
 

@@ -5,6 +5,8 @@ reading the SuiteQL tables and nothing else (no writes, pragmas, attaches or int
 Results look like NetSuite's: lower-case keys, every value a string, nulls left out, booleans
 'T'/'F', and date columns in the account's date format (M/D/YYYY, NetSuite's default);
 ``TO_CHAR(col, 'YYYY-MM-DD')`` and ``TO_DATE('2026-03-01', 'YYYY-MM-DD')`` work as in SuiteQL.
+``SUM`` adds exactly, as NetSuite's database does: amounts are decimal text here, which SQLite's
+own SUM would add as binary floats.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -92,7 +95,22 @@ def _to_date(value: Any, oracle_format: str) -> str | None:
     return datetime.strptime(str(value), _strftime_format(oracle_format)).date().isoformat()
 
 
+class _ExactSum:
+    """SUM over decimal text: exact, and null when every value is null (as SQL's SUM)."""
+
+    def __init__(self) -> None:
+        self.total: Decimal | None = None
+
+    def step(self, value: Any) -> None:
+        if value is not None:
+            self.total = (self.total or Decimal(0)) + Decimal(str(value))
+
+    def finalize(self) -> str | None:
+        return None if self.total is None else format(self.total, "f")
+
+
 def _add_functions(raw: sqlite3.Connection) -> None:
+    raw.create_aggregate("SUM", 1, _ExactSum)  # type: ignore[arg-type]
     raw.create_function("TO_CHAR", 2, _to_char, deterministic=True)
     raw.create_function("TO_DATE", 2, _to_date, deterministic=True)
     raw.create_function("NVL", 2, lambda a, b: b if a is None else a, deterministic=True)

@@ -1,5 +1,6 @@
 """NetSuiteClient's journal reads for reconciliation, against the NetSuite sandbox over real HTTP:
-journals by external id and by day, lines and amounts exact, vendor-side ids never pasted into SuiteQL."""
+journals (and the vendor bills and payments that post) by external id and by day, lines and amounts
+exact, vendor-side ids never pasted into SuiteQL."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import pytest
 
 from canonical import JournalEntry, JournalLine, Money, Side
 from connectors.errors import BusinessRuleError
+from connectors.http import exact_json
 from connectors.interfaces import LedgerLine
 from connectors.netsuite import NetSuiteClient
-from connectors.netsuite.client import IDS_PER_QUERY
+from connectors.netsuite.client import IDS_PER_QUERY, RECORD
 from finsync.config import ErpVendorSettings
 from sandboxes.netsuite import create_app as create_netsuite
 from tests.support.servers import serve
@@ -101,3 +103,33 @@ async def test_the_journals_of_a_day_are_the_entitys_dated_or_entered_that_day(e
 async def test_the_day_of_an_entity_the_erp_does_not_know_is_refused(erp):
     with pytest.raises(BusinessRuleError, match="XX01"):
         await erp.journals_on("XX01", DAY)
+
+
+async def test_the_day_holds_the_vendor_bills_and_payments_that_post_and_no_purchase_orders(erp):
+    """What the daily reconciliation reads: a bill and its payment move the payable and the bank;
+    the purchase order they relieve is a commitment, not a journal."""
+    async def send(method: str, path: str, body: dict) -> None:
+        await erp.request(method, RECORD + path, ok=(204,), content=exact_json(body),
+                          headers={"Content-Type": "application/json"})
+
+    line = {"account": {"id": "630"}, "department": {"id": "10"}, "amount": Decimal("500.00")}
+    await send("PUT", "/purchaseOrder/eid:coupa-po-1", {
+        "entity": {"id": "501"}, "tranDate": DAY.isoformat(), "expense": {"items": [{**line, "line": 1}]}})
+    order_id = (await erp.suiteql("SELECT id FROM transaction WHERE externalid = 'coupa-po-1'"))[0]["id"]
+    await send("PUT", "/vendorBill/eid:coupa-inv-1", {
+        "entity": {"id": "501"}, "tranDate": DAY.isoformat(), "tranId": "INV-1",
+        "expense": {"items": [{**line, "orderDoc": {"id": order_id}, "orderLine": 1}]}})
+    bill_id = (await erp.suiteql("SELECT id FROM transaction WHERE externalid = 'coupa-inv-1'"))[0]["id"]
+    await send("POST", f"/vendorBill/{bill_id}/!transform/vendorPayment", {
+        "externalId": "FSP-INV-1", "tranDate": DAY.isoformat(), "account": {"id": "101"},
+        "amount": Decimal("490.00"), "discountAmount": Decimal("10.00")})
+
+    by_external_id = {j.external_id: j for j in await erp.journals_on("US01", DAY)}
+
+    assert set(by_external_id) == {"coupa-inv-1", "FSP-INV-1"}
+    bill, payment = by_external_id["coupa-inv-1"], by_external_id["FSP-INV-1"]
+    assert (bill.document_number, bill.total(), bill.net("2010")) == (
+        "INV-1", Money.of("500.00", "USD"), Money.of("-500.00", "USD"))
+    assert (payment.net("2010"), payment.net("1010"), payment.net("4910")) == (
+        Money.of("500.00", "USD"), Money.of("-490.00", "USD"), Money.of("-10.00", "USD"))
+    assert [j.external_id for j in await erp.journals_by_external_id(["coupa-po-1", "coupa-inv-1"])] == ["coupa-inv-1"]

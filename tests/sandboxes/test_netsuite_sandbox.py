@@ -3,53 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import sqlite3
 from datetime import date
-from pathlib import Path
 
 import httpx
-import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sandboxes.netsuite import create_app
+from sandboxes.netsuite.tables import OutdatedDatabase
+from tests.support.netsuite_http import SUITEQL, TODAY, assertion, authorized_client, request_token, suiteql
 from tests.support.servers import serve
 
-TODAY = date(2026, 3, 15)            # March open, February and before closed
-DEV_KEYS = Path(__file__).resolve().parents[2] / "sandboxes" / "netsuite" / "dev_keys"
-DEV_KID = (DEV_KEYS / "certificate_id.txt").read_text().strip()
-DEV_PRIVATE_KEY = (DEV_KEYS / "DEV-ONLY-private-key.pem").read_bytes()
-TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
-SUITEQL = "/services/rest/query/v1/suiteql"
 JOURNALS = "/services/rest/record/v1/journalEntry"
-
-
-def assertion(base_url: str, *, key: bytes = DEV_PRIVATE_KEY, kid: str = DEV_KID, lifetime: int = 3600) -> str:
-    now = int(time.time())
-    claims = {"iss": "finsync", "scope": ["rest_webservices"], "aud": base_url + TOKEN_PATH,
-              "iat": now, "exp": now + lifetime}
-    return jwt.encode(claims, key, algorithm="PS256", headers={"kid": kid})
-
-
-async def request_token(http: httpx.AsyncClient, client_assertion: str) -> httpx.Response:
-    return await http.post(TOKEN_PATH, data={
-        "grant_type": "client_credentials",
-        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        "client_assertion": client_assertion})
-
-
-async def authorized_client(base_url: str) -> httpx.AsyncClient:
-    http = httpx.AsyncClient(base_url=base_url, timeout=10)
-    response = await request_token(http, assertion(base_url))
-    http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-    return http
-
-
-async def suiteql(http: httpx.AsyncClient, q: str) -> list[dict]:
-    response = await http.post(SUITEQL, json={"q": q}, headers={"Prefer": "transient"})
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
 
 
 def journal_body(external_id: str, *, tran_date: str = "2026-03-10", debit_account: str = "612",
@@ -64,14 +31,6 @@ def journal_body(external_id: str, *, tran_date: str = "2026-03-10", debit_accou
 
 async def put_journal(http: httpx.AsyncClient, external_id: str, body: str) -> httpx.Response:
     return await http.put(f"{JOURNALS}/eid:{external_id}", content=body, headers={"Content-Type": "application/json"})
-
-
-@pytest.fixture
-async def netsuite(tmp_path):
-    async with serve(create_app(tmp_path / "netsuite.db", today=TODAY)) as base_url:
-        http = await authorized_client(base_url)
-        yield http
-        await http.aclose()
 
 
 async def test_token_for_a_signed_assertion_and_none_for_a_forged_one(tmp_path):
@@ -205,13 +164,17 @@ async def test_record_collections_page_and_filter(netsuite):
     assert missing.json()["o:errorDetails"][0]["o:errorCode"] == "NONEXISTENT_ID"
 
 
-async def test_more_requests_in_flight_than_the_limit_get_429(tmp_path):
+@pytest.mark.parametrize(("method", "path", "answered"), [
+    ("GET", "/services/rest/record/v1/account", 200),
+    ("POST", "/services/rest/record/v1/vendorBill/1001/!transform/vendorPayment", 404),   # no such bill
+], ids=["read", "bill-payment"])
+async def test_more_requests_in_flight_than_the_limit_get_429(tmp_path, method, path, answered):
     async with serve(create_app(tmp_path / "netsuite.db", today=TODAY, concurrency_limit=3)) as base_url:
         http = await authorized_client(base_url)
         await http.put("/_sandbox/faults", json={"latency_ms": 400, "path_pattern": "record"})
-        responses = await asyncio.gather(*(http.get("/services/rest/record/v1/account") for _ in range(6)))
+        responses = await asyncio.gather(*(http.request(method, path, json={}) for _ in range(6)))
         statuses = sorted(r.status_code for r in responses)
-        assert statuses == [200, 200, 200, 429, 429, 429]
+        assert statuses == [answered] * 3 + [429] * 3
         refused = next(r for r in responses if r.status_code == 429).json()
         assert refused["o:errorDetails"][0]["o:errorCode"] == "CONCURRENCY_LIMIT_EXCEEDED"
         await http.put("/_sandbox/faults", json={})
@@ -240,3 +203,11 @@ async def test_restart_keeps_journals_employee_changes_and_tokens(tmp_path):
             march = await suiteql(http, "SELECT closed FROM accountingperiod WHERE periodname = 'Mar 2026'")
             assert march == [{"links": [], "closed": "F"}]
             assert len(await suiteql(http, "SELECT id FROM transaction")) == 1
+
+
+def test_a_database_an_older_sandbox_created_is_refused_with_what_to_do(tmp_path):
+    db = tmp_path / "netsuite.db"
+    with sqlite3.connect(db) as old:
+        old.execute("CREATE TABLE vendor (id INTEGER PRIMARY KEY, entityid TEXT)")
+    with pytest.raises(OutdatedDatabase, match=r"table vendor lacks .*companyname.*delete it"):
+        create_app(db, today=TODAY)
