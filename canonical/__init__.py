@@ -18,6 +18,7 @@ from canonical.money import Money, currency_exponent, quantize
 from canonical.parties import BankAccount, CompanyBankAccount, CostCenter, Employee, GLAccount, LegalEntity
 from canonical.payment import (
     BatchAcknowledgement,
+    BatchSubmission,
     CreditTransfer,
     GroupStatusReport,
     PaymentBatch,
@@ -32,7 +33,7 @@ from canonical.problems import BusinessProblem, ProblemCode, ProblemRaised
 from canonical.reference import AccountingPeriod, CodingContext, CodingRequest, FxRate
 
 __all__ = [
-    "AccountingPeriod", "ApprovalStatus", "BankAccount", "BatchAcknowledgement", "CompanyBankAccount",
+    "AccountingPeriod", "ApprovalStatus", "BankAccount", "BatchAcknowledgement", "BatchSubmission", "CompanyBankAccount",
     "BusinessProblem", "ClaimedReport", "CodingContext", "CodingRequest", "CreditTransfer", "GroupStatusReport",
     "CostCenter", "Employee", "ExpenseLine", "ExpenseReport", "FinanceEvent", "FinanceEventType",
     "FxRate", "GLAccount", "JournalEntry", "JournalLine", "LegalEntity", "Money",

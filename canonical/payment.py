@@ -132,6 +132,23 @@ class PaymentBatch(BaseModel):
                                                     remittance_info=instruction.remittance_info)])])
 
 
+class BatchSubmission(BaseModel):
+    """A payment file to send, and which process waits for each of its transfers: the bank's
+    reports on a transfer go to ``owners[end_to_end_id]``, or else to the process that sends it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    batch: PaymentBatch
+    owners: dict[str, str] = {}   # EndToEndId -> workflow id
+
+    @model_validator(mode="after")
+    def _owners_in_batch(self) -> BatchSubmission:
+        strangers = sorted(set(self.owners) - {tx.end_to_end_id for _, tx in self.batch.transfers()})
+        if strangers:
+            raise ValueError(f"owners name EndToEndIds not in file {self.batch.message_id}: {', '.join(strangers[:5])}")
+        return self
+
+
 class PaymentOrder(BaseModel):
     """A transfer a process wants made in a payment run: from which of the company's accounts, and when."""
 

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from canonical import (
     BankAccount,
+    BatchSubmission,
     CreditTransfer,
     Money,
     PaymentBatch,
@@ -115,3 +116,10 @@ def test_a_single_instruction_is_a_file_of_one_whose_block_is_its_message() -> N
                                                                                    "FSE-R1-G1P1")
     assert (one.count, one.control_sum, only_tx.amount, only_tx.remittance_info) == (
         1, Decimal("86.40"), single.amount, "R1")
+
+
+def test_a_submission_names_owners_only_of_its_own_transfers() -> None:
+    (de, _us) = payment_run_batches("RUN", RUN)
+    assert BatchSubmission(batch=de, owners={"E1": "requisition-R1"}).owners == {"E1": "requisition-R1"}
+    with pytest.raises(ValidationError, match="not in file .*: E5"):
+        BatchSubmission(batch=de, owners={"E1": "requisition-R1", "E5": "requisition-R5"})   # E5 pays from US01
