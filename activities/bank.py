@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from pydantic import BaseModel
 from temporalio import activity
 
 from activities.errors import is_retry, vendor_call
-from canonical import PaymentInstruction, PaymentStatusReport
+from canonical import BatchAcknowledgement, BatchSubmission, PaymentInstruction, PaymentStatusReport
 from connectors.interfaces import Bank
-from finsync.store import IntegrationStore
+from finsync.store import IntegrationStore, PaymentRoute
 
 
 class PaymentRef(BaseModel):
@@ -32,6 +33,23 @@ class BankActivities:
         await asyncio.to_thread(self.store.route_payment, instruction.end_to_end_id, instruction.message_id, workflow_id)
         async with vendor_call():
             return await self.bank.send_payment(instruction, lookup_first=is_retry())
+
+    @activity.defn(name="bank.send_batch")
+    async def send_batch(self, submission: BatchSubmission) -> BatchAcknowledgement:
+        """One file, exactly once per MsgId; every transfer's route is stored first, so the bank's
+        webhooks find the process waiting for it. The answer holds a report per transfer, some
+        400 bytes each: small for a run of hundreds, but a payroll of thousands would near
+        Temporal's 2 MB payload limit and must be split into several files."""
+        sender = activity.info().workflow_id
+        assert sender, "bank.send_batch runs for a workflow"
+        batch, now = submission.batch, datetime.now(UTC)
+        await asyncio.to_thread(self.store.route_payments, [
+            PaymentRoute(end_to_end_id=tx.end_to_end_id, message_id=batch.message_id,
+                         payment_info_id=group.payment_info_id,
+                         workflow_id=submission.owners.get(tx.end_to_end_id, sender), created_at=now)
+            for group, tx in batch.transfers()])
+        async with vendor_call():
+            return await self.bank.send_batch(batch, lookup_first=is_retry())
 
     @activity.defn(name="bank.payment_status")
     async def payment_status(self, ref: PaymentRef) -> PaymentStatusReport:

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from canonical import BankAccount, CompanyBankAccount, ExpenseReport, FinanceEvent, FinanceEventType, JournalEntry
-from finsync.config import DebtorAccount, Settings
+from finsync.config import EntityAccounts, PaymentPurpose, Settings
 from finsync.store import IntegrationStore
 from workflows.common.settlement import Settlement
 from workflows.expense.rules import AccountMapping, DuplicateHit, ExpensePolicy, ExpenseRulebook
@@ -47,7 +47,7 @@ class ReportClaims(BaseModel):
     report_id: str
 
 
-def load_rulebook(policy_file: Path, accounts_file: Path, debtor_accounts: dict[str, dict[str, DebtorAccount]],
+def load_rulebook(policy_file: Path, accounts_file: Path, debtor_accounts: EntityAccounts,
                   pay_cross_currency: bool = True) -> ExpenseRulebook:
     with open(policy_file, "rb") as fh:
         policy = ExpensePolicy.model_validate(tomllib.load(fh))
@@ -106,12 +106,13 @@ class BookkeepingActivities:
 
     @activity.defn(name="finsync.load_expense_rulebook")
     async def load_expense_rulebook(self) -> ExpenseRulebook:
-        """The rule files and payout accounts as they are now; re-read only when one changed."""
+        """The rule files and the reimbursement accounts as they are now; re-read only when one changed."""
         rules = self.settings.rules
         stamp = (rules.expense_policy.stat().st_mtime_ns, rules.expense_accounts.stat().st_mtime_ns,
                  self.settings.bank.model_dump_json(include={"debtor_accounts", "pay_cross_currency"}))
         if self._rulebook is None or self._rulebook[0] != stamp:
             book = await asyncio.to_thread(load_rulebook, rules.expense_policy, rules.expense_accounts,
-                                           self.settings.bank.debtor_accounts, self.settings.bank.pay_cross_currency)
+                                           self.settings.bank.accounts_for(PaymentPurpose.REIMBURSEMENTS),
+                                           self.settings.bank.pay_cross_currency)
             self._rulebook = (stamp, book)
         return self._rulebook[1]

@@ -30,7 +30,7 @@ from canonical import (
 from connectors.errors import BusinessRuleError
 from connectors.interfaces import Bank, Erp, LedgerJournal
 from finsync import correlation
-from finsync.config import Settings
+from finsync.config import EntityAccounts, PaymentPurpose, Settings
 from finsync.store import BankReportRow, FinanceEventRow, IntegrationStore
 from workflows.expense.rules import AccountMapping
 from workflows.reconcile.compare import (
@@ -122,7 +122,7 @@ class Reconciler:
                    if owner in mine or (owner is None and self._from_entity_account(entity, credit.debited.currency))]
         return DayRecord(entity=entity, day=day, payable_account=payable_account,
                          bank_gl_accounts={currency: account.gl_account for currency, account
-                                           in self.settings.bank.debtor_accounts.get(entity, {}).items()},
+                                           in self._reimbursement_accounts().get(entity, {}).items()},
                          trails=trails, debits=list(debits.values()), returns=returns, journals=journals,
                          day_journals=day_journals)
 
@@ -194,10 +194,14 @@ class Reconciler:
                     debits[e2e] = debit
         return debits
 
+    def _reimbursement_accounts(self) -> EntityAccounts:
+        """The accounts the reconciled payments (reimbursements) leave from."""
+        return self.settings.bank.accounts_for(PaymentPurpose.REIMBURSEMENTS)
+
     def _from_entity_account(self, entity: str, currency: str) -> bool:
         """A debit finsync cannot place left one of the entity's accounts if the entity has one in its
         currency, or if no entity has (then every entity's reconciliation shows it)."""
-        accounts = self.settings.bank.debtor_accounts
+        accounts = self._reimbursement_accounts()
         return currency in accounts.get(entity, {}) or not any(currency in held for held in accounts.values())
 
     def _payable_account(self, entity: str) -> str:

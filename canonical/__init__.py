@@ -16,15 +16,29 @@ from canonical.expense import (
 from canonical.journal import JournalEntry, JournalLine, PostedJournal, Side, UnbalancedJournalError
 from canonical.money import Money, currency_exponent, quantize
 from canonical.parties import BankAccount, CompanyBankAccount, CostCenter, Employee, GLAccount, LegalEntity
-from canonical.payment import PaymentInstruction, PaymentState, PaymentStatusReport
+from canonical.payment import (
+    BatchAcknowledgement,
+    BatchSubmission,
+    CreditTransfer,
+    GroupStatusReport,
+    PaymentBatch,
+    PaymentGroup,
+    PaymentInstruction,
+    PaymentOrder,
+    PaymentState,
+    PaymentStatusReport,
+    payment_run_batches,
+)
 from canonical.problems import BusinessProblem, ProblemCode, ProblemRaised
 from canonical.reference import AccountingPeriod, CodingContext, CodingRequest, FxRate
 
 __all__ = [
-    "AccountingPeriod", "ApprovalStatus", "BankAccount", "CompanyBankAccount", "BusinessProblem", "ClaimedReport",
-    "CodingContext", "CodingRequest",
+    "AccountingPeriod", "ApprovalStatus", "BankAccount", "BatchAcknowledgement", "BatchSubmission", "CompanyBankAccount",
+    "BusinessProblem", "ClaimedReport", "CodingContext", "CodingRequest", "CreditTransfer", "GroupStatusReport",
     "CostCenter", "Employee", "ExpenseLine", "ExpenseReport", "FinanceEvent", "FinanceEventType",
     "FxRate", "GLAccount", "JournalEntry", "JournalLine", "LegalEntity", "Money",
-    "PaymentInstruction", "PaymentState", "PaymentStatus", "PaymentStatusReport", "PostedJournal", "ProblemCode", "ProblemRaised",
-    "ReportStatusChanged", "Side", "UnbalancedJournalError", "currency_exponent", "quantize",
+    "PaymentBatch", "PaymentGroup", "PaymentInstruction", "PaymentOrder", "PaymentState", "PaymentStatus",
+    "PaymentStatusReport", "PostedJournal", "ProblemCode", "ProblemRaised",
+    "ReportStatusChanged", "Side", "UnbalancedJournalError", "currency_exponent", "payment_run_batches",
+    "quantize",
 ]

@@ -1,13 +1,21 @@
-"""Payment instructions to a bank and the status reports that come back."""
+"""Payment instructions to a bank and the status reports that come back.
+
+A ``PaymentInstruction`` is one transfer in a file of its own (the expense process pays so). A
+``PaymentBatch`` is one file carrying many transfers (a payment run): grouped into payment
+information blocks (PmtInf), one per currency and execution date, all from one debtor account.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from canonical.keys import iso20022_id
 from canonical.money import Money
 from canonical.parties import BankAccount
 
@@ -26,6 +34,162 @@ class PaymentInstruction(BaseModel):
     amount: Money
     requested_execution_date: date
     remittance_info: str = Field(default="", max_length=140)
+
+
+class CreditTransfer(BaseModel):
+    """One transaction of a payment file (CdtTrfTxInf): who is paid, how much, and the EndToEndId
+    it travels under to the creditor and back in the bank's reports."""
+
+    model_config = ConfigDict(frozen=True)
+
+    end_to_end_id: str = Field(max_length=35)
+    creditor: BankAccount
+    amount: Money
+    remittance_info: str = Field(default="", max_length=140)
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, amount: Money) -> Money:
+        if amount.amount <= 0:
+            raise ValueError(f"a credit transfer pays a positive amount, not {amount}")
+        return amount
+
+
+class PaymentGroup(BaseModel):
+    """One payment information block (PmtInf): transfers in one currency on one execution date."""
+
+    model_config = ConfigDict(frozen=True)
+
+    payment_info_id: str = Field(max_length=35)
+    currency: str
+    requested_execution_date: date
+    transactions: list[CreditTransfer] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_currency(self) -> PaymentGroup:
+        for tx in self.transactions:
+            if tx.amount.currency != self.currency:
+                raise ValueError(f"transaction {tx.end_to_end_id} pays {tx.amount.currency} in the "
+                                 f"{self.currency} block {self.payment_info_id}")
+        return self
+
+    @property
+    def count(self) -> int:
+        return len(self.transactions)
+
+    @property
+    def control_sum(self) -> Decimal:
+        return sum((tx.amount.amount for tx in self.transactions), Decimal(0))
+
+
+class PaymentBatch(BaseModel):
+    """One pain.001 file: its MsgId, the debtor account every transfer leaves from, and its blocks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str = Field(max_length=35)
+    debtor_entity: str
+    debtor_name: str
+    debtor_account: BankAccount
+    groups: list[PaymentGroup] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PaymentBatch:
+        """The bank refuses a file repeating an EndToEndId; a repeated PmtInfId would make its
+        reports ambiguous."""
+        for what, ids in (("EndToEndId", Counter(tx.end_to_end_id for _, tx in self.transfers())),
+                          ("PmtInfId", Counter(group.payment_info_id for group in self.groups))):
+            repeated = sorted(one for one, times in ids.items() if times > 1)
+            if repeated:
+                raise ValueError(f"{what} {', '.join(repeated)} appears more than once in payment file {self.message_id}")
+        return self
+
+    def transfers(self) -> Iterator[tuple[PaymentGroup, CreditTransfer]]:
+        """Every transaction with its block, in the file's order."""
+        for group in self.groups:
+            for tx in group.transactions:
+                yield group, tx
+
+    @property
+    def count(self) -> int:
+        return sum(group.count for group in self.groups)
+
+    @property
+    def control_sum(self) -> Decimal:
+        """ISO 20022 CtrlSum: the plain sum of the amounts, whatever their currencies."""
+        return sum((group.control_sum for group in self.groups), Decimal(0))
+
+    @classmethod
+    def of_instruction(cls, instruction: PaymentInstruction) -> PaymentBatch:
+        """A single payment as a file of one: its PmtInfId is its MsgId, as it always was."""
+        return cls(message_id=instruction.message_id, debtor_entity=instruction.debtor_entity,
+                   debtor_name=instruction.debtor_name, debtor_account=instruction.debtor_account,
+                   groups=[PaymentGroup(
+                       payment_info_id=instruction.message_id, currency=instruction.amount.currency,
+                       requested_execution_date=instruction.requested_execution_date,
+                       transactions=[CreditTransfer(end_to_end_id=instruction.end_to_end_id,
+                                                    creditor=instruction.creditor, amount=instruction.amount,
+                                                    remittance_info=instruction.remittance_info)])])
+
+
+class BatchSubmission(BaseModel):
+    """A payment file to send, and which process waits for each of its transfers: the bank's
+    reports on a transfer go to ``owners[end_to_end_id]``, or else to the process that sends it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    batch: PaymentBatch
+    owners: dict[str, str] = {}   # EndToEndId -> workflow id
+
+    @model_validator(mode="after")
+    def _owners_in_batch(self) -> BatchSubmission:
+        strangers = sorted(set(self.owners) - {tx.end_to_end_id for _, tx in self.batch.transfers()})
+        if strangers:
+            raise ValueError(f"owners name EndToEndIds not in file {self.batch.message_id}: {', '.join(strangers[:5])}")
+        return self
+
+
+class PaymentOrder(BaseModel):
+    """A transfer a process wants made in a payment run: from which of the company's accounts, and when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    debtor_entity: str
+    debtor_name: str
+    debtor_account: BankAccount
+    requested_execution_date: date
+    transfer: CreditTransfer
+
+
+def payment_run_batches(run_key: str, orders: Sequence[PaymentOrder]) -> list[PaymentBatch]:
+    """A payment run's files: one per debtor account, and in it one block per (currency, execution
+    date), so the key of a block is (debtor account, currency, execution date).
+
+    Every id is derived, never drawn: the MsgId from ``run_key`` and the debtor account, each
+    PmtInfId from the MsgId and its block, so the same run always yields the same files.
+    Transfers keep the order they came in.
+    """
+    by_debtor: dict[tuple[str, str], list[PaymentOrder]] = {}
+    for order in orders:
+        by_debtor.setdefault((order.debtor_entity, order.debtor_account.account_id), []).append(order)
+    batches = []
+    for (entity, account_id), from_account in sorted(by_debtor.items()):
+        first = from_account[0]
+        if any((o.debtor_name, o.debtor_account) != (first.debtor_name, first.debtor_account) for o in from_account):
+            raise ValueError(f"orders from account {account_id} of {entity} disagree on its holder or BIC")
+        message_id = iso20022_id("FSB", run_key, f"{entity}{account_id}")
+        blocks: dict[tuple[str, date], list[CreditTransfer]] = {}
+        for order in from_account:
+            blocks.setdefault((order.transfer.amount.currency, order.requested_execution_date), []).append(order.transfer)
+        batches.append(PaymentBatch(
+            message_id=message_id, debtor_entity=entity, debtor_name=first.debtor_name,
+            debtor_account=first.debtor_account,
+            groups=[PaymentGroup(payment_info_id=iso20022_id("FSP", message_id, f"{currency}{day:%Y%m%d}"),
+                                 currency=currency, requested_execution_date=day, transactions=transfers)
+                    for (currency, day), transfers in sorted(blocks.items())]))
+    if not batches:
+        raise ValueError(f"payment run {run_key} has no orders")
+    return batches
 
 
 class PaymentState(StrEnum):
@@ -49,6 +213,7 @@ class PaymentStatusReport(BaseModel):
 
     message_id: str
     end_to_end_id: str
+    payment_info_id: str | None = None   # the PmtInf it was in, where the bank says (histories before it lack it)
     state: PaymentState
     bank_status_code: str = ""       # ISO code as sent: ACSC, RJCT, BOOK, ...
     reason_code: str | None = None   # ISO external reason code, e.g. AC04
@@ -62,10 +227,47 @@ class PaymentStatusReport(BaseModel):
     received_at: AwareDatetime | None = None
 
 
+class GroupStatusReport(BaseModel):
+    """A bank's word on a whole file (MsgId) or one of its blocks (PmtInfId) with no word per
+    transaction: a file rejected as a whole. It speaks for every transaction in it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    payment_info_id: str | None = None   # None: the whole file
+    state: PaymentState
+    bank_status_code: str = ""
+    reason_code: str | None = None
+    reason_text: str | None = None
+    source: str = ""
+    received_at: AwareDatetime | None = None
+
+    def covers(self, payment_info_id: str) -> bool:
+        return self.payment_info_id in (None, payment_info_id)
+
+    def for_transaction(self, end_to_end_id: str, payment_info_id: str, amount: Money | None = None,
+                        source: str | None = None) -> PaymentStatusReport:
+        """This report as the word on one transaction it covers."""
+        return PaymentStatusReport(
+            message_id=self.message_id, end_to_end_id=end_to_end_id, payment_info_id=payment_info_id,
+            state=self.state, bank_status_code=self.bank_status_code, reason_code=self.reason_code,
+            reason_text=self.reason_text, amount=amount, source=source or self.source, received_at=self.received_at)
+
+
+class BatchAcknowledgement(BaseModel):
+    """The bank's answer to one payment file: one report per transaction, in the file's order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    reports: list[PaymentStatusReport]
+
+
 # Finance-readable meaning of the ISO 20022 reason codes finsync meets most.
 REASON_TEXT = {
     "AC01": "the beneficiary account number is wrong",
     "AC04": "the beneficiary account is closed",
+    "AC05": "the company's account the payment leaves from is closed",
     "AC06": "the beneficiary account is blocked",
     "AM04": "insufficient funds on the debtor account",
     "AM05": "duplicate payment",

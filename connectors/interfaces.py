@@ -15,12 +15,14 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from canonical import (
+    BatchAcknowledgement,
     ClaimedReport,
     CodingContext,
     CodingRequest,
     ExpenseReport,
     JournalEntry,
     Money,
+    PaymentBatch,
     PaymentInstruction,
     PaymentStatusReport,
     PostedJournal,
@@ -144,6 +146,9 @@ class Bank(Protocol):
 
     async def send_payment(self, instruction: PaymentInstruction, *, lookup_first: bool = False) -> PaymentStatusReport:
         """Submit once, keyed by MsgId/EndToEndId; a repeat is recognised, never paid twice."""
+
+    async def send_batch(self, batch: PaymentBatch, *, lookup_first: bool = False) -> BatchAcknowledgement:
+        """Submit one file for the batch, keyed by its MsgId; a repeat is recognised, never paid twice."""
 
     async def payment_status(self, message_id: str, end_to_end_id: str) -> PaymentStatusReport:
         """The bank's current word on one transaction (state UNKNOWN if it never got it)."""

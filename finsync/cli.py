@@ -332,7 +332,7 @@ def reconcile(entity: str | None = typer.Option(None, help="legal entity code, e
     from finsync.terminal import console
 
     settings = _settings()
-    configured = sorted(settings.bank.debtor_accounts)
+    configured = settings.bank.entities
     if entity is not None and entity not in configured:
         raise _fail(f"unknown entity {entity!r}; configured: {', '.join(configured)} ([bank] debtor_accounts)", 2)
     today = datetime.now(UTC).date()

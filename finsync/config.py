@@ -9,10 +9,12 @@ is a change here only.
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -108,21 +110,56 @@ class DebtorAccount(BaseModel):
     gl_account: str
 
 
-class BankVendorSettings(VendorSettings):
-    kind: str = "iso20022-bank"
-    base_url: str = "http://127.0.0.1:8703"
-    task_queue: str = "finsync-bank"
-    max_requests_per_second: float | None = 50
-    # The company's own accounts that payments leave from: by legal entity code, then currency.
-    debtor_accounts: dict[str, dict[str, DebtorAccount]] = {
+class PaymentPurpose(StrEnum):
+    """What a payment is for: each purpose pays from its own accounts."""
+
+    REIMBURSEMENTS = "reimbursements"        # expense reports
+    SUPPLIER_PAYMENTS = "supplier_payments"  # payment runs of supplier invoices
+    PAYROLL = "payroll"
+
+
+# Legal entity code -> currency -> the account that pays in it.
+EntityAccounts = dict[str, dict[str, DebtorAccount]]
+
+
+def _demo_accounts() -> EntityAccounts:
+    return {
         "US01": {"USD": DebtorAccount(name="Finsync Demo Inc.", account_number="000123456789", bic="CHASUS33XXX",
                                       gl_account="1010")},
         "DE01": {"EUR": DebtorAccount(name="Finsync Demo GmbH", iban="DE02120300000000202051", bic="BYLADEM1001",
                                       gl_account="1020")},
     }
+
+
+class BankVendorSettings(VendorSettings):
+    kind: str = "iso20022-bank"
+    base_url: str = "http://127.0.0.1:8703"
+    task_queue: str = "finsync-bank"
+    max_requests_per_second: float | None = 50
+    # The company's own accounts that payments leave from: by purpose, then legal entity code, then
+    # currency. The demo company pays every purpose from the same two accounts.
+    debtor_accounts: dict[PaymentPurpose, EntityAccounts] = Field(
+        default_factory=lambda: {purpose: _demo_accounts() for purpose in PaymentPurpose})
     # A payment in a currency the entity has no account in leaves from its functional-currency
     # account, and the bank converts (false: such a payment parks until an account is configured).
     pay_cross_currency: bool = True
+
+    @field_validator("debtor_accounts", mode="before")
+    @classmethod
+    def _by_purpose(cls, value: Any) -> Any:
+        """Configuration from before purposes (entity -> currency -> account) names the accounts
+        reimbursements are paid from; the other purposes then have none."""
+        if isinstance(value, dict) and value and not set(value) & set(PaymentPurpose):
+            return {PaymentPurpose.REIMBURSEMENTS: value}
+        return value
+
+    def accounts_for(self, purpose: PaymentPurpose) -> EntityAccounts:
+        return self.debtor_accounts.get(purpose, {})
+
+    @property
+    def entities(self) -> list[str]:
+        """The legal entities finsync pays from, for any purpose."""
+        return sorted({entity for by_entity in self.debtor_accounts.values() for entity in by_entity})
 
 
 class WebhookSettings(BaseModel):

@@ -54,7 +54,7 @@ class ParkedItem:
 
 def known_entities(settings: Settings) -> list[str]:
     """The legal entities finsync is configured for (the bank accounts it pays from)."""
-    return sorted(settings.bank.debtor_accounts)
+    return settings.bank.entities
 
 
 def check_filters(settings: Settings, entity: str | None, process: str | None) -> None:

@@ -3,12 +3,14 @@
 - ``finance_event``: the append-only feed of canonical finance events reporting reads.
 - ``expense_fingerprint``: the lines of every report that may still be paid, for duplicate
   detection across reports (a cancelled or expired report's lines are released).
-- ``payment_route``: which workflow waits for which bank payment (EndToEndId), for the gateway.
+- ``payment_route``: which workflow waits for which bank payment (EndToEndId), and the file
+  (MsgId) and block (PmtInfId) it went in, for the gateway.
 - ``webhook_receipt``: webhook ids claimed by the gateway (handled, or being handled), and the
   workflow each was for when the gateway knew it.
 - ``bank_report``: every bank status report received, and what became of it; one that no
   running process took (unknown EndToEndId, or a rejection after the process ended) keeps the
-  bank's message, for finance to investigate.
+  bank's message, for finance to investigate; so does the rejection of a whole file that no
+  route names (its end_to_end_id is empty).
 - ``sweep_watermark``: how far each sweep of a platform has read, so the next one (after a
   restart too) reads only what changed since.
 - ``reconciliation``: each reconciliation of one entity's day (feed, ERP, bank) and the
@@ -30,7 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
-from canonical import ExpenseReport, FinanceEvent, PaymentState, PaymentStatusReport
+from canonical import ExpenseReport, FinanceEvent, GroupStatusReport, PaymentState, PaymentStatusReport
 
 
 class FinanceEventRow(SQLModel, table=True):
@@ -70,6 +72,12 @@ class PaymentRoute(SQLModel, table=True):
     message_id: str = Field(index=True)
     workflow_id: str
     created_at: datetime
+    payment_info_id: str | None = None   # None on routes from before batches: their PmtInfId was their MsgId
+
+    @property
+    def block(self) -> str:
+        """The PmtInfId the payment went in."""
+        return self.payment_info_id or self.message_id
 
 
 class WebhookReceipt(SQLModel, table=True):
@@ -175,6 +183,7 @@ class IntegrationStore:
             WebhookReceipt.__table__, BankReportRow.__table__, SweepWatermark.__table__,  # type: ignore[attr-defined]
             ReconciliationRow.__table__])  # type: ignore[attr-defined]
         _add_new_columns(self.engine, ExpenseFingerprint.__table__)  # type: ignore[attr-defined]
+        _add_new_columns(self.engine, PaymentRoute.__table__)  # type: ignore[attr-defined]
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -277,15 +286,32 @@ class IntegrationStore:
         return len(rows)
 
     # --- payment routing -------------------------------------------------------------------
-    def route_payment(self, end_to_end_id: str, message_id: str, workflow_id: str) -> None:
+    def route_payment(self, end_to_end_id: str, message_id: str, workflow_id: str,
+                      payment_info_id: str | None = None) -> None:
+        self.route_payments([PaymentRoute(end_to_end_id=end_to_end_id, message_id=message_id, workflow_id=workflow_id,
+                                          payment_info_id=payment_info_id or message_id, created_at=_utcnow())])
+
+    def route_payments(self, routes: Collection[PaymentRoute]) -> None:
+        """Keep each route whose EndToEndId has none yet (a retry's routes are already there)."""
         with self._session() as db:
-            if db.get(PaymentRoute, end_to_end_id) is None:
-                db.add(PaymentRoute(end_to_end_id=end_to_end_id, message_id=message_id, workflow_id=workflow_id,
-                                    created_at=_utcnow()))
-                try:
-                    db.commit()
-                except IntegrityError:  # a concurrent retry registered it first
-                    db.rollback()
+            known: set[str] = set()
+            for chunk in _chunks([route.end_to_end_id for route in routes]):
+                known.update(db.exec(select(PaymentRoute.end_to_end_id).where(col(PaymentRoute.end_to_end_id).in_(chunk))))
+            db.add_all(route for route in routes if route.end_to_end_id not in known)
+            try:
+                db.commit()
+            except IntegrityError:  # a concurrent retry registered some first: keep the rest one by one
+                db.rollback()
+                if len(routes) > 1:
+                    for route in routes:
+                        self.route_payments([route])
+
+    def routes_in(self, message_id: str, payment_info_id: str | None = None) -> list[PaymentRoute]:
+        """The payments routed in file ``message_id`` (in its block ``payment_info_id`` if given)."""
+        with self._session() as db:
+            routes = db.exec(select(PaymentRoute).where(PaymentRoute.message_id == message_id)
+                             .order_by(col(PaymentRoute.end_to_end_id))).all()
+        return [route for route in routes if payment_info_id in (None, route.block)]
 
     def workflow_for_payment(self, end_to_end_id: str) -> str | None:
         with self._session() as db:
@@ -300,10 +326,12 @@ class IntegrationStore:
                 BankReportRow.end_to_end_id == end_to_end_id, BankReportRow.outcome == "delivered",
                 col(BankReportRow.state).in_([s.value for s in PaymentState if s.decided])).limit(1)).first() is not None
 
-    def record_bank_report(self, webhook_id: str, report: PaymentStatusReport, workflow_id: str | None,
-                           outcome: str, *, investigate: bool = False, raw: str | None = None) -> None:
+    def record_bank_report(self, webhook_id: str, report: PaymentStatusReport | GroupStatusReport,
+                           workflow_id: str | None, outcome: str, *, investigate: bool = False,
+                           raw: str | None = None) -> None:
+        end_to_end_id = report.end_to_end_id if isinstance(report, PaymentStatusReport) else ""
         with self._session() as db:
-            db.add(BankReportRow(webhook_id=webhook_id, end_to_end_id=report.end_to_end_id,
+            db.add(BankReportRow(webhook_id=webhook_id, end_to_end_id=end_to_end_id,
                                  message_id=report.message_id, state=report.state.value, source=report.source,
                                  workflow_id=workflow_id, outcome=outcome, investigate=investigate,
                                  report=report.model_dump_json(), raw=raw if investigate else None,

@@ -1,7 +1,8 @@
 """The gateway's HTTP surface: one endpoint per vendor event source.
 
 POST /webhooks/expense   SAP Concur ESS ``statusChanged`` events
-POST /webhooks/bank      ISO 20022 pain.002 / camt.054 notifications
+POST /webhooks/bank      ISO 20022 pain.002 / camt.054 notifications (a whole file's rejection
+                         reaches every process with a payment in it)
 
 Each request is size-capped, signature- and timestamp-checked and parsed into canonical events;
 then its webhook id is claimed (one delivery of an id is acted on, however many arrive at once)
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +35,7 @@ from finsync.config import Settings
 from finsync.store import IntegrationStore
 from gateway import openapi, problems
 from gateway.problems import Problem
-from gateway.routing import Routed, Router, to_investigate
+from gateway.routing import Routed, Router, subject, to_investigate
 from gateway.verify import Verifier
 from workflows.expense.model import workflow_id
 
@@ -157,13 +159,20 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
 
         async def act() -> Acted:
             message = body.decode("utf-8", errors="replace")
-            routed = [await router.payment_report(report, webhook_id, message) for report in reports]
-            kept = [to_investigate(r.outcome, report.state) for r, report in zip(routed, reports, strict=True)]
-            outcome = "; ".join(
-                f"{report.source} {report.end_to_end_id} {report.state}: {r.outcome} {r.workflow_id or ''}".rstrip()
-                + (" (kept for investigation)" if keep else "")
-                for r, report, keep in zip(routed, reports, kept, strict=True))
-            return Acted(routed, outcome or "no payment reports in it", needs_attention=any(kept))
+            lines, routed, attention = [], [], False
+            for report in reports:
+                handled = await router.bank_report(report, webhook_id, message)
+                routed += [r for _, r in handled]
+                keep = any(to_investigate(r.outcome, each.state) for each, r in handled)
+                attention |= keep
+                if len(handled) == 1:
+                    ((_, r),) = handled
+                    said = f"{r.outcome} {r.workflow_id or ''}".rstrip()
+                else:   # a file's report, told to each of its payments' processes
+                    said = ", ".join(f"{n} {outcome}" for outcome, n in Counter(r.outcome for _, r in handled).items())
+                lines.append(f"{report.source} {subject(report)} {report.state}: {said}"
+                             + (" (kept for investigation)" if keep else ""))
+            return Acted(routed, "; ".join(lines) or "no payment reports in it", needs_attention=attention)
 
         return Delivery(act)
 

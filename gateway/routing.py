@@ -1,4 +1,10 @@
-"""Turn verified vendor events into idempotent workflow starts and signals."""
+"""Turn verified vendor events into idempotent workflow starts and signals.
+
+The bank's reports reach the process waiting for each payment by its EndToEndId. A report on a
+whole file (MsgId) or block (PmtInfId), a rejection that lists no transaction, reaches every
+process with a payment routed under it, as one report per transaction: whatever the bank sent,
+a process is signalled one PaymentStatusReport per payment, its EndToEndId set.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,16 @@ from dataclasses import dataclass
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from canonical import ExpenseReport, PaymentState, PaymentStatusReport, ReportStatusChanged
+from canonical import ExpenseReport, GroupStatusReport, PaymentState, PaymentStatusReport, ReportStatusChanged
 from finsync import correlation
 from finsync.config import Settings
 from finsync.store import IntegrationStore
 from workflows.expense.model import TaskQueues, workflow_id
 from workflows.expense.start import start_after_return, start_or_signal
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
+
+# Signals in flight at once when one report speaks for a whole file of payments.
+FAN_OUT = 20
 
 
 @dataclass
@@ -38,6 +47,27 @@ class Router:
         outcome = await start_or_signal(self.client, event, workflow_task_queue=self.settings.temporal.workflow_task_queue,
                                         task_queues=self.task_queues, report=report)
         return Routed(workflow_id(event.source_system, event.report_id), outcome)
+
+    async def bank_report(self, report: PaymentStatusReport | GroupStatusReport, webhook_id: str,
+                          message: str) -> list[tuple[PaymentStatusReport | GroupStatusReport, Routed]]:
+        """Each report as routed: a transaction's to its process; a file's or block's as one report
+        per payment routed under it. One that names no routed payment is kept for finance."""
+        if isinstance(report, PaymentStatusReport):
+            return [(report, await self.payment_report(report, webhook_id, message))]
+        routes = await asyncio.to_thread(self.store.routes_in, report.message_id, report.payment_info_id)
+        if not routes:
+            await asyncio.to_thread(functools.partial(
+                self.store.record_bank_report, webhook_id, report, None, "unmatched",
+                investigate=to_investigate("unmatched", report.state), raw=message))
+            return [(report, Routed(None, "unmatched"))]
+        in_flight = asyncio.Semaphore(FAN_OUT)
+
+        async def each(transaction: PaymentStatusReport) -> tuple[PaymentStatusReport, Routed]:
+            async with in_flight:
+                return transaction, await self.payment_report(transaction, webhook_id, message)
+
+        return list(await asyncio.gather(*(each(report.for_transaction(route.end_to_end_id, route.block))
+                                           for route in routes)))
 
     async def payment_report(self, report: PaymentStatusReport, webhook_id: str, message: str) -> Routed:
         """Signal the process that waits for the payment, and keep the report in the store. One
@@ -86,6 +116,13 @@ class Router:
                 row.state == PaymentState.SETTLED for row in self.store.bank_reports(report.end_to_end_id)):
             return report
         return report.model_copy(update={"state": PaymentState.RETURNED})
+
+
+def subject(report: PaymentStatusReport | GroupStatusReport) -> str:
+    """What a report is about, for a log line."""
+    if isinstance(report, PaymentStatusReport):
+        return report.end_to_end_id
+    return f"block {report.payment_info_id}" if report.payment_info_id else f"file {report.message_id}"
 
 
 def to_investigate(outcome: str, state: PaymentState) -> bool:

@@ -83,6 +83,7 @@ def parse_debit_credit_notification(document: bytes | str) -> list[PaymentStatus
             reports.append(PaymentStatusReport(
                 message_id=identifier(tx, "Refs/MsgId", what) or "",
                 end_to_end_id=end_to_end_id,
+                payment_info_id=identifier(tx, "Refs/PmtInfId", what),
                 state=state,
                 bank_status_code=status,
                 reason_code=reason,

@@ -1,7 +1,8 @@
 """BankClient: ISO 20022 credit transfers over a bank's corporate API (``connectors.interfaces.Bank``).
 
-A payment is keyed by its MsgId and EndToEndId. The bank refuses a repeated MsgId (409 DUPL);
-the client answers that with the existing payment's status, so a retry never pays twice.
+A payment is keyed by its MsgId and EndToEndId; a payment batch (one file, many transfers) by its
+MsgId. The bank refuses a repeated MsgId or EndToEndId (409 DUPL); the client answers that with
+what the bank already holds, so a retry never pays twice.
 """
 
 from __future__ import annotations
@@ -13,9 +14,18 @@ from decimal import Decimal
 import httpx
 
 from canonical.money import Money
-from canonical.payment import PaymentInstruction, PaymentState, PaymentStatusReport, reason_text
+from canonical.payment import (
+    BatchAcknowledgement,
+    GroupStatusReport,
+    PaymentBatch,
+    PaymentInstruction,
+    PaymentState,
+    PaymentStatusReport,
+    reason_text,
+)
 from canonical.problems import BusinessProblem
-from connectors.bank.pain001 import build_pain001
+from connectors.bank.pain001 import build_batch_pain001, build_pain001
+from connectors.bank.pain002 import parse_status_report
 from connectors.bank.status import payment_state
 from connectors.errors import TransientVendorError, VendorError, VendorRejectedError
 from connectors.http import Token, VendorClient, json_decimal, url_path
@@ -110,6 +120,58 @@ class BankClient(VendorClient):
                                    state=payment_state(code), bank_status_code=code, amount=instruction.amount,
                                    source="submission")
 
+    async def send_batch(self, batch: PaymentBatch, *, lookup_first: bool = False) -> BatchAcknowledgement:
+        """One file for the whole batch, keyed by its MsgId: a repeat (409 DUPL, or the read-back
+        by MsgId before a retry) answers with what the bank holds, never paying twice."""
+        if lookup_first:
+            existing = await self._batch_at_bank(batch, batch.message_id)
+            if existing is not None:
+                return existing
+        response = await self.request("POST", "/v1/payments", ok=(202, 409), content=build_batch_pain001(batch),
+                                      headers={"Content-Type": "application/xml"})
+        body = json_decimal(response)
+        if response.status_code == 409:
+            if body.get("code") != "DUPL":
+                raise self.rejection(response)
+            existing = await self._batch_at_bank(batch, body.get("messageId") or batch.message_id)
+            if existing is None:   # refused as a repeat, yet not there: the bank contradicts itself
+                raise self._reused(batch.message_id, f"the {batch.count} payments of file {batch.message_id}")
+            return existing
+        code = body["status"]
+        return BatchAcknowledgement(message_id=body["messageId"], reports=[
+            PaymentStatusReport(message_id=body["messageId"], end_to_end_id=tx.end_to_end_id,
+                                payment_info_id=group.payment_info_id, state=payment_state(code), bank_status_code=code,
+                                amount=tx.amount, source="submission")
+            for group, tx in batch.transfers()])
+
+    async def _batch_at_bank(self, batch: PaymentBatch, message_id: str) -> BatchAcknowledgement | None:
+        """The bank's word on each of the batch's transfers, read from its status report on the file
+        ``message_id``; None if it has no such file. A file that is not this batch (other transfers,
+        other amounts) means a MsgId or EndToEndId was reused."""
+        response = await self.request("GET", url_path("/v1/payments/{message}/status", message=message_id),
+                                      allow_404=True)
+        if response.status_code == 404:
+            return None
+        try:
+            reports = parse_status_report(response.content)
+        except ValueError as error:
+            raise TransientVendorError(self.vendor, f"status report of {message_id} is unreadable: {error}") from None
+        by_transaction = {r.end_to_end_id: r for r in reports if isinstance(r, PaymentStatusReport)}
+        by_group = [r for r in reports if isinstance(r, GroupStatusReport)]
+        acknowledged = []
+        for group, tx in batch.transfers():
+            report = by_transaction.pop(tx.end_to_end_id, None)
+            if report is None:
+                covering = next((r for r in by_group if r.covers(group.payment_info_id)), None)
+                report = covering.for_transaction(tx.end_to_end_id, group.payment_info_id, tx.amount, "lookup") \
+                    if covering else None
+            if report is None or (report.amount is not None and report.amount != tx.amount):
+                raise self._reused(message_id, f"{tx.amount} to {tx.creditor.holder_name} ({tx.end_to_end_id})")
+            acknowledged.append(report.model_copy(update={"source": "lookup"}))
+        if by_transaction:   # the bank's file holds transfers this batch does not
+            raise self._reused(message_id, f"the {batch.count} payments of file {batch.message_id}")
+        return BatchAcknowledgement(message_id=message_id, reports=acknowledged)
+
     async def payment_status(self, message_id: str, end_to_end_id: str) -> PaymentStatusReport:
         """The transaction as the bank has it. Once settled, ``debited`` is what left the account
         (in its currency) and ``exchange_rate`` the bank's, if it converted. A transaction rejected
@@ -144,9 +206,11 @@ class BankClient(VendorClient):
         an id was reused, and paying again under a new id would need a person's decision."""
         different = existing.amount is not None and existing.amount != instruction.amount
         if existing.state is PaymentState.UNKNOWN or different:
-            raise VendorRejectedError(self.vendor, BusinessProblem(
-                code="PAYMENT_ID_REUSED", system="bank", vendor_code="DUPL",
-                reason=(f"The bank already holds a different payment under message id {existing.message_id}; "
-                        f"finsync reused a payment id, a defect to report to IT before paying "
-                        f"{instruction.creditor.holder_name}.")))
+            raise self._reused(existing.message_id, instruction.creditor.holder_name)
         return existing
+
+    def _reused(self, message_id: str, paying: str) -> VendorRejectedError:
+        return VendorRejectedError(self.vendor, BusinessProblem(
+            code="PAYMENT_ID_REUSED", system="bank", vendor_code="DUPL",
+            reason=(f"The bank already holds a different payment under message id {message_id}; "
+                    f"finsync reused a payment id, a defect to report to IT before paying {paying}.")))

@@ -9,17 +9,17 @@ publishes them in its OpenAPI document.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, Field, ValidationError
 
-from canonical.payment import PaymentStatusReport
+from canonical.payment import GroupStatusReport, PaymentStatusReport
 from connectors.bank.camt054 import parse_debit_credit_notification
 from connectors.bank.pain002 import parse_status_report
 from connectors.payloads import one_line
 
 # Event type -> (the ISO message it must carry, its reader).
-_READERS: dict[str, tuple[str, Callable[[str], list[PaymentStatusReport]]]] = {
+_READERS: dict[str, tuple[str, Callable[[str], Sequence[PaymentStatusReport | GroupStatusReport]]]] = {
     "payment.status_report": ("pain.002.", parse_status_report),
     "account.debit_notification": ("camt.054.", parse_debit_credit_notification),
     "account.credit_notification": ("camt.054.", parse_debit_credit_notification),   # a payment's return
@@ -43,8 +43,9 @@ class BankNotification(BaseModel):
     data: NotificationData
 
 
-def parse_notification(body: bytes) -> list[PaymentStatusReport]:
-    """Reports in one webhook; ValueError if the body is malformed.
+def parse_notification(body: bytes) -> list[PaymentStatusReport | GroupStatusReport]:
+    """Reports in one webhook (a GroupStatusReport for a file or block rejected as a whole);
+    ValueError if the body is malformed.
 
     An event type finsync does not know yields no reports (the bank may add events; they are
     acknowledged, not retried forever).
@@ -66,4 +67,4 @@ def parse_notification(body: bytes) -> list[PaymentStatusReport]:
     if not notification.data.format.startswith(expected_format):
         raise ValueError(f"bank notification {notification.type} carries {notification.data.format[:40]!r}, "
                          f"expected {expected_format}*")
-    return read(notification.data.document)
+    return list(read(notification.data.document))

@@ -1,33 +1,57 @@
-"""Read a pain.002 CustomerPaymentStatusReport into one PaymentStatusReport per transaction."""
+"""Read a pain.002 CustomerPaymentStatusReport: one PaymentStatusReport per transaction it
+reports, and a GroupStatusReport for a rejection that names no transaction."""
 
 from __future__ import annotations
 
-from canonical.payment import PaymentStatusReport, reason_text
+from lxml import etree
+
+from canonical.payment import GroupStatusReport, PaymentState, PaymentStatusReport, reason_text
 from connectors.bank.status import payment_state
 from connectors.bank.xmlread import amount, find, identifier, iso_datetime, parse_document, text
 
 SOURCE = "pain.002"
 
 
-def parse_status_report(document: bytes | str) -> list[PaymentStatusReport]:
-    """Transaction-level statuses; ValueError if the document is not a usable pain.002.
+def parse_status_report(document: bytes | str) -> list[PaymentStatusReport | GroupStatusReport]:
+    """The reports in it; ValueError if the document is not a usable pain.002.
 
     A transaction without its own TxSts has the status of its payment information block, or
-    else of the group. Blocks that report no transactions (a group-level answer only) carry no
-    EndToEndId to reconcile on, so they yield nothing.
+    else of the group. A rejection that lists no transaction (a whole file: GrpSts RJCT and no
+    block; or a block: PmtInfSts RJCT and no TxInfAndSts) speaks for every transaction in it: a
+    GroupStatusReport. Any other status without transactions (a file received, or accepted)
+    tells a process nothing the transactions' own reports will not, and yields nothing.
     """
     report = parse_document(document, "CstmrPmtStsRpt", "pain.002")
     group = find(report, "OrgnlGrpInfAndSts")
     message_id = identifier(group, "OrgnlMsgId", "pain.002") if group is not None else None
-    if message_id is None:
+    if group is None or message_id is None:
         raise ValueError("pain.002 has no OrgnlGrpInfAndSts/OrgnlMsgId")
     created_at = iso_datetime(text(report, "GrpHdr/CreDtTm"), "pain.002 GrpHdr/CreDtTm")
     group_status = text(group, "GrpSts")
 
-    reports = []
-    for batch in report.iterfind("{*}OrgnlPmtInfAndSts"):
+    def rejection(node: etree._Element, code: str | None, payment_info_id: str | None) -> list[GroupStatusReport]:
+        if code is None or payment_state(code) is not PaymentState.REJECTED:
+            return []
+        reason = text(node, "StsRsnInf/Rsn/Cd") or text(group, "StsRsnInf/Rsn/Cd")
+        return [GroupStatusReport(message_id=message_id, payment_info_id=payment_info_id, state=PaymentState.REJECTED,
+                                  bank_status_code=code, reason_code=reason,
+                                  reason_text=reason_text(reason) if reason else None, source=SOURCE,
+                                  received_at=created_at)]
+
+    blocks = report.findall("{*}OrgnlPmtInfAndSts")
+    if not blocks:
+        return [*rejection(group, group_status, None)]
+    reports: list[PaymentStatusReport | GroupStatusReport] = []
+    for batch in blocks:
+        payment_info_id = identifier(batch, "OrgnlPmtInfId", f"pain.002 for {message_id}")
         batch_status = text(batch, "PmtInfSts") or group_status
-        for tx in batch.iterfind("{*}TxInfAndSts"):
+        transactions = batch.findall("{*}TxInfAndSts")
+        if not transactions:
+            rejected = rejection(batch, batch_status, payment_info_id)
+            if rejected and payment_info_id is None:   # it would read as the whole file rejected
+                raise ValueError(f"pain.002 for {message_id}: a rejected OrgnlPmtInfAndSts lacks OrgnlPmtInfId")
+            reports += rejected
+        for tx in transactions:
             end_to_end_id = identifier(tx, "OrgnlEndToEndId", f"pain.002 for {message_id}")
             code = text(tx, "TxSts") or batch_status
             if end_to_end_id is None or code is None:
@@ -36,6 +60,7 @@ def parse_status_report(document: bytes | str) -> list[PaymentStatusReport]:
             reports.append(PaymentStatusReport(
                 message_id=message_id,
                 end_to_end_id=end_to_end_id,
+                payment_info_id=payment_info_id,
                 state=payment_state(code),
                 bank_status_code=code,
                 reason_code=reason,

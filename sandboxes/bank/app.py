@@ -1,7 +1,11 @@
 """The bank sandbox: an ISO 20022 corporate payments API.
 
 Routes (all under a Bearer token from ``POST /oauth/token``, client credentials over HTTP Basic):
-- ``POST /v1/payments`` (``application/xml``, a pain.001.001.09) -> 202 ``{messageId, status, statusUrl}``
+- ``POST /v1/payments`` (``application/xml``, a pain.001.001.09 of any number of PmtInf and
+  transactions) -> 202 ``{messageId, status, statusUrl}``; each transaction is then settled or
+  rejected on its own, and reported in a pain.002 of its own, unless the file pays from one of
+  the customer's accounts that is closed: then the whole file is rejected (AC05) in one
+  group-level pain.002 (GrpSts RJCT, no transactions listed)
 - ``GET /v1/payments/{msgId}/status`` -> the current pain.002.001.10
 - ``GET /v1/payments/{msgId}/transactions/{endToEndId}`` -> one transaction as JSON: the instructed
   ``amount``/``currency``; once settled, ``debit`` ``{amount, currency, exchangeRate, bookingDate,
@@ -9,7 +13,8 @@ Routes (all under a Bearer token from ``POST /oauth/token``, client credentials 
   settled), ``return`` (the same fields and ``reasonCode``) for what was credited back
 - ``PUT /v1/webhooks/subscription`` ``{"endpoint": url}`` -> where reports are pushed
 Admin (no token, never faulted): ``GET /_sandbox/payments``, ``GET /_sandbox/accounts``,
-``PUT /_sandbox/accounts/{id}`` ``{"closed": bool}``,
+``PUT /_sandbox/accounts/{id}`` ``{"closed": bool}`` (an employee's account, or one of the
+customer's own, whose files are then rejected whole),
 ``POST /_sandbox/payments/{msgId}/transactions/{endToEndId}/return`` ``{"reasonCode": "AC04"}``
 (the creditor's bank sends a settled payment back: the debtor account is credited, camt.054 CRDT).
 
@@ -41,9 +46,16 @@ from sandboxes.bank.accounts import list_accounts, seed_accounts, seed_customer_
 from sandboxes.bank.conversion import seed_rates
 from sandboxes.bank.entries import NotReturnable, book_return, entries_of
 from sandboxes.bank.pain001 import Pain001Refused, read_pain001
-from sandboxes.bank.payments import DuplicatePayment, accept, find_message, find_transaction, list_transactions
+from sandboxes.bank.payments import (
+    DuplicatePayment,
+    accept,
+    find_message,
+    find_rejection,
+    find_transaction,
+    list_transactions,
+)
 from sandboxes.bank.processing import Settlement
-from sandboxes.bank.reports import status_report
+from sandboxes.bank.reports import file_rejection_report, status_report
 from sandboxes.bank.subscription import subscribe, subscribed_endpoint
 from sandboxes.bank.tables import CREDIT, DEBIT, TABLES, AccountEntry, PaymentTransaction
 from sandboxes.kit.app import Sandbox, sandbox_asgi
@@ -202,8 +214,11 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, webhoo
         if found is None:
             raise Problem(404, "Not Found", f"no payment message {msg_id}")
         message, transactions = found
-        document = status_report(message, transactions, all_transactions=transactions,
-                                 now=datetime.now(UTC))
+        rejection = find_rejection(engine, msg_id)
+        if rejection is not None:
+            document = file_rejection_report(message, rejection, now=datetime.now(UTC))
+        else:
+            document = status_report(message, transactions, all_transactions=transactions, now=datetime.now(UTC))
         return Response(document, media_type="application/xml")
 
     @api.get("/v1/payments/{msg_id}/transactions/{end_to_end_id}")

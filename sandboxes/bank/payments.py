@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from sandboxes.bank.pain001 import MESSAGE_NAME, CreditTransfer, CustomerCreditTransfer
-from sandboxes.bank.tables import PaymentMessage, PaymentTransaction
+from sandboxes.bank.tables import FileRejection, PaymentMessage, PaymentTransaction
 from sandboxes.kit.db import session
 
 
@@ -82,6 +82,12 @@ def find_message(engine: Engine, msg_id: str) -> tuple[PaymentMessage, list[Paym
         transactions = db.exec(select(PaymentTransaction).where(PaymentTransaction.msg_id == msg_id)
                                .order_by(col(PaymentTransaction.id))).all()
         return message, list(transactions)
+
+
+def find_rejection(engine: Engine, msg_id: str) -> FileRejection | None:
+    """The file's rejection as a whole, if it was rejected so."""
+    with session(engine) as db:
+        return db.get(FileRejection, msg_id)
 
 
 def list_transactions(engine: Engine) -> list[PaymentTransaction]:

@@ -1,7 +1,8 @@
 """The bank's back office: each accepted transaction is settled (its debit booked, converted
 into the account's currency if need be) or rejected after a delay; the outcome is reported to
 the subscriber as signed webhooks: a pain.002 per decision, a camt.054 per booking (the debit,
-and the credit of a return).
+and the credit of a return). A file paying from one of the customer's accounts that is closed
+is rejected as a whole (AC05), in one group-level pain.002.
 
 Everything it needs is in the database, so a restarted sandbox picks up where it stopped:
 transactions still ACTC are decided, and decisions and bookings whose webhooks never reached the
@@ -18,14 +19,21 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from sandboxes.bank.accounts import is_closed
 from sandboxes.bank.conversion import NoRate
 from sandboxes.bank.entries import book_debit, mark_notified, unnotified_entries
-from sandboxes.bank.reports import CAMT054, PAIN002, entry_notification, status_report
+from sandboxes.bank.reports import CAMT054, PAIN002, entry_notification, file_rejection_report, status_report
 from sandboxes.bank.subscription import subscribed_endpoint
-from sandboxes.bank.tables import ACCEPTED_TECHNICALLY, CREDIT, REJECTED, PaymentMessage, PaymentTransaction
+from sandboxes.bank.tables import (
+    ACCEPTED_TECHNICALLY,
+    CREDIT,
+    REJECTED,
+    FileRejection,
+    PaymentMessage,
+    PaymentTransaction,
+)
 from sandboxes.kit.background import BackgroundLoop
 from sandboxes.kit.db import session
 from sandboxes.kit.webhooks import Outbox, new_message_id
@@ -45,6 +53,32 @@ def envelope(event_type: str, message_format: str, message_id: str, document: by
         "timestamp": now.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
         "data": {"format": message_format, "messageId": message_id, "document": document.decode()},
     }).encode()
+
+
+def _decide_each(db: Session, transactions: list[PaymentTransaction], now: float) -> None:
+    """Each transaction on its own: a closed creditor account rejects it (AC04), a currency the
+    bank cannot convert into the debtor account's too (AM11); the rest settle."""
+    for tx in transactions:
+        if is_closed(db, tx.creditor_account):
+            tx.status, tx.reason_code = REJECTED, "AC04"
+        else:
+            try:
+                book_debit(db, tx, datetime.fromtimestamp(now, UTC).date())
+            except NoRate:
+                tx.status, tx.reason_code = REJECTED, "AM11"
+        tx.status_webhook_id = new_message_id()
+        tx.decided_at = now
+        db.add(tx)
+
+
+def _reject_file(db: Session, msg_id: str, transactions: list[PaymentTransaction], info: str, now: float) -> None:
+    """Every transaction of the file rejected (AC05: the debtor account is closed); the file's
+    one group-level report stands for them all, so none is reported on its own."""
+    db.add(FileRejection(msg_id=msg_id, reason_code="AC05", reason_info=info, decided_at=now,
+                         webhook_id=new_message_id()))
+    for tx in transactions:
+        tx.status, tx.reason_code, tx.decided_at, tx.notified = REJECTED, "AC05", now, True
+        db.add(tx)
 
 
 class Settlement(BackgroundLoop):
@@ -70,6 +104,7 @@ class Settlement(BackgroundLoop):
 
     def run_once(self, now: float) -> None:
         self._decide_due(now)
+        self._notify_rejected_files()
         self._notify_decided()
         self._notify_entries()
 
@@ -79,18 +114,34 @@ class Settlement(BackgroundLoop):
                 PaymentTransaction.status == ACCEPTED_TECHNICALLY,
                 PaymentTransaction.accepted_at <= now - self.settle_after,
             ).order_by(col(PaymentTransaction.id))).all()
+            by_file: dict[str, list[PaymentTransaction]] = {}
             for tx in due:
-                if is_closed(db, tx.creditor_account):
-                    tx.status, tx.reason_code = REJECTED, "AC04"
+                by_file.setdefault(tx.msg_id, []).append(tx)
+            for msg_id, transactions in by_file.items():
+                closed = next((tx.debtor_account for tx in transactions if is_closed(db, tx.debtor_account)), None)
+                if closed is not None:
+                    _reject_file(db, msg_id, transactions, f"Debtor account {closed} closed", now)
                 else:
-                    try:
-                        book_debit(db, tx, datetime.fromtimestamp(now, UTC).date())
-                    except NoRate:
-                        tx.status, tx.reason_code = REJECTED, "AM11"
-                tx.status_webhook_id = new_message_id()
-                tx.decided_at = now
-                db.add(tx)
+                    _decide_each(db, transactions, now)
             db.commit()
+
+    def _notify_rejected_files(self) -> None:
+        endpoint = subscribed_endpoint(self.engine)
+        with session(self.engine) as db:
+            rejected = db.exec(select(FileRejection, PaymentMessage).where(
+                FileRejection.msg_id == PaymentMessage.msg_id,
+                FileRejection.notified == False,  # noqa: E712 (SQL expression)
+            )).all()
+        for rejection, message in rejected:
+            if endpoint:  # no subscriber: the outcome is only there to be looked up
+                now = datetime.now(UTC)
+                report = file_rejection_report(message, rejection, now=now)
+                self._enqueue(endpoint, STATUS_EVENT, envelope(STATUS_EVENT, PAIN002, message.msg_id, report, now),
+                              rejection.webhook_id)
+            with session(self.engine) as db:
+                rejection.notified = True
+                db.add(rejection)
+                db.commit()
 
     def _notify_decided(self) -> None:
         endpoint = subscribed_endpoint(self.engine)

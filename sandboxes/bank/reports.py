@@ -10,7 +10,7 @@ from decimal import Decimal
 from lxml import etree
 from lxml.builder import ElementMaker
 
-from sandboxes.bank.tables import CREDIT, REJECTED, AccountEntry, PaymentMessage, PaymentTransaction
+from sandboxes.bank.tables import CREDIT, REJECTED, AccountEntry, FileRejection, PaymentMessage, PaymentTransaction
 
 PAIN002 = "pain.002.001.10"
 CAMT054 = "camt.054.001.08"
@@ -101,18 +101,27 @@ def _transaction_status(E: ElementMaker, tx: PaymentTransaction) -> etree._Eleme
     return element
 
 
-def status_report(message: PaymentMessage, transactions: list[PaymentTransaction], *,
-                  all_transactions: list[PaymentTransaction], now: datetime) -> bytes:
-    """A CstmrPmtStsRpt on ``transactions`` of ``message``; the group status counts all of them."""
-    E = _maker(PAIN002)
+def _original_group(E: ElementMaker, message: PaymentMessage) -> etree._Element:
     group = E.OrgnlGrpInfAndSts(
         E.OrgnlMsgId(message.msg_id), E.OrgnlMsgNmId(message.message_name),
         E.OrgnlCreDtTm(message.created_at), E.OrgnlNbOfTxs(str(message.nb_of_txs)))
     if message.ctrl_sum is not None:
         group.append(E.OrgnlCtrlSum(message.ctrl_sum))
+    return group
+
+
+def _status_header(E: ElementMaker, now: datetime) -> etree._Element:
+    return E.GrpHdr(E.MsgId(new_message_id("STS")), E.CreDtTm(iso_datetime(now)))
+
+
+def status_report(message: PaymentMessage, transactions: list[PaymentTransaction], *,
+                  all_transactions: list[PaymentTransaction], now: datetime) -> bytes:
+    """A CstmrPmtStsRpt on ``transactions`` of ``message``; the group status counts all of them."""
+    E = _maker(PAIN002)
+    group = _original_group(E, message)
     group.append(E.GrpSts(_group_status([tx.status for tx in all_transactions])))
     group.extend(_per_status(E, all_transactions))
-    report = E.CstmrPmtStsRpt(E.GrpHdr(E.MsgId(new_message_id("STS")), E.CreDtTm(iso_datetime(now))), group)
+    report = E.CstmrPmtStsRpt(_status_header(E, now), group)
     for pmt_inf_id in dict.fromkeys(tx.pmt_inf_id for tx in transactions):
         in_batch = [tx for tx in all_transactions if tx.pmt_inf_id == pmt_inf_id]
         reported = [tx for tx in transactions if tx.pmt_inf_id == pmt_inf_id]
@@ -121,6 +130,16 @@ def status_report(message: PaymentMessage, transactions: list[PaymentTransaction
         batch.extend(_transaction_status(E, tx) for tx in reported)
         report.append(batch)
     return _serialize(E.Document(report))
+
+
+def file_rejection_report(message: PaymentMessage, rejection: FileRejection, *, now: datetime) -> bytes:
+    """A CstmrPmtStsRpt rejecting the whole file: GrpSts RJCT and its reason, no word per block or
+    transaction (every one of them is rejected)."""
+    E = _maker(PAIN002)
+    group = _original_group(E, message)
+    group.extend([E.GrpSts(REJECTED),
+                  E.StsRsnInf(E.Rsn(E.Cd(rejection.reason_code)), E.AddtlInf(rejection.reason_info))])
+    return _serialize(E.Document(E.CstmrPmtStsRpt(_status_header(E, now), group)))
 
 
 def _bank_transaction_code(E: ElementMaker, tx: PaymentTransaction, entry: AccountEntry) -> etree._Element:

@@ -70,6 +70,20 @@ class PaymentMessage(SQLModel, table=True):
     document: bytes                   # the XML as received, for audit
 
 
+class FileRejection(SQLModel, table=True):
+    """A pain.001 rejected as a whole (every transaction RJCT): reported by one group-level
+    pain.002 (GrpSts RJCT) with no word per transaction."""
+
+    __tablename__ = "bank_file_rejections"
+
+    msg_id: str = Field(primary_key=True, foreign_key="bank_payment_messages.msg_id")
+    reason_code: str
+    reason_info: str
+    decided_at: float
+    webhook_id: str                   # fixed when decided, like PaymentTransaction.status_webhook_id
+    notified: bool = Field(default=False, index=True)
+
+
 class PaymentTransaction(SQLModel, table=True):
     """One CdtTrfTxInf and where it stands."""
 
@@ -135,5 +149,5 @@ class WebhookSubscription(SQLModel, table=True):
     endpoint: str
 
 
-TABLES: list[type[SQLModel]] = [Account, CustomerAccount, FxRate, PaymentMessage, PaymentTransaction, AccountEntry,
-                                WebhookSubscription]
+TABLES: list[type[SQLModel]] = [Account, CustomerAccount, FxRate, PaymentMessage, FileRejection, PaymentTransaction,
+                                AccountEntry, WebhookSubscription]

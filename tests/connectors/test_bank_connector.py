@@ -17,7 +17,18 @@ import sepaxml
 from fastapi import FastAPI, Request
 from lxml import etree
 
-from canonical import BankAccount, Money, PaymentInstruction, PaymentState, PaymentStatusReport
+from canonical import (
+    BankAccount,
+    BusinessProblem,
+    CreditTransfer,
+    GroupStatusReport,
+    Money,
+    PaymentBatch,
+    PaymentGroup,
+    PaymentInstruction,
+    PaymentState,
+    PaymentStatusReport,
+)
 from connectors.bank import BankClient, build_pain001, parse_notification
 from connectors.errors import AmbiguousWriteError, VendorRejectedError
 from finsync.config import BankVendorSettings
@@ -61,10 +72,12 @@ async def payments_at_bank(admin: httpx.AsyncClient) -> list[tuple[str, str]]:
     return [(p["messageId"], p["endToEndId"]) for p in (await admin.get("/_sandbox/payments")).json()]
 
 
-async def final_status(client: BankClient, payment: PaymentInstruction) -> PaymentStatusReport:
+async def final_status(client: BankClient, payment: PaymentInstruction | tuple[str, str]) -> PaymentStatusReport:
+    """The payment's (or the (MsgId, EndToEndId)'s) status once decided, or after 5 s."""
+    message_id, end_to_end_id = payment if isinstance(payment, tuple) else (payment.message_id, payment.end_to_end_id)
     deadline = time.monotonic() + 5
     while True:
-        report = await client.payment_status(payment.message_id, payment.end_to_end_id)
+        report = await client.payment_status(message_id, end_to_end_id)
         if report.state in (PaymentState.SETTLED, PaymentState.REJECTED) or time.monotonic() > deadline:
             return report
         await asyncio.sleep(0.05)
@@ -172,12 +185,23 @@ def hook_receiver(bodies: list[bytes]) -> FastAPI:
     return hooks
 
 
-async def webhooks(bodies: list[bytes], count: int) -> list[tuple[str, PaymentStatusReport]]:
-    """(event type, report) in the first ``count`` webhooks, once they have arrived."""
+def transaction_reports(body: bytes) -> list[PaymentStatusReport]:
+    """The webhook's reports, each on one transaction."""
+    reports = parse_notification(body)
+    assert all(isinstance(report, PaymentStatusReport) for report in reports), reports
+    return [report for report in reports if isinstance(report, PaymentStatusReport)]
+
+
+async def arrived(bodies: list[bytes], count: int) -> None:
     deadline = time.monotonic() + 6
     while len(bodies) < count and time.monotonic() < deadline:  # noqa: ASYNC110 - bodies fill from the server task
         await asyncio.sleep(0.05)
-    return [(json.loads(body)["type"], report) for body in bodies for report in parse_notification(body)]
+
+
+async def webhooks(bodies: list[bytes], count: int) -> list[tuple[str, PaymentStatusReport]]:
+    """(event type, report) in the first ``count`` webhooks, once they have arrived."""
+    await arrived(bodies, count)
+    return [(json.loads(body)["type"], report) for body in bodies for report in transaction_reports(body)]
 
 
 async def test_webhooks_parse_into_status_reports(tmp_path: Path) -> None:
@@ -221,7 +245,7 @@ def envelope(event_type: str, message_format: str, document: str) -> bytes:
 
 
 def test_an_older_camt054_reads_its_booked_debits_only() -> None:
-    reports = parse_notification(envelope("account.debit_notification", "camt.054.001.02", CAMT054_V02))
+    reports = transaction_reports(envelope("account.debit_notification", "camt.054.001.02", CAMT054_V02))
     assert [(r.end_to_end_id, r.state, r.amount, r.debited, r.exchange_rate, r.booking_date) for r in reports] == [
         ("E2E-7", PaymentState.SETTLED, Money.of("55.10", "EUR"), Money.of("55.10", "EUR"), None, date(2026, 11, 23))]
 
@@ -255,7 +279,7 @@ def pain002(message_id: str, end_to_end_id: str) -> str:
 
 
 def test_ids_of_up_to_35_characters_are_read() -> None:
-    (report,) = parse_notification(envelope("payment.status_report", "pain.002.001.10", pain002("M" * 35, "E" * 35)))
+    (report,) = transaction_reports(envelope("payment.status_report", "pain.002.001.10", pain002("M" * 35, "E" * 35)))
     assert (report.message_id, report.end_to_end_id) == ("M" * 35, "E" * 35)
 
 
@@ -362,7 +386,7 @@ CAMT054_CONVERTED = """<?xml version="1.0"?>
 
 def test_a_rate_quoted_per_unit_of_the_account_currency_is_turned_round_and_a_return_is_read() -> None:
     """Another bank's shape: the rate with TxAmt, per one USD; a return that states its amount once."""
-    debit, back = parse_notification(envelope("account.debit_notification", "camt.054.001.08",
+    debit, back = transaction_reports(envelope("account.debit_notification", "camt.054.001.08",
                                               CAMT054_CONVERTED.format(rate="0.9166666667")))
     assert (debit.state, debit.amount, debit.debited) == (PaymentState.SETTLED, Money.of("55.00", "EUR"),
                                                           Money.of("60.00", "USD"))
@@ -376,3 +400,131 @@ def test_an_exchange_rate_that_is_not_a_positive_number_refuses_the_notification
     with pytest.raises(ValueError, match="XchgRate"):
         parse_notification(envelope("account.debit_notification", "camt.054.001.08",
                                     CAMT054_CONVERTED.format(rate=rate)))
+
+
+def batch_of(key: str, *transfers: tuple[str, BankAccount], debtor: BankAccount = DE_DEBTOR) -> PaymentBatch:
+    """EUR transfers of ``(amount, creditor)``: the first two on Monday, any others on Tuesday."""
+    days = {date(2026, 11, 23): transfers[:2], date(2026, 11, 24): transfers[2:]}
+    return PaymentBatch(message_id=f"RUN-{key}", debtor_entity="DE01", debtor_name=debtor.holder_name,
+                        debtor_account=debtor, groups=[
+        PaymentGroup(payment_info_id=f"RUN-{key}-{day:%a}", currency="EUR", requested_execution_date=day,
+                     transactions=[CreditTransfer(end_to_end_id=f"E2E-{key}-{day:%a}{n}", creditor=creditor,
+                                                  amount=Money.of(amount, "EUR"), remittance_info=f"Invoice {n}")
+                                   for n, (amount, creditor) in enumerate(on_day, 1)])
+        for day, on_day in days.items() if on_day])
+
+
+RUN = [("100.00", KATRIN), ("20.50", SOPHIE_CLOSED), ("7.25", KATRIN), ("1000.00", KATRIN), ("0.99", KATRIN)]
+
+
+async def final_statuses(client: BankClient, batch: PaymentBatch) -> dict[str, PaymentStatusReport]:
+    return {tx.end_to_end_id: await final_status(client, (batch.message_id, tx.end_to_end_id))
+            for _, tx in batch.transfers()}
+
+
+async def test_a_batch_is_one_file_acknowledged_per_transaction_and_sent_once(tmp_path: Path) -> None:
+    batch = batch_of("ONE", *RUN)
+    async with bank(tmp_path) as (client, admin):
+        sent = await client.send_batch(batch)
+        again = await client.send_batch(batch)
+        looked_up = await client.send_batch(batch, lookup_first=True)
+        settled = await final_statuses(client, batch)
+        booked = await payments_at_bank(admin)
+
+    assert sent.message_id == "RUN-ONE"
+    assert [(r.end_to_end_id, r.payment_info_id, r.state, r.amount) for r in sent.reports] == [
+        (tx.end_to_end_id, group.payment_info_id, PaymentState.PENDING, tx.amount) for group, tx in batch.transfers()]
+    assert [r.end_to_end_id for r in again.reports] == [r.end_to_end_id for r in looked_up.reports] == [
+        tx.end_to_end_id for _, tx in batch.transfers()]
+    assert {r.source for r in again.reports + looked_up.reports} == {"lookup"}
+    assert booked == [("RUN-ONE", tx.end_to_end_id) for _, tx in batch.transfers()]
+    assert {e2e: (r.state, r.reason_code) for e2e, r in settled.items()} == {
+        "E2E-ONE-Mon1": (PaymentState.SETTLED, None), "E2E-ONE-Mon2": (PaymentState.REJECTED, "AC04"),
+        "E2E-ONE-Tue1": (PaymentState.SETTLED, None), "E2E-ONE-Tue2": (PaymentState.SETTLED, None),
+        "E2E-ONE-Tue3": (PaymentState.SETTLED, None)}
+
+
+async def test_a_lost_batch_response_is_read_back_by_msgid_before_resending(tmp_path: Path) -> None:
+    batch = batch_of("LOST", *RUN[:3])
+    faults = FaultConfig(ambiguous_rate=1.0, path_pattern="/v1/payments$")
+    async with bank(tmp_path, faults=faults) as (client, admin):
+        with pytest.raises(AmbiguousWriteError):
+            await client.send_batch(batch)
+        resolved = await client.send_batch(batch, lookup_first=True)
+        booked = await payments_at_bank(admin)
+
+    assert [(r.message_id, r.end_to_end_id, r.payment_info_id) for r in resolved.reports] == [
+        ("RUN-LOST", tx.end_to_end_id, group.payment_info_id) for group, tx in batch.transfers()]
+    assert all(r.state is not PaymentState.UNKNOWN for r in resolved.reports)
+    assert booked == [("RUN-LOST", tx.end_to_end_id) for _, tx in batch.transfers()]
+
+
+async def test_another_file_under_the_same_ids_is_a_reused_id_not_a_payment(tmp_path: Path) -> None:
+    batch = batch_of("SAME", *RUN[:3])
+    other_amounts = batch_of("SAME", ("1.00", KATRIN), *RUN[1:3])
+    fewer = batch_of("SAME", *RUN[:2])
+    async with bank(tmp_path) as (client, admin):
+        await client.send_batch(batch)
+        refused = [await _refusal(client.send_batch(other, lookup_first=first))
+                   for other in (other_amounts, fewer) for first in (False, True)]
+        booked = await payments_at_bank(admin)
+
+    assert {(problem.code, problem.vendor_code) for problem in refused} == {("PAYMENT_ID_REUSED", "DUPL")}
+    assert booked == [("RUN-SAME", tx.end_to_end_id) for _, tx in batch.transfers()]
+
+
+async def _refusal(call) -> BusinessProblem:  # noqa: ANN001 - an awaitable that must raise
+    with pytest.raises(VendorRejectedError) as refused:
+        await call
+    return refused.value.problem
+
+
+async def test_a_file_rejected_whole_reads_back_as_each_transaction_rejected(tmp_path: Path) -> None:
+    batch = batch_of("SHUT", *RUN[:3])
+    bodies: list[bytes] = []
+    async with serve(hook_receiver(bodies)) as hooks_url, bank(tmp_path) as (client, admin):
+        await client.subscribe_webhook(f"{hooks_url}/bank")
+        await admin.put(f"/_sandbox/accounts/{DE_DEBTOR.iban}", json={"closed": True})
+        await client.send_batch(batch)
+        await arrived(bodies, count=1)
+        read_back = await client.send_batch(batch, lookup_first=True)
+
+    (group_report,) = [parse_notification(body) for body in bodies]
+    assert group_report == [GroupStatusReport(
+        message_id="RUN-SHUT", state=PaymentState.REJECTED, bank_status_code="RJCT", reason_code="AC05",
+        reason_text="the company's account the payment leaves from is closed", source="pain.002",
+        received_at=group_report[0].received_at)]
+    assert [(r.end_to_end_id, r.payment_info_id, r.state, r.reason_code, r.amount) for r in read_back.reports] == [
+        (tx.end_to_end_id, group.payment_info_id, PaymentState.REJECTED, "AC05", tx.amount)
+        for group, tx in batch.transfers()]
+
+
+def pain002_without_transactions(group_status: str, block: str = "") -> str:
+    return f"""<?xml version="1.0"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.10"><CstmrPmtStsRpt>
+ <GrpHdr><MsgId>STS-9</MsgId><CreDtTm>2026-11-23T08:00:00Z</CreDtTm></GrpHdr>
+ <OrgnlGrpInfAndSts><OrgnlMsgId>RUN-9</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId>
+  <GrpSts>{group_status}</GrpSts><StsRsnInf><Rsn><Cd>AM04</Cd></Rsn></StsRsnInf></OrgnlGrpInfAndSts>{block}
+</CstmrPmtStsRpt></Document>"""
+
+
+@pytest.mark.parametrize("document, expected", [
+    (pain002_without_transactions("RJCT"), [("RUN-9", None, "RJCT", "AM04")]),
+    (pain002_without_transactions("PART", "<OrgnlPmtInfAndSts><OrgnlPmtInfId>RUN-9-P2</OrgnlPmtInfId>"
+                                          "<PmtInfSts>RJCT</PmtInfSts><StsRsnInf><Rsn><Cd>AC06</Cd></Rsn></StsRsnInf>"
+                                          "</OrgnlPmtInfAndSts>"), [("RUN-9", "RUN-9-P2", "RJCT", "AC06")]),
+    (pain002_without_transactions("ACTC"), []),
+    (pain002_without_transactions("ACCP", "<OrgnlPmtInfAndSts><OrgnlPmtInfId>RUN-9-P1</OrgnlPmtInfId>"
+                                          "</OrgnlPmtInfAndSts>"), []),
+], ids=["file-rejected", "block-rejected", "file-received", "block-accepted"])
+def test_a_rejection_that_lists_no_transaction_reads_as_one_for_the_file_or_block(document: str, expected) -> None:
+    reports = parse_notification(envelope("payment.status_report", "pain.002.001.10", document))
+    assert all(isinstance(r, GroupStatusReport) and r.state is PaymentState.REJECTED for r in reports)
+    assert [(r.message_id, r.payment_info_id, r.bank_status_code, r.reason_code) for r in reports] == expected
+
+
+def test_transaction_reports_name_their_block() -> None:
+    (report,) = transaction_reports(envelope("payment.status_report", "pain.002.001.10", pain002("M-1", "E-1")))
+    (debit,) = transaction_reports(envelope("account.debit_notification", "camt.054.001.02", CAMT054_V02.replace(
+        "<MsgId>PAY-7</MsgId>", "<MsgId>PAY-7</MsgId><PmtInfId>PAY-7-P1</PmtInfId>")))
+    assert (report.payment_info_id, debit.payment_info_id) == ("M-1", "PAY-7-P1")

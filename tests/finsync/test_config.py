@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from finsync.cli import app
-from finsync.config import Settings
+from finsync.config import PaymentPurpose, Settings
 from tests.support.servers import free_port
 
 
@@ -58,3 +59,51 @@ def test_tests_do_not_see_the_developers_configuration():
     assert [name for name in os.environ if name.startswith("FINSYNC_")] == ["FINSYNC_CONFIG"]
     assert Path(os.environ["FINSYNC_CONFIG"]).read_text() == ""
     assert Settings() == Settings.model_construct()   # every value a default
+
+
+OLD_SHAPE = """
+[bank.debtor_accounts.US01.USD]
+name = "Acme Inc."
+account_number = "000987654321"
+bic = "CHASUS33XXX"
+gl_account = "1010"
+"""
+
+BY_PURPOSE = """
+[bank.debtor_accounts.supplier_payments.DE01.EUR]
+name = "Acme GmbH"
+iban = "DE89370400440532013000"
+bic = "COBADEFFXXX"
+gl_account = "1021"
+"""
+
+
+def test_debtor_accounts_from_before_purposes_are_the_reimbursement_accounts(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "finsync.toml").write_text(OLD_SHAPE)
+    monkeypatch.setenv("FINSYNC_CONFIG", str(tmp_path / "finsync.toml"))
+    bank = Settings().bank
+    assert list(bank.debtor_accounts) == [PaymentPurpose.REIMBURSEMENTS]
+    assert bank.accounts_for(PaymentPurpose.REIMBURSEMENTS)["US01"]["USD"].account_number == "000987654321"
+    assert bank.accounts_for(PaymentPurpose.SUPPLIER_PAYMENTS) == {}   # never the demo company's accounts
+    assert bank.entities == ["US01"]
+
+
+def test_debtor_accounts_are_configured_by_purpose_and_an_unknown_purpose_is_refused(tmp_path: Path,
+                                                                                    monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "finsync.toml").write_text(BY_PURPOSE)
+    monkeypatch.setenv("FINSYNC_CONFIG", str(tmp_path / "finsync.toml"))
+    bank = Settings().bank
+    assert bank.accounts_for(PaymentPurpose.SUPPLIER_PAYMENTS)["DE01"]["EUR"].gl_account == "1021"
+    assert bank.accounts_for(PaymentPurpose.REIMBURSEMENTS) == {}
+
+    (tmp_path / "finsync.toml").write_text(BY_PURPOSE + BY_PURPOSE.replace("supplier_payments", "dividends"))
+    with pytest.raises(ValidationError, match="reimbursements', 'supplier_payments' or 'payroll'"):
+        Settings()
+
+
+def test_by_default_every_purpose_pays_from_the_demo_companys_accounts():
+    bank = Settings().bank
+    assert list(bank.debtor_accounts) == list(PaymentPurpose)
+    assert all(bank.accounts_for(purpose) == bank.accounts_for(PaymentPurpose.REIMBURSEMENTS) for purpose in PaymentPurpose)
+    assert bank.entities == ["DE01", "US01"]

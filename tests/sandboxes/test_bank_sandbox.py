@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -375,3 +376,98 @@ async def test_only_a_settled_payment_can_be_returned(tmp_path: Path) -> None:
     assert unknown.status_code == 404
     assert no_code.status_code == 422
     assert (transaction["status"], transaction["return"]) == ("ACTC", None)
+
+
+def transfer_xml(end_to_end_id: str, amount: str, creditor_iban: str = OPEN_IBAN) -> str:
+    return f"""<CdtTrfTxInf><PmtId><InstrId>{end_to_end_id}</InstrId><EndToEndId>{end_to_end_id}</EndToEndId></PmtId>
+   <Amt><InstdAmt Ccy="EUR">{amount}</InstdAmt></Amt>
+   <CdtrAgt><FinInstnId><BICFI>COBADEFFXXX</BICFI></FinInstnId></CdtrAgt><Cdtr><Nm>Supplier {end_to_end_id}</Nm></Cdtr>
+   <CdtrAcct><Id><IBAN>{creditor_iban}</IBAN></Id></CdtrAcct></CdtTrfTxInf>"""
+
+
+def batch_pain001(msg_id: str, blocks: dict[str, tuple[str, list[tuple[str, str, str]]]]) -> bytes:
+    """A hand-written payment run: ``blocks`` is PmtInfId -> (execution date, [(EndToEndId,
+    amount, creditor IBAN)]), all in EUR from the company's EUR account."""
+    def total(transfers: list[tuple[str, str, str]]) -> str:
+        return str(sum(Decimal(amount) for _, amount, _ in transfers))
+
+    every = [tx for _, transfers in blocks.values() for tx in transfers]
+    payment_infos = "".join(f"""
+ <PmtInf><PmtInfId>{pmt_inf_id}</PmtInfId><PmtMtd>TRF</PmtMtd><BtchBookg>false</BtchBookg>
+  <NbOfTxs>{len(transfers)}</NbOfTxs><CtrlSum>{total(transfers)}</CtrlSum>
+  <ReqdExctnDt><Dt>{day}</Dt></ReqdExctnDt><Dbtr><Nm>Finsync Demo GmbH</Nm></Dbtr>
+  <DbtrAcct><Id><IBAN>{DEBTOR_IBAN}</IBAN></Id></DbtrAcct><DbtrAgt><FinInstnId><BICFI>BYLADEM1001</BICFI></FinInstnId></DbtrAgt>
+  <ChrgBr>SLEV</ChrgBr>{"".join(transfer_xml(*tx) for tx in transfers)}</PmtInf>"""
+                            for pmt_inf_id, (day, transfers) in blocks.items())
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="{PAIN001_NS}"><CstmrCdtTrfInitn>
+ <GrpHdr><MsgId>{msg_id}</MsgId><CreDtTm>2026-11-20T09:30:00Z</CreDtTm><NbOfTxs>{len(every)}</NbOfTxs>
+  <CtrlSum>{total(every)}</CtrlSum><InitgPty><Nm>Finsync Demo GmbH</Nm></InitgPty></GrpHdr>{payment_infos}
+</CstmrCdtTrfInitn></Document>""".encode()
+
+
+RUN_BLOCKS = {
+    "M-RUN-P1": ("2026-11-21", [("E-RUN-1", "100.00", OPEN_IBAN), ("E-RUN-2", "20.50", CLOSED_IBAN),
+                                ("E-RUN-3", "7.25", OTHER_BANKS_IBAN)]),
+    "M-RUN-P2": ("2026-11-22", [("E-RUN-4", "1000.00", OPEN_IBAN), ("E-RUN-5", "0.99", OTHER_BANKS_IBAN)]),
+}
+BLOCK_OF = {e2e: pmt_inf_id for pmt_inf_id, (_, transfers) in RUN_BLOCKS.items() for e2e, _, _ in transfers}
+TX_STATUS = "CstmrPmtStsRpt/OrgnlPmtInfAndSts/TxInfAndSts"
+
+
+async def test_a_batch_settles_each_transaction_on_its_own_and_rejects_only_the_closed_account(
+        tmp_path: Path, receiver: tuple[Receiver, str]) -> None:
+    hooks, endpoint = receiver
+    async with bank(tmp_path / "bank.db", webhook_endpoint=endpoint, settle_after_seconds=0.2) as http:
+        accepted = await submit(http, batch_pain001("M-RUN", RUN_BLOCKS))
+        await hooks.wait_for(9)   # a pain.002 per transaction, a camt.054 per debit
+        await asyncio.sleep(0.4)  # room for any stray webhook to show up
+        transactions = {e2e: (await http.get(f"/v1/payments/M-RUN/transactions/{e2e}")).json() for e2e in BLOCK_OF}
+        status = xml((await http.get("/v1/payments/M-RUN/status")).content)
+
+    assert accepted.status_code == 202 and accepted.json()["status"] == "ACTC"
+    assert {e2e: (tx["status"], tx["reasonCode"]) for e2e, tx in transactions.items()} == {
+        "E-RUN-1": ("ACSC", None), "E-RUN-2": ("RJCT", "AC04"), "E-RUN-3": ("ACSC", None),
+        "E-RUN-4": ("ACSC", None), "E-RUN-5": ("ACSC", None)}
+
+    reports = [xml(event["data"]["document"]) for event in hooks.events() if event["type"] == "payment.status_report"]
+    told = {first(doc, f"{TX_STATUS}/OrgnlEndToEndId"): (first(doc, "CstmrPmtStsRpt/OrgnlPmtInfAndSts/OrgnlPmtInfId"),
+                                                          first(doc, f"{TX_STATUS}/TxSts"),
+                                                          first(doc, f"{TX_STATUS}/StsRsnInf/Rsn/Cd"))
+            for doc in reports}
+    assert len(reports) == 5 and all(len(doc.findall(".//{*}TxInfAndSts")) == 1 for doc in reports)
+    assert told == {e2e: (BLOCK_OF[e2e], "RJCT" if e2e == "E-RUN-2" else "ACSC", "AC04" if e2e == "E-RUN-2" else None)
+                    for e2e in BLOCK_OF}
+    debits = [xml(event["data"]["document"]) for event in hooks.events()
+              if event["type"] == "account.debit_notification"]
+    assert sorted((first(doc, f"{TX_DETAILS}/Refs/PmtInfId"), first(doc, f"{TX_DETAILS}/Refs/EndToEndId"),
+                   first(doc, f"{ENTRY}/Amt")) for doc in debits) == [
+        ("M-RUN-P1", "E-RUN-1", "100.00"), ("M-RUN-P1", "E-RUN-3", "7.25"),
+        ("M-RUN-P2", "E-RUN-4", "1000.00"), ("M-RUN-P2", "E-RUN-5", "0.99")]
+
+    assert first(status, "CstmrPmtStsRpt/OrgnlGrpInfAndSts/GrpSts") == "PART"
+    assert [(first(block, "OrgnlPmtInfId"), first(block, "PmtInfSts"), len(block.findall("{*}TxInfAndSts")))
+            for block in status.findall(".//{*}OrgnlPmtInfAndSts")] == [("M-RUN-P1", "PART", 3), ("M-RUN-P2", "ACSC", 2)]
+
+
+async def test_a_file_from_a_closed_debtor_account_is_rejected_whole_in_one_group_level_report(
+        tmp_path: Path, receiver: tuple[Receiver, str]) -> None:
+    hooks, endpoint = receiver
+    async with bank(tmp_path / "bank.db", webhook_endpoint=endpoint, settle_after_seconds=0.2) as http:
+        closed = await http.put(f"/_sandbox/accounts/{DEBTOR_IBAN}", json={"closed": True})
+        accepted = await submit(http, batch_pain001("M-SHUT", RUN_BLOCKS))
+        await hooks.wait_for(1)
+        await asyncio.sleep(0.4)  # nothing else may follow: no transaction report, no booking
+        transactions = [(await http.get(f"/v1/payments/M-SHUT/transactions/{e2e}")).json() for e2e in BLOCK_OF]
+        status = xml((await http.get("/v1/payments/M-SHUT/status")).content)
+
+    assert closed.status_code == 200 and accepted.status_code == 202
+    assert [event["type"] for event in hooks.events()] == ["payment.status_report"]
+    (report,) = [xml(event["data"]["document"]) for event in hooks.events()]
+    for document in (report, status):
+        group = "CstmrPmtStsRpt/OrgnlGrpInfAndSts"
+        assert [first(document, f"{group}/{tag}") for tag in ("OrgnlMsgId", "OrgnlNbOfTxs", "OrgnlCtrlSum", "GrpSts",
+                                                               "StsRsnInf/Rsn/Cd")] == [
+            "M-SHUT", "5", "1128.74", "RJCT", "AC05"]
+        assert document.find(".//{*}OrgnlPmtInfAndSts") is None and document.find(".//{*}TxInfAndSts") is None
+    assert {(tx["status"], tx["reasonCode"], tx["debit"]) for tx in transactions} == {("RJCT", "AC05", None)}

@@ -5,9 +5,12 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine
 
 from canonical import FinanceEvent, FinanceEventType, Money, PaymentState, PaymentStatusReport
-from finsync.store import IntegrationStore
+from finsync.store import IntegrationStore, PaymentRoute
 from tests.workflows.world import expense_line, report
 
 
@@ -62,6 +65,36 @@ def test_payment_routes(store: IntegrationStore):
     store.route_payment("FSE-R1-G1P1", "FSM-R1-G1P1", "expense-concur-R1")   # retried activity
     assert store.workflow_for_payment("FSE-R1-G1P1") == "expense-concur-R1"
     assert store.workflow_for_payment("FSE-unknown") is None
+
+
+def test_a_batchs_routes_are_found_by_file_and_block_and_a_retry_keeps_the_first(store: IntegrationStore):
+    def routes(workflow_id: str) -> list[PaymentRoute]:
+        return [PaymentRoute(end_to_end_id=f"E{n}", message_id="RUN-1", payment_info_id=f"RUN-1-P{n % 2}",
+                             workflow_id=workflow_id, created_at=datetime.now(UTC)) for n in range(600)]
+
+    store.route_payments(routes("payment-run-1"))
+    store.route_payments(routes("payment-run-retried"))          # a retried activity: the first routes stand
+    store.route_payment("FSE-R1-G1P1", "FSM-R1-G1P1", "expense-concur-R1")
+
+    assert len(store.routes_in("RUN-1")) == 600
+    assert {r.workflow_id for r in store.routes_in("RUN-1")} == {"payment-run-1"}
+    assert sorted(r.end_to_end_id for r in store.routes_in("RUN-1", "RUN-1-P1")) == sorted(
+        f"E{n}" for n in range(1, 600, 2))
+    assert [(r.end_to_end_id, r.block) for r in store.routes_in("FSM-R1-G1P1", "FSM-R1-G1P1")] == [
+        ("FSE-R1-G1P1", "FSM-R1-G1P1")]                        # a single payment's block is its file
+    assert store.routes_in("RUN-1", "RUN-1-P9") == [] and store.routes_in("RUN-2") == []
+
+
+def test_routes_from_before_batches_gain_the_block_column_and_read_as_their_file(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    with create_engine(url).begin() as db:   # the table as stores created before batches have it
+        db.exec_driver_sql("CREATE TABLE payment_route (end_to_end_id VARCHAR PRIMARY KEY, message_id VARCHAR "
+                           "NOT NULL, workflow_id VARCHAR NOT NULL, created_at DATETIME NOT NULL)")
+        db.exec_driver_sql("INSERT INTO payment_route VALUES ('FSE-R1-G1P1', 'FSM-R1-G1P1', 'expense-concur-R1', "
+                           "'2026-11-20 10:00:00')")
+    store = IntegrationStore(url)
+    assert [(r.end_to_end_id, r.payment_info_id, r.block) for r in store.routes_in("FSM-R1-G1P1", "FSM-R1-G1P1")] == [
+        ("FSE-R1-G1P1", None, "FSM-R1-G1P1")]
 
 
 def test_a_webhook_is_claimed_once_and_a_released_claim_can_be_taken_again(store: IntegrationStore):

@@ -14,7 +14,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 
 from canonical import ApprovalStatus, Money, PaymentState, PaymentStatusReport, Side
-from finsync.config import BankVendorSettings, DebtorAccount, Settings
+from finsync.config import BankVendorSettings, DebtorAccount, PaymentPurpose, Settings
 from tests.workflows.harness import Run, running
 from tests.workflows.world import CLOSED_ACCOUNT, GOOD_ACCOUNT, World, expense_line, report
 from workflows.common.exceptions import ResolutionAction
@@ -182,8 +182,8 @@ async def test_a_missing_payout_account_parks_instead_of_failing_the_workflow_ta
         await approved(run)
         snap = await run.parked_on("PAYOUT_ACCOUNT_MISSING")
         assert snap.open_exception is not None and "US01" in snap.open_exception.problem.reason
-        settings.bank.debtor_accounts["US01"] = {"USD": DebtorAccount(
-            name="Finsync Demo Inc.", account_number="000123456789", bic="CHASUS33XXX", gl_account="1010")}
+        settings.bank.debtor_accounts[PaymentPurpose.REIMBURSEMENTS] = {"US01": {"USD": DebtorAccount(
+            name="Finsync Demo Inc.", account_number="000123456789", bic="CHASUS33XXX", gl_account="1010")}}
         await run.resolve(RETRY)
         assert (await run.handle.result()).status is BusinessStatus.PAID
         history = await run.handle.fetch_history()

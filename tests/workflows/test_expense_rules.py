@@ -24,13 +24,14 @@ from canonical import (
     Side,
     currency_exponent,
 )
-from finsync.config import BankVendorSettings, RulesSettings
+from finsync.config import BankVendorSettings, PaymentPurpose, RulesSettings
 from tests.workflows.world import World, expense_line, report
 from workflows.expense.coding import CodingOverrides, CodingProblem, build_journal, coding_request
 from workflows.expense.rules import DuplicateHit, check_policy
 
 RULES = RulesSettings()
-BOOK = load_rulebook(RULES.expense_policy, RULES.expense_accounts, BankVendorSettings().debtor_accounts)
+BOOK = load_rulebook(RULES.expense_policy, RULES.expense_accounts,
+                     BankVendorSettings().accounts_for(PaymentPurpose.REIMBURSEMENTS))
 
 
 def test_rule_files_load_with_versions_and_payout_accounts():

@@ -12,7 +12,7 @@ from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleOverl
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from finsync.config import BankVendorSettings, ReconciliationSettings, Settings
+from finsync.config import BankVendorSettings, PaymentPurpose, ReconciliationSettings, Settings
 from tests.conftest import _binary
 from tests.deploy.helpers import finsync
 from workflows.reconcile.schedule import SCHEDULE_ID, ensure_reconciliation_schedule
@@ -50,8 +50,9 @@ async def test_the_schedule_follows_the_configuration(client):
     assert await client.data_converter.decode([action.static_summary], [str]) == [
         "Daily reconciliation of feed, ERP and bank: DE01, US01"]
 
+    us_accounts = BankVendorSettings().accounts_for(PaymentPurpose.REIMBURSEMENTS)["US01"]
     only_us = Settings(reconciliation=ReconciliationSettings(hour=7),
-                       bank=BankVendorSettings(debtor_accounts={"US01": BankVendorSettings().debtor_accounts["US01"]}))
+                       bank=BankVendorSettings(debtor_accounts={PaymentPurpose.PAYROLL: {"US01": us_accounts}}))
     assert await ensure_reconciliation_schedule(client, only_us) == "up to date (daily at 07:00 UTC)"
     hours, _, run_input, _ = await scheduled(client)
     assert (hours, run_input.entities) == ([ScheduleRange(7)], ["US01"])

@@ -518,7 +518,7 @@ class ExpenseReimbursementWorkflow(FinanceProcess, PaymentInbox):
                     reason=f"Entity {self.entity_code} has no bank account to pay {currency} from"
                            + ("" if currency == ctx.entity.functional_currency else
                               f" (nor may it pay from its {ctx.entity.functional_currency} account)")
-                           + f": add one under [bank] debtor_accounts.{self.entity_code}.{currency}, then retry.")
+                           + f": add one under [bank] debtor_accounts.reimbursements.{self.entity_code}.{currency}, then retry.")
             else:
                 outcome = await self._send_and_wait(report, creditor, debtor, attempt)
                 if outcome.state is PaymentState.SETTLED:

@@ -2,7 +2,7 @@
 
 ``finsync setup`` (a real cluster) and ``finsync dev`` (before it reports ready) call
 ``ensure_reconciliation_schedule``, as they do the sweep's; calling it again changes nothing but
-what the configuration changed (the hour, the entities: the keys of ``[bank] debtor_accounts``).
+what the configuration changed (the hour, the entities ``[bank] debtor_accounts`` pays from).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ SCHEDULE_ID = "finsync-daily-reconciliation"   # also its runs' workflow id, whi
 
 
 def reconciliation_schedule(settings: Settings) -> Schedule:
-    entities = sorted(settings.bank.debtor_accounts)
+    entities = settings.bank.entities
     return Schedule(
         action=ScheduleActionStartWorkflow(
             DailyReconciliationWorkflow.run,
