@@ -16,10 +16,10 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from canonical import BankAccount, CompanyBankAccount, ExpenseReport, FinanceEvent, FinanceEventType, JournalEntry
+from canonical.expense_rules import AccountMapping, DuplicateHit, ExpensePolicy, ExpenseRulebook
+from canonical.settlement import Settlement
 from finsync.config import DebtorAccount, Settings
 from finsync.store import IntegrationStore
-from workflows.common.settlement import Settlement
-from workflows.expense.rules import AccountMapping, DuplicateHit, ExpensePolicy, ExpenseRulebook
 
 
 class EventBatch(BaseModel):

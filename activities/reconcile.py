@@ -27,12 +27,12 @@ from canonical import (
     PaymentStatusReport,
     ProblemCode,
 )
+from canonical.expense_rules import AccountMapping
 from connectors.errors import BusinessRuleError
 from connectors.interfaces import Bank, Erp, LedgerJournal
 from finsync import correlation
 from finsync.config import Settings
 from finsync.store import BankReportRow, FinanceEventRow, IntegrationStore
-from workflows.expense.rules import AccountMapping
 from workflows.reconcile.compare import (
     JOURNAL_EVENTS,
     MONEY_EVENTS,
