@@ -1,5 +1,5 @@
 """The reconciliation's activity: read one entity's day from the feed, the ERP and the bank, compare
-(``workflows/reconcile/compare.py``), and keep the result in the integration store.
+(``activities/reconcile_compare.py``), and keep the result in the integration store.
 
 The workflow gets counts and the stored result's id only: a day's differences can be many.
 ``finsync reconcile`` runs the same ``Reconciler`` without Temporal. The activity runs on the ERP's
@@ -18,6 +18,20 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.errors import vendor_call
+from activities.reconcile_compare import (
+    JOURNAL_EVENTS,
+    MONEY_EVENTS,
+    BankDebit,
+    Counts,
+    DayRecord,
+    FeedEntry,
+    ReportTrail,
+    compare,
+    counts,
+    headline,
+    is_finsync_external_id,
+    owner_of,
+)
 from canonical import (
     BusinessProblem,
     FinanceEvent,
@@ -33,20 +47,6 @@ from connectors.interfaces import Bank, Erp, LedgerJournal
 from finsync import correlation
 from finsync.config import Settings
 from finsync.store import BankReportRow, FinanceEventRow, IntegrationStore
-from workflows.reconcile.compare import (
-    JOURNAL_EVENTS,
-    MONEY_EVENTS,
-    BankDebit,
-    Counts,
-    DayRecord,
-    FeedEntry,
-    ReportTrail,
-    compare,
-    counts,
-    headline,
-    is_finsync_external_id,
-    owner_of,
-)
 
 PROCESS = "reconciliation"
 COMMAND = "finsync-reconcile-command"   # the feed's workflow id for a reconciliation run from the command line

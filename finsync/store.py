@@ -119,7 +119,7 @@ class ReconciliationRow(SQLModel, table=True):
     difference_count: int
     summary: str                         # the day in one line
     counts: str = "{}"                   # what was compared, JSON
-    differences: str = "[]"              # JSON list (workflows/reconcile/compare.py Difference)
+    differences: str = "[]"              # JSON list (activities/reconcile_compare.py Difference)
 
 
 IN_LIST = 500    # values in one SQL IN list
