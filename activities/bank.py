@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -10,7 +11,9 @@ from temporalio import activity
 from activities.errors import is_retry, vendor_call
 from canonical import PaymentInstruction, PaymentStatusReport
 from connectors.interfaces import Bank
-from finsync.store import IntegrationStore
+
+if TYPE_CHECKING:
+    from finsync.store import IntegrationStore  # handed in by worker.py: workflows import this module
 
 
 class PaymentRef(BaseModel):

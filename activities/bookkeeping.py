@@ -10,7 +10,7 @@ import json
 import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -19,7 +19,9 @@ from canonical import BankAccount, CompanyBankAccount, ExpenseReport, FinanceEve
 from canonical.expense_rules import AccountMapping, DuplicateHit, ExpensePolicy, ExpenseRulebook
 from canonical.settlement import Settlement
 from finsync.config import DebtorAccount, Settings
-from finsync.store import IntegrationStore
+
+if TYPE_CHECKING:
+    from finsync.store import IntegrationStore  # handed in by worker.py: workflows import this module
 
 
 class EventBatch(BaseModel):

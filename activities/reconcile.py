@@ -13,6 +13,7 @@ import asyncio
 import json
 import tomllib
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -46,7 +47,9 @@ from connectors.errors import BusinessRuleError
 from connectors.interfaces import Bank, Erp, LedgerJournal
 from finsync import correlation
 from finsync.config import Settings
-from finsync.store import BankReportRow, FinanceEventRow, IntegrationStore
+
+if TYPE_CHECKING:
+    from finsync.store import BankReportRow, FinanceEventRow, IntegrationStore  # workflows import this module
 
 PROCESS = "reconciliation"
 COMMAND = "finsync-reconcile-command"   # the feed's workflow id for a reconciliation run from the command line
