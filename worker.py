@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import AsyncExitStack
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -19,13 +20,16 @@ from activities.bookkeeping import BookkeepingActivities
 from activities.erp import ErpActivities
 from activities.expense_platform import ExpensePlatformActivities
 from activities.reconcile import ReconcileActivities, Reconciler
-from activities.sweep import SweepActivities, SweepWatermarks
+from activities.sweep import ProcessTrigger, SweepActivities, SweepWatermarks
+from canonical import ExpenseReport, ReportStatusChanged
 from connectors import registry
 from finsync import correlation, telemetry
 from finsync.config import Settings, VendorSettings
 from finsync.config import settings as load_settings
 from finsync.store import open_store
 from finsync.temporal import connect
+from workflows.expense.model import TaskQueues, workflow_id
+from workflows.expense.start import StartOutcome, start_or_signal
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 from workflows.reconcile.workflow import DailyReconciliationWorkflow
 from workflows.sweep.workflow import ExpenseSweepWorkflow
@@ -39,6 +43,21 @@ def _vendor_worker(client: Client, vendor: VendorSettings, activities: list) -> 
     return Worker(client, task_queue=vendor.task_queue, activities=activities,
                   max_concurrent_activities=vendor.max_concurrent_activities,
                   max_task_queue_activities_per_second=vendor.max_requests_per_second)
+
+
+def expense_trigger(client: Client, settings: Settings) -> ProcessTrigger:
+    """The expense process's start, for the sweep: the signal-with-start the gateway uses too."""
+    task_queues = TaskQueues(expense=settings.expense.task_queue, erp=settings.erp.task_queue,
+                             bank=settings.bank.task_queue)
+
+    async def start_or_signal_report(change: ReportStatusChanged, first_read: ExpenseReport | None) -> StartOutcome:
+        return await start_or_signal(client, change, workflow_task_queue=settings.temporal.workflow_task_queue,
+                                     task_queues=task_queues, report=first_read)
+    return start_or_signal_report
+
+
+def expense_run_of(change: ReportStatusChanged) -> str:
+    return workflow_id(change.source_system, change.report_id)
 
 
 async def run_worker(settings: Settings, client: Client | None = None, stop: asyncio.Event | None = None) -> None:
@@ -58,7 +77,9 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
         erp_acts = ErpActivities(erp)
         bank_acts = BankActivities(bank, store)
         books = BookkeepingActivities(store, settings)
-        sweep, watermarks = SweepActivities(platform, settings), SweepWatermarks(store)
+        sweep = SweepActivities(platform, expense_trigger(client, settings), expense_run_of,
+                                overlap=timedelta(seconds=settings.sweep.overlap_seconds))
+        watermarks = SweepWatermarks(store)
         reconcile = ReconcileActivities(Reconciler(erp, bank, store, settings))
         workers = [
             Worker(client, task_queue=settings.temporal.workflow_task_queue, workflows=WORKFLOWS,

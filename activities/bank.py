@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -11,7 +11,9 @@ from temporalio import activity
 from activities.errors import is_retry, vendor_call
 from canonical import BatchAcknowledgement, BatchSubmission, PaymentInstruction, PaymentStatusReport
 from connectors.interfaces import Bank
-from finsync.store import IntegrationStore, PaymentRoute
+
+if TYPE_CHECKING:
+    from finsync.store import IntegrationStore  # handed in by worker.py: workflows import this module
 
 
 class PaymentRef(BaseModel):
@@ -42,11 +44,9 @@ class BankActivities:
         Temporal's 2 MB payload limit and must be split into several files."""
         sender = activity.info().workflow_id
         assert sender, "bank.send_batch runs for a workflow"
-        batch, now = submission.batch, datetime.now(UTC)
-        await asyncio.to_thread(self.store.route_payments, [
-            PaymentRoute(end_to_end_id=tx.end_to_end_id, message_id=batch.message_id,
-                         payment_info_id=group.payment_info_id,
-                         workflow_id=submission.owners.get(tx.end_to_end_id, sender), created_at=now)
+        batch = submission.batch
+        await asyncio.to_thread(self.store.route_transfers, batch.message_id, [
+            (tx.end_to_end_id, group.payment_info_id, submission.owners.get(tx.end_to_end_id, sender))
             for group, tx in batch.transfers()])
         async with vendor_call():
             return await self.bank.send_batch(batch, lookup_first=is_retry())

@@ -10,16 +10,18 @@ import json
 import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from temporalio import activity
 
 from canonical import BankAccount, CompanyBankAccount, ExpenseReport, FinanceEvent, FinanceEventType, JournalEntry
+from canonical.expense_rules import AccountMapping, DuplicateHit, ExpensePolicy, ExpenseRulebook
+from canonical.settlement import Settlement
 from finsync.config import EntityAccounts, PaymentPurpose, Settings
-from finsync.store import IntegrationStore
-from workflows.common.settlement import Settlement
-from workflows.expense.rules import AccountMapping, DuplicateHit, ExpensePolicy, ExpenseRulebook
+
+if TYPE_CHECKING:
+    from finsync.store import IntegrationStore  # handed in by worker.py: workflows import this module
 
 
 class EventBatch(BaseModel):

@@ -9,9 +9,9 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from canonical.problems import BUSINESS_RULE_VIOLATION
 from connectors.errors import BusinessRuleError, TransientVendorError, VendorError
 from finsync import correlation
-from workflows.common.retry import BUSINESS_RULE_VIOLATION
 
 
 def business_error(error: BusinessRuleError) -> ApplicationError:

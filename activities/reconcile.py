@@ -1,5 +1,5 @@
 """The reconciliation's activity: read one entity's day from the feed, the ERP and the bank, compare
-(``workflows/reconcile/compare.py``), and keep the result in the integration store.
+(``activities/reconcile_compare.py``), and keep the result in the integration store.
 
 The workflow gets counts and the stored result's id only: a day's differences can be many.
 ``finsync reconcile`` runs the same ``Reconciler`` without Temporal. The activity runs on the ERP's
@@ -13,6 +13,7 @@ import asyncio
 import json
 import tomllib
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -27,13 +28,16 @@ from canonical import (
     PaymentStatusReport,
     ProblemCode,
 )
+from canonical.expense_rules import AccountMapping
 from connectors.errors import BusinessRuleError
 from connectors.interfaces import Bank, Erp, LedgerJournal
 from finsync import correlation
 from finsync.config import EntityAccounts, PaymentPurpose, Settings
-from finsync.store import BankReportRow, FinanceEventRow, IntegrationStore
-from workflows.expense.rules import AccountMapping
-from workflows.reconcile.compare import (
+
+if TYPE_CHECKING:
+    from finsync.store import BankReportRow, FinanceEventRow, IntegrationStore  # workflows import this module
+
+from activities.reconcile_compare import (
     JOURNAL_EVENTS,
     MONEY_EVENTS,
     BankDebit,
@@ -47,6 +51,9 @@ from workflows.reconcile.compare import (
     is_finsync_external_id,
     owner_of,
 )
+
+if TYPE_CHECKING:
+    from finsync.store import BankReportRow, FinanceEventRow, IntegrationStore  # workflows import this module
 
 PROCESS = "reconciliation"
 COMMAND = "finsync-reconcile-command"   # the feed's workflow id for a reconciliation run from the command line

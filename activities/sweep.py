@@ -1,15 +1,19 @@
-"""The sweep's activities: read the expense platform's waiting reports and hand each to the one
-start path the gateway uses (``workflows.expense.start``), and keep how far the sweep has read.
+"""The sweep's activities: a poll of the platform's changes, each handed to the trigger of the
+process it belongs to, and how far the poll has read.
 
-A report no webhook brought (submitted before the gateway's subscription existed, or whose
-webhook the platform gave up on) gets its workflow here; a report that has one gets the
-platform's state as a signal, which the workflow dedupes by event id.
+A change no webhook brought (submitted before the gateway's subscription existed, or whose
+webhook the platform gave up on) gets its workflow here; one whose workflow runs gets the
+platform's state as a signal, which the workflow dedupes by event id. How a process starts or
+takes a signal is its trigger's business: worker.py hands in the expense process's, the same
+start path the gateway uses (``workflows/expense/start.py``), so no activity imports a workflow.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -20,13 +24,25 @@ from activities.errors import vendor_call
 from canonical import ExpenseReport, ReportStatusChanged
 from connectors.interfaces import ExpensePlatform
 from finsync import correlation
-from finsync.config import Settings
-from finsync.store import IntegrationStore
-from workflows.expense.model import TaskQueues, workflow_id
-from workflows.expense.start import start_or_signal
+
+if TYPE_CHECKING:
+    from finsync.store import IntegrationStore  # handed in by worker.py: workflows import this module
 
 RECOVERED_SHOWN = 20          # report ids a result names; the counts cover the rest
 FIRST_READ_TIMEOUT = 10.0     # seconds; the first read is a courtesy, the start is not
+
+# "delivered": a run started with the change, or the running one signalled (the server does not say
+# which); "not needed": nothing the process must hear (an echo of its own action); "closed": its
+# run has ended.
+HandOverOutcome = Literal["delivered", "not needed", "closed"]
+
+
+class ProcessTrigger(Protocol):
+    """Hands one change to the process it belongs to: starts the process's run with it, or signals
+    the running one. ``first_read`` (the record as the platform has it now, when no run had it
+    yet) spares the new run its own first read."""
+
+    async def __call__(self, change: ReportStatusChanged, first_read: ExpenseReport | None) -> HandOverOutcome: ...
 
 
 class SweepRequest(BaseModel):
@@ -55,12 +71,16 @@ class NewWatermark(BaseModel):
 
 
 class SweepActivities:
-    def __init__(self, platform: ExpensePlatform, settings: Settings) -> None:
+    """``trigger`` takes each change to its process; ``run_of`` names the workflow a change belongs
+    to, so the sweep reads the record first only where no run has it yet, and can tell the runs
+    it started from those it signalled."""
+
+    def __init__(self, platform: ExpensePlatform, trigger: ProcessTrigger,
+                 run_of: Callable[[ReportStatusChanged], str], overlap: timedelta) -> None:
         self.platform = platform
-        self.overlap = timedelta(seconds=settings.sweep.overlap_seconds)
-        self.workflow_task_queue = settings.temporal.workflow_task_queue
-        self.task_queues = TaskQueues(expense=settings.expense.task_queue, erp=settings.erp.task_queue,
-                                      bank=settings.bank.task_queue)
+        self.trigger = trigger
+        self.run_of = run_of
+        self.overlap = overlap
 
     @activity.defn(name="expense.sweep_reports")
     async def sweep_reports(self, request: SweepRequest) -> SweepResult:
@@ -78,12 +98,11 @@ class SweepActivities:
         return result
 
     async def _hand_over(self, client: Client, event: ReportStatusChanged, result: SweepResult) -> None:
-        had_run = await _has_run(client, workflow_id(event.source_system, event.report_id))
+        had_run = await _has_run(client, self.run_of(event))
         report = None if had_run else await self._first_read(event)
         token = correlation.current.set(event.correlation_id)
         try:
-            outcome = await start_or_signal(client, event, workflow_task_queue=self.workflow_task_queue,
-                                            task_queues=self.task_queues, report=report)
+            outcome = await self.trigger(event, report)
         finally:
             correlation.current.reset(token)
         if outcome == "closed":

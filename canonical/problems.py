@@ -12,6 +12,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+# The error type a business refusal travels as from an activity to its workflow: non-retryable,
+# it parks the process with the BusinessProblem as its first detail.
+BUSINESS_RULE_VIOLATION = "BusinessRuleViolation"
+
 
 class ProblemCode(StrEnum):
     # master data the journal needs

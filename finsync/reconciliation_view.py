@@ -18,10 +18,10 @@ from rich.table import Table
 from rich.text import Text
 
 from activities.reconcile import Reconciler, ReconcileRequest, ReconciliationSummary
+from activities.reconcile_compare import Difference
 from connectors.errors import VendorError
 from finsync.store import IntegrationStore
 from finsync.terminal import money, text
-from workflows.reconcile.compare import Difference
 
 
 class NotReconciled(Exception):

@@ -127,7 +127,7 @@ class ReconciliationRow(SQLModel, table=True):
     difference_count: int
     summary: str                         # the day in one line
     counts: str = "{}"                   # what was compared, JSON
-    differences: str = "[]"              # JSON list (workflows/reconcile/compare.py Difference)
+    differences: str = "[]"              # JSON list (activities/reconcile_compare.py Difference)
 
 
 IN_LIST = 500    # values in one SQL IN list
@@ -290,6 +290,12 @@ class IntegrationStore:
                       payment_info_id: str | None = None) -> None:
         self.route_payments([PaymentRoute(end_to_end_id=end_to_end_id, message_id=message_id, workflow_id=workflow_id,
                                           payment_info_id=payment_info_id or message_id, created_at=_utcnow())])
+
+    def route_transfers(self, message_id: str, transfers: Collection[tuple[str, str, str]]) -> None:
+        """Route each (EndToEndId, PmtInfId, owning workflow) of one file, first route winning."""
+        now = _utcnow()
+        self.route_payments([PaymentRoute(end_to_end_id=e2e, message_id=message_id, payment_info_id=block,
+                                          workflow_id=owner, created_at=now) for e2e, block, owner in transfers])
 
     def route_payments(self, routes: Collection[PaymentRoute]) -> None:
         """Keep each route whose EndToEndId has none yet (a retry's routes are already there)."""

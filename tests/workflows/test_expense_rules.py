@@ -24,10 +24,11 @@ from canonical import (
     Side,
     currency_exponent,
 )
+from canonical.expense_rules import DuplicateHit
 from finsync.config import BankVendorSettings, PaymentPurpose, RulesSettings
 from tests.workflows.world import World, expense_line, report
 from workflows.expense.coding import CodingOverrides, CodingProblem, build_journal, coding_request
-from workflows.expense.rules import DuplicateHit, check_policy
+from workflows.expense.rules import check_policy
 
 RULES = RulesSettings()
 BOOK = load_rulebook(RULES.expense_policy, RULES.expense_accounts,

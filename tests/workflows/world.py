@@ -40,7 +40,7 @@ from canonical import (
     PostedJournal,
     ReportStatusChanged,
 )
-from workflows.common.retry import BUSINESS_RULE_VIOLATION
+from canonical.problems import BUSINESS_RULE_VIOLATION
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
 GOOD_ACCOUNT = BankAccount(holder_name="Jordan Lee", bic="CHASUS33XXX", account_number="100000000011")

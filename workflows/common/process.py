@@ -31,6 +31,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.bookkeeping import BookkeepingActivities, EventBatch
     from canonical import BusinessProblem, FinanceEvent, FinanceEventType, Money, ProblemRaised
+    from canonical.problems import BUSINESS_RULE_VIOLATION
     from workflows.common import search
     from workflows.common.activities import activity_name
     from workflows.common.attributes import SearchAttributeBook
@@ -42,13 +43,7 @@ with workflow.unsafe.imports_passed_through():
         details_markdown,
     )
     from workflows.common.remedies import MoneyState, check_resolution, remedies
-    from workflows.common.retry import (
-        BUSINESS_RULE_VIOLATION,
-        LOCAL_RETRY,
-        LOCAL_TIMEOUT,
-        VENDOR_CALL_TIMEOUT,
-        VENDOR_RETRY,
-    )
+    from workflows.common.retry import LOCAL_RETRY, LOCAL_TIMEOUT, VENDOR_CALL_TIMEOUT, VENDOR_RETRY
     from workflows.common.status import TimelineEntry
 
 RESOLVE_EXCEPTION = "resolve_exception"   # the update every process answers (CLI and Web UI send it by name)

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-BUSINESS_RULE_VIOLATION = "BusinessRuleViolation"
+from canonical.problems import BUSINESS_RULE_VIOLATION
 
 VENDOR_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

@@ -15,7 +15,7 @@ every amount converts to the functional currency at the ERP's report-currency ra
 posting date. Converting line by line and the total once then differ only by rounding: at most
 half a minor unit per converted amount, so the rounding line never carries an exchange
 difference. Exchange differences arise only when the payment settles at another rate; the
-settlement books them as realized FX (workflows/common/settlement.py).
+settlement books them as realized FX (canonical/settlement.py).
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from canonical import (
     ProblemRaised,
     Side,
 )
+from canonical.expense_rules import AccountMapping, EntityAccounts
 from canonical.money import total
-from workflows.expense.rules import AccountMapping, EntityAccounts
 
 
 class CodingProblem(ProblemRaised):

@@ -48,15 +48,16 @@ with workflow.unsafe.imports_passed_through():
         ReportStatusChanged,
         Side,
     )
+    from canonical.expense_rules import DuplicateHit, ExpenseRulebook
     from canonical.keys import iso20022_id, step_key
     from canonical.money import total
     from canonical.payment import reason_text
+    from canonical.settlement import Settlement, SettlementProblem, exchange_difference, settlement_entry
     from workflows.common import search
     from workflows.common.exceptions import Resolution, ResolutionAction
     from workflows.common.payments import MONEY_LEFT, PaymentInbox
     from workflows.common.process import WHOLE, BusinessFailure, CancelRequested, FinanceProcess
     from workflows.common.remedies import MoneyState, remedies
-    from workflows.common.settlement import Settlement, SettlementProblem, exchange_difference, settlement_entry
     from workflows.expense.coding import CodingOverrides, CodingProblem, build_journal, coding_request
     from workflows.expense.model import (
         PROCESS,
@@ -68,7 +69,7 @@ with workflow.unsafe.imports_passed_through():
         ExpenseResolution,
         ExpenseSnapshot,
     )
-    from workflows.expense.rules import DuplicateHit, ExpenseRulebook, check_policy, send_back_reason
+    from workflows.expense.rules import check_policy, send_back_reason
 
 REMIND_AFTER = timedelta(days=2)
 ESCALATE_AFTER = timedelta(days=5)

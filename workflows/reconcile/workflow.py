@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.reconcile import ReconcileActivities, ReconcileRequest, ReconciliationSummary
-    from workflows.common.retry import BUSINESS_RULE_VIOLATION
+    from canonical.problems import BUSINESS_RULE_VIOLATION
 
 WORKFLOW_NAME = "DailyReconciliation"
 

@@ -20,7 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.bookkeeping import BookkeepingActivities, EventBatch
     from activities.sweep import NewWatermark, SweepActivities, SweepRequest, SweepResult, SweepWatermarks, Watermark
     from canonical import FinanceEvent, FinanceEventType
-    from workflows.common.retry import BUSINESS_RULE_VIOLATION, LOCAL_RETRY, LOCAL_TIMEOUT
+    from canonical.problems import BUSINESS_RULE_VIOLATION
+    from workflows.common.retry import LOCAL_RETRY, LOCAL_TIMEOUT
     from workflows.expense.model import PROCESS
 
 WORKFLOW_NAME = "ExpenseSweep"

@@ -1,4 +1,4 @@
-"""The pure comparison of one entity's day (workflows/reconcile/compare.py): a clean day is clean,
+"""The pure comparison of one entity's day (activities/reconcile_compare.py): a clean day is clean,
 and each kind of difference, injected into it, is found and named with the documents on each side."""
 
 from __future__ import annotations
@@ -7,10 +7,7 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-from canonical import FinanceEventType, Money, Side
-from canonical.keys import step_key
-from connectors.interfaces import LedgerJournal, LedgerLine
-from workflows.reconcile.compare import (
+from activities.reconcile_compare import (
     BankDebit,
     DayRecord,
     Difference,
@@ -23,6 +20,9 @@ from workflows.reconcile.compare import (
     is_finsync_external_id,
     owner_of,
 )
+from canonical import FinanceEventType, Money, Side
+from canonical.keys import step_key
+from connectors.interfaces import LedgerJournal, LedgerLine
 
 DAY = date(2026, 3, 10)
 PAID = "expense-concur-R1"           # posted, paid, its settlement booked: payable cleared

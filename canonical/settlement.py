@@ -19,7 +19,10 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from canonical import BusinessProblem, CompanyBankAccount, JournalEntry, JournalLine, Money, ProblemCode, ProblemRaised, Side
+from canonical.journal import JournalEntry, JournalLine, Side
+from canonical.money import Money
+from canonical.parties import CompanyBankAccount
+from canonical.problems import BusinessProblem, ProblemCode, ProblemRaised
 
 
 class SettlementProblem(ProblemRaised):

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from canonical import CompanyBankAccount, Money, Side
-from workflows.common.settlement import Settlement, SettlementProblem, exchange_difference, settlement_entry
+from canonical.settlement import Settlement, SettlementProblem, exchange_difference, settlement_entry
 
 USD_ACCOUNT = CompanyBankAccount(holder_name="Finsync Demo Inc.", bic="CHASUS33XXX", account_number="000123456789",
                                  currency="USD", gl_account="1010")

@@ -1,7 +1,7 @@
 """One entity's day, reconciled: finsync's feed against the ERP's journals and the bank's debits.
 
-Pure: everything compared is handed in (``activities/reconcile.py`` reads it), so each kind of
-difference can be shown with data built by hand.
+Pure: everything compared is handed in (``activities/reconcile.py`` reads it, and alone calls
+this), so each kind of difference can be shown with data built by hand.
 
 What is compared: every report with feed activity on the day, a bank debit booked on the day, or
 a journal dated or entered on the day, each checked whole (all its journals, whatever their
@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from canonical import FinanceEventType, Money
 from canonical.keys import step_key
 from canonical.money import total
+from canonical.settlement import settlement_external_id
 from connectors.interfaces import LedgerJournal
 
 JOURNAL_EVENTS = (FinanceEventType.POSTED, FinanceEventType.REVERSED, FinanceEventType.SETTLEMENT_BOOKED,
@@ -35,10 +36,6 @@ _JOURNAL_ID = re.compile(r"(?P<workflow>.+):journal-\d+(-reversal)?")
 _SETTLEMENT_ID = re.compile(r"(?P<end_to_end_id>.+):settlement(-return)?")   # a return reverses the settlement
 # canonical.keys.step_key of a key over 64 characters: its SHA-256 in base32, 52 characters.
 _HASHED_ID = re.compile(r"[A-Z2-7]{52}")
-
-
-def settlement_external_id(end_to_end_id: str) -> str:
-    return f"{end_to_end_id}:settlement"
 
 
 def is_finsync_external_id(external_id: str | None) -> bool:
