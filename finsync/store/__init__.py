@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import Table, inspect, text
-from sqlalchemy.engine import Engine
-
-from finsync.store.database import StoreTable, connect
+from finsync.store.database import connect
 from finsync.store.expense import ExpenseFingerprint, ExpenseRecords, expense_fingerprint
+from finsync.store.migrate import upgrade_to_head
 from finsync.store.runtime import (
     IN_LIST,
     BankReportRow,
@@ -31,22 +29,12 @@ __all__ = ["IN_LIST", "BankReportRow", "ExpenseFingerprint", "FinanceEventRow", 
 
 
 class IntegrationStore(RuntimeRecords, ExpenseRecords):
-    """finsync's own database: every store table, the shared runtime's and each process's."""
+    """finsync's own database: every store table, the shared runtime's and each process's. Opening
+    it brings its schema to the newest migration (finsync.store.migrate)."""
 
     def __init__(self, url: str) -> None:
         self.engine = connect(url)
-        StoreTable.metadata.create_all(self.engine)
-        _add_new_columns(self.engine, ExpenseFingerprint.__table__)  # type: ignore[attr-defined]
-
-
-def _add_new_columns(engine: Engine, table: Table) -> None:
-    """Columns added to a table since a store was created (nullable, so no backfill is needed)."""
-    existing = {column["name"] for column in inspect(engine).get_columns(table.name)}
-    with engine.begin() as db:
-        for column in table.columns:
-            if column.name not in existing:
-                db.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} '
-                                f'{column.type.compile(engine.dialect)}'))
+        upgrade_to_head(self.engine)
 
 
 @lru_cache(maxsize=8)
