@@ -126,9 +126,9 @@ def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local st
 
 @app.command()
 def setup() -> None:
-    """Prepare a deployment for finsync (idempotent): create the integration store's tables, register
-    finsync's search attributes on the Temporal namespace, and create the sweep's and the daily
-    reconciliation's schedules."""
+    """Prepare a deployment for finsync (idempotent): bring the integration store to its newest
+    migration, register finsync's search attributes on the Temporal namespace, and create the
+    sweep's and the daily reconciliation's schedules."""
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 
@@ -140,7 +140,7 @@ def setup() -> None:
 
     async def register() -> None:
         settings = load_settings()
-        store = open_store(settings.database_url)    # creates the integration store's tables that are missing
+        store = open_store(settings.database_url)    # migrates the integration store to its newest revision
         typer.echo(f"integration store ready at {store.engine.url}")
         client = await connect(settings.temporal)
         namespace = settings.temporal.namespace
