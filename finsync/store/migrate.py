@@ -40,12 +40,17 @@ def scripts() -> ScriptDirectory:
 
 @lru_cache(maxsize=1)
 def head() -> str:
-    """The newest revision. Two heads (two branches each added one) must be merged first."""
+    """The newest revision. Two heads (two branches each added a revision) are a mistake to fix first."""
     heads = scripts().get_heads()
     if len(heads) != 1:
         raise RuntimeError(f"the integration store's migrations have {len(heads)} heads ({', '.join(heads)}): "
-                           "give the newer one the other as its down_revision")
+                           "renumber the later revision to follow the other (its down_revision)")
     return heads[0]
+
+
+@lru_cache(maxsize=1)
+def revisions() -> frozenset[str]:
+    return frozenset(script.revision for script in scripts().walk_revisions())
 
 
 def current_revision(connection: Connection) -> str | None:
@@ -53,11 +58,19 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+class StoreTooNew(RuntimeError):
+    """The store was migrated by a newer finsync than this one; one line."""
+
+
 def upgrade_to_head(engine: Engine) -> None:
     """Bring the store behind ``engine`` to the newest revision; at it already, nothing is written."""
     with engine.connect() as connection:
-        if current_revision(connection) == head():
-            return
+        current = current_revision(connection)
+    if current == head():
+        return
+    if current is not None and current not in revisions():
+        raise StoreTooNew(f"the integration store at {engine.url} is at migration {current}, which this finsync "
+                          f"does not know (its newest is {head()}): run the finsync that migrated it, or a newer one")
     migrator = _migration_engine(engine.url.render_as_string(hide_password=False))
     try:
         with migrator.begin() as connection:

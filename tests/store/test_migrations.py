@@ -16,11 +16,11 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table, create_engine, event, insert, inspect, select
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, create_engine, event, insert, inspect, select, text
 
 from finsync.store import IntegrationStore
 from finsync.store.database import StoreTable
-from finsync.store.migrate import alembic_config, head, upgrade_to_head
+from finsync.store.migrate import StoreTooNew, alembic_config, head, upgrade_to_head
 
 LEGACY = Path(__file__).parent / "legacy"
 BASELINE = "0001"
@@ -163,6 +163,15 @@ def test_opening_a_store_again_changes_nothing(new_database: Callable[[], str]):
     engine.dispose()
     assert writes == []
     assert schema_of(url) == schema and revision_of(url) == head()
+
+
+def test_a_store_a_newer_finsync_migrated_is_refused_in_one_line(new_database: Callable[[], str]):
+    url = new_database()
+    IntegrationStore(url)
+    with create_engine(url).begin() as db:
+        db.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(StoreTooNew, match=r"is at migration 9999, which this finsync does not know \(its newest is "):
+        IntegrationStore(url)
 
 
 def _open_when_all_are_ready(url: str, ready: Barrier) -> None:
