@@ -14,19 +14,24 @@ import tempfile
 from pathlib import Path
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 
-from finsync.store.database import connect
-from finsync.store.migrate import alembic_config, scripts, upgrade_to_head
+from finsync.store.database import StoreTable, connect
+from finsync.store.migrate import alembic_config, revisions, upgrade_to_head
 
 
-def write_revision(message: str) -> Path:
-    rev_id = f"{sum(1 for _ in scripts().walk_revisions()) + 1:04d}"
+def write_revision(message: str) -> Path | None:
+    """The revision written; None when the tables and the migrations already agree."""
     with tempfile.TemporaryDirectory() as scratch:
         engine = connect(f"sqlite:///{scratch}/store.db")
         try:
             upgrade_to_head(engine)
             with engine.begin() as connection:
-                written = command.revision(alembic_config(connection), message, autogenerate=True, rev_id=rev_id)
+                if not compare_metadata(MigrationContext.configure(connection), StoreTable.metadata):
+                    return None
+                written = command.revision(alembic_config(connection), message, autogenerate=True,
+                                           rev_id=f"{len(revisions()) + 1:04d}")
         finally:
             engine.dispose()
     assert written is not None and not isinstance(written, list)
@@ -36,4 +41,5 @@ def write_revision(message: str) -> Path:
 if __name__ == "__main__":
     if len(sys.argv) != 2 or not sys.argv[1].strip():
         sys.exit('usage: python -m finsync.store.revision "what the revision changes"')
-    print(write_revision(sys.argv[1]))
+    path = write_revision(sys.argv[1])
+    print(path or "nothing to write: the tables and the migrations agree")

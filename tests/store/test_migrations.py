@@ -103,13 +103,14 @@ def test_the_comparison_sees_a_column_an_index_and_a_table_that_no_migration_mad
     for table in StoreTable.metadata.tables.values():
         table.to_metadata(changed)
     route = changed.tables["payment_route"]
-    route.append_column(Column("payment_info_id", String, nullable=True))
-    Index("ix_payment_route_workflow_id", route.c.workflow_id)
-    Table("purchase_order", changed, Column("id", Integer, primary_key=True))
+    route.append_column(Column("column_without_migration", String, nullable=True))
+    Index("ix_without_migration", route.c.workflow_id)
+    Table("table_without_migration", changed, Column("id", Integer, primary_key=True))
     with store.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), changed)
     assert sorted((d[0], d[-1].name) for d in differences) == [
-        ("add_column", "payment_info_id"), ("add_index", "ix_payment_route_workflow_id"), ("add_table", "purchase_order")]
+        ("add_column", "column_without_migration"), ("add_index", "ix_without_migration"),
+        ("add_table", "table_without_migration")]
 
 
 def test_the_baseline_is_exactly_the_schema_stores_had_before_migrations(new_database: Callable[[], str]):
