@@ -65,12 +65,13 @@ def _settings() -> Settings:
 
 def _run(coroutine) -> int:  # noqa: ANN001
     """Run a command's coroutine; a known problem is one clear line, not a traceback."""
+    from finsync.store.migrate import StoreTooNew
     from finsync.temporal import TemporalUnreachable
     from finsync.workflow_calls import CallFailed
 
     try:
         return asyncio.run(coroutine) or 0
-    except (TemporalUnreachable, CallFailed) as error:
+    except (TemporalUnreachable, CallFailed, StoreTooNew) as error:
         typer.echo(str(error), err=True)
         return 1
     except KeyboardInterrupt:
@@ -126,9 +127,9 @@ def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local st
 
 @app.command()
 def setup() -> None:
-    """Prepare a deployment for finsync (idempotent): create the integration store's tables, register
-    finsync's search attributes on the Temporal namespace, and create the sweep's and the daily
-    reconciliation's schedules."""
+    """Prepare a deployment for finsync (idempotent): bring the integration store to its newest
+    migration, register finsync's search attributes on the Temporal namespace, and create the
+    sweep's and the daily reconciliation's schedules."""
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 
@@ -140,7 +141,7 @@ def setup() -> None:
 
     async def register() -> None:
         settings = load_settings()
-        store = open_store(settings.database_url)    # creates the integration store's tables that are missing
+        store = open_store(settings.database_url)    # migrates the integration store to its newest revision
         typer.echo(f"integration store ready at {store.engine.url}")
         client = await connect(settings.temporal)
         namespace = settings.temporal.namespace
@@ -304,12 +305,13 @@ def feed(workflow: str | None = typer.Option(None, help="only this process run (
          as_json: bool = typer.Option(False, "--json", help="one JSON object per line, for programs")) -> None:
     """The finance event feed (the integration store's finance_event), oldest first."""
     from finsync import feed as feed_reader
+    from finsync.store.migrate import StoreTooNew
     from finsync.terminal import console
 
     settings = _settings()
     try:
         store = feed_reader.open_existing(settings.database_url)
-    except feed_reader.NoStore as error:
+    except (feed_reader.NoStore, StoreTooNew) as error:
         raise _fail(str(error)) from None
     rows = feed_reader.read(store, after=after, workflow_id=workflow, business_key=key, limit=limit)
     if as_json:
@@ -329,6 +331,7 @@ def reconcile(entity: str | None = typer.Option(None, help="legal entity code, e
     from connectors import registry
     from finsync import feed as feed_reader
     from finsync import reconciliation_view as view
+    from finsync.store.migrate import StoreTooNew
     from finsync.terminal import console
 
     settings = _settings()
@@ -344,7 +347,7 @@ def reconcile(entity: str | None = typer.Option(None, help="legal entity code, e
         raise _fail(f"{which} has not begun yet (today is {today}, UTC): nothing to reconcile", 2)
     try:
         store = feed_reader.open_existing(settings.database_url)
-    except feed_reader.NoStore as error:
+    except (feed_reader.NoStore, StoreTooNew) as error:
         raise _fail(str(error)) from None
     erp, bank = _refuse_built_in_credentials(lambda: (registry.build(settings.erp), registry.build(settings.bank)))
 

@@ -6,11 +6,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect
 
 from finsync.store import IntegrationStore
 from tests.support.servers import free_port
@@ -55,6 +56,30 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> IntegrationStore:
     if request.param == "sqlite":
         return IntegrationStore(f"sqlite:///{tmp_path / 'store.db'}")
     store = IntegrationStore(request.getfixturevalue("postgres_url"))
+    tables = set(inspect(store.engine).get_table_names()) - {"alembic_version"}   # the schema stays as migrated
     with store.engine.begin() as db:   # every test starts from empty tables, whichever the store has
-        db.exec_driver_sql(f"TRUNCATE {', '.join(inspect(store.engine).get_table_names())} RESTART IDENTITY")
+        db.exec_driver_sql(f"TRUNCATE {', '.join(sorted(tables))} RESTART IDENTITY")
     return store
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes empty databases (a SQLite file, or a database on the PostgreSQL server) and gives their URLs."""
+    if request.param == "sqlite":
+        yield lambda: f"sqlite:///{tmp_path / uuid4().hex}.db"
+        return
+    server: str = request.getfixturevalue("postgres_url")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(f"store_{uuid4().hex}")
+        with admin.connect() as db:
+            db.exec_driver_sql(f"CREATE DATABASE {made[-1]}")
+        return f"{server.rsplit('/', 1)[0]}/{made[-1]}"
+
+    yield make
+    with admin.connect() as db:
+        for name in made:
+            db.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.dispose()

@@ -1,8 +1,6 @@
-"""The integration store (sqlmodel; SQLite by default, PostgreSQL by configuration).
+"""The shared runtime's tables, which every finance process uses, and what the store does with them.
 
 - ``finance_event``: the append-only feed of canonical finance events reporting reads.
-- ``expense_fingerprint``: the lines of every report that may still be paid, for duplicate
-  detection across reports (a cancelled or expired report's lines are released).
 - ``payment_route``: which workflow waits for which bank payment (EndToEndId), and the file
   (MsgId) and block (PmtInfId) it went in, for the gateway.
 - ``webhook_receipt``: webhook ids claimed by the gateway (handled, or being handled), and the
@@ -20,22 +18,18 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Collection, Iterable
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from functools import lru_cache
-from pathlib import Path
+from datetime import date, datetime
 
-from sqlalchemy import Table, UniqueConstraint, delete, inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import UniqueConstraint, delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+from sqlmodel import Field, col, select
 
-from canonical import ExpenseReport, FinanceEvent, GroupStatusReport, PaymentState, PaymentStatusReport
+from canonical import FinanceEvent, GroupStatusReport, PaymentState, PaymentStatusReport
+from finsync.store.database import Records, StoreTable, utcnow
 
 
-class FinanceEventRow(SQLModel, table=True):
+class FinanceEventRow(StoreTable, table=True):
     __tablename__ = "finance_event"
 
     seq: int | None = Field(default=None, primary_key=True)
@@ -54,25 +48,14 @@ class FinanceEventRow(SQLModel, table=True):
     recorded_at: datetime
 
 
-class ExpenseFingerprint(SQLModel, table=True):
-    __tablename__ = "expense_fingerprint"
-    __table_args__ = (UniqueConstraint("fingerprint", "report_id", "line_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    fingerprint: str = Field(index=True)
-    report_id: str = Field(index=True)
-    line_id: str
-    submitted_at: datetime | None = None   # UTC; with the report id, decides which claim came first
-
-
-class PaymentRoute(SQLModel, table=True):
+class PaymentRoute(StoreTable, table=True):
     __tablename__ = "payment_route"
 
     end_to_end_id: str = Field(primary_key=True)
     message_id: str = Field(index=True)
     workflow_id: str
     created_at: datetime
-    payment_info_id: str | None = None   # None on routes from before batches: their PmtInfId was their MsgId
+    payment_info_id: str | None = Field(default=None, index=True)   # None on routes from before batches: their MsgId
 
     @property
     def block(self) -> str:
@@ -80,7 +63,7 @@ class PaymentRoute(SQLModel, table=True):
         return self.payment_info_id or self.message_id
 
 
-class WebhookReceipt(SQLModel, table=True):
+class WebhookReceipt(StoreTable, table=True):
     __tablename__ = "webhook_receipt"
 
     webhook_id: str = Field(primary_key=True)
@@ -89,7 +72,7 @@ class WebhookReceipt(SQLModel, table=True):
     received_at: datetime
 
 
-class BankReportRow(SQLModel, table=True):
+class BankReportRow(StoreTable, table=True):
     __tablename__ = "bank_report"
     __table_args__ = (UniqueConstraint("webhook_id", "end_to_end_id", "source"),)
 
@@ -107,7 +90,7 @@ class BankReportRow(SQLModel, table=True):
     received_at: datetime
 
 
-class SweepWatermark(SQLModel, table=True):
+class SweepWatermark(StoreTable, table=True):
     __tablename__ = "sweep_watermark"
 
     name: str = Field(primary_key=True)
@@ -115,7 +98,7 @@ class SweepWatermark(SQLModel, table=True):
     updated_at: datetime
 
 
-class ReconciliationRow(SQLModel, table=True):
+class ReconciliationRow(StoreTable, table=True):
     __tablename__ = "reconciliation"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -139,54 +122,8 @@ def _chunks(values: Collection[str]) -> Iterable[list[str]]:
         yield ordered[start:start + IN_LIST]
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """In UTC (a moment without a zone is taken to be UTC already)."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-NEVER = datetime.max.replace(tzinfo=UTC)
-
-
-def _claim_order(submitted_at: datetime | None, report_id: str) -> tuple[datetime, str]:
-    """Which of two claims came first: submitted earlier, then the smaller report id (no time: last)."""
-    return _utc(submitted_at) or NEVER, report_id
-
-
-def expense_fingerprint(employee_id: str, day: str, amount: Decimal, currency: str, merchant: str) -> str:
-    merchant_key = re.sub(r"[^a-z0-9]", "", merchant.lower())
-    return f"{employee_id}|{day}|{amount}|{currency}|{merchant_key}"
-
-
-class IntegrationStore:
-    def __init__(self, url: str) -> None:
-        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        sqlite = url.startswith("sqlite")
-        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}} if sqlite else {"pool_pre_ping": True}
-        self.engine: Engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            from sqlalchemy import event
-
-            @event.listens_for(self.engine, "connect")
-            def _wal(dbapi_connection, _record) -> None:  # noqa: ANN001
-                dbapi_connection.execute("PRAGMA journal_mode=WAL")
-                dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-
-        SQLModel.metadata.create_all(self.engine, tables=[
-            FinanceEventRow.__table__, ExpenseFingerprint.__table__, PaymentRoute.__table__,  # type: ignore[attr-defined]
-            WebhookReceipt.__table__, BankReportRow.__table__, SweepWatermark.__table__,  # type: ignore[attr-defined]
-            ReconciliationRow.__table__])  # type: ignore[attr-defined]
-        _add_new_columns(self.engine, ExpenseFingerprint.__table__)  # type: ignore[attr-defined]
-        _add_new_columns(self.engine, PaymentRoute.__table__)  # type: ignore[attr-defined]
-
-    def _session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
+class RuntimeRecords(Records):
+    """The feed, payment routes and bank reports, webhook claims, sweep watermarks and reconciliations."""
 
     # --- finance event feed --------------------------------------------------------------
     def append_events(self, events: Iterable[FinanceEvent]) -> int:
@@ -202,7 +139,7 @@ class IntegrationStore:
                     correlation_id=event.correlation_id, entity_code=event.entity_code,
                     amount=str(event.amount.amount) if event.amount else None,
                     currency=event.amount.currency if event.amount else None,
-                    summary=event.summary, data=json.dumps(event.data, default=str), recorded_at=_utcnow()))
+                    summary=event.summary, data=json.dumps(event.data, default=str), recorded_at=utcnow()))
                 added += 1
             db.commit()
         return added
@@ -242,58 +179,15 @@ class IntegrationStore:
                 col(FinanceEventRow.type).in_(list(types)),
                 col(FinanceEventRow.data).contains(json.dumps(value), autoescape=True))).all())
 
-    # --- duplicate expense detection -------------------------------------------------------
-    def register_expense_lines(self, report: ExpenseReport) -> list[tuple[str, str]]:
-        """Keep this report's current lines; return (line_id, original_report_id) for each line
-        that an earlier claim already holds.
-
-        Idempotent: running it again for the same report gives the same answer, whatever ran in
-        between. "Earlier" is a fixed order, submission time then report id, never the order in
-        which workers got here, so of two identical claims exactly one is the original. A line
-        removed from the report is released."""
-        submitted = _utc(report.submitted_at)
-        prints = {(ln.line_id, expense_fingerprint(report.employee_id, ln.transaction_date.isoformat(),
-                                                   ln.amount.amount, ln.amount.currency, ln.merchant))
-                  for ln in report.lines}
-        with self._session() as db:
-            kept = {(row.line_id, row.fingerprint): row for row in db.exec(
-                select(ExpenseFingerprint).where(ExpenseFingerprint.report_id == report.report_id))}
-            for key, row in kept.items():
-                if key not in prints:
-                    db.delete(row)
-            for line_id, fingerprint in prints - kept.keys():
-                db.add(ExpenseFingerprint(fingerprint=fingerprint, report_id=report.report_id, line_id=line_id,
-                                          submitted_at=submitted))
-            db.commit()
-            mine = _claim_order(submitted, report.report_id)
-            hits: list[tuple[str, str]] = []
-            for line_id, fingerprint in sorted(prints):
-                others = db.exec(select(ExpenseFingerprint).where(
-                    ExpenseFingerprint.fingerprint == fingerprint,
-                    ExpenseFingerprint.report_id != report.report_id)).all()
-                first = min(others, key=lambda row: _claim_order(row.submitted_at, row.report_id), default=None)
-                if first is not None and _claim_order(first.submitted_at, first.report_id) < mine:
-                    hits.append((line_id, first.report_id))
-        return hits
-
-    def release_expense_lines(self, report_id: str) -> int:
-        """Forget a report's lines (it was cancelled or expired): they no longer make others duplicates."""
-        with self._session() as db:
-            rows = db.exec(select(ExpenseFingerprint).where(ExpenseFingerprint.report_id == report_id)).all()
-            for row in rows:
-                db.delete(row)
-            db.commit()
-        return len(rows)
-
     # --- payment routing -------------------------------------------------------------------
     def route_payment(self, end_to_end_id: str, message_id: str, workflow_id: str,
                       payment_info_id: str | None = None) -> None:
         self.route_payments([PaymentRoute(end_to_end_id=end_to_end_id, message_id=message_id, workflow_id=workflow_id,
-                                          payment_info_id=payment_info_id or message_id, created_at=_utcnow())])
+                                          payment_info_id=payment_info_id or message_id, created_at=utcnow())])
 
     def route_transfers(self, message_id: str, transfers: Collection[tuple[str, str, str]]) -> None:
         """Route each (EndToEndId, PmtInfId, owning workflow) of one file, first route winning."""
-        now = _utcnow()
+        now = utcnow()
         self.route_payments([PaymentRoute(end_to_end_id=e2e, message_id=message_id, payment_info_id=block,
                                           workflow_id=owner, created_at=now) for e2e, block, owner in transfers])
 
@@ -341,7 +235,7 @@ class IntegrationStore:
                                  message_id=report.message_id, state=report.state.value, source=report.source,
                                  workflow_id=workflow_id, outcome=outcome, investigate=investigate,
                                  report=report.model_dump_json(), raw=raw if investigate else None,
-                                 received_at=_utcnow()))
+                                 received_at=utcnow()))
             try:
                 db.commit()
             except IntegrityError:   # the same delivery routed again after a crash: kept once
@@ -387,7 +281,7 @@ class IntegrationStore:
         key refuses a second one), so no two callers can both see it free."""
         with self._session() as db:
             db.add(WebhookReceipt(webhook_id=webhook_id, source=source, workflow_id=workflow_id,
-                                  received_at=_utcnow()))
+                                  received_at=utcnow()))
             try:
                 db.commit()
             except IntegrityError:
@@ -409,8 +303,8 @@ class IntegrationStore:
 
     def set_sweep_watermark(self, name: str, at: datetime) -> None:
         with self._session() as db:
-            row = db.get(SweepWatermark, name) or SweepWatermark(name=name, watermark="", updated_at=_utcnow())
-            row.watermark, row.updated_at = at.isoformat(), _utcnow()
+            row = db.get(SweepWatermark, name) or SweepWatermark(name=name, watermark="", updated_at=utcnow())
+            row.watermark, row.updated_at = at.isoformat(), utcnow()
             db.add(row)
             db.commit()
 
@@ -422,7 +316,7 @@ class IntegrationStore:
             kept = db.exec(select(ReconciliationRow.id).where(ReconciliationRow.run_key == run_key)).first()
             if kept is not None:
                 return kept
-            row = ReconciliationRow(run_key=run_key, entity_code=entity_code, day=day.isoformat(), ran_at=_utcnow(),
+            row = ReconciliationRow(run_key=run_key, entity_code=entity_code, day=day.isoformat(), ran_at=utcnow(),
                                     workflow_id=workflow_id, difference_count=difference_count, summary=summary,
                                     counts=counts, differences=differences)
             db.add(row)
@@ -439,18 +333,3 @@ class IntegrationStore:
     def reconciliation(self, reconciliation_id: int) -> ReconciliationRow | None:
         with self._session() as db:
             return db.get(ReconciliationRow, reconciliation_id)
-
-
-def _add_new_columns(engine: Engine, table: Table) -> None:
-    """Columns added to a table since a store was created (nullable, so no backfill is needed)."""
-    existing = {column["name"] for column in inspect(engine).get_columns(table.name)}
-    with engine.begin() as db:
-        for column in table.columns:
-            if column.name not in existing:
-                db.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} '
-                                f'{column.type.compile(engine.dialect)}'))
-
-
-@lru_cache(maxsize=8)
-def open_store(url: str) -> IntegrationStore:
-    return IntegrationStore(url)

@@ -1,0 +1,49 @@
+"""The integration store's database: the metadata every store table belongs to, and the engine.
+
+Store tables derive from ``StoreTable``, never from ``SQLModel`` directly: their own metadata holds
+exactly the store's tables (the sandboxes keep theirs in ``SQLModel.metadata``), which is what the
+migrations are written against and checked against.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, create_engine
+
+
+class StoreTable(SQLModel):
+    metadata = MetaData()
+
+
+def connect(url: str, **options: Any) -> Engine:
+    """An engine on the store: SQLite in WAL mode (readers do not wait for the writer), or PostgreSQL."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, **options)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
+
+    @event.listens_for(engine, "connect")
+    def _wal(dbapi_connection, _record) -> None:  # noqa: ANN001
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    return engine
+
+
+class Records:
+    """What every part of the store works with: the engine, and a session on it."""
+
+    engine: Engine
+
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

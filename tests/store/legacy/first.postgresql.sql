@@ -1,0 +1,59 @@
+-- The integration store as finsync/store.py created it at e9a5926 (the first store),
+-- with SQLModel's create_all on PostgreSQL: a store made before migrations.
+CREATE TABLE expense_fingerprint (
+	id SERIAL NOT NULL,
+	fingerprint VARCHAR NOT NULL,
+	report_id VARCHAR NOT NULL,
+	line_id VARCHAR NOT NULL,
+	PRIMARY KEY (id),
+	UNIQUE (fingerprint, report_id, line_id)
+);
+
+CREATE INDEX ix_expense_fingerprint_fingerprint ON expense_fingerprint (fingerprint);
+
+CREATE TABLE finance_event (
+	seq SERIAL NOT NULL,
+	event_id VARCHAR NOT NULL,
+	type VARCHAR NOT NULL,
+	occurred_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	process VARCHAR NOT NULL,
+	business_key VARCHAR NOT NULL,
+	workflow_id VARCHAR NOT NULL,
+	correlation_id VARCHAR NOT NULL,
+	entity_code VARCHAR,
+	amount VARCHAR,
+	currency VARCHAR,
+	summary VARCHAR NOT NULL,
+	data VARCHAR NOT NULL,
+	recorded_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	PRIMARY KEY (seq),
+	UNIQUE (event_id)
+);
+
+CREATE INDEX ix_finance_event_business_key ON finance_event (business_key);
+
+CREATE INDEX ix_finance_event_correlation_id ON finance_event (correlation_id);
+
+CREATE INDEX ix_finance_event_process ON finance_event (process);
+
+CREATE INDEX ix_finance_event_type ON finance_event (type);
+
+CREATE INDEX ix_finance_event_workflow_id ON finance_event (workflow_id);
+
+CREATE TABLE payment_route (
+	end_to_end_id VARCHAR NOT NULL,
+	message_id VARCHAR NOT NULL,
+	workflow_id VARCHAR NOT NULL,
+	created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	PRIMARY KEY (end_to_end_id)
+);
+
+CREATE INDEX ix_payment_route_message_id ON payment_route (message_id);
+
+CREATE TABLE webhook_receipt (
+	webhook_id VARCHAR NOT NULL,
+	source VARCHAR NOT NULL,
+	workflow_id VARCHAR,
+	received_at TIMESTAMP WITH TIME ZONE NOT NULL,
+	PRIMARY KEY (webhook_id)
+);
