@@ -257,9 +257,9 @@ def _quantity_variances(line: InvoiceLine, order_line: PurchaseOrderLine, before
                "beyond the order")]
     variances = []
     for kind, limit, against, what in checks:
-        if to_date.value <= limit:
-            continue
         excess = min(line.quantity.value, to_date.value - limit)
+        if excess <= 0:
+            continue
         difference = Money(amount=excess * line.unit_price.amount, currency=line.unit_price.currency)
         variances.append(LineVariance(
             kind=kind, invoice_line_id=line.line_id, order_line_id=order_line.line_id, invoiced_quantity=line.quantity,

@@ -72,6 +72,13 @@ def test_the_excess_charged_to_an_invoice_is_never_more_than_it_bills():
     assert result.variances[0].difference == Money.of("200.00", "USD")
 
 
+def test_a_line_billing_nothing_is_not_charged_with_an_excess_accepted_earlier():
+    earlier = invoice(invoice_line("L1", "OL1", 8, "100.00"), invoice_id="INV-1")
+    result = match_invoice(invoice(invoice_line("L1", "OL1", 0, "100.00"), invoice_id="INV-2"), MONITORS,
+                           [receipt("OL1", 5)], [earlier], TOLERANCE)
+    assert result.matched
+
+
 def test_voided_receipts_voided_invoices_and_the_invoice_itself_are_not_counted():
     bill = invoice(invoice_line("L1", "OL1", 5, "100.00"), invoice_id="INV-2")
     voided_bill = invoice(invoice_line("L1", "OL1", 5, "100.00"), invoice_id="INV-1", status=InvoiceStatus.VOIDED)
@@ -113,6 +120,15 @@ def test_a_price_within_both_tolerances_matches_and_beyond_the_lesser_is_held():
     assert (variance.invoiced_unit_price.amount, variance.ordered_unit_price.amount) == (Decimal("102.50"),   # type: ignore[union-attr]
                                                                                          Decimal("100.00"))
     assert "USD 25.00 more on 10 EA, beyond the price tolerance of USD 20.00" in variance.message
+
+
+def test_a_percentage_tolerance_never_grants_a_cent_it_does_not_contain():
+    # 1 % of USD 100.50 is USD 1.005: USD 1.00 allowed, not USD 1.01
+    one_percent = MatchTolerance(price_percent=Decimal(1), price_per_unit=[Money.of("5.00", "USD")])
+    pricey = order(order_line("OL1", 1, "100.50"))
+    result = match_invoice(invoice(invoice_line("L1", "OL1", 1, "101.51")), pricey, [receipt("OL1", 1)], [], one_percent)
+    assert [(v.difference, v.allowed) for v in result.variances] == [(Money.of("1.01", "USD"), Money.of("1.00", "USD"))]
+    assert match_invoice(invoice(invoice_line("L1", "OL1", 1, "101.50")), pricey, [receipt("OL1", 1)], [], one_percent).matched
 
 
 def test_the_absolute_tolerance_binds_when_it_is_the_lesser():
