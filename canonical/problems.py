@@ -51,11 +51,15 @@ class ProblemCode(StrEnum):
     REPORT_NOT_SUBMITTED = "REPORT_NOT_SUBMITTED"
     REPORT_CANCELLED = "REPORT_CANCELLED"
     REPORT_NOT_FOUND = "REPORT_NOT_FOUND"
-    # requisition-to-pay
-    SUPPLIER_UNKNOWN_IN_ERP = "SUPPLIER_UNKNOWN_IN_ERP"
-    ORDER_MISSING = "ORDER_MISSING"            # no purchase order for an approved requisition
+    # requisition-to-pay: the supplier, the budget, the supplier's invoice
+    SUPPLIER_INACTIVE = "SUPPLIER_INACTIVE"
+    SUPPLIER_ON_HOLD = "SUPPLIER_ON_HOLD"
+    SUPPLIER_BANK_INVALID = "SUPPLIER_BANK_INVALID"   # no remit-to, or bank details finsync cannot pay to
     BUDGET_INSUFFICIENT = "BUDGET_INSUFFICIENT"
-    INVOICE_MISMATCH = "INVOICE_MISMATCH"      # AP hold: the three-way match found variances
+    INVOICE_MISMATCH = "INVOICE_MISMATCH"     # three-way match failed: the invoice is on AP hold
+    INVOICE_DUPLICATE = "INVOICE_DUPLICATE"   # the supplier's invoice number was already billed this fiscal year
+    SUPPLIER_UNKNOWN_IN_ERP = "SUPPLIER_UNKNOWN_IN_ERP"
+    ORDER_MISSING = "ORDER_MISSING"           # no purchase order for an approved requisition
 
 
 class BusinessProblem(BaseModel):
@@ -63,7 +67,7 @@ class BusinessProblem(BaseModel):
 
     code: str                   # a ProblemCode, or a vendor refusal finsync has no better name for
     reason: str                 # one finance-readable sentence
-    system: str = "finsync"     # where it has to be fixed: "erp", "bank", "expense", "finsync"
+    system: str = "finsync"     # where it has to be fixed: "erp", "bank", "expense", "procurement", "finsync"
     subject: str | None = None  # the value at fault: a cost center code, an account number, a date
     line_id: str | None = None  # the report line it sits on, when it is one line's problem
     field: str | None = None    # the vendor's field path, when the vendor named one

@@ -56,6 +56,18 @@ _REMEDIES: dict[str, list[ResolutionAction]] = {
     ProblemCode.PAID_BUT_RECALLED: [RETRY, CLOSE_AS_PAID],
     ProblemCode.SETTLEMENT_AMOUNT_UNKNOWN: [RETRY],
     ProblemCode.FX_ACCOUNT_MISSING: [RETRY],
+    # Requisition-to-pay. Supplier master data and the budget are fixed at the source (reactivate,
+    # release the hold, correct the bank details, raise the budget) and checked again, or the
+    # requisition stops.
+    ProblemCode.SUPPLIER_INACTIVE: [RETRY, CANCEL],
+    ProblemCode.SUPPLIER_ON_HOLD: [RETRY, CANCEL],
+    ProblemCode.SUPPLIER_BANK_INVALID: [RETRY, CANCEL],
+    ProblemCode.BUDGET_INSUFFICIENT: [APPROVE_OVER_BUDGET, RETRY, CANCEL],   # cancel: the owner rejects it
+    # An invoice's problem is that invoice's, not the requisition's: cancel would stop the whole
+    # purchase. Retry matches again (a receipt arrived, a credit note came, the invoice was voided
+    # in the platform).
+    ProblemCode.INVOICE_MISMATCH: [ACCEPT_VARIANCE, REJECT_INVOICE, RETRY],
+    ProblemCode.INVOICE_DUPLICATE: [REJECT_INVOICE, RETRY],
 }
 _DEFAULT = [RETRY, CANCEL]   # fix it at the source and retry, or stop
 

@@ -1,0 +1,1 @@
+"""Requisition-to-pay: the purchase from an approved requisition until the supplier is paid."""
