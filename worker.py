@@ -31,12 +31,13 @@ from finsync.temporal import connect
 from workflows.expense.model import TaskQueues, workflow_id
 from workflows.expense.start import StartOutcome, start_or_signal
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
+from workflows.procurement.workflow import RequisitionToPayWorkflow
 from workflows.reconcile.workflow import DailyReconciliationWorkflow
 from workflows.sweep.workflow import ExpenseSweepWorkflow
 
 log = logging.getLogger("finsync.worker")
 
-WORKFLOWS = [ExpenseReimbursementWorkflow, ExpenseSweepWorkflow, DailyReconciliationWorkflow]
+WORKFLOWS = [ExpenseReimbursementWorkflow, ExpenseSweepWorkflow, DailyReconciliationWorkflow, RequisitionToPayWorkflow]
 
 
 def _vendor_worker(client: Client, vendor: VendorSettings, activities: list) -> Worker:

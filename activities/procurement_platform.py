@@ -11,6 +11,7 @@ from temporalio import activity
 from activities.errors import vendor_call
 from canonical import Money
 from canonical.procurement import PurchaseOrder, Receipt, Requisition, Supplier
+from canonical.suppliers import SupplierCheck, check_supplier
 from connectors.interfaces import ProcurementPlatform
 
 
@@ -18,8 +19,14 @@ class RequisitionRef(BaseModel):
     requisition_id: str
 
 
-class SupplierRef(BaseModel):
+class SupplierCheckRequest(BaseModel):
     supplier_id: str
+    currency: str              # what the supplier is to be paid in
+
+
+class CheckedSupplier(BaseModel):
+    supplier: Supplier
+    check: SupplierCheck       # the account to pay on, or every reason it cannot be paid
 
 
 class OrderRef(BaseModel):
@@ -47,10 +54,13 @@ class ProcurementPlatformActivities:
         async with vendor_call():
             return await self.platform.get_requisition(ref.requisition_id)
 
-    @activity.defn(name="procurement.fetch_supplier")
-    async def fetch_supplier(self, ref: SupplierRef) -> Supplier:
+    @activity.defn(name="procurement.check_supplier")
+    async def check_supplier(self, request: SupplierCheckRequest) -> CheckedSupplier:
+        """The supplier as the platform has it, checked here: IBAN and BIC validation reads data
+        files the workflow sandbox refuses, and its registry changes with the package version."""
         async with vendor_call():
-            return await self.platform.get_supplier(ref.supplier_id)
+            supplier = await self.platform.get_supplier(request.supplier_id)
+        return CheckedSupplier(supplier=supplier, check=check_supplier(supplier, request.currency))
 
     @activity.defn(name="procurement.order_for_requisition")
     async def order_for_requisition(self, ref: RequisitionRef) -> PurchaseOrder | None:

@@ -10,11 +10,11 @@ from temporalio import activity
 
 from canonical import CompanyBankAccount
 from canonical.procurement_rules import ProcurementRulebook
-from finsync.config import DebtorAccount
+from finsync.config import EntityAccounts
 
 
 def load_procurement_rulebook(rules_file: Path,
-                              payment_accounts: dict[str, dict[str, DebtorAccount]]) -> ProcurementRulebook:
+                              payment_accounts: EntityAccounts) -> ProcurementRulebook:
     with open(rules_file, "rb") as fh:
         rules = tomllib.load(fh)
     accounts = {entity: {currency: CompanyBankAccount(holder_name=acct.name, bic=acct.bic, iban=acct.iban,
@@ -26,7 +26,7 @@ def load_procurement_rulebook(rules_file: Path,
 
 
 class ProcurementRules:
-    def __init__(self, rules_file: Path, payment_accounts: dict[str, dict[str, DebtorAccount]]) -> None:
+    def __init__(self, rules_file: Path, payment_accounts: EntityAccounts) -> None:
         self.rules_file = rules_file
         self.payment_accounts = payment_accounts
 

@@ -5,25 +5,37 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from canonical.money import Money
 from canonical.parties import CompanyBankAccount
 from canonical.procurement import PaymentTerms
 
 
 class MatchTolerance(BaseModel):
-    """How far an invoice may stray from the order and the receipts before it goes on AP hold.
-
-    A unit price passes only within both the percentage of the order's price and the absolute
-    amount per unit (in the document's currency): the percentage guards cheap items, the amount
-    expensive ones. Quantities: what is invoiced on an order line, over all its invoices, may not
-    exceed what was received, nor the ordered quantity plus ``over_billing_percent``."""
+    """One legal entity's tolerances (Oracle keeps them per supplier site; finsync per entity). How
+    they apply is workflows/procurement/matching.py's business."""
 
     model_config = ConfigDict(frozen=True)
 
-    price_percent: Decimal = Decimal(0)
-    price_amount: Decimal = Decimal(0)
-    over_billing_percent: Decimal = Decimal(0)
+    price_percent: Decimal = Field(default=Decimal(0), ge=0)   # of the ordered value of the quantity billed
+    # The absolute price tolerance per unit, one per currency the entity buys in: an order in a
+    # currency without one allows no price variance at all (finsync does not convert tolerances).
+    price_per_unit: list[Money] = []
+    over_billing_percent: Decimal = Field(default=Decimal(0), ge=0)   # quantity billed beyond the ordered
+
+    @field_validator("price_per_unit")
+    @classmethod
+    def _one_per_currency(cls, amounts: list[Money]) -> list[Money]:
+        currencies = [amount.currency for amount in amounts]
+        if len(set(currencies)) != len(currencies):
+            raise ValueError(f"one absolute price tolerance per currency (got {', '.join(currencies)})")
+        if any(amount.amount < 0 for amount in amounts):
+            raise ValueError("an absolute price tolerance cannot be negative")
+        return amounts
+
+    def per_unit(self, currency: str) -> Money:
+        return next((amount for amount in self.price_per_unit if amount.currency == currency), Money.zero(currency))
 
 
 class ProcurementRulebook(BaseModel):

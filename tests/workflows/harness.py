@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -19,8 +18,10 @@ from activities.bookkeeping import BookkeepingActivities
 from canonical import ApprovalStatus, ReportStatusChanged
 from finsync.config import Settings
 from finsync.store import IntegrationStore
+from tests.workflows.polling import until
 from tests.workflows.world import OWNER_REF, World
 from workflows.common.exceptions import ResolutionAction
+from workflows.common.process import RESOLVE_EXCEPTION
 from workflows.expense.model import BusinessStatus, ExpenseInput, ExpenseResolution, ExpenseSnapshot, TaskQueues
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
@@ -36,16 +37,7 @@ class Run:
         return await self.handle.query(ExpenseReimbursementWorkflow.status)
 
     async def until(self, predicate: Callable[[ExpenseSnapshot], bool], timeout: float = 60.0) -> ExpenseSnapshot:
-        """Poll the status query (queries do not skip time) until the predicate holds; the
-        deadline only stops a test that went wrong, it is not a measure."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            snap = await self.snapshot()
-            if predicate(snap):
-                return snap
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"timed out; last status {snap.status}: {snap.timeline[-3:]}")
-            await asyncio.sleep(0.05)
+        return await until(self.snapshot, predicate, lambda s: f"last status {s.status}: {s.timeline[-3:]}", timeout)
 
     async def until_status(self, status: BusinessStatus) -> ExpenseSnapshot:
         return await self.until(lambda s: s.status is status)
@@ -60,8 +52,9 @@ class Run:
             correlation_id="test-correlation"))
 
     async def resolve(self, action: ResolutionAction, **fields: object) -> str:
-        return await self.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, ExpenseResolution(
-            action=action, resolved_by=str(fields.pop("resolved_by", "ap.clerk")), **fields))  # type: ignore[arg-type]
+        return await self.handle.execute_update(RESOLVE_EXCEPTION, ExpenseResolution(
+            action=action, resolved_by=str(fields.pop("resolved_by", "ap.clerk")), **fields),  # type: ignore[arg-type]
+            result_type=str)
 
     async def parked_on(self, code: str) -> ExpenseSnapshot:
         return await self.until(lambda s: s.open_exception is not None and s.open_exception.problem.code == code)

@@ -25,36 +25,12 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from canonical import BusinessProblem, Money, ProblemCode, currency_exponent
 from canonical.procurement import Invoice, InvoiceLine, InvoiceStatus, PurchaseOrder, PurchaseOrderLine, Receipt
+from canonical.procurement_rules import MatchTolerance
 from canonical.quantity import Quantity, UnitPrice, extend
-
-
-class MatchTolerance(BaseModel):
-    """One legal entity's tolerances (Oracle keeps them per supplier site; finsync per entity)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    price_percent: Decimal = Field(default=Decimal(0), ge=0)   # of the ordered value of the quantity billed
-    # The absolute price tolerance per unit, one per currency the entity buys in: an order in a
-    # currency without one allows no price variance at all (finsync does not convert tolerances).
-    price_per_unit: list[Money] = []
-    over_billing_percent: Decimal = Field(default=Decimal(0), ge=0)   # quantity billed beyond the ordered
-
-    @field_validator("price_per_unit")
-    @classmethod
-    def _one_per_currency(cls, amounts: list[Money]) -> list[Money]:
-        currencies = [amount.currency for amount in amounts]
-        if len(set(currencies)) != len(currencies):
-            raise ValueError(f"one absolute price tolerance per currency (got {', '.join(currencies)})")
-        if any(amount.amount < 0 for amount in amounts):
-            raise ValueError("an absolute price tolerance cannot be negative")
-        return amounts
-
-    def per_unit(self, currency: str) -> Money:
-        return next((amount for amount in self.price_per_unit if amount.currency == currency), Money.zero(currency))
 
 
 class VarianceKind(StrEnum):
@@ -169,7 +145,8 @@ def hold_problem(result: MatchResult) -> BusinessProblem:
         line_id=result.variances[0].invoice_line_id,
         reason=(f"Invoice {result.invoice_number} does not match purchase order {result.order_number} and is on AP "
                 "hold: " + " ".join(variance.message for variance in result.variances)
-                + " Accept the variance, or void the invoice in the procurement platform, then retry."))
+                + " Accept the variance (with a reason), reject the invoice, or retry once the missing receipts or a "
+                "credit note are in."))
 
 
 # --- the figures --------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from canonical import Money, ProblemCode
 from canonical.procurement import InvoiceStatus
+from canonical.procurement_rules import MatchTolerance
 from tests.workflows.procurement.documents import invoice, invoice_line, order, order_line, receipt
-from workflows.procurement.matching import MatchResult, MatchTolerance, VarianceKind, hold_problem, match_invoice
+from workflows.procurement.matching import MatchResult, VarianceKind, hold_problem, match_invoice
 
 # 2 % and USD 5.00 per unit: on 10 monitors at USD 100 the percentage binds (USD 20.00 < USD 50.00).
 TOLERANCE = MatchTolerance(price_percent=Decimal(2), price_per_unit=[Money.of("5.00", "USD"), Money.of("1", "JPY"),

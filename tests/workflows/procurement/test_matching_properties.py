@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from canonical import Money, currency_exponent
+from canonical.procurement_rules import MatchTolerance
 from tests.workflows.procurement.documents import invoice, invoice_line, order, order_line, receipt
-from workflows.procurement.matching import MatchTolerance, VarianceKind, match_invoice
+from workflows.procurement.matching import VarianceKind, match_invoice
 
 PROPERTY = settings(max_examples=150, deadline=None)
 CURRENCIES = st.sampled_from(["USD", "JPY", "BHD"])

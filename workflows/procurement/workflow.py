@@ -1,0 +1,573 @@
+"""Requisition-to-pay: one workflow per requisition, from approval until the order is closed.
+
+approved -> supplier checked (active, not on hold, bank details valid, known to the ERP) ->
+budget checked (an overrun parks for the budget owner) -> commitment in the ERP -> purchase order
+issued -> receipts and invoices arrive in any order, over weeks -> each invoice: three-way match
+(a variance parks that invoice on AP hold while the rest goes on) -> vendor bill posted exactly
+once -> paid on its due date (or its discount date) -> payment booked in the ERP and written back
+to the platform -> order closed once fully received, invoiced and paid.
+
+``cancel_requisition`` stops it at any step before money is with the bank and compensates in
+reverse: posted bills are reversed, the order cancelled, the commitment released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.bank import BankActivities, PaymentRef
+    from activities.procurement_erp import CommitmentRef, ProcurementErpActivities, VendorRef
+    from activities.procurement_platform import (
+        CheckedSupplier,
+        InvoicePaid,
+        InvoiceVoid,
+        OrderRef,
+        ProcurementPlatformActivities,
+        RequisitionRef,
+        SupplierCheckRequest,
+    )
+    from activities.procurement_rules import ProcurementRules
+    from canonical import (
+        BankAccount,
+        BusinessProblem,
+        FinanceEventType,
+        Money,
+        PaymentInstruction,
+        PaymentState,
+        PaymentStatusReport,
+        ProblemCode,
+    )
+    from canonical.keys import iso20022_id, step_key
+    from canonical.money import total
+    from canonical.payment import reason_text
+    from canonical.procurement import (
+        BillLine,
+        BillPayment,
+        BillReversal,
+        BudgetCheck,
+        BudgetRequest,
+        Commitment,
+        CommitmentLine,
+        Invoice,
+        PostedBill,
+        PostedCommitment,
+        ProcurementChange,
+        PurchaseOrder,
+        Receipt,
+        Requisition,
+        Supplier,
+        VendorBill,
+    )
+    from canonical.procurement_rules import ProcurementRulebook
+    from workflows.common import search
+    from workflows.common.exceptions import Resolution, ResolutionAction
+    from workflows.common.payments import MONEY_LEFT, PaymentInbox
+    from workflows.common.process import WHOLE, BusinessFailure, CancelRequested, FinanceProcess
+    from workflows.common.remedies import MoneyState, unsafe_reason
+    from workflows.procurement.matching import hold_problem, match_invoice
+    from workflows.procurement.model import (
+        PROCESS,
+        SIGNAL_CHANGE,
+        UPDATE_CANCEL,
+        WORKFLOW_NAME,
+        CancelRequest,
+        InvoiceProgress,
+        InvoiceStage,
+        ProcurementInput,
+        ProcurementOutcome,
+        ProcurementResolution,
+        ProcurementSnapshot,
+        ProcurementStatus,
+    )
+    from workflows.procurement.terms import payment_plan
+
+BANK_SILENCE = timedelta(days=5)
+RETRY, CANCEL = ResolutionAction.RETRY, ResolutionAction.CANCEL
+ACCEPT_VARIANCE, REJECT_INVOICE = ResolutionAction.ACCEPT_VARIANCE, ResolutionAction.REJECT_INVOICE
+APPROVE_OVER_BUDGET = ResolutionAction.APPROVE_OVER_BUDGET
+DONE = {InvoiceStage.PAID, InvoiceStage.REJECTED}
+BILLED = {InvoiceStage.POSTED, InvoiceStage.SCHEDULED, InvoiceStage.PAYMENT_SENT, InvoiceStage.PAID}
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
+    PROCESS = PROCESS
+    RESOLUTION = ProcurementResolution
+
+    @workflow.init
+    def __init__(self, input: ProcurementInput) -> None:
+        self._begin_process(business_key=input.requisition_id, correlation_id=input.correlation_id,
+                            status=ProcurementStatus.APPROVED)
+        self._begin_payments()
+        self.input = input
+        self.queues = input.task_queues
+        self.requisition: Requisition | None = input.requisition
+        self.supplier: Supplier | None = None
+        self.payee: BankAccount | None = None
+        self.order: PurchaseOrder | None = None
+        self.commitment_id: str | None = None          # its external id, fixed before it is created
+        self.commitment: PostedCommitment | None = None
+        self.issued = False
+        self.seen_changes: set[str] = set()
+        self.receipts: dict[str, Receipt] = {}
+        self.invoices: dict[str, Invoice] = {}
+        self.progress: dict[str, InvoiceProgress] = {}
+        self.accepted: dict[str, Invoice] = {}        # invoices past the match: what later invoices are matched after
+        self.cancel: CancelRequest | None = None
+
+    # --- messages -------------------------------------------------------------------------
+    @workflow.signal(name=SIGNAL_CHANGE)
+    def procurement_change(self, change: ProcurementChange) -> None:
+        """From the poller or the gateway; the same change seen twice counts once."""
+        if change.change_id in self.seen_changes or change.requisition_id != self.input.requisition_id:
+            return
+        self.seen_changes.add(change.change_id)
+        if change.receipt is not None:
+            self.receipts[change.receipt.receipt_id] = change.receipt
+        if change.invoice is not None and change.invoice.invoice_id not in self.invoices:
+            self.invoices[change.invoice.invoice_id] = change.invoice
+
+    @workflow.update(name=UPDATE_CANCEL)
+    async def cancel_requisition(self, request: CancelRequest) -> str:
+        self.cancel = request
+        if WHOLE in self.open_exceptions and CANCEL in self.open_exceptions[WHOLE].actions:
+            self.resolutions[WHOLE] = ProcurementResolution(action=CANCEL, resolved_by=request.requested_by,
+                                                            note=request.reason)
+        return f"cancellation accepted: {request.reason}"
+
+    @cancel_requisition.validator
+    def _check_cancel(self, request: CancelRequest) -> None:
+        if self.business_status in (ProcurementStatus.CLOSED, ProcurementStatus.CANCELLED) or self.cancel:
+            raise ValueError(f"requisition {self.input.requisition_id} is {self.business_status.value}; nothing to cancel")
+        why = unsafe_reason(CANCEL, self._money_state())
+        if why:
+            raise ValueError(why)
+
+    @workflow.query
+    def status(self) -> ProcurementSnapshot:
+        return ProcurementSnapshot(
+            requisition_id=self.input.requisition_id, status=ProcurementStatus(self.business_status.value),
+            entity_code=self.entity_code, supplier=self.supplier.name if self.supplier else None,
+            amount=self.requisition.total if self.requisition else None,
+            order_id=self.order.order_id if self.order else None, commitment=self.commitment,
+            invoices=list(self.progress.values()), open_exceptions=list(self.open_exceptions.values()),
+            timeline=self.timeline)
+
+    # --- the process ------------------------------------------------------------------------
+    @workflow.run
+    async def run(self, input: ProcurementInput) -> ProcurementOutcome:
+        self.attributes.begin(
+            search.PROCESS.value_set(PROCESS), search.SOURCE_SYSTEM.value_set(input.source_system),
+            search.BUSINESS_KEY.value_set(input.requisition_id),
+            search.BUSINESS_STATUS.value_set(self.business_status.value))
+        self.rules: ProcurementRulebook = await self._local(ProcurementRules.load_rulebook)
+        try:
+            requisition = await self._read_requisition()
+            await self._check_supplier(requisition)
+            await self._check_budget(requisition)
+            order = await self._commit(requisition)
+            await self._issue(order)
+            await self._settle_invoices(order)
+            await self._close(order)
+        except CancelRequested:
+            await self._compensate()
+        await self._rest()
+        return ProcurementOutcome(requisition_id=input.requisition_id,
+                                  status=ProcurementStatus(self.business_status.value),
+                                  invoices=list(self.progress.values()))
+
+    async def _read_requisition(self) -> Requisition:
+        if self.requisition is None:
+            self.requisition = await self._vendor(ProcurementPlatformActivities.fetch_requisition,
+                                                  RequisitionRef(requisition_id=self.input.requisition_id),
+                                                  self.queues.procurement)
+        requisition = self.requisition
+        self._observe_entity(requisition.entity_code)
+        self._emit(FinanceEventType.APPROVED, f"Requisition {requisition.requisition_id} '{requisition.title}' approved "
+                   f"for {requisition.total}", amount=requisition.total)
+        self._set(ProcurementStatus.APPROVED, f"Approved for {requisition.total}")
+        return requisition
+
+    async def _check_supplier(self, requisition: Requisition) -> None:
+        """Active, not on hold, bank details that a bank will take, and known to the ERP."""
+        while True:
+            self._stop_if_cancelled()
+            checked: CheckedSupplier = await self._vendor(ProcurementPlatformActivities.check_supplier, SupplierCheckRequest(
+                supplier_id=requisition.supplier_id, currency=requisition.currency), self.queues.procurement)
+            supplier = self.supplier = checked.supplier
+            self.attributes.set(search.COUNTERPARTY.value_set(supplier.number))
+            problem = _one_problem(checked.check.problems)
+            if problem is None and not await self._vendor(ProcurementErpActivities.supplier_known, VendorRef(
+                    supplier_number=supplier.number, entity_code=requisition.entity_code), self.queues.erp):
+                problem = BusinessProblem(
+                    code=ProblemCode.SUPPLIER_UNKNOWN_IN_ERP, system="erp", subject=supplier.number, reason=(
+                        f"Supplier {supplier.name} ({supplier.number}) is not an active vendor of "
+                        f"{requisition.entity_code} in the ERP: create or activate the vendor there, then retry."))
+            if problem is None:
+                self.payee = checked.check.account
+                self._set(ProcurementStatus.SUPPLIER_CHECKED, f"Supplier {supplier.name} checked")
+                return
+            await self._park_or_cancel(problem, "supplier check")
+
+    async def _check_budget(self, requisition: Requisition) -> None:
+        """Each cost center and account must have the budget for its lines in this period; an
+        overrun waits for the budget owner: approve over budget (with a reason) or reject."""
+        by_coding: dict[tuple[str, str, str], list[Money]] = {}
+        for line in requisition.lines:
+            key = (line.coding.entity_code, line.coding.cost_center, line.coding.gl_account)
+            by_coding.setdefault(key, []).append(line.amount)
+        codings = {(ln.coding.entity_code, ln.coding.cost_center, ln.coding.gl_account): ln.coding
+                   for ln in requisition.lines}
+        request = BudgetRequest(entity_code=requisition.entity_code, on=workflow.now().date(), lines=[
+            (codings[key], total(amounts, requisition.currency)) for key, amounts in sorted(by_coding.items())])
+        while True:
+            self._stop_if_cancelled()
+            check: BudgetCheck = await self._vendor(ProcurementErpActivities.check_budget, request, self.queues.erp)
+            if not check.short:
+                self._set(ProcurementStatus.BUDGET_CHECKED, "Within budget")
+                return
+            overruns = "; ".join(f"{ln.coding.cost_center} / {ln.coding.gl_account}: {ln.requested} requested, "
+                                 f"{ln.available} available (short {ln.shortfall})" for ln in check.short)
+            resolution = await self._park_or_cancel(BusinessProblem(
+                code=ProblemCode.BUDGET_INSUFFICIENT, system="erp", subject=check.short[0].coding.cost_center, reason=(
+                    f"Requisition {requisition.requisition_id} exceeds the budget: {overruns}. The budget owner "
+                    "approves it over budget with a reason, or rejects it (cancel).")),
+                "budget check")
+            if resolution.action is APPROVE_OVER_BUDGET:
+                self._set(ProcurementStatus.BUDGET_CHECKED, f"Approved over budget by {resolution.resolved_by}: "
+                          f"{resolution.note}")
+                return
+
+    async def _commit(self, requisition: Requisition) -> PurchaseOrder:
+        """The order the platform made from the requisition, committed in the ERP exactly once."""
+        ref = RequisitionRef(requisition_id=requisition.requisition_id)
+        while True:
+            self._stop_if_cancelled()
+            order: PurchaseOrder | None = await self._vendor(ProcurementPlatformActivities.order_for_requisition, ref,
+                                                             self.queues.procurement)
+            if order is not None:
+                break
+            await self._park_or_cancel(BusinessProblem(
+                code=ProblemCode.ORDER_MISSING, system="procurement", subject=requisition.requisition_id, reason=(
+                    f"The procurement platform has no purchase order for approved requisition "
+                    f"{requisition.requisition_id}. Have purchasing create it, then retry.")), "purchase order", [RETRY, CANCEL])
+        self.order = order
+        assert self.supplier is not None
+        self.commitment_id = step_key(workflow.info().workflow_id, "commitment")
+        posted = await self._vendor(ProcurementErpActivities.create_commitment, Commitment(
+            external_id=self.commitment_id, supplier_number=self.supplier.number, entity_code=requisition.entity_code,
+            order_number=order.order_number, order_date=workflow.now().date(), currency=order.currency,
+            memo=f"PO {order.order_number} for requisition {requisition.requisition_id}",
+            lines=[CommitmentLine(line_key=line.line_id, description=line.description, coding=line.coding,
+                                  amount=line.amount) for line in order.lines]), self.queues.erp)
+        self.commitment = posted
+        self._emit(FinanceEventType.COMMITTED, f"Purchase order {order.order_number} committed in the ERP as "
+                   f"{posted.document_number} for {order.total}", amount=order.total,
+                   data={"external_id": posted.external_id, "erp_id": posted.erp_id})
+        self._set(ProcurementStatus.COMMITTED, f"Committed as {posted.document_number}")
+        return order
+
+    async def _issue(self, order: PurchaseOrder) -> None:
+        self._stop_if_cancelled()
+        await self._vendor(ProcurementPlatformActivities.issue_order, OrderRef(order_id=order.order_id),
+                           self.queues.procurement)
+        self.issued = True
+        self._emit(FinanceEventType.ORDERED, f"Purchase order {order.order_number} issued to "
+                   f"{self.supplier.name if self.supplier else order.supplier_id}", amount=order.total)
+        self._set(ProcurementStatus.ORDERED, f"Order {order.order_number} issued; waiting for receipts and invoices")
+
+    # --- invoices --------------------------------------------------------------------------
+    async def _settle_invoices(self, order: PurchaseOrder) -> None:
+        """Each invoice goes its own way (one on AP hold does not hold the others) until the
+        order is fully invoiced and every invoice paid or rejected."""
+        tasks: list[asyncio.Task[None]] = []
+        while True:
+            await self._wait_forever(lambda: self.cancel is not None or self._new_invoices() != []
+                                     or self._complete(order, tasks))
+            if self.cancel is not None:
+                # Each invoice stops at its next step (a parked one at once); then compensation
+                # sees exactly what was done.
+                await workflow.wait_condition(lambda: all(task.done() for task in tasks))
+                raise CancelRequested()
+            if self._complete(order, tasks):
+                for task in tasks:
+                    task.result()   # a task's failure fails the run here, not silently
+                return
+            for invoice_id in self._new_invoices():
+                invoice = self.invoices[invoice_id]
+                self.progress[invoice_id] = InvoiceProgress(invoice_id=invoice_id, invoice_number=invoice.invoice_number,
+                                                            amount=invoice.total)
+                tasks.append(asyncio.create_task(self._invoice_until_stopped(order, invoice)))
+
+    def _new_invoices(self) -> list[str]:
+        return [invoice_id for invoice_id in self.invoices if invoice_id not in self.progress]
+
+    def _complete(self, order: PurchaseOrder, tasks: list[asyncio.Task[None]]) -> bool:
+        """Fully invoiced (every ordered quantity billed by accepted invoices) and nothing left to pay."""
+        if not all(task.done() for task in tasks) or not self.progress:
+            return False
+        billed: dict[str, Decimal] = {}
+        for invoice in self.accepted.values():
+            for line in invoice.lines:
+                if line.order_line_id:
+                    billed[line.order_line_id] = billed.get(line.order_line_id, Decimal(0)) + line.quantity.value
+        return all(billed.get(line.line_id, Decimal(0)) >= line.quantity.value for line in order.lines)
+
+    async def _invoice_until_stopped(self, order: PurchaseOrder, invoice: Invoice) -> None:
+        try:
+            await self._settle_invoice(order, invoice)
+        except CancelRequested:
+            return   # the requisition is being cancelled: compensation takes it from here
+
+    async def _settle_invoice(self, order: PurchaseOrder, invoice: Invoice) -> None:
+        item = f"invoice {invoice.invoice_number}"
+        progress = self.progress[invoice.invoice_id]
+        if not await self._matched(order, invoice, item, progress):
+            return
+        self.accepted[invoice.invoice_id] = invoice
+        bill = await self._post_bill(order, invoice, item, progress)
+        plan = payment_plan(invoice, supplier_terms=self.supplier.payment_terms if self.supplier else None,
+                            default=self.rules.default_terms, take_discounts=self.rules.take_discounts)
+        pay_on = plan.pay_on(workflow.now().date())
+        amount, discount = plan.amount_on(pay_on), plan.discount_on(pay_on)
+        progress.pay_on, progress.discount = pay_on, discount
+        progress.stage = InvoiceStage.SCHEDULED
+        self._emit(FinanceEventType.PAYMENT_SCHEDULED, f"Invoice {invoice.invoice_number} to be paid {amount} on "
+                   f"{pay_on}" + (f" (discount {discount} taken)" if not discount.is_zero else ""),
+                   amount=amount, data={"invoice_id": invoice.invoice_id, "pay_on": pay_on.isoformat()})
+        await self._until(pay_on)
+        self._stop_if_cancelled()
+        settled = await self._pay(invoice, amount, item, progress)
+        await self._book_payment(invoice, bill, settled, discount, item, progress)
+
+    async def _matched(self, order: PurchaseOrder, invoice: Invoice, item: str, progress: InvoiceProgress) -> bool:
+        """Three-way match; a variance puts the invoice on AP hold until a clerk accepts it, rejects
+        the invoice (voided in the platform), or retries once receipts have come in."""
+        while True:
+            result = match_invoice(invoice, order, list(self.receipts.values()), list(self.accepted.values()),
+                                   self.rules.tolerance_for(self.entity_code or ""))
+            if result.matched:
+                self._emit(FinanceEventType.MATCHED, f"Invoice {invoice.invoice_number} matches order "
+                           f"{order.order_number} and its receipts", amount=invoice.total)
+                return True
+            progress.stage = InvoiceStage.ON_HOLD
+            resolution = await self._park(hold_problem(result), "three-way match", item=item)
+            progress.stage = InvoiceStage.RECEIVED
+            if resolution.action is ACCEPT_VARIANCE:
+                return True
+            if resolution.action is REJECT_INVOICE:
+                await self._vendor(ProcurementPlatformActivities.void_invoice, InvoiceVoid(
+                    invoice_id=invoice.invoice_id, reason=f"Rejected by {resolution.resolved_by}: {resolution.note}"),
+                    self.queues.procurement, item=item)
+                progress.stage = InvoiceStage.REJECTED
+                self._emit(FinanceEventType.REJECTED, f"Invoice {invoice.invoice_number} rejected and voided",
+                           amount=invoice.total)
+                return False
+            fresh: list[Receipt] = await self._vendor(ProcurementPlatformActivities.fetch_receipts,
+                                                      OrderRef(order_id=order.order_id), self.queues.procurement, item=item)
+            self.receipts.update({receipt.receipt_id: receipt for receipt in fresh})
+
+    async def _post_bill(self, order: PurchaseOrder, invoice: Invoice, item: str, progress: InvoiceProgress) -> PostedBill:
+        assert self.supplier is not None and self.commitment_id is not None
+        terms = invoice.payment_terms or self.supplier.payment_terms or self.rules.default_terms
+        lines = []
+        for line in invoice.lines:
+            ordered = order.line(line.order_line_id or "")
+            coding = ordered.coding if ordered else order.lines[0].coding
+            lines.append(BillLine(line_key=line.line_id, order_line_key=line.order_line_id or order.lines[0].line_id,
+                                  description=line.description, coding=coding, amount=line.amount))
+        bill = VendorBill(
+            external_id=step_key(workflow.info().workflow_id, f"bill-{invoice.invoice_id}"),
+            supplier_number=self.supplier.number, entity_code=self.entity_code or "", invoice_number=invoice.invoice_number,
+            invoice_date=invoice.invoice_date, posting_date=workflow.now().date(), due_date=terms.due_date(invoice.invoice_date),
+            currency=invoice.currency, commitment_external_id=self.commitment_id,
+            memo=f"Invoice {invoice.invoice_number} on PO {order.order_number}", lines=lines)
+        posted: PostedBill = await self._vendor(ProcurementErpActivities.post_bill, bill, self.queues.erp, item=item)
+        progress.bill, progress.stage = posted, InvoiceStage.POSTED
+        self._emit(FinanceEventType.POSTED, f"Vendor bill {posted.document_number} posted for invoice "
+                   f"{invoice.invoice_number}: {posted.amount}", amount=posted.amount,
+                   data={"external_id": posted.external_id, "erp_id": posted.erp_id, "invoice_id": invoice.invoice_id})
+        return posted
+
+    async def _until(self, day: date) -> None:
+        """Wait (a durable timer) until the payment day, or until the requisition is cancelled."""
+        start = workflow.now()
+        due = start.replace(year=day.year, month=day.month, day=day.day, hour=0, minute=0, second=0, microsecond=0)
+        if due > start:
+            await self._wait(lambda: self.cancel is not None, due - start)
+
+    async def _pay(self, invoice: Invoice, amount: Money, item: str, progress: InvoiceProgress) -> PaymentStatusReport:
+        """Pay the invoice until the bank settles it; a rejection parks this invoice only."""
+        attempt = 1
+        while True:
+            creditor = self.payee
+            debtor = self.rules.payment_account(self.entity_code or "", amount.currency)
+            if debtor is None or creditor is None:
+                await self._park(BusinessProblem(
+                    code=ProblemCode.PAYOUT_ACCOUNT_MISSING, system="finsync", subject=f"{self.entity_code} {amount.currency}",
+                    reason=f"Entity {self.entity_code} has no account to pay suppliers in {amount.currency} from: add one "
+                           f"under [bank] debtor_accounts, then retry."), "payment", [RETRY], item=item)
+                self.rules = await self._local(ProcurementRules.load_rulebook)
+                continue
+            key = f"{invoice.invoice_id}P{attempt}"
+            self._stop_if_cancelled()
+            progress.stage = InvoiceStage.PAYMENT_SENT   # from here on the money may leave: cancel is refused
+            instruction = PaymentInstruction(
+                message_id=iso20022_id("FSM", self.input.requisition_id, key),
+                end_to_end_id=iso20022_id("FSE", self.input.requisition_id, key),
+                debtor_entity=self.entity_code or "", debtor_name=debtor.holder_name, debtor_account=debtor,
+                creditor=creditor, amount=amount, requested_execution_date=workflow.now().date(),
+                remittance_info=f"Invoice {invoice.invoice_number}"[:140])
+            ack: PaymentStatusReport = await self._vendor(BankActivities.send_payment, instruction, self.queues.bank,
+                                                          item=item)
+            self.payment_status(ack)
+            self._emit(FinanceEventType.PAYMENT_SENT, f"{amount} sent to the bank for invoice {invoice.invoice_number} "
+                       f"({instruction.end_to_end_id})", amount=amount,
+                       data={"end_to_end_id": instruction.end_to_end_id, "message_id": instruction.message_id})
+            outcome = await self._bank_outcome(instruction, item)
+            progress.payment = outcome
+            if outcome.state in MONEY_LEFT:
+                return outcome
+            await self._park(BusinessProblem(
+                code=ProblemCode.PAYMENT_REJECTED, system="bank", subject=creditor.account_id, vendor_code=outcome.reason_code,
+                reason=(f"The bank rejected the payment of {amount} for invoice {invoice.invoice_number} to account "
+                        f"{creditor.account_id}: {reason_text(outcome.reason_code)} ({outcome.reason_code}). Correct the "
+                        "supplier's bank details in the procurement platform, then retry.")), "payment", [RETRY], item=item)
+            attempt += 1
+            assert self.supplier is not None
+            refreshed: CheckedSupplier = await self._vendor(ProcurementPlatformActivities.check_supplier, SupplierCheckRequest(
+                supplier_id=self.supplier.supplier_id, currency=amount.currency), self.queues.procurement, item=item)
+            self.payee = refreshed.check.account or self.payee
+
+    async def _bank_outcome(self, instruction: PaymentInstruction, item: str) -> PaymentStatusReport:
+        e2e = instruction.end_to_end_id
+        while not await self._wait(lambda: self._settled_or_refused(e2e), BANK_SILENCE):
+            lookup: PaymentStatusReport = await self._vendor(BankActivities.payment_status, PaymentRef(
+                message_id=instruction.message_id, end_to_end_id=e2e), self.queues.bank, item=item)
+            self.payment_status(lookup)
+            if self._settled_or_refused(e2e):
+                break
+            await self._park(BusinessProblem(code=ProblemCode.BANK_SILENT, system="bank", subject=e2e, reason=(
+                f"The bank has not confirmed payment {e2e} ({instruction.amount}) within {BANK_SILENCE.days} days; its "
+                f"last status is {lookup.bank_status_code or lookup.state.value}. Check with the bank, then retry.")),
+                "payment", [RETRY], item=item)
+        return self.bank_reports[e2e]
+
+    def _settled_or_refused(self, e2e: str) -> bool:
+        report = self.bank_reports.get(e2e)
+        return report is not None and report.state in (PaymentState.SETTLED, PaymentState.REJECTED, PaymentState.RETURNED)
+
+    async def _book_payment(self, invoice: Invoice, bill: PostedBill, settled: PaymentStatusReport, discount: Money,
+                            item: str, progress: InvoiceProgress) -> None:
+        """The bill payment in the ERP (payable cleared, discount taken), then the platform is told."""
+        debtor = self.rules.payment_account(self.entity_code or "", bill.amount.currency)
+        assert debtor is not None
+        paid_on = settled.booking_date or workflow.now().date()
+        amount = settled.amount or bill.amount - discount
+        booked = await self._vendor(ProcurementErpActivities.pay_bill, BillPayment(
+            external_id=f"{settled.end_to_end_id}:bill-payment", bill_erp_id=bill.erp_id, bank_gl_account=debtor.gl_account,
+            paid_on=paid_on, amount=amount, discount=discount), self.queues.erp, item=item)
+        progress.booked_payment = booked
+        await self._vendor(ProcurementPlatformActivities.record_invoice_payment, InvoicePaid(
+            invoice_id=invoice.invoice_id, amount=amount, paid_on=paid_on, note=f"finsync {settled.end_to_end_id}"),
+            self.queues.procurement, item=item)
+        progress.stage = InvoiceStage.PAID
+        self._emit(FinanceEventType.PAID, f"Invoice {invoice.invoice_number} paid {amount}"
+                   + (f" after a discount of {discount}" if not discount.is_zero else "")
+                   + f"; booked as {booked.document_number}", amount=amount,
+                   data={"invoice_id": invoice.invoice_id, "end_to_end_id": settled.end_to_end_id, "erp_id": booked.erp_id})
+
+    # --- the end ------------------------------------------------------------------------------
+    async def _close(self, order: PurchaseOrder) -> None:
+        """Fully received, invoiced and paid: close the order and release what is left of the commitment."""
+        self._set(ProcurementStatus.PAYING, "Every invoice settled; closing the order")
+        await self._vendor(ProcurementPlatformActivities.close_order, OrderRef(order_id=order.order_id),
+                           self.queues.procurement)
+        assert self.commitment_id is not None
+        await self._vendor(ProcurementErpActivities.release_commitment, CommitmentRef(external_id=self.commitment_id),
+                           self.queues.erp)
+        self._emit(FinanceEventType.CLOSED, f"Purchase order {order.order_number} closed: received, invoiced and paid")
+        self._set(ProcurementStatus.CLOSED, f"Order {order.order_number} closed")
+
+    async def _compensate(self) -> None:
+        """Undo in reverse order what was done: bills reversed, order cancelled, commitment released."""
+        reason = self.cancel.reason if self.cancel else "cancelled by finance"
+        for progress in reversed(list(self.progress.values())):
+            if progress.bill is not None and progress.stage in (InvoiceStage.POSTED, InvoiceStage.SCHEDULED):
+                reversal = await self._vendor_retrying(ProcurementErpActivities.reverse_bill, BillReversal(
+                    external_id=f"{progress.bill.external_id}:reversal", bill_erp_id=progress.bill.erp_id,
+                    on=workflow.now().date(), memo=f"Requisition cancelled: {reason}"), self.queues.erp)
+                progress.reversal, progress.stage = reversal, InvoiceStage.REJECTED
+                self._emit(FinanceEventType.REVERSED, f"Vendor bill {progress.bill.document_number} reversed by "
+                           f"{reversal.document_number}", amount=progress.bill.amount)
+        if self.order is not None and self.issued:
+            await self._vendor_retrying(ProcurementPlatformActivities.cancel_order, OrderRef(order_id=self.order.order_id),
+                                        self.queues.procurement)
+        if self.commitment is not None and self.commitment_id is not None:
+            await self._vendor_retrying(ProcurementErpActivities.release_commitment,
+                                        CommitmentRef(external_id=self.commitment_id), self.queues.erp)
+        self._emit(FinanceEventType.CANCELLED, f"Requisition cancelled: {reason}; nothing will be paid")
+        self._set(ProcurementStatus.CANCELLED, f"Cancelled: {reason}")
+
+    async def _vendor_retrying(self, activity: Callable[..., Awaitable[Any]], arg: Any, task_queue: str) -> Any:
+        """A compensation step: a refusal parks with retry only (cancelling is what got us here)."""
+        while True:
+            try:
+                return await self._vendor_once(activity, arg, task_queue)
+            except BusinessFailure as failure:
+                await self._park(failure.problem, "cancellation", [RETRY])
+
+    # --- plumbing -------------------------------------------------------------------------------
+    async def _park_or_cancel(self, problem: BusinessProblem, step: str,
+                              actions: list[ResolutionAction] | None = None) -> Resolution:
+        resolution = await self._park(problem, step, actions)
+        if resolution.action is CANCEL:
+            raise CancelRequested()
+        return resolution
+
+    def _interrupted(self) -> bool:
+        return self.cancel is not None
+
+    def _stop_if_cancelled(self) -> None:
+        if self.cancel is not None:
+            raise CancelRequested()
+
+    def _money_state(self, item: str = WHOLE) -> MoneyState:
+        """Where the requisition's money is: per invoice for an invoice's exception, else over all."""
+        progresses = [p for p in self.progress.values() if not item or f"invoice {p.invoice_number}" == item]
+        states = [self.bank_reports[p.payment.end_to_end_id].state for p in progresses
+                  if p.payment is not None and p.payment.end_to_end_id in self.bank_reports]
+        sent = [p for p in progresses if p.stage is InvoiceStage.PAYMENT_SENT]
+        if any(state in MONEY_LEFT for state in states) or any(p.stage is InvoiceStage.PAID for p in progresses):
+            return MoneyState.PAID_OUT
+        if sent:
+            return MoneyState.PAYMENT_WITH_BANK
+        if any(p.stage in BILLED for p in progresses):
+            return MoneyState.BOOKED
+        return MoneyState.NOTHING_BOOKED
+
+    def _headline(self) -> str:
+        """Requisition, supplier, amount, entity: the line that identifies it in the Web UI."""
+        parts = [f"Requisition {self.input.requisition_id}"]
+        if self.supplier:
+            parts.append(self.supplier.name)
+        if self.requisition:
+            parts.append(str(self.requisition.total))
+        if self.entity_code:
+            parts.append(self.entity_code)
+        return " · ".join(parts)
+
+
+def _one_problem(problems: list[BusinessProblem]) -> BusinessProblem | None:
+    """Every reason a supplier cannot be paid, parked as one problem under the first one's code."""
+    if not problems:
+        return None
+    first = problems[0]
+    return first.model_copy(update={"reason": " ".join(problem.reason for problem in problems)})
