@@ -3,8 +3,9 @@
 Parked processes are found through Temporal visibility (FinsyncBusinessStatus = 'EXCEPTION'),
 so the queue needs no table of its own and is never out of date. What a finance user needs
 beyond the search attributes (the readable reason, since when, who, how much in which
-currency) comes from each workflow's ``status`` query, asked of all of them at once; a
-workflow whose worker does not answer in time is listed from visibility alone.
+currency) comes from each workflow's ``parked_view`` query, which every process answers (one
+row per open exception: a requisition may have several invoices on hold), asked of all of them
+at once; a workflow whose worker does not answer in time is listed from visibility alone.
 """
 
 from __future__ import annotations
@@ -30,15 +31,15 @@ from finsync.workflow_calls import (
     CallFailed,
     NoWorkerAnswered,
     ensure_running,
-    status_or_none,
+    parked_view_or_none,
 )
 from workflows.common import search
-from workflows.common.exceptions import Resolution
+from workflows.common.exceptions import OpenException, ParkedView, Resolution
 from workflows.common.process import RESOLVE_EXCEPTION
 from workflows.expense.model import PROCESS as EXPENSE
-from workflows.expense.model import ExpenseSnapshot
+from workflows.procurement.model import PROCESS as PROCUREMENT
 
-PROCESSES = [EXPENSE]
+PROCESSES = [EXPENSE, PROCUREMENT]
 CONCURRENT_QUERIES = 16  # status queries in flight at once (each costs the worker a workflow replay if not cached)
 
 
@@ -49,7 +50,7 @@ class ParkedItem:
     entity: str | None
     reason_code: str
     functional_amount: float | None      # visibility's FinsyncFunctionalAmount (no currency), once coded
-    snapshot: ExpenseSnapshot | None = None   # None: no worker answered the status query in time
+    view: ParkedView | None = None        # None: no worker answered the query in time
 
 
 def known_entities(settings: Settings) -> list[str]:
@@ -91,18 +92,16 @@ async def parked(client: Client, entity: str | None = None, process: str | None 
     limit = asyncio.Semaphore(CONCURRENT_QUERIES)
 
     async def detailed(item: ParkedItem) -> ParkedItem:
-        if item.process != EXPENSE:
-            return item
         async with limit:
-            snapshot = await status_or_none(client.get_workflow_handle(item.workflow_id), answer_within)
-        return ParkedItem(**{**item.__dict__, "snapshot": snapshot})
+            view = await parked_view_or_none(client.get_workflow_handle(item.workflow_id), answer_within)
+        return ParkedItem(**{**item.__dict__, "view": view})
 
     return sorted(await asyncio.gather(*(detailed(item) for item in items)), key=_oldest_first)
 
 
 def _oldest_first(item: ParkedItem) -> tuple[int, str]:
-    if item.snapshot and item.snapshot.open_exception:
-        return 0, item.snapshot.open_exception.raised_at.isoformat()
+    if item.view and item.view.open_exceptions:
+        return 0, min(e.raised_at for e in item.view.open_exceptions).isoformat()
     return 1, item.workflow_id
 
 
@@ -111,26 +110,33 @@ def queue_table(items: list[ParkedItem]) -> Table:
     (it is copied into ``resolve``), so the table fits an 80-column terminal."""
     table = Table(title=text(f"{len(items)} parked"), box=box.SIMPLE_HEAD, show_lines=True)
     table.add_column("workflow / reason", ratio=1)
-    for column in ("entity", "age", "employee", "amount"):
+    for column in ("entity", "age", "who", "amount"):
         table.add_column(column, no_wrap=True)
     unanswered = False
     for item in items:
-        snap = item.snapshot
-        if snap is None:
+        view = item.view
+        if view is None:
             unanswered = True
             amount = ("" if item.functional_amount is None
                       else f"{item.functional_amount:,.2f} in {item.entity or 'the entity'}'s functional currency")
             table.add_row(_workflow_and_reason(item.workflow_id, item.reason_code), text(item.entity), text("?"),
                           text("?"), text(amount))
             continue
-        problem = snap.open_exception.problem if snap.open_exception else None
-        reason = f"{problem.code}: {problem.reason}" if problem else item.reason_code
-        table.add_row(_workflow_and_reason(item.workflow_id, reason), text(snap.entity_code or item.entity),
-                      text(age(snap.open_exception.raised_at if snap.open_exception else None)),
-                      text(snap.employee_id), text(money(snap.reimbursement)))
+        exceptions: list[OpenException | None] = list(view.open_exceptions) or [None]
+        for exception in exceptions:
+            table.add_row(_workflow_and_reason(item.workflow_id, _reason(exception, item.reason_code)),
+                          text(view.entity_code or item.entity), text(age(exception.raised_at if exception else None)),
+                          text(view.counterparty), text(money(view.amount)))
     if unanswered:
         table.caption = text(f"?: no worker answered in time; shown from the search attributes. {ASK_FOR_A_WORKER}")
     return table
+
+
+def _reason(exception: OpenException | None, code: str) -> str:
+    if exception is None:
+        return code
+    item = f"[{exception.item}] " if exception.item else ""
+    return f"{item}{exception.problem.code}: {exception.problem.reason}"
 
 
 def _workflow_and_reason(workflow_id: str, reason: str) -> Text:
@@ -159,7 +165,7 @@ async def resolve(client: Client, workflow_id: str, resolution: Resolution | dic
     server and could still apply much later, so when none answers nothing is sent."""
     handle = client.get_workflow_handle(workflow_id)
     await ensure_running(handle, answer_within)
-    if await status_or_none(handle, answer_within) is None:
+    if await parked_view_or_none(handle, answer_within) is None:
         raise NoWorkerAnswered(f"{workflow_id}: no worker answered within {answer_within:g} s; nothing was sent. "
                                f"{ASK_FOR_A_WORKER}")
     try:

@@ -13,8 +13,11 @@ from datetime import timedelta
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from workflows.common.exceptions import ParkedView
+from workflows.common.process import PARKED_VIEW
 from workflows.expense.model import ExpenseSnapshot, workflow_id
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
+from workflows.procurement.model import PROCESS as PROCUREMENT
 
 ANSWER_WITHIN = 5.0   # seconds a worker has to answer a query or an update
 ASK_FOR_A_WORKER = "Is a worker running (finsync dev, or finsync worker)?"
@@ -23,7 +26,9 @@ SOURCE_SYSTEM = "concur"
 
 def workflow_id_for(reference: str) -> str:
     """A workflow id as given, or the workflow of an expense platform's report id."""
-    return reference if reference.startswith("expense-") else workflow_id(SOURCE_SYSTEM, reference)
+    if reference.startswith(("expense-", f"{PROCUREMENT}-")):
+        return reference
+    return workflow_id(SOURCE_SYSTEM, reference)
 
 
 class CallFailed(Exception):
@@ -64,6 +69,14 @@ async def status_or_none(handle: WorkflowHandle, answer_within: float = ANSWER_W
     """The expense workflow's ``status`` query, or None if no worker answers in time."""
     try:
         return await handle.query(ExpenseReimbursementWorkflow.status, rpc_timeout=timedelta(seconds=answer_within))
+    except (RPCError, WorkflowQueryFailedError):
+        return None
+
+
+async def parked_view_or_none(handle: WorkflowHandle, answer_within: float = ANSWER_WITHIN) -> ParkedView | None:
+    """Any process's ``parked_view`` query, or None if no worker answers in time."""
+    try:
+        return await handle.query(PARKED_VIEW, result_type=ParkedView, rpc_timeout=timedelta(seconds=answer_within))
     except (RPCError, WorkflowQueryFailedError):
         return None
 

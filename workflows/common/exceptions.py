@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from canonical import BusinessProblem
+from canonical import BusinessProblem, Money
 
 
 class ResolutionAction(StrEnum):
@@ -79,3 +79,16 @@ def details_markdown(title: str, open_exception: OpenException) -> str:
     return (f"**{title}: needs attention**\n\n{problem.reason}\n\n"
             f"- code: `{problem.code}` (fix in: {problem.system})\n- step: {open_exception.step}\n"
             f"- since: {open_exception.raised_at:%Y-%m-%d %H:%M} UTC\n- resolve with update `resolve_exception`: {actions}")
+
+
+class ParkedView(BaseModel):
+    """What the exception queue shows of any process (the ``parked_view`` query): which document,
+    whose, how much, and every exception open on it."""
+
+    process: str
+    business_key: str
+    headline: str
+    entity_code: str | None = None
+    counterparty: str | None = None            # the employee, the supplier, ...
+    amount: Money | None = None
+    open_exceptions: list[OpenException] = []

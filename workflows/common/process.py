@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common.attributes import SearchAttributeBook
     from workflows.common.exceptions import (
         OpenException,
+        ParkedView,
         Resolution,
         ResolutionAction,
         ResolutionRejected,
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common.status import TimelineEntry
 
 RESOLVE_EXCEPTION = "resolve_exception"   # the update every process answers (CLI and Web UI send it by name)
+PARKED_VIEW = "parked_view"               # the query every process answers for the exception queue
 EXCEPTION = "EXCEPTION"                   # a parked process's business status: every process's status enum has it
 WHOLE = ""                                # the item key of an exception that stops the whole process
 
@@ -86,6 +88,13 @@ class FinanceProcess:
         """Where the money of ``item`` (or of the whole process) is: decides the safe remedies."""
         raise NotImplementedError
 
+    def _counterparty(self) -> str | None:
+        """Who the money is for (an employee, a supplier), as finance names them."""
+        return None
+
+    def _amount(self) -> Money | None:
+        return None
+
     def _interrupted(self) -> bool:
         """True once the process is being stopped (a cancellation): parked items give up waiting."""
         return False
@@ -105,10 +114,13 @@ class FinanceProcess:
         item = self._item_of(resolution)
         check_resolution(self.open_exceptions.get(item), resolution, self._money_state(item))
 
-    @workflow.query(name="open_exceptions")
-    def exceptions(self) -> list[OpenException]:
-        """Every exception open now, oldest first (``finsync exceptions list`` asks every process this)."""
-        return list(self.open_exceptions.values())
+    @workflow.query(name=PARKED_VIEW)
+    def parked_view(self) -> ParkedView:
+        """The document and every exception open on it, oldest first: ``finsync exceptions`` asks
+        every process this, whatever its own status query looks like."""
+        return ParkedView(process=self.PROCESS, business_key=self.business_key, headline=self._headline(),
+                          entity_code=self.entity_code, counterparty=self._counterparty(), amount=self._amount(),
+                          open_exceptions=list(self.open_exceptions.values()))
 
     def _decode_resolution(self, payload: RawValue) -> Resolution:
         """The process's own resolution payload; anything else is refused before it reaches history."""

@@ -627,6 +627,12 @@ class ExpenseReimbursementWorkflow(FinanceProcess, PaymentInbox):
         if self.platform_status == acted_on:
             self.platform_status = state
 
+    def _counterparty(self) -> str | None:
+        return self.employee_id
+
+    def _amount(self) -> Money | None:
+        return self.reimbursement
+
     def _headline(self) -> str:
         """Report, employee, amount, entity: the line that identifies this report in the Web UI."""
         parts = [f"Expense report {self.input.report_id}"]

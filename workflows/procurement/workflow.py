@@ -553,6 +553,12 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
             return MoneyState.BOOKED
         return MoneyState.NOTHING_BOOKED
 
+    def _counterparty(self) -> str | None:
+        return self.supplier.name if self.supplier else None
+
+    def _amount(self) -> Money | None:
+        return self.requisition.total if self.requisition else None
+
     def _headline(self) -> str:
         """Requisition, supplier, amount, entity: the line that identifies it in the Web UI."""
         parts = [f"Requisition {self.input.requisition_id}"]
