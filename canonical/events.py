@@ -34,6 +34,7 @@ class FinanceEventType(StrEnum):
     REJECTED = "rejected"      # an invoice was rejected and voided
     PAYMENT_SCHEDULED = "payment_scheduled"
     CLOSED = "closed"          # a purchase order fully received, invoiced and paid
+    CONTINUED = "continued"    # a long process continued in a new run (its history kept short)
 
 
 class FinanceEvent(BaseModel):

@@ -7,8 +7,17 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from canonical import Money, PaymentStatusReport, PostedJournal
-from canonical.procurement import PostedBill, PostedBillPayment, PostedCommitment, Requisition
+from canonical import BankAccount, Money, PaymentStatusReport, PostedJournal
+from canonical.procurement import (
+    Invoice,
+    PostedBill,
+    PostedBillPayment,
+    PostedCommitment,
+    PurchaseOrder,
+    Receipt,
+    Requisition,
+    Supplier,
+)
 from workflows.common.exceptions import OpenException, Resolution, ResolutionAction
 from workflows.common.status import TimelineEntry
 
@@ -29,14 +38,6 @@ class ProcurementQueues(BaseModel):
     procurement: str = "finsync-procurement"
     erp: str = "finsync-erp"
     bank: str = "finsync-bank"
-
-
-class ProcurementInput(BaseModel):
-    requisition_id: str
-    source_system: str = "coupa"
-    correlation_id: str = ""
-    task_queues: ProcurementQueues = ProcurementQueues()
-    requisition: Requisition | None = None   # as the trigger read it: the first read is not repeated
 
 
 class ProcurementStatus(StrEnum):
@@ -76,6 +77,38 @@ class InvoiceProgress(BaseModel):
     booked_payment: PostedBillPayment | None = None
 
 
+class ProcurementCarry(BaseModel):
+    """Everything a long run keeps when it continues as new: the documents, what each invoice has
+    reached, what the bank said, and the changes already seen (so none counts twice)."""
+
+    requisition: Requisition
+    supplier: Supplier
+    payee: BankAccount | None
+    order: PurchaseOrder
+    commitment_id: str
+    commitment: PostedCommitment
+    entity_code: str
+    seen_changes: list[str]
+    receipts: list[Receipt]
+    invoices: list[Invoice]
+    progress: list[InvoiceProgress]
+    accepted: list[str]                       # invoice ids past the match
+    bank_reports: list[PaymentStatusReport]
+    timeline: list[TimelineEntry]             # the last entries only: the older ones are in the earlier run
+
+
+class ProcurementInput(BaseModel):
+    requisition_id: str
+    source_system: str = "coupa"
+    correlation_id: str = ""
+    task_queues: ProcurementQueues = ProcurementQueues()
+    requisition: Requisition | None = None   # as the trigger read it: the first read is not repeated
+    carried: ProcurementCarry | None = None  # the state a run continued-as-new hands to the next
+    # Continue as new past this many history events too (None: when the SDK suggests it). For an
+    # operator who wants shorter histories, and for the test that proves nothing is lost.
+    history_limit: int | None = Field(default=None, ge=50)
+
+
 class CancelRequest(BaseModel):
     """``cancel_requisition``: stop the process and compensate what was done, in reverse order."""
 
@@ -113,4 +146,5 @@ class ProcurementOutcome(BaseModel):
     requisition_id: str
     status: ProcurementStatus
     invoices: list[InvoiceProgress] = []
+
 

@@ -80,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
         CancelRequest,
         InvoiceProgress,
         InvoiceStage,
+        ProcurementCarry,
         ProcurementInput,
         ProcurementOutcome,
         ProcurementResolution,
@@ -93,6 +94,7 @@ RETRY, CANCEL = ResolutionAction.RETRY, ResolutionAction.CANCEL
 ACCEPT_VARIANCE, REJECT_INVOICE = ResolutionAction.ACCEPT_VARIANCE, ResolutionAction.REJECT_INVOICE
 APPROVE_OVER_BUDGET = ResolutionAction.APPROVE_OVER_BUDGET
 DONE = {InvoiceStage.PAID, InvoiceStage.REJECTED}
+CARRIED_TIMELINE = 20   # timeline entries a continued run keeps
 BILLED = {InvoiceStage.POSTED, InvoiceStage.SCHEDULED, InvoiceStage.PAYMENT_SENT, InvoiceStage.PAID}
 
 
@@ -169,11 +171,14 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
             search.BUSINESS_STATUS.value_set(self.business_status.value))
         self.rules: ProcurementRulebook = await self._local(ProcurementRules.load_rulebook)
         try:
-            requisition = await self._read_requisition()
-            await self._check_supplier(requisition)
-            await self._check_budget(requisition)
-            order = await self._commit(requisition)
-            await self._issue(order)
+            if input.carried is not None:
+                order = self._resume(input.carried)
+            else:
+                requisition = await self._read_requisition()
+                await self._check_supplier(requisition)
+                await self._check_budget(requisition)
+                order = await self._commit(requisition)
+                await self._issue(order)
             await self._settle_invoices(order)
             await self._close(order)
         except CancelRequested:
@@ -287,31 +292,35 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
     async def _settle_invoices(self, order: PurchaseOrder) -> None:
         """Each invoice goes its own way (one on AP hold does not hold the others) until the
         order is fully invoiced and every invoice paid or rejected."""
-        tasks: list[asyncio.Task[None]] = []
+        tasks: dict[str, asyncio.Task[None]] = {
+            invoice_id: asyncio.create_task(self._invoice_until_stopped(order, self.invoices[invoice_id]))
+            for invoice_id, progress in self.progress.items() if progress.stage not in DONE}   # a continued run
         while True:
             await self._wait_forever(lambda: self.cancel is not None or self._new_invoices() != []
-                                     or self._complete(order, tasks))
+                                     or self._complete(order, tasks) or self._time_to_continue(tasks))
             if self.cancel is not None:
                 # Each invoice stops at its next step (a parked one at once); then compensation
                 # sees exactly what was done.
-                await workflow.wait_condition(lambda: all(task.done() for task in tasks))
+                await workflow.wait_condition(lambda: all(task.done() for task in tasks.values()))
                 raise CancelRequested()
             if self._complete(order, tasks):
-                for task in tasks:
+                for task in tasks.values():
                     task.result()   # a task's failure fails the run here, not silently
                 return
+            if self._time_to_continue(tasks):
+                await self._continue_as_new(order)
             for invoice_id in self._new_invoices():
                 invoice = self.invoices[invoice_id]
                 self.progress[invoice_id] = InvoiceProgress(invoice_id=invoice_id, invoice_number=invoice.invoice_number,
                                                             amount=invoice.total)
-                tasks.append(asyncio.create_task(self._invoice_until_stopped(order, invoice)))
+                tasks[invoice_id] = asyncio.create_task(self._invoice_until_stopped(order, invoice))
 
     def _new_invoices(self) -> list[str]:
         return [invoice_id for invoice_id in self.invoices if invoice_id not in self.progress]
 
-    def _complete(self, order: PurchaseOrder, tasks: list[asyncio.Task[None]]) -> bool:
+    def _complete(self, order: PurchaseOrder, tasks: dict[str, asyncio.Task[None]]) -> bool:
         """Fully invoiced (every ordered quantity billed by accepted invoices) and nothing left to pay."""
-        if not all(task.done() for task in tasks) or not self.progress:
+        if not all(task.done() for task in tasks.values()) or not self.progress:
             return False
         billed: dict[str, Decimal] = {}
         for invoice in self.accepted.values():
@@ -329,10 +338,13 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
     async def _settle_invoice(self, order: PurchaseOrder, invoice: Invoice) -> None:
         item = f"invoice {invoice.invoice_number}"
         progress = self.progress[invoice.invoice_id]
-        if not await self._matched(order, invoice, item, progress):
-            return
-        self.accepted[invoice.invoice_id] = invoice
-        bill = await self._post_bill(order, invoice, item, progress)
+        if progress.bill is None:
+            if not await self._matched(order, invoice, item, progress):
+                return
+            self.accepted[invoice.invoice_id] = invoice
+            bill = await self._post_bill(order, invoice, item, progress)
+        else:
+            bill = progress.bill                      # a continued run: matched and billed before
         plan = payment_plan(invoice, supplier_terms=self.supplier.payment_terms if self.supplier else None,
                             default=self.rules.default_terms, take_discounts=self.rules.take_discounts)
         pay_on = plan.pay_on(workflow.now().date())
@@ -483,6 +495,47 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
                    + (f" after a discount of {discount}" if not discount.is_zero else "")
                    + f"; booked as {booked.document_number}", amount=amount,
                    data={"invoice_id": invoice.invoice_id, "end_to_end_id": settled.end_to_end_id, "erp_id": booked.erp_id})
+
+    # --- a long run continues as new ------------------------------------------------------------
+    def _time_to_continue(self, tasks: dict[str, asyncio.Task[None]]) -> bool:
+        """History is long (the SDK says so, or past the input's limit) and every invoice is at a
+        point a new run can take up from its progress alone: done, or waiting for its payment
+        date. A parked or paying invoice waits; its wait adds almost nothing to the history."""
+        info = workflow.info()
+        limit = self.input.history_limit
+        long = info.is_continue_as_new_suggested() or (limit is not None and info.get_current_history_length() >= limit)
+        return long and all(task.done() or self.progress[invoice_id].stage is InvoiceStage.SCHEDULED
+                            for invoice_id, task in tasks.items())
+
+    async def _continue_as_new(self, order: PurchaseOrder) -> None:
+        """Hand everything to a new run of this workflow id, once no message handler is mid-way."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        assert self.requisition and self.supplier and self.commitment and self.commitment_id and self.entity_code
+        carried = ProcurementCarry(
+            requisition=self.requisition, supplier=self.supplier, payee=self.payee, order=order,
+            commitment_id=self.commitment_id, commitment=self.commitment, entity_code=self.entity_code,
+            seen_changes=sorted(self.seen_changes), receipts=list(self.receipts.values()),
+            invoices=list(self.invoices.values()), progress=list(self.progress.values()), accepted=list(self.accepted),
+            bank_reports=list(self.bank_reports.values()), timeline=self.timeline[-CARRIED_TIMELINE:])
+        self._emit(FinanceEventType.CONTINUED, f"Requisition {self.input.requisition_id} continues in a new run "
+                   f"({workflow.info().get_current_history_length()} history events)")
+        await self._rest()
+        workflow.continue_as_new(self.input.model_copy(update={"carried": carried, "requisition": None}))
+
+    def _resume(self, carried: ProcurementCarry) -> PurchaseOrder:
+        """Take up where the earlier run stopped (see ``_continue_as_new``)."""
+        self.requisition, self.supplier, self.payee = carried.requisition, carried.supplier, carried.payee
+        self.order, self.issued = carried.order, True
+        self.commitment_id, self.commitment, self.entity_code = carried.commitment_id, carried.commitment, carried.entity_code
+        self.seen_changes = set(carried.seen_changes)
+        self.receipts = {receipt.receipt_id: receipt for receipt in carried.receipts}
+        self.invoices = {invoice.invoice_id: invoice for invoice in carried.invoices}
+        self.progress = {progress.invoice_id: progress for progress in carried.progress}
+        self.accepted = {invoice_id: self.invoices[invoice_id] for invoice_id in carried.accepted}
+        self.bank_reports = {report.end_to_end_id: report for report in carried.bank_reports}
+        self.timeline = list(carried.timeline)
+        self._set(ProcurementStatus.ORDERED, f"Continued from an earlier run: {len(self.progress)} invoices so far")
+        return carried.order
 
     # --- the end ------------------------------------------------------------------------------
     async def _close(self, order: PurchaseOrder) -> None:

@@ -43,6 +43,10 @@ class Run:
     handle: WorkflowHandle
     world: World
     store: IntegrationStore
+    started: WorkflowHandle      # the first run's handle: its result follows every continued run
+
+    async def result(self) -> object:
+        return await self.started.result()
 
     async def snapshot(self) -> ProcurementSnapshot:
         return await self.handle.query(RequisitionToPayWorkflow.status)
@@ -84,7 +88,7 @@ class Run:
 
 @asynccontextmanager
 async def running(env: WorkflowEnvironment, world: World, tmp_path: Path,
-                  settings: Settings | None = None) -> AsyncIterator[Run]:
+                  settings: Settings | None = None, history_limit: int | None = None) -> AsyncIterator[Run]:
     queue = f"q-{uuid.uuid4().hex[:8]}"
     settings = settings or Settings()
     store = IntegrationStore(f"sqlite:///{tmp_path / 'store.db'}")
@@ -96,8 +100,10 @@ async def running(env: WorkflowEnvironment, world: World, tmp_path: Path,
         handle = await env.client.start_workflow(
             RequisitionToPayWorkflow.run,
             ProcurementInput(requisition_id=world.requisition.requisition_id, correlation_id="test-correlation",
-                             task_queues=ProcurementQueues(procurement=queue, erp=queue, bank=queue)),
+                             task_queues=ProcurementQueues(procurement=queue, erp=queue, bank=queue),
+                             history_limit=history_limit),
             id=f"procurement-coupa-{world.requisition.requisition_id}-{uuid.uuid4().hex[:6]}", task_queue=queue,
             execution_timeout=timedelta(days=365))
-        yield Run(env, handle, world, store)
+        # Not pinned to the first run: a run that continued as new is followed by queries and signals.
+        yield Run(env, env.client.get_workflow_handle(handle.id), world, store, handle)
         await record_history(handle, "procurement")

@@ -29,7 +29,7 @@ async def _refused(update: Awaitable[str]) -> str:
 
 
 async def _paid(run: Run) -> None:
-    await run.handle.result()
+    await run.result()
     assert (await run.snapshot()).status is ProcurementStatus.CLOSED
 
 
@@ -156,7 +156,7 @@ async def test_cancelled_over_budget_nothing_to_undo(time_skipping_env: Workflow
     async with running(time_skipping_env, world, tmp_path) as run:
         await run.parked_on("BUDGET_INSUFFICIENT")
         await run.cancel("rejected by the budget owner")
-        await run.handle.result()
+        await run.result()
         assert (await run.snapshot()).status is ProcurementStatus.CANCELLED
     assert world.commitments == {} and world.released == [] and world.order_status is OrderStatus.DRAFT
 
@@ -167,7 +167,7 @@ async def test_cancelled_once_ordered_the_order_is_cancelled_and_the_commitment_
     async with running(time_skipping_env, world, tmp_path) as run:
         await run.until_status(ProcurementStatus.ORDERED)
         await run.cancel()
-        await run.handle.result()
+        await run.result()
     assert world.order_status is OrderStatus.CANCELLED and world.released == list(world.commitments)
     assert world.reversals == {}
 
@@ -181,7 +181,7 @@ async def test_cancelled_with_a_bill_waiting_for_its_due_date_the_bill_is_revers
         await run.invoiced(world.invoice("i1", "4"))
         await run.until(lambda s: bool(s.invoices) and s.invoices[0].stage is InvoiceStage.SCHEDULED)
         await run.cancel()
-        await run.handle.result()
+        await run.result()
         final = await run.snapshot()
     (reversal,) = world.reversals.values()
     assert reversal.bill_erp_id == "B1" and final.invoices[0].stage is InvoiceStage.REJECTED
@@ -206,3 +206,24 @@ async def test_after_payment_cancellation_is_refused_with_the_reason(
         assert world.reversals == {} and world.order_status is OrderStatus.ISSUED
         await run.handle.terminate()
 
+
+
+async def test_a_long_run_continues_as_new_and_loses_nothing(time_skipping_env: WorkflowEnvironment, tmp_path: Path):
+    world = World(supplier=NORTHWIND.model_copy(update={"payment_terms": PaymentTerms.parse("net 30")}))
+    async with running(time_skipping_env, world, tmp_path, history_limit=60) as run:
+        first_run = (await run.handle.describe()).run_id
+        await run.until_status(ProcurementStatus.ORDERED)
+        await run.received(world.receipt("r1", "4"))
+        for number in range(1, 5):                              # four invoices of one laptop each
+            await run.invoiced(world.invoice(f"i{number}", "1"))
+        await run.until(lambda s: len(s.invoices) == 4 and all(p.stage is InvoiceStage.SCHEDULED for p in s.invoices))
+        continued = await run.until(lambda s: any("Continued from an earlier run" in e.note for e in s.timeline))
+        assert (await run.handle.describe()).run_id != first_run
+        assert len(continued.invoices) == 4
+        await run.invoiced(world.invoice("i1", "1"))            # seen before the new run began: still counts once
+        await run.result()
+        final = await run.snapshot()
+    assert final.status is ProcurementStatus.CLOSED
+    assert len(world.bills) == 4 and len(world.payments) == 4
+    assert sorted(str(p.amount) for p in world.payments.values()) == ["USD 1,250.00"] * 4
+    assert "continued" in run.event_types()
