@@ -1,4 +1,5 @@
-"""NetSuite as finsync's ERP: SuiteQL for reference data, journalEntry upserts by external id.
+"""NetSuite as finsync's ERP: SuiteQL for reference data, journalEntry upserts by external id, and
+(through connectors/netsuite/procurement.py) the requisition-to-pay side.
 
 Master-data keys beyond the session's (connectors/netsuite/session.py): employees by ``entityId``
 ("E1001"), with reimbursement bank details in ``custentity_iban`` /
@@ -35,8 +36,9 @@ from canonical import (
 from connectors.errors import BusinessRuleError, TransientVendorError, VendorRejectedError
 from connectors.http import exact_json, url_path
 from connectors.interfaces import LedgerJournal, LedgerLine
+from connectors.netsuite.procurement import NetSuiteProcurement
 from connectors.netsuite.rejections import Sent
-from connectors.netsuite.session import RECORD, NetSuiteSession, literal, literals, to_date
+from connectors.netsuite.session import RECORD, literal, literals, to_date
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ JOURNAL_LINES = (
     "WHERE t.posting = 'T' AND ({condition}) ORDER BY t.id, tl.linesequencenumber")
 
 
-class NetSuiteClient(NetSuiteSession):
+class NetSuiteClient(NetSuiteProcurement):
     # --- Erp ---------------------------------------------------------------------------------
     async def coding_context(self, request: CodingRequest) -> CodingContext:
         entities = await self.entities()

@@ -42,7 +42,7 @@ class Sent:
     entity: str | None = None
     posting_date: date | None = None
     supplier: str | None = None      # the supplier number (vendor entityId)
-    reference: str | None = None     # a bill's tranId: the supplier's invoice number
+    reference: str | None = None     # the bill's tranId (the supplier's invoice number) it is, credits or pays
     lines: tuple[SentLine, ...] = ()
 
     @classmethod
@@ -113,11 +113,13 @@ def _business_problem(detail: str, code: str, path: str, sent: Sent) -> Business
                                                       f"{sent.reference} in NetSuite ({said}): reject this invoice as a "
                                                       "duplicate, or correct its number and retry.", sent.reference)
     if not path and code == "USER_ERROR" and (" applied" in words or "nothing left to credit" in words):
-        return problem(ProblemCode.BILL_SETTLED, f"{said} in NetSuite: a bill that is paid or credited can no longer "
-                                                 "be changed or reversed; recovering a payment is a refund of its own.")
+        return problem(ProblemCode.BILL_SETTLED, f"The bill is paid or credited in NetSuite ({said}): it can no longer be "
+                                                 "changed or reversed; recovering a payment is a refund of its own.",
+                       sent.reference)
     if path == "amount" and "remaining" in words:
-        return problem(ProblemCode.BILL_SETTLED, f"{said} in NetSuite: the bill was paid or credited there meanwhile; "
-                                                 "check it, then retry.")
+        return problem(ProblemCode.BILL_SETTLED, f"The bill has less left to pay in NetSuite than this payment ({said}): "
+                                                 "it was paid or credited there meanwhile; check it, then retry.",
+                       sent.reference)
     match = _LINE_PATH.match(path)
     return _line_problem(problem, said, code, match[2], sent, sent.line(int(match[1]))) if match else None
 
