@@ -19,6 +19,7 @@ from activities.bank import BankActivities
 from activities.bookkeeping import BookkeepingActivities
 from activities.erp import ErpActivities
 from activities.expense_platform import ExpensePlatformActivities
+from activities.procurement_erp import ProcurementErpActivities
 from activities.reconcile import ReconcileActivities, Reconciler
 from activities.sweep import ProcessTrigger, SweepActivities, SweepWatermarks
 from canonical import ExpenseReport, ReportStatusChanged
@@ -76,6 +77,7 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
             stack.push_async_callback(connector.aclose)
         expense_acts = ExpensePlatformActivities(platform)
         erp_acts = ErpActivities(erp)
+        procurement_erp = ProcurementErpActivities(erp)
         bank_acts = BankActivities(bank, store)
         books = BookkeepingActivities(store, settings)
         sweep = SweepActivities(platform, expense_trigger(client, settings), expense_run_of,
@@ -90,7 +92,10 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                 expense_acts.claim_for_posting, expense_acts.confirm_posting, expense_acts.confirm_payment,
                 sweep.sweep_reports]),
             _vendor_worker(client, settings.erp, [erp_acts.load_coding_context, erp_acts.post_journal,
-                                                  reconcile.reconcile_day]),
+                                                  reconcile.reconcile_day, procurement_erp.check_budget,
+                                                  procurement_erp.supplier_known, procurement_erp.create_commitment,
+                                                  procurement_erp.release_commitment, procurement_erp.post_bill,
+                                                  procurement_erp.reverse_bill, procurement_erp.pay_bill]),
             _vendor_worker(client, settings.bank, [bank_acts.send_payment, bank_acts.payment_status]),
         ]
         for worker in workers:

@@ -60,6 +60,8 @@ class ProblemCode(StrEnum):
     INVOICE_DUPLICATE = "INVOICE_DUPLICATE"   # the supplier's invoice number was already billed this fiscal year
     SUPPLIER_UNKNOWN_IN_ERP = "SUPPLIER_UNKNOWN_IN_ERP"
     ORDER_MISSING = "ORDER_MISSING"           # no purchase order for an approved requisition
+    ORDER_LINE_CLOSED = "ORDER_LINE_CLOSED"   # an invoice bills a purchase order line closed in the ERP
+    BILL_SETTLED = "BILL_SETTLED"             # the bill is paid or credited in the ERP: it cannot change or be reversed
 
 
 class BusinessProblem(BaseModel):

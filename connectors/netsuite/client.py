@@ -1,8 +1,7 @@
-"""NetSuite as finsync's ERP: SuiteQL for reference data, journalEntry upserts by external id.
+"""NetSuite as finsync's ERP: SuiteQL for reference data, journalEntry upserts by external id, and
+(through connectors/netsuite/procurement.py) the requisition-to-pay side.
 
-Master-data keys (sandbox-tested convention, to mirror in a real account): a subsidiary's
-``externalId`` is finsync's legal entity code ("US01"); a department's ``externalId`` is the cost
-center code ("CC-1000"); accounts are found by ``acctnumber``; employees by ``entityId``
+Master-data keys beyond the session's (connectors/netsuite/session.py): employees by ``entityId``
 ("E1001"), with reimbursement bank details in ``custentity_iban`` /
 ``custentity_bank_account_number`` / ``custentity_bic``. A reversing entry points at the
 original through the custom body field ``custbody_finsync_reverses``.
@@ -11,18 +10,15 @@ original through the custom body field ``custbody_finsync_reverses``.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Collection
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-import httpx
 from pydantic import ValidationError
 
 from canonical import (
-    AccountingPeriod,
     BankAccount,
     BusinessProblem,
     CodingContext,
@@ -35,32 +31,17 @@ from canonical import (
     LegalEntity,
     Money,
     PostedJournal,
-    ProblemCode,
     Side,
 )
-from connectors.errors import (
-    BusinessRuleError,
-    TransientVendorError,
-    VendorError,
-    VendorRejectedError,
-)
-from connectors.http import Token, VendorClient, exact_json, json_decimal, url_path
+from connectors.errors import BusinessRuleError, TransientVendorError, VendorRejectedError
+from connectors.http import exact_json, url_path
 from connectors.interfaces import LedgerJournal, LedgerLine
-from connectors.netsuite import rejections
-from connectors.netsuite.auth import (
-    ASSERTION_TYPE,
-    TOKEN_PATH,
-    SigningKey,
-    client_assertion,
-    signing_key,
-)
-from finsync.config import ErpVendorSettings
+from connectors.netsuite.procurement import NetSuiteProcurement
+from connectors.netsuite.rejections import Sent
+from connectors.netsuite.session import RECORD, literal, literals, to_date
 
 log = logging.getLogger(__name__)
 
-RECORD = "/services/rest/record/v1"
-SUITEQL = "/services/rest/query/v1/suiteql"
-PAGE_SIZE = 1000
 IDS_PER_QUERY = 200    # external ids named in one SuiteQL IN list
 
 # Every document that posts to the GL (journal entries, vendor bills, credits and payments; not
@@ -74,115 +55,7 @@ JOURNAL_LINES = (
     "WHERE t.posting = 'T' AND ({condition}) ORDER BY t.id, tl.linesequencenumber")
 
 
-def literal(value: str) -> str:
-    """A SuiteQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def literals(values: list[str] | set[str]) -> str:
-    return ", ".join(literal(v) for v in sorted(values))
-
-
-def to_date(day: date) -> str:
-    """A SuiteQL date literal."""
-    return f"TO_DATE({literal(day.isoformat())}, 'YYYY-MM-DD')"
-
-
-class NetSuiteClient(VendorClient):
-    vendor = "netsuite"
-    # NetSuite has no correlation header of its own and ignores this one; it goes out on every
-    # call anyway, so proxies and our own request logs can be joined to a trace.
-    correlation_header = "X-Correlation-ID"
-
-    def __init__(self, base_url: str, *, client_id: str, key: SigningKey, token_url: str | None = None,
-                 timeout: float = 10.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        super().__init__(base_url, timeout=timeout, transport=transport)
-        self.client_id = client_id
-        self.token_url = token_url or f"{self.base_url}{TOKEN_PATH}"
-        self._key = key
-        self._entities: dict[str, LegalEntity] | None = None   # by subsidiary id
-        self._currencies: dict[str, str] | None = None          # ISO code by currency id
-        self._account_ids: dict[str, str] = {}                  # by account number
-        self._department_ids: dict[str, str] = {}               # by cost center code
-
-    @classmethod
-    def from_settings(cls, settings: ErpVendorSettings) -> NetSuiteClient:
-        return cls(settings.base_url, client_id=settings.client_id, key=signing_key(settings),
-                   token_url=settings.token_url, timeout=settings.timeout_seconds)
-
-    # --- transport ---------------------------------------------------------------------------
-    async def fetch_token(self, http: httpx.AsyncClient) -> Token:
-        form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-                "client_assertion": client_assertion(self._key, self.client_id, self.token_url)}
-        try:
-            response = await http.post(self.token_url, data=form)
-        except httpx.TransportError as exc:
-            raise TransientVendorError(self.vendor, f"token request to {self.token_url} failed: {exc!r}") from exc
-        if response.status_code != 200:
-            # A refused assertion means key, certificate id or client id need fixing; keep
-            # retrying (transient) so the process resumes by itself once they are.
-            raise TransientVendorError(self.vendor, f"NetSuite refused the M2M token request "
-                                                    f"({response.status_code}): {response.text[:300]}",
-                                       status=response.status_code)
-        body = response.json()
-        return Token(body["access_token"], time.monotonic() + float(body.get("expires_in", 3600)))
-
-    def rejection(self, response: httpx.Response) -> VendorError:
-        return rejections.rejection(response)
-
-    async def suiteql(self, query: str) -> list[dict[str, Any]]:
-        """All rows of a SuiteQL query (NetSuite sends values as strings, nulls absent), page by page."""
-        rows: list[dict[str, Any]] = []
-        while True:
-            response = await self.request(   # a POST, but only a read
-                "POST", SUITEQL, params={"limit": PAGE_SIZE, "offset": len(rows)}, content=exact_json({"q": query}),
-                headers={"Prefer": "transient", "Content-Type": "application/json"}, read_only=True)
-            page = json_decimal(response)
-            rows += [{k: v for k, v in item.items() if k != "links"} for item in page["items"]]
-            if not page.get("hasMore") or not page["items"]:
-                return rows
-
-    # --- cached id lookups -------------------------------------------------------------------
-    async def entities(self) -> dict[str, LegalEntity]:
-        """Legal entities by subsidiary id (subsidiaries without an externalId are not finsync's)."""
-        if self._entities is None:
-            rows = await self.suiteql(
-                "SELECT s.id, s.externalid, s.name, s.country, c.symbol FROM subsidiary s "
-                "JOIN currency c ON c.id = s.currency")
-            self._entities = {
-                r["id"]: LegalEntity(code=r["externalid"], name=r["name"], functional_currency=r["symbol"],
-                                     country=r["country"], erp_id=r["id"])
-                for r in rows if r.get("externalid")}
-        return self._entities
-
-    async def _entity(self, code: str) -> LegalEntity:
-        found = next((e for e in (await self.entities()).values() if e.code == code), None)
-        if found is None:
-            raise BusinessRuleError(self.vendor, BusinessProblem(
-                code=ProblemCode.ENTITY_UNKNOWN, system="erp", subject=code,
-                reason=f"No NetSuite subsidiary has external ID {code}: set it on the subsidiary for entity {code}."))
-        return found
-
-    async def currencies(self) -> dict[str, str]:
-        """ISO codes by NetSuite currency id."""
-        if self._currencies is None:
-            self._currencies = {r["id"]: r["symbol"] for r in await self.suiteql("SELECT id, symbol FROM currency")}
-        return self._currencies
-
-    async def _currency_id(self, code: str) -> str:
-        found = next((cid for cid, symbol in (await self.currencies()).items() if symbol == code), None)
-        if found is None:
-            raise BusinessRuleError(self.vendor, BusinessProblem(
-                code="UNKNOWN_CURRENCY", system="erp", reason=f"Currency {code} is not set up in NetSuite."))
-        return found
-
-    async def _ids(self, cache: dict[str, str], wanted: set[str], query: str, key: str) -> dict[str, str]:
-        missing = wanted - cache.keys()
-        if missing:
-            for row in await self.suiteql(query.format(values=literals(missing))):
-                cache[row[key]] = row["id"]
-        return {k: cache[k] for k in wanted if k in cache}
-
+class NetSuiteClient(NetSuiteProcurement):
     # --- Erp ---------------------------------------------------------------------------------
     async def coding_context(self, request: CodingRequest) -> CodingContext:
         entities = await self.entities()
@@ -242,20 +115,6 @@ class NetSuiteClient(VendorClient):
         return {r["acctnumber"]: GLAccount(number=r["acctnumber"], name=r["acctname"],
                                            active=r.get("isinactive") != "T", erp_id=r["id"]) for r in rows}
 
-    async def _period(self, day: date) -> AccountingPeriod | None:
-        # Dates are fetched as ISO text: SuiteQL otherwise formats them per account preference.
-        rows = await self.suiteql(
-            "SELECT id, periodname, TO_CHAR(startdate, 'YYYY-MM-DD') AS startiso, "
-            "TO_CHAR(enddate, 'YYYY-MM-DD') AS endiso, closed, alllocked FROM accountingperiod "
-            f"WHERE isposting = 'T' AND isquarter = 'F' AND isyear = 'F' AND isadjust = 'F' "
-            f"AND startdate <= {to_date(day)} AND enddate >= {to_date(day)}")
-        if not rows:
-            return None
-        row = rows[0]
-        return AccountingPeriod(name=row["periodname"], start=date.fromisoformat(row["startiso"]),
-                                end=date.fromisoformat(row["endiso"]), erp_id=row["id"],
-                                closed=row.get("closed") == "T" or row.get("alllocked") == "T")
-
     async def _fx_rates(self, functional: str, pairs: list[tuple[str, date]]) -> list[FxRate]:
         """For each (currency, date): the latest NetSuite rate into ``functional`` effective that day."""
         wanted = [(currency, day) for currency, day in pairs if currency != functional]
@@ -284,13 +143,8 @@ class NetSuiteClient(VendorClient):
             if found is not None:
                 return found
         body = await self._journal_body(entry)
-        response = await self.request(
-            "PUT", url_path(RECORD + "/journalEntry/eid:{id}", id=entry.external_id), ok=(204, 400),
-            content=exact_json(body), headers={"Content-Type": "application/json"})
-        if response.status_code == 400:
-            error = rejections.rejection(response, entry)
-            error.correlation_id = response.headers.get(self.correlation_header)
-            raise error
+        await self.write("PUT", url_path(RECORD + "/journalEntry/eid:{id}", id=entry.external_id), body,
+                         Sent.journal(entry))
         posted = await self.find_journal(entry.external_id)
         if posted is None:
             raise TransientVendorError(self.vendor, f"NetSuite accepted journal {entry.external_id} "
@@ -298,17 +152,13 @@ class NetSuiteClient(VendorClient):
         return posted
 
     async def find_journal(self, external_id: str) -> PostedJournal | None:
-        response = await self.request("GET", url_path(RECORD + "/journalEntry/eid:{id}", id=external_id),
-                                      params={"expandSubResources": "true"}, allow_404=True)
-        if response.status_code == 404:
+        record = await self.record_by_external_id("journalEntry", external_id)
+        if record is None:
             return None
-        record = json_decimal(response)
-        entities = await self.entities()
-        subsidiary = record["subsidiary"]["id"]
         currency = (await self.currencies())[record["currency"]["id"]]
         debits = sum((Decimal(item.get("debit", 0)) for item in record.get("line", {}).get("items", [])), Decimal(0))
         return PostedJournal(external_id=external_id, erp_id=record["id"], document_number=record["tranId"],
-                             entity=entities[subsidiary].code if subsidiary in entities else subsidiary,
+                             entity=await self.entity_code(record["subsidiary"]["id"]),
                              posting_date=date.fromisoformat(record["tranDate"]),
                              amount=Money.of(debits, currency))
 
@@ -350,26 +200,13 @@ class NetSuiteClient(VendorClient):
                        "has one subsidiary and one currency."))
         entity = await self._entity(entry.entity)
         currency_id = await self._currency_id(next(iter(entry.currencies)))
-        accounts = await self._ids(self._account_ids, {line.account for line in entry.lines},
-                                   "SELECT id, acctnumber FROM account WHERE acctnumber IN ({values})", "acctnumber")
-        centers = await self._ids(self._department_ids, {line.cost_center for line in entry.lines if line.cost_center},
-                                  "SELECT id, externalid FROM department WHERE externalid IN ({values})", "externalid")
+        accounts = await self.account_ids(line.account for line in entry.lines)
+        centers = await self.department_ids(line.cost_center for line in entry.lines if line.cost_center)
         items = []
         for line in entry.lines:
-            if line.account not in accounts:
-                raise BusinessRuleError(self.vendor, BusinessProblem(
-                    code=ProblemCode.ACCOUNT_UNKNOWN, system="erp", field="account", subject=line.account,
-                    reason=f"GL account {line.account} does not exist in NetSuite: "
-                           "map the line to an existing account."))
             item: dict[str, Any] = {"account": {"id": accounts[line.account]},
                                     "debit" if line.side is Side.DEBIT else "credit": line.amount.amount}
             if line.cost_center:
-                if line.cost_center not in centers:
-                    raise BusinessRuleError(self.vendor, BusinessProblem(
-                        code=ProblemCode.COST_CENTER_UNKNOWN, system="erp", field="department",
-                        subject=line.cost_center,
-                        reason=f"Cost center {line.cost_center} is not a NetSuite department (no department has "
-                               "that external ID)."))
                 item["department"] = {"id": centers[line.cost_center]}
             if line.memo:
                 item["memo"] = line.memo
