@@ -68,6 +68,8 @@ _REMEDIES: dict[str, list[ResolutionAction]] = {
     # in the platform).
     ProblemCode.INVOICE_MISMATCH: [ACCEPT_VARIANCE, REJECT_INVOICE, RETRY],
     ProblemCode.INVOICE_DUPLICATE: [REJECT_INVOICE, RETRY],
+    ProblemCode.ORDER_LINE_CLOSED: [REJECT_INVOICE, RETRY],   # billed against a closed line: void it, or reopen and retry
+    ProblemCode.BILL_SETTLED: [RETRY],                        # the bill was paid or credited meanwhile
 }
 _DEFAULT = [RETRY, CANCEL]   # fix it at the source and retry, or stop
 
