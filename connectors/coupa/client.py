@@ -13,8 +13,9 @@ date and note is recorded once. So every write here can be retried as it is.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -33,7 +34,7 @@ from canonical.procurement import (
 )
 from connectors.coupa import mapping
 from connectors.coupa.problems import VENDOR, not_found, refused, unreadable
-from connectors.errors import TransientVendorError, VendorError
+from connectors.errors import BusinessRuleError, TransientVendorError, VendorError
 from connectors.http import Token, VendorClient, json_decimal, url_path
 from finsync import correlation
 from finsync.config import ProcurementVendorSettings
@@ -47,6 +48,8 @@ APPROVED_REQUISITION = ("approved", "ordered", "partially_received", "received")
 # An invoice is finsync's to act on once AP approved it in Coupa, and again if it is voided there.
 INVOICE_CHANGES = ("approved", "voided")
 WEBHOOK_SUBSCRIPTION = "/api/webhooks/subscription"   # the sandbox's optional events (not Coupa's)
+
+log = logging.getLogger("finsync.connectors.coupa")
 
 _RESOURCE = {ProcurementChangeKind.REQUISITION_APPROVED: "requisitions",
              ProcurementChangeKind.RECEIPT: "inventory_transactions",
@@ -204,9 +207,22 @@ class CoupaClient(VendorClient):
             yield self._change(ProcurementChangeKind.REQUISITION_APPROVED, body, str(body["id"]))
         orders: dict[str, str] = {}
         async for body in self._list("inventory_transactions", changed):
-            yield await self._receipt_change(body, orders)
+            if (change := await self._readable(self._receipt_change(body, orders))) is not None:
+                yield change
         async for body in self._list("invoices", {**changed, "status[in]": ",".join(INVOICE_CHANGES)}):
-            yield await self._invoice_change(body, orders)
+            if (change := await self._readable(self._invoice_change(body, orders))) is not None:
+                yield change
+
+    @staticmethod
+    async def _readable(reading: Awaitable[ProcurementChange]) -> ProcurementChange | None:
+        """A change finsync cannot read (its document malformed, its order gone) is logged and left
+        unexported: it must not hold up the rest of the poll, and Coupa lists it again once it is
+        corrected (a correction is a change)."""
+        try:
+            return await reading
+        except BusinessRuleError as refusal:
+            log.warning("Coupa change skipped: %s", refusal.problem.reason)
+            return None
 
     async def change_of(self, kind: ProcurementChangeKind, document_id: str) -> ProcurementChange | None:
         """The change a webhook names, read as the poll reads it (the same change id for the same
