@@ -194,13 +194,15 @@ def gateway() -> None:
         telemetry.install_tracing(settings.telemetry, "gateway")
         client = await connect(settings.temporal)
         platform = registry.build(settings.expense)
-        api = create_app(settings, client, open_store(settings.database_url), platform)
+        procurement = registry.build(settings.procurement)
+        api = create_app(settings, client, open_store(settings.database_url), platform, procurement)
         server = uvicorn.Server(uvicorn.Config(api, host=settings.gateway.host, port=settings.gateway.port,
                                                log_level="warning"))
         try:
             await server.serve()
         finally:
             await platform.aclose()
+            await procurement.aclose()
 
     raise typer.Exit(_run(serve()))
 
