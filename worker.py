@@ -20,25 +20,33 @@ from activities.bookkeeping import BookkeepingActivities
 from activities.erp import ErpActivities
 from activities.expense_platform import ExpensePlatformActivities
 from activities.procurement_erp import ProcurementErpActivities
+from activities.procurement_platform import ProcurementPlatformActivities
+from activities.procurement_poll import ProcurementPollActivities, RequisitionRead
+from activities.procurement_rules import ProcurementRules
 from activities.reconcile import ReconcileActivities, Reconciler
-from activities.sweep import ProcessTrigger, SweepActivities, SweepWatermarks
+from activities.sweep import HandOverOutcome, ProcessTrigger, SweepActivities, SweepWatermarks
 from canonical import ExpenseReport, ReportStatusChanged
+from canonical.procurement import ProcurementChange
 from connectors import registry
 from finsync import correlation, telemetry
-from finsync.config import Settings, VendorSettings
+from finsync.config import PaymentPurpose, Settings, VendorSettings
 from finsync.config import settings as load_settings
 from finsync.store import open_store
 from finsync.temporal import connect
 from workflows.expense.model import TaskQueues, workflow_id
 from workflows.expense.start import StartOutcome, start_or_signal
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
+from workflows.procurement import model as procurement_model
+from workflows.procurement import start as procurement_start
+from workflows.procurement.poll import ProcurementPollWorkflow
 from workflows.procurement.workflow import RequisitionToPayWorkflow
 from workflows.reconcile.workflow import DailyReconciliationWorkflow
 from workflows.sweep.workflow import ExpenseSweepWorkflow
 
 log = logging.getLogger("finsync.worker")
 
-WORKFLOWS = [ExpenseReimbursementWorkflow, ExpenseSweepWorkflow, DailyReconciliationWorkflow, RequisitionToPayWorkflow]
+WORKFLOWS = [ExpenseReimbursementWorkflow, ExpenseSweepWorkflow, DailyReconciliationWorkflow, RequisitionToPayWorkflow,
+             ProcurementPollWorkflow]
 
 
 def _vendor_worker(client: Client, vendor: VendorSettings, activities: list) -> Worker:
@@ -47,7 +55,7 @@ def _vendor_worker(client: Client, vendor: VendorSettings, activities: list) -> 
                   max_task_queue_activities_per_second=vendor.max_requests_per_second)
 
 
-def expense_trigger(client: Client, settings: Settings) -> ProcessTrigger:
+def expense_trigger(client: Client, settings: Settings) -> ProcessTrigger[ReportStatusChanged, ExpenseReport]:
     """The expense process's start, for the sweep: the signal-with-start the gateway uses too."""
     task_queues = TaskQueues(expense=settings.expense.task_queue, erp=settings.erp.task_queue,
                              bank=settings.bank.task_queue)
@@ -62,6 +70,26 @@ def expense_run_of(change: ReportStatusChanged) -> str:
     return workflow_id(change.source_system, change.report_id)
 
 
+def procurement_queues(settings: Settings) -> procurement_model.ProcurementQueues:
+    return procurement_model.ProcurementQueues(procurement=settings.procurement.task_queue, erp=settings.erp.task_queue,
+                                               bank=settings.bank.task_queue)
+
+
+def procurement_trigger(client: Client, settings: Settings) -> ProcessTrigger[ProcurementChange, RequisitionRead]:
+    """The requisition-to-pay process's start, for the poller: the one the gateway uses too."""
+    queues = procurement_queues(settings)
+
+    async def start_or_signal_requisition(change: ProcurementChange, first_read: RequisitionRead | None) -> HandOverOutcome:
+        return await procurement_start.start_or_signal(
+            client, change, workflow_task_queue=settings.temporal.workflow_task_queue, task_queues=queues,
+            first_read=first_read)
+    return start_or_signal_requisition
+
+
+def procurement_run_of(change: ProcurementChange) -> str:
+    return procurement_model.workflow_id(change.source_system, change.requisition_id)
+
+
 async def run_worker(settings: Settings, client: Client | None = None, stop: asyncio.Event | None = None) -> None:
     """Run until ``stop`` is set. The client must come from ``finsync.temporal.connect`` (or carry
     its converter and interceptors): workers inherit the client's interceptors, and its runtime,
@@ -73,7 +101,8 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
         platform = registry.build(settings.expense)
         erp = registry.build(settings.erp)
         bank = registry.build(settings.bank)
-        for connector in (platform, erp, bank):
+        procurement = registry.build(settings.procurement)
+        for connector in (platform, erp, bank, procurement):
             stack.push_async_callback(connector.aclose)
         expense_acts = ExpensePlatformActivities(platform)
         erp_acts = ErpActivities(erp)
@@ -84,9 +113,15 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                                 overlap=timedelta(seconds=settings.sweep.overlap_seconds))
         watermarks = SweepWatermarks(store)
         reconcile = ReconcileActivities(Reconciler(erp, bank, store, settings))
+        procure = ProcurementPlatformActivities(procurement)
+        poll = ProcurementPollActivities(procurement, procurement_trigger(client, settings), procurement_run_of,
+                                         overlap=timedelta(seconds=settings.procurement.poll_overlap_seconds))
+        procurement_rules = ProcurementRules(settings.rules.procurement,
+                                             settings.bank.accounts_for(PaymentPurpose.SUPPLIER_PAYMENTS))
         workers = [
             Worker(client, task_queue=settings.temporal.workflow_task_queue, workflows=WORKFLOWS,
-                   activities=[*books.all(), watermarks.sweep_watermark, watermarks.set_sweep_watermark]),
+                   activities=[*books.all(), watermarks.sweep_watermark, watermarks.set_sweep_watermark,
+                               procurement_rules.load_rulebook]),
             _vendor_worker(client, settings.expense, [
                 expense_acts.fetch_report, expense_acts.pass_validation, expense_acts.send_back,
                 expense_acts.claim_for_posting, expense_acts.confirm_posting, expense_acts.confirm_payment,
@@ -97,6 +132,10 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                                                   procurement_erp.release_commitment, procurement_erp.post_bill,
                                                   procurement_erp.reverse_bill, procurement_erp.pay_bill]),
             _vendor_worker(client, settings.bank, [bank_acts.send_payment, bank_acts.payment_status]),
+            _vendor_worker(client, settings.procurement, [
+                procure.fetch_requisition, procure.check_supplier, procure.order_for_requisition, procure.issue_order,
+                procure.cancel_order, procure.close_order, procure.fetch_receipts, procure.void_invoice,
+                procure.record_invoice_payment, poll.poll_changes]),
         ]
         for worker in workers:
             await stack.enter_async_context(worker)

@@ -41,6 +41,7 @@ from canonical.procurement import (
     PostedBillPayment,
     PostedCommitment,
     ProcurementChange,
+    ProcurementChangeKind,
     PurchaseOrder,
     Receipt,
     Requisition,
@@ -191,7 +192,14 @@ class ProcurementPlatform(Protocol):
         exported, each with the requisition it belongs to."""
         ...
 
-    async def mark_exported(self, change: ProcurementChange) -> None: ...
+    async def change_of(self, kind: ProcurementChangeKind, document_id: str) -> ProcurementChange | None:
+        """The change an event names (a webhook), read as ``changes`` reads it: the same version is
+        the same change id. None for a document ``changes`` would not hand on."""
+        ...
+
+    async def mark_exported(self, change: ProcurementChange) -> None:
+        """Acknowledge the change: the platform lists this version of the document no more."""
+        ...
 
     async def aclose(self) -> None: ...
 

@@ -12,6 +12,7 @@ KINDS: dict[str, str] = {
     "concur": "connectors.concur:ConcurClient",
     "netsuite": "connectors.netsuite:NetSuiteClient",
     "iso20022-bank": "connectors.bank:BankClient",
+    "coupa": "connectors.coupa:CoupaClient",
 }
 
 

@@ -129,13 +129,14 @@ def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local st
 def setup() -> None:
     """Prepare a deployment for finsync (idempotent): bring the integration store to its newest
     migration, register finsync's search attributes on the Temporal namespace, and create the
-    sweep's and the daily reconciliation's schedules."""
+    sweep's, the procurement poll's and the daily reconciliation's schedules."""
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 
     from finsync.store import open_store
     from finsync.temporal import connect
     from workflows.common import search
+    from workflows.procurement import schedule as procurement_poll
     from workflows.reconcile import schedule as reconciliation
     from workflows.sweep.schedule import SCHEDULE_ID, ensure_sweep_schedule
 
@@ -153,6 +154,8 @@ def setup() -> None:
                 AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
         typer.echo(f"search attributes on {namespace}: {len(missing)} added, {len(search.ALL) - len(missing)} present")
         typer.echo(f"sweep schedule {SCHEDULE_ID}: {await ensure_sweep_schedule(client, settings)}")
+        typer.echo(f"procurement poll schedule {procurement_poll.SCHEDULE_ID}: "
+                   f"{await procurement_poll.ensure_poll_schedule(client, settings)}")
         typer.echo(f"reconciliation schedule {reconciliation.SCHEDULE_ID}: "
                    f"{await reconciliation.ensure_reconciliation_schedule(client, settings)}")
 
@@ -191,13 +194,15 @@ def gateway() -> None:
         telemetry.install_tracing(settings.telemetry, "gateway")
         client = await connect(settings.temporal)
         platform = registry.build(settings.expense)
-        api = create_app(settings, client, open_store(settings.database_url), platform)
+        procurement = registry.build(settings.procurement)
+        api = create_app(settings, client, open_store(settings.database_url), platform, procurement)
         server = uvicorn.Server(uvicorn.Config(api, host=settings.gateway.host, port=settings.gateway.port,
                                                log_level="warning"))
         try:
             await server.serve()
         finally:
             await platform.aclose()
+            await procurement.aclose()
 
     raise typer.Exit(_run(serve()))
 

@@ -98,6 +98,12 @@ class ProcurementVendorSettings(VendorSettings):
         "core.requisition.read", "core.requisition.write", "core.purchase_order.read", "core.purchase_order.write",
         "core.inventory_transaction.read", "core.inventory_transaction.write", "core.invoice.read",
         "core.invoice.write", "core.supplier.read"]
+    # The poller (Coupa's documented integration; see workflows/procurement/poll.py): a Temporal
+    # Schedule reads what changed every poll_interval_seconds, from poll_overlap_seconds before
+    # where the last poll began (Coupa stamps to the second; exported=false drops what was taken).
+    poll_enabled: bool = True          # False: setup and dev pause the schedule (or create none)
+    poll_interval_seconds: int = Field(60, ge=10)
+    poll_overlap_seconds: int = Field(120, ge=0)
 
 
 class DebtorAccount(BaseModel):

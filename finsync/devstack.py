@@ -107,10 +107,10 @@ def services(settings: Settings, python: str) -> list[Service]:
           for name, port in sandbox_ports.items()],
         Service("gateway", settings.gateway.port, [*cli, "gateway"],
                 f"http://{settings.gateway.host}:{settings.gateway.port}/health",
-                f"http://{settings.gateway.host}:{settings.gateway.port}/webhooks/{{expense,bank}}"),
+                f"http://{settings.gateway.host}:{settings.gateway.port}/webhooks/{{expense,bank,procurement}}"),
         Service("worker", 0, [*cli, "worker"], None, "task queues " + ", ".join(
             [settings.temporal.workflow_task_queue, settings.expense.task_queue, settings.erp.task_queue,
-             settings.bank.task_queue])),
+             settings.bank.task_queue, settings.procurement.task_queue])),
     ]
 
 
@@ -180,6 +180,7 @@ class LocalStack:
                 wait_ready(service)
             _subscribe_webhooks(self.settings)
             _schedule_sweep(self.settings)
+            _schedule_procurement_poll(self.settings)
             _schedule_reconciliation(self.settings)
         except BaseException:
             self.stop()
@@ -248,7 +249,8 @@ def _subscribe_webhooks(settings: Settings) -> None:
     gateway = f"http://{settings.gateway.host}:{settings.gateway.port}"
 
     async def subscribe() -> None:
-        for vendor, path in ((settings.expense, "/webhooks/expense"), (settings.bank, "/webhooks/bank")):
+        for vendor, path in ((settings.expense, "/webhooks/expense"), (settings.bank, "/webhooks/bank"),
+                             (settings.procurement, "/webhooks/procurement")):
             client = registry.build(vendor)
             try:
                 await client.subscribe_webhook(gateway + path)
@@ -267,6 +269,19 @@ def _schedule_sweep(settings: Settings) -> None:
 
     async def ensure() -> None:
         await ensure_sweep_schedule(await connect(settings.temporal), settings)
+
+    asyncio.run(ensure())
+
+
+def _schedule_procurement_poll(settings: Settings) -> None:
+    """The schedule that polls the procurement platform, as ``finsync setup`` makes it."""
+    import asyncio
+
+    from finsync.temporal import connect
+    from workflows.procurement.schedule import ensure_poll_schedule
+
+    async def ensure() -> None:
+        await ensure_poll_schedule(await connect(settings.temporal), settings)
 
     asyncio.run(ensure())
 

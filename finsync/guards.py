@@ -17,7 +17,14 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from finsync.config import BankVendorSettings, ErpVendorSettings, ExpenseVendorSettings, VendorSettings, WebhookSettings
+from finsync.config import (
+    BankVendorSettings,
+    ErpVendorSettings,
+    ExpenseVendorSettings,
+    ProcurementVendorSettings,
+    VendorSettings,
+    WebhookSettings,
+)
 
 
 class BuiltInCredentialRefused(ValueError):
@@ -73,7 +80,7 @@ def _holds_default(values: list[SecretStr], defaults: list[SecretStr]) -> bool:
 def built_in_webhook_secrets(webhooks: WebhookSettings) -> list[str]:
     """The webhook secret settings that accept a signature made with a built-in secret."""
     fields = WebhookSettings.model_fields
-    return [f"webhooks.{name}" for name in ("expense_secrets", "bank_secrets")
+    return [f"webhooks.{name}" for name in ("expense_secrets", "bank_secrets", "procurement_secrets")
             if _holds_default(getattr(webhooks, name), fields[name].default)]
 
 
@@ -83,8 +90,9 @@ def holds_built_in_client_secret(vendor: VendorSettings) -> bool:
 
 
 def section(vendor: VendorSettings) -> str:
-    """The settings section a vendor's configuration lives in (``expense``, ``erp``, ``bank``)."""
-    sections = {ExpenseVendorSettings: "expense", ErpVendorSettings: "erp", BankVendorSettings: "bank"}
+    """The settings section a vendor's configuration lives in (``expense``, ``erp``, ``bank``, ``procurement``)."""
+    sections = {ExpenseVendorSettings: "expense", ErpVendorSettings: "erp", BankVendorSettings: "bank",
+                ProcurementVendorSettings: "procurement"}
     return next((name for cls, name in sections.items() if isinstance(vendor, cls)), vendor.kind)
 
 

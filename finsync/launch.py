@@ -29,10 +29,11 @@ SANDBOX_ROLES = {"concur": "expense", "netsuite": "erp", "bank": "bank", "coupa"
 def check_gateway(settings: Settings) -> None:
     guards.check_gateway(settings.gateway.host, settings.webhooks)
     registry.refuse_built_in_credentials(settings.expense)   # it reads a new report's header for its summary
+    registry.refuse_built_in_credentials(settings.procurement)   # it reads the document a procurement event names
 
 
 def check_worker(settings: Settings) -> None:
-    for vendor in (settings.expense, settings.erp, settings.bank):
+    for vendor in (settings.expense, settings.erp, settings.bank, settings.procurement):
         registry.refuse_built_in_credentials(vendor)
 
 

@@ -3,6 +3,8 @@
 POST /webhooks/expense   SAP Concur ESS ``statusChanged`` events
 POST /webhooks/bank      ISO 20022 pain.002 / camt.054 notifications (a whole file's rejection
                          reaches every process with a payment in it)
+POST /webhooks/procurement  the Coupa sandbox's receipt and invoice events, each routed by the
+                         table from (source, event type) to a process (gateway/routing.py)
 
 Each request is size-capped, signature- and timestamp-checked and parsed into canonical events;
 then its webhook id is claimed (one delivery of an id is acted on, however many arrive at once)
@@ -29,7 +31,8 @@ from connectors.bank import parse_notification
 from connectors.bank.notifications import BankNotification
 from connectors.concur import parse_status_changed
 from connectors.concur.events import StatusChangedEvent
-from connectors.interfaces import ExpensePlatform
+from connectors.coupa.events import ProcurementEvent, parse_event
+from connectors.interfaces import ExpensePlatform, ProcurementPlatform
 from finsync import correlation
 from finsync.config import Settings
 from finsync.store import IntegrationStore
@@ -78,19 +81,23 @@ def unverified(webhook_id: str | None) -> str:
 
 
 def create_app(settings: Settings, client: Client, store: IntegrationStore,
-               platform: ExpensePlatform | None = None) -> FastAPI:
-    """``platform`` (optional) lets the gateway read a new report's header for its summary line.
+               platform: ExpensePlatform | None = None, procurement: ProcurementPlatform | None = None) -> FastAPI:
+    """``platform`` (optional) lets the gateway read a new report's header for its summary line;
+    ``procurement`` the document a procurement event names (without it, the poller takes them).
 
     A webhook secret that is not ``whsec_<base64>`` stops this here (ValueError), not a request.
     """
     app = FastAPI(title="finsync webhook gateway", version="1",
                   description="Signed vendor webhooks (Standard Webhooks) in; Temporal workflow starts and signals out.")
     problems.install(app)
-    openapi.install(app, [StatusChangedEvent, BankNotification])
-    router = Router(client, settings, store)
+    openapi.install(app, [StatusChangedEvent, BankNotification, ProcurementEvent])
+    router = Router(client, settings, store, procurement)
+    events = router.event_table()
     hooks = settings.webhooks
     expense_verifier = Verifier([s.get_secret_value() for s in hooks.expense_secrets], tolerance=hooks.tolerance_seconds)
     bank_verifier = Verifier([s.get_secret_value() for s in hooks.bank_secrets], tolerance=hooks.tolerance_seconds)
+    procurement_verifier = Verifier([s.get_secret_value() for s in hooks.procurement_secrets],
+                                    tolerance=hooks.tolerance_seconds)
 
     async def receive(request: Request, source: str, verifier: Verifier,
                       parse: Callable[[bytes, str], Delivery]) -> JSONResponse:
@@ -176,6 +183,27 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
 
         return Delivery(act)
 
+    def routed_event(source: str) -> Callable[[bytes, str], Delivery]:
+        """A parser for a source whose events name one document: each goes to the process the
+        table names for its (source, event type)."""
+
+        def parse(body: bytes, webhook_id: str) -> Delivery:
+            try:
+                event = parse_event(body)
+            except ValueError as error:
+                raise Problem(422, "malformed-event", f"Malformed {source} event", str(error)) from error
+            handler = events.get((source, event.type))
+
+            async def act() -> Acted:
+                if handler is None:
+                    return Acted([], f"{ascii(event.type[:60])}: no process takes this event type")
+                routed = await handler(event.data.id)
+                return Acted([routed], f"{event.type} {event.data.id}: {routed.outcome} {routed.workflow_id or ''}".rstrip())
+
+            return Delivery(act)
+
+        return parse
+
     @app.post("/webhooks/expense", summary="A Concur statusChanged event", **openapi.webhook_operation(StatusChangedEvent))
     async def expense_webhook(request: Request) -> JSONResponse:
         return await receive(request, "expense", expense_verifier, expense)
@@ -184,6 +212,13 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
               **openapi.webhook_operation(BankNotification))
     async def bank_webhook(request: Request) -> JSONResponse:
         return await receive(request, "bank", bank_verifier, bank)
+
+    procurement_event = routed_event("procurement")
+
+    @app.post("/webhooks/procurement", summary="A procurement platform's receipt or invoice event",
+              **openapi.webhook_operation(ProcurementEvent))
+    async def procurement_webhook(request: Request) -> JSONResponse:
+        return await receive(request, "procurement", procurement_verifier, procurement_event)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

@@ -10,18 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from canonical import ExpenseReport, GroupStatusReport, PaymentState, PaymentStatusReport, ReportStatusChanged
+from canonical.procurement import ProcurementChangeKind
+from connectors.coupa.events import DOCUMENT_KINDS
+from connectors.errors import BusinessRuleError
+from connectors.interfaces import ProcurementPlatform
 from finsync import correlation
 from finsync.config import Settings
 from finsync.store import IntegrationStore
 from workflows.expense.model import TaskQueues, workflow_id
 from workflows.expense.start import start_after_return, start_or_signal
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
+from workflows.procurement import model as procurement_model
+from workflows.procurement import start as procurement_start
+
+log = logging.getLogger("finsync.gateway")
 
 # Signals in flight at once when one report speaks for a whole file of payments.
 FAN_OUT = 20
@@ -30,17 +40,54 @@ FAN_OUT = 20
 @dataclass
 class Routed:
     workflow_id: str | None
-    outcome: str   # "delivered" (started or signalled), "not needed", "already decided", "closed", "unmatched"
+    # "delivered" (started or signalled), "not needed", "already decided", "closed", "unmatched",
+    # "left to the poller"
+    outcome: str
+
+
+# A process's handler of one event: given the id of the document the event names.
+EventHandler = Callable[[str], Awaitable[Routed]]
 
 
 class Router:
-    def __init__(self, client: Client, settings: Settings, store: IntegrationStore) -> None:
+    """``procurement`` (optional) reads the document a procurement event names; without it those
+    events are left to the poller, which reads the same changes."""
+
+    def __init__(self, client: Client, settings: Settings, store: IntegrationStore,
+                 procurement: ProcurementPlatform | None = None) -> None:
         self.client = client
         self.settings = settings
         self.store = store
+        self.procurement = procurement
         self._payment_locks: dict[str, asyncio.Lock] = {}
         self.task_queues = TaskQueues(expense=settings.expense.task_queue, erp=settings.erp.task_queue,
                                       bank=settings.bank.task_queue)
+        self.procurement_queues = procurement_model.ProcurementQueues(
+            procurement=settings.procurement.task_queue, erp=settings.erp.task_queue, bank=settings.bank.task_queue)
+
+    def event_table(self) -> dict[tuple[str, str], EventHandler]:
+        """(source, event type) -> the handler of the process that takes it. An event type not in
+        it is acknowledged and left alone: no process needs it."""
+        return {("procurement", event_type): functools.partial(self.procurement_document, kind)
+                for event_type, kind in DOCUMENT_KINDS.items()}
+
+    async def procurement_document(self, kind: ProcurementChangeKind, document_id: str) -> Routed:
+        """The document read through the connector, as the poller reads it, and handed to its
+        requisition's workflow the way the poller hands it: the change id is the same, so the
+        workflow takes it once whichever path brings it first."""
+        if self.procurement is None:
+            return Routed(None, "left to the poller")
+        try:
+            change = await self.procurement.change_of(kind, document_id)
+        except BusinessRuleError as refusal:   # e.g. deleted since: nothing to hand on, nothing to retry
+            log.warning("procurement %s %s not handed on: %s", kind.value, document_id, refusal.problem.reason)
+            return Routed(None, "not needed")
+        if change is None:
+            return Routed(None, "not needed")
+        outcome = await procurement_start.start_or_signal(
+            self.client, change, workflow_task_queue=self.settings.temporal.workflow_task_queue,
+            task_queues=self.procurement_queues)
+        return Routed(procurement_model.workflow_id(change.source_system, change.requisition_id), outcome)
 
     async def expense_event(self, event: ReportStatusChanged, report: ExpenseReport | None) -> Routed:
         """Signal the report's workflow, starting it if needed; never a second run for one report."""

@@ -62,7 +62,8 @@ def assert_one_line_naming(refusal: Exception, *settings: str) -> None:
 def test_the_gateway_refuses_the_built_in_webhook_secrets_beyond_loopback(host):
     with pytest.raises(BuiltInCredentialRefused) as refused:
         launch.check_gateway(Settings(gateway=ServiceAddress(host=host, port=8700)))
-    assert_one_line_naming(refused.value, "webhooks.expense_secrets", "webhooks.bank_secrets")
+    assert_one_line_naming(refused.value, "webhooks.expense_secrets", "webhooks.bank_secrets",
+                           "webhooks.procurement_secrets")
 
 
 def test_a_rotation_still_accepting_a_built_in_secret_is_refused(own_key_file):
@@ -76,7 +77,9 @@ def test_a_rotation_still_accepting_a_built_in_secret_is_refused(own_key_file):
 
 
 @pytest.mark.parametrize(("check", "role"), [(launch.check_gateway, "expense"), (launch.check_worker, "expense"),
-                                           (launch.check_worker, "bank")], ids=["gateway", "worker-expense", "worker-bank"])
+                                           (launch.check_worker, "bank"), (launch.check_gateway, "procurement"),
+                                           (launch.check_worker, "procurement")],
+                         ids=["gateway", "worker-expense", "worker-bank", "gateway-procurement", "worker-procurement"])
 def test_a_service_refuses_a_connector_with_the_built_in_client_secret_beyond_loopback(own_key_file, check, role):
     settings = deployed(own_key_file)
     getattr(settings, role).client_secret = VendorSettings.model_fields["client_secret"].default
@@ -96,7 +99,8 @@ def test_the_gateway_starts_beyond_loopback_with_secrets_of_its_own(own_key_file
 
 # --- connectors ------------------------------------------------------------------------------
 
-CLIENT_SECRET_VENDORS = [(ExpenseVendorSettings, "expense.client_secret"), (BankVendorSettings, "bank.client_secret")]
+CLIENT_SECRET_VENDORS = [(ExpenseVendorSettings, "expense.client_secret"), (BankVendorSettings, "bank.client_secret"),
+                         (ProcurementVendorSettings, "procurement.client_secret")]
 
 
 @pytest.mark.parametrize(("vendor", "setting"), CLIENT_SECRET_VENDORS)
@@ -113,12 +117,12 @@ def test_a_connector_refuses_to_send_the_built_in_client_secret_to_a_token_url_b
     assert_one_line_naming(refused.value, setting)
 
 
-@pytest.mark.parametrize("vendor", [ExpenseVendorSettings, BankVendorSettings])
+@pytest.mark.parametrize("vendor", [ExpenseVendorSettings, BankVendorSettings, ProcurementVendorSettings])
 async def test_a_connector_starts_on_loopback_with_the_built_in_client_secret(vendor):
     await registry.build(vendor(base_url="http://localhost:8701")).aclose()
 
 
-@pytest.mark.parametrize("vendor", [ExpenseVendorSettings, BankVendorSettings])
+@pytest.mark.parametrize("vendor", [ExpenseVendorSettings, BankVendorSettings, ProcurementVendorSettings])
 async def test_a_connector_starts_beyond_loopback_with_a_client_secret_of_its_own(vendor):
     await registry.build(vendor(base_url="https://vendor.example.com", client_secret=SecretStr("own"))).aclose()
 

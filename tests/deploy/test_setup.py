@@ -27,6 +27,7 @@ async def test_setup_prepares_the_store_and_the_namespace_once(tmp_path):
         first = await asyncio.to_thread(finsync, tmp_path, "setup", FINSYNC_TEMPORAL__ADDRESS=address,
                                         FINSYNC_STORE_URL=store_url)
         assert first.returncode == 0, first.stderr
+        assert "procurement poll schedule finsync-procurement-poll: created (every 60 s)" in first.stdout.splitlines()
         assert STORE_TABLES <= set(inspect(create_engine(store_url)).get_table_names())
         registered = await env.client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace=env.client.namespace))

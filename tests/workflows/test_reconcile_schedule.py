@@ -5,26 +5,19 @@ disabled."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleOverlapPolicy, ScheduleRange
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from finsync.config import BankVendorSettings, PaymentPurpose, ReconciliationSettings, Settings
-from tests.conftest import _binary
 from tests.deploy.helpers import finsync
 from workflows.reconcile.schedule import SCHEDULE_ID, ensure_reconciliation_schedule
 from workflows.reconcile.workflow import WORKFLOW_NAME, ReconcileInput
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[Client]:
-    async with await WorkflowEnvironment.start_local(data_converter=pydantic_data_converter,
-                                                     dev_server_existing_path=_binary("temporal"),
-                                                     dev_server_log_level="error") as env:
-        yield env.client
+def client(dev_server_client: Client) -> Client:
+    return dev_server_client
 
 
 async def scheduled(client: Client) -> tuple[list[ScheduleRange], ScheduleActionStartWorkflow, ReconcileInput, bool]:

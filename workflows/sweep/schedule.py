@@ -8,19 +8,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    ScheduleState,
-)
+from temporalio.client import Client, Schedule, ScheduleActionStartWorkflow
 
 from finsync.config import Settings
-from workflows.common.schedules import ensure_schedule
+from workflows.common.schedules import ensure_schedule, poll_every
 from workflows.sweep.workflow import ExpenseSweepWorkflow, SweepInput
 
 SCHEDULE_ID = "finsync-expense-sweep"   # also the sweep runs' workflow id, which the server suffixes with the time
@@ -28,16 +19,10 @@ SCHEDULE_ID = "finsync-expense-sweep"   # also the sweep runs' workflow id, whic
 
 def sweep_schedule(settings: Settings) -> Schedule:
     every = timedelta(seconds=settings.sweep.interval_seconds)
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            ExpenseSweepWorkflow.run, SweepInput(expense_task_queue=settings.expense.task_queue),
-            id=SCHEDULE_ID, task_queue=settings.temporal.workflow_task_queue,
-            static_summary="Sweep: start the expense reports no webhook brought"),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
-        # One sweep at a time; ticks missed while Temporal was down are not made up one by one:
-        # the next sweep reads everything since the watermark anyway.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),
-        state=ScheduleState(note="created by finsync from [sweep] in its configuration"))
+    return poll_every(ScheduleActionStartWorkflow(
+        ExpenseSweepWorkflow.run, SweepInput(expense_task_queue=settings.expense.task_queue),
+        id=SCHEDULE_ID, task_queue=settings.temporal.workflow_task_queue,
+        static_summary="Sweep: start the expense reports no webhook brought"), every, "sweep")
 
 
 async def ensure_sweep_schedule(client: Client, settings: Settings) -> str:
