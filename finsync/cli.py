@@ -233,6 +233,14 @@ def demo_expense(count: int = typer.Option(50, min=1, help="how many expense rep
     raise typer.Exit(_run(run_expense_demo(_settings(), count)))
 
 
+@demo_app.command("procurement")
+def demo_procurement(count: int = typer.Option(30, min=1, help="how many requisitions to create")) -> None:
+    """Requisitions of mixed cases (paid, discounted, scheduled, AP hold, over budget, supplier problems, cancelled)."""
+    from finsync.demo_procurement import run_procurement_demo
+
+    raise typer.Exit(_run(run_procurement_demo(_settings(), count)))
+
+
 @exceptions_app.command("list")
 def exceptions_list(entity: str | None = typer.Option(None, help="legal entity code, e.g. DE01"),
                     process: str | None = typer.Option(None, help="process, e.g. expense")) -> None:

@@ -26,6 +26,7 @@ from tests.stack.helpers import (
 )
 from workflows.common import search
 from workflows.common.exceptions import ResolutionAction
+from workflows.common.process import RESOLVE_EXCEPTION
 from workflows.expense.model import BusinessStatus, ExpenseResolution, workflow_id
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
@@ -151,8 +152,8 @@ async def test_a_payment_returned_after_settlement_is_reversed_parked_and_paid_a
         assert asyncio.get_running_loop().time() < deadline, snap.timeline[-3:]
         await asyncio.sleep(0.2)
     assert snap.open_exception.problem.code == "PAYMENT_RETURNED" and "AC04" in snap.open_exception.problem.reason
-    await handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception,
-                                ExpenseResolution(action=ResolutionAction.RETRY, resolved_by="ap.clerk"))
+    await handle.execute_update(RESOLVE_EXCEPTION, ExpenseResolution(action=ResolutionAction.RETRY, resolved_by="ap.clerk"),
+                                result_type=str)
     assert (await asyncio.wait_for(handle.result(), 120)).status is BusinessStatus.PAID
 
     events = stack.store.events(workflow_id=wf)

@@ -13,8 +13,8 @@ from tests.workflows.harness import running
 from tests.workflows.world import CLOSED_ACCOUNT, GOOD_ACCOUNT, OWNER_REF, World, expense_line, report
 from workflows.common import search
 from workflows.common.exceptions import ResolutionAction
+from workflows.common.process import RESOLVE_EXCEPTION
 from workflows.expense.model import BusinessStatus, ExpenseResolution
-from workflows.expense.workflow import ExpenseReimbursementWorkflow
 
 
 async def test_happy_path_posts_once_pays_once_and_confirms(time_skipping_env, tmp_path):
@@ -130,15 +130,16 @@ async def test_inactive_cost_center_parks_and_resumes_after_correction(time_skip
         assert attrs.get(search.LEGAL_ENTITY) == "US01"
 
         with pytest.raises(WorkflowUpdateFailedError):   # validated before it is accepted
-            await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, ExpenseResolution(
-                action=ResolutionAction.SET_POSTING_DATE, posting_date=date(2026, 11, 30), resolved_by="ap.clerk"))
+            await run.handle.execute_update(RESOLVE_EXCEPTION, ExpenseResolution(
+                action=ResolutionAction.SET_POSTING_DATE, posting_date=date(2026, 11, 30), resolved_by="ap.clerk"),
+                result_type=str)
         with pytest.raises(WorkflowUpdateFailedError):
-            await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, ExpenseResolution(
-                action=ResolutionAction.CORRECT_COST_CENTER, resolved_by="ap.clerk"))
+            await run.handle.execute_update(RESOLVE_EXCEPTION, ExpenseResolution(
+                action=ResolutionAction.CORRECT_COST_CENTER, resolved_by="ap.clerk"), result_type=str)
         assert (await run.snapshot()).status is BusinessStatus.EXCEPTION
 
-        await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, ExpenseResolution(
-            action=ResolutionAction.CORRECT_COST_CENTER, cost_center="CC-1000", resolved_by="ap.clerk"))
+        await run.handle.execute_update(RESOLVE_EXCEPTION, ExpenseResolution(
+            action=ResolutionAction.CORRECT_COST_CENTER, cost_center="CC-1000", resolved_by="ap.clerk"), result_type=str)
         assert (await run.handle.result()).status is BusinessStatus.PAID
 
     (journal,) = world.journals.values()
@@ -156,8 +157,8 @@ async def test_closed_period_parks_and_posts_on_the_date_finance_sets(time_skipp
         assert snap.open_exception is not None
         assert snap.open_exception.problem.code == "PERIOD_CLOSED"
         assert "Nov 2026 is closed" in snap.open_exception.problem.reason
-        await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, ExpenseResolution(
-            action=ResolutionAction.SET_POSTING_DATE, posting_date=date(2026, 12, 1), resolved_by="controller"))
+        await run.handle.execute_update(RESOLVE_EXCEPTION, ExpenseResolution(
+            action=ResolutionAction.SET_POSTING_DATE, posting_date=date(2026, 12, 1), resolved_by="controller"), result_type=str)
         assert (await run.handle.result()).status is BusinessStatus.PAID
     (journal,) = world.journals.values()
     assert journal.posting_date == date(2026, 12, 1)
@@ -174,16 +175,16 @@ async def test_rejected_payment_parks_and_pays_once_after_the_bank_details_are_c
         assert "account is closed (AC04)" in snap.open_exception.problem.reason
 
         # Retrying before the ERP was corrected sends nothing: the same closed account would bounce again.
-        await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, ExpenseResolution(
-            action=ResolutionAction.RETRY, resolved_by="ap.clerk"))
+        await run.handle.execute_update(RESOLVE_EXCEPTION, ExpenseResolution(
+            action=ResolutionAction.RETRY, resolved_by="ap.clerk"), result_type=str)
         snap = await run.until(
             lambda s: s.open_exception is not None and s.open_exception.problem.code == "BANK_DETAILS_UNCHANGED")
         assert snap.open_exception is not None
         assert len(world.payments) == 1
 
         world.bank_account = GOOD_ACCOUNT
-        await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, ExpenseResolution(
-            action=ResolutionAction.RETRY, resolved_by="ap.clerk", note="employee gave new account"))
+        await run.handle.execute_update(RESOLVE_EXCEPTION, ExpenseResolution(
+            action=ResolutionAction.RETRY, resolved_by="ap.clerk", note="employee gave new account"), result_type=str)
         outcome = await run.handle.result()
 
     assert outcome.status is BusinessStatus.PAID
@@ -216,8 +217,8 @@ async def test_cancel_while_parked_reverses_the_posted_journal(time_skipping_env
         await run.until_status(BusinessStatus.AWAITING_APPROVAL)
         await run.platform_says(ApprovalStatus.APPROVED)
         await run.until_status(BusinessStatus.EXCEPTION)
-        await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, ExpenseResolution(
-            action=ResolutionAction.CANCEL, resolved_by="controller", note="employee left"))
+        await run.handle.execute_update(RESOLVE_EXCEPTION, ExpenseResolution(
+            action=ResolutionAction.CANCEL, resolved_by="controller", note="employee left"), result_type=str)
         outcome = await run.handle.result()
     assert outcome.status is BusinessStatus.CANCELLED
     original, reversal = list(world.journals.values())
@@ -233,8 +234,8 @@ async def test_a_refusal_outside_posting_parks_instead_of_failing_and_resumes_on
         assert snap.open_exception.problem.code == "REPORT_NOT_FOUND"
         assert snap.open_exception.step == "expense.fetch_report"
         world.report_missing = False
-        await run.handle.execute_update(ExpenseReimbursementWorkflow.resolve_exception, ExpenseResolution(
-            action=ResolutionAction.RETRY, resolved_by="ap.clerk"))
+        await run.handle.execute_update(RESOLVE_EXCEPTION, ExpenseResolution(
+            action=ResolutionAction.RETRY, resolved_by="ap.clerk"), result_type=str)
         await run.until_status(BusinessStatus.AWAITING_APPROVAL)
         await run.platform_says(ApprovalStatus.APPROVED)
         assert (await run.handle.result()).status is BusinessStatus.PAID
