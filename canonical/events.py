@@ -34,6 +34,7 @@ class FinanceEventType(StrEnum):
     REJECTED = "rejected"      # an invoice was rejected and voided
     PAYMENT_SCHEDULED = "payment_scheduled"
     CLOSED = "closed"          # a purchase order fully received, invoiced and paid
+    PAYMENT_RUN = "payment_run"   # one file of a payment run sent to the bank, or withdrawn after its refusal
 
 
 class FinanceEvent(BaseModel):
