@@ -23,6 +23,7 @@ from canonical.payment import (
     GroupStatusReport,
     PaymentBatch,
     PaymentGroup,
+    PaymentIdReused,
     PaymentInstruction,
     PaymentOrder,
     PaymentRequestState,
@@ -38,8 +39,8 @@ __all__ = [
     "BusinessProblem", "ClaimedReport", "CodingContext", "CodingRequest", "CreditTransfer", "GroupStatusReport",
     "CostCenter", "Employee", "ExpenseLine", "ExpenseReport", "FinanceEvent", "FinanceEventType",
     "FxRate", "GLAccount", "JournalEntry", "JournalLine", "LegalEntity", "Money",
-    "PaymentBatch", "PaymentGroup", "PaymentInstruction", "PaymentOrder", "PaymentRequestState", "PaymentState", "PaymentStatus",
-    "PaymentStatusReport", "PostedJournal", "ProblemCode", "ProblemRaised",
+    "PaymentBatch", "PaymentGroup", "PaymentIdReused", "PaymentInstruction", "PaymentOrder", "PaymentRequestState",
+    "PaymentState", "PaymentStatus", "PaymentStatusReport", "PostedJournal", "ProblemCode", "ProblemRaised",
     "ReportStatusChanged", "Side", "UnbalancedJournalError", "currency_exponent", "payment_run_batches",
     "quantize",
 ]

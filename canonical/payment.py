@@ -202,6 +202,10 @@ class PaymentRequestState(StrEnum):
     WITHDRAWN = "withdrawn"    # the bank refused its file, finance withdrew it and its process was told
 
 
+class PaymentIdReused(ValueError):
+    """A different payment under an EndToEndId already given to one: a process reused an id."""
+
+
 class PaymentState(StrEnum):
     PENDING = "PENDING"        # RCVD, ACTC, PDNG: the bank has it, nothing decided
     ACCEPTED = "ACCEPTED"      # ACCP, ACSP: will be executed

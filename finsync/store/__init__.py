@@ -13,7 +13,7 @@ from functools import lru_cache
 from finsync.store.database import connect
 from finsync.store.expense import ExpenseFingerprint, ExpenseRecords, expense_fingerprint
 from finsync.store.migrate import upgrade_to_head
-from finsync.store.payments import PaymentIdReused, PaymentRecords, PaymentRequest
+from finsync.store.payments import PaymentRecords, PaymentRequest
 from finsync.store.runtime import (
     IN_LIST,
     BankReportRow,
@@ -25,9 +25,8 @@ from finsync.store.runtime import (
     WebhookReceipt,
 )
 
-__all__ = ["IN_LIST", "BankReportRow", "ExpenseFingerprint", "FinanceEventRow", "IntegrationStore", "PaymentIdReused",
-           "PaymentRequest", "PaymentRoute", "ReconciliationRow", "SweepWatermark", "WebhookReceipt",
-           "expense_fingerprint", "open_store"]
+__all__ = ["IN_LIST", "BankReportRow", "ExpenseFingerprint", "FinanceEventRow", "IntegrationStore", "PaymentRequest",
+           "PaymentRoute", "ReconciliationRow", "SweepWatermark", "WebhookReceipt", "expense_fingerprint", "open_store"]
 
 
 class IntegrationStore(RuntimeRecords, PaymentRecords, ExpenseRecords):

@@ -15,7 +15,7 @@ from sqlalchemy import Index, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, col, select
 
-from canonical import PaymentOrder, PaymentRequestState
+from canonical import PaymentIdReused, PaymentOrder, PaymentRequestState
 from finsync.store.database import Records, StoreTable, utcnow
 from finsync.store.runtime import chunks
 
@@ -46,10 +46,6 @@ class PaymentRequest(StoreTable, table=True):
     @property
     def order(self) -> PaymentOrder:
         return PaymentOrder.model_validate_json(self.payment_order)
-
-
-class PaymentIdReused(ValueError):
-    """A different payment was queued under an EndToEndId already queued: a process reused an id."""
 
 
 class PaymentRecords(Records):

@@ -9,8 +9,8 @@ from datetime import date
 
 import pytest
 
-from canonical import BankAccount, CreditTransfer, Money, PaymentOrder, PaymentRequestState
-from finsync.store import IntegrationStore, PaymentIdReused
+from canonical import BankAccount, CreditTransfer, Money, PaymentIdReused, PaymentOrder, PaymentRequestState
+from finsync.store import IntegrationStore
 
 DE_EUR = BankAccount(holder_name="Finsync Demo GmbH", iban="DE02120300000000202051", bic="BYLADEM1001")
 KATRIN = BankAccount(holder_name="Katrin Vogel", iban="DE75512108001245126199", bic="COBADEFFXXX")
