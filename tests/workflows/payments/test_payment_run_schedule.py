@@ -14,20 +14,18 @@ from temporalio.client import (
     Client,
     ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
-    ScheduleOverlapPolicy,
     ScheduleRange,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.payment_runs import PaymentRunActivities
 from connectors.bank import BankClient
 from finsync.config import BankVendorSettings, PaymentsSettings, Settings
 from finsync.store import IntegrationStore
-from tests.conftest import _binary
 from tests.deploy.helpers import finsync
+from tests.workflows import schedules
 from tests.workflows.polling import until
+from tests.workflows.schedules import dev_server
 from worker import payment_owners
 from workflows.payments.model import WORKFLOW_NAME, RunInput, RunOutcome
 from workflows.payments.run import PaymentRunWorkflow
@@ -36,21 +34,12 @@ from workflows.payments.schedule import SCHEDULE_ID, ensure_payment_run_schedule
 
 @pytest.fixture
 async def client() -> AsyncIterator[Client]:
-    async with await WorkflowEnvironment.start_local(data_converter=pydantic_data_converter,
-                                                     dev_server_existing_path=_binary("temporal"),
-                                                     dev_server_log_level="error") as env:
-        yield env.client
+    async with dev_server() as client:
+        yield client
 
 
 async def scheduled(client: Client) -> tuple[list[ScheduleRange], ScheduleActionStartWorkflow, RunInput, bool]:
-    """The schedule's hours, its action, the input it starts runs with, and whether it is paused."""
-    described = await client.get_schedule_handle(SCHEDULE_ID).describe()
-    action = described.schedule.action
-    assert isinstance(action, ScheduleActionStartWorkflow)
-    assert described.schedule.policy.overlap is ScheduleOverlapPolicy.SKIP
-    [calendar] = described.schedule.spec.calendars
-    [run_input] = await client.data_converter.decode(action.args, [RunInput])
-    return list(calendar.hour), action, run_input, described.schedule.state.paused
+    return await schedules.scheduled(client, SCHEDULE_ID, RunInput)
 
 
 async def test_the_schedule_follows_the_configuration(client: Client) -> None:
