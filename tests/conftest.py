@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -58,3 +59,12 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
             namespace=env.client.namespace,
             search_attributes={key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in search.ALL}))
         yield env
+
+
+@pytest.fixture
+async def dev_server_client() -> AsyncIterator[Client]:
+    """A client of a fresh real dev server, for what the time-skipping server lacks (schedules)."""
+    async with await WorkflowEnvironment.start_local(data_converter=pydantic_data_converter,
+                                                     dev_server_existing_path=_binary("temporal"),
+                                                     dev_server_log_level="error") as env:
+        yield env.client

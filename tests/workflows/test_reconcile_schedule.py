@@ -8,24 +8,34 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleRange
+from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleOverlapPolicy, ScheduleRange
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from finsync.config import BankVendorSettings, PaymentPurpose, ReconciliationSettings, Settings
+from tests.conftest import _binary
 from tests.deploy.helpers import finsync
-from tests.workflows import schedules
-from tests.workflows.schedules import dev_server
 from workflows.reconcile.schedule import SCHEDULE_ID, ensure_reconciliation_schedule
 from workflows.reconcile.workflow import WORKFLOW_NAME, ReconcileInput
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[Client]:
-    async with dev_server() as client:
-        yield client
+    async with await WorkflowEnvironment.start_local(data_converter=pydantic_data_converter,
+                                                     dev_server_existing_path=_binary("temporal"),
+                                                     dev_server_log_level="error") as env:
+        yield env.client
 
 
 async def scheduled(client: Client) -> tuple[list[ScheduleRange], ScheduleActionStartWorkflow, ReconcileInput, bool]:
-    return await schedules.scheduled(client, SCHEDULE_ID, ReconcileInput)
+    """The schedule's hours, its action, the input it starts runs with, and whether it is paused."""
+    described = await client.get_schedule_handle(SCHEDULE_ID).describe()
+    action = described.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert described.schedule.policy.overlap is ScheduleOverlapPolicy.SKIP
+    [calendar] = described.schedule.spec.calendars
+    [run_input] = await client.data_converter.decode(action.args, [ReconcileInput])
+    return list(calendar.hour), action, run_input, described.schedule.state.paused
 
 
 async def test_the_schedule_follows_the_configuration(client):

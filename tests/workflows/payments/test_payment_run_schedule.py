@@ -5,7 +5,6 @@ disabled; a run it starts is keyed by its slot."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from temporalio.client import (
     Client,
     ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
+    ScheduleOverlapPolicy,
     ScheduleRange,
 )
 from temporalio.worker import Worker
@@ -23,9 +23,7 @@ from connectors.bank import BankClient
 from finsync.config import BankVendorSettings, PaymentsSettings, Settings
 from finsync.store import IntegrationStore
 from tests.deploy.helpers import finsync
-from tests.workflows import schedules
 from tests.workflows.polling import until
-from tests.workflows.schedules import dev_server
 from worker import payment_owners
 from workflows.payments.model import WORKFLOW_NAME, RunInput, RunOutcome
 from workflows.payments.run import PaymentRunWorkflow
@@ -33,13 +31,19 @@ from workflows.payments.schedule import SCHEDULE_ID, ensure_payment_run_schedule
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[Client]:
-    async with dev_server() as client:
-        yield client
+def client(dev_server_client: Client) -> Client:
+    return dev_server_client
 
 
 async def scheduled(client: Client) -> tuple[list[ScheduleRange], ScheduleActionStartWorkflow, RunInput, bool]:
-    return await schedules.scheduled(client, SCHEDULE_ID, RunInput)
+    """The schedule's hours, its action, the input it starts runs with, and whether it is paused."""
+    described = await client.get_schedule_handle(SCHEDULE_ID).describe()
+    action = described.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    assert described.schedule.policy.overlap is ScheduleOverlapPolicy.SKIP
+    [calendar] = described.schedule.spec.calendars
+    [run_input] = await client.data_converter.decode(action.args, [RunInput])
+    return list(calendar.hour), action, run_input, described.schedule.state.paused
 
 
 async def test_the_schedule_follows_the_configuration(client: Client) -> None:
