@@ -13,19 +13,21 @@ from contextlib import AsyncExitStack
 from datetime import timedelta
 
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities.bank import BankActivities
 from activities.bookkeeping import BookkeepingActivities
 from activities.erp import ErpActivities
 from activities.expense_platform import ExpensePlatformActivities
+from activities.payment_runs import PaymentOwners, PaymentQueueActivities, PaymentRunActivities
 from activities.procurement_erp import ProcurementErpActivities
 from activities.procurement_platform import ProcurementPlatformActivities
 from activities.procurement_poll import ProcurementPollActivities, RequisitionRead
 from activities.procurement_rules import ProcurementRules
 from activities.reconcile import ReconcileActivities, Reconciler
 from activities.sweep import HandOverOutcome, ProcessTrigger, SweepActivities, SweepWatermarks
-from canonical import ExpenseReport, ReportStatusChanged
+from canonical import ExpenseReport, PaymentStatusReport, ReportStatusChanged
 from canonical.procurement import ProcurementChange
 from connectors import registry
 from finsync import correlation, telemetry
@@ -33,9 +35,11 @@ from finsync.config import PaymentPurpose, Settings, VendorSettings
 from finsync.config import settings as load_settings
 from finsync.store import open_store
 from finsync.temporal import connect
+from workflows.common.payments import SIGNAL_PAYMENT_STATUS
 from workflows.expense.model import TaskQueues, workflow_id
 from workflows.expense.start import StartOutcome, start_or_signal
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
+from workflows.payments.run import PaymentRunWorkflow
 from workflows.procurement import model as procurement_model
 from workflows.procurement import start as procurement_start
 from workflows.procurement.poll import ProcurementPollWorkflow
@@ -46,7 +50,7 @@ from workflows.sweep.workflow import ExpenseSweepWorkflow
 log = logging.getLogger("finsync.worker")
 
 WORKFLOWS = [ExpenseReimbursementWorkflow, ExpenseSweepWorkflow, DailyReconciliationWorkflow, RequisitionToPayWorkflow,
-             ProcurementPollWorkflow]
+             ProcurementPollWorkflow, PaymentRunWorkflow]
 
 
 def _vendor_worker(client: Client, vendor: VendorSettings, activities: list) -> Worker:
@@ -90,6 +94,19 @@ def procurement_run_of(change: ProcurementChange) -> str:
     return procurement_model.workflow_id(change.source_system, change.requisition_id)
 
 
+def payment_owners(client: Client) -> PaymentOwners:
+    """The payment run's word to the process that queued a payment: its payment_status signal."""
+    async def tell(owner_workflow_id: str, report: PaymentStatusReport) -> bool:
+        try:
+            await client.get_workflow_handle(owner_workflow_id).signal(SIGNAL_PAYMENT_STATUS, report)
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return False
+        return True
+    return tell
+
+
 async def run_worker(settings: Settings, client: Client | None = None, stop: asyncio.Event | None = None) -> None:
     """Run until ``stop`` is set. The client must come from ``finsync.temporal.connect`` (or carry
     its converter and interceptors): workers inherit the client's interceptors, and its runtime,
@@ -113,6 +130,8 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                                 overlap=timedelta(seconds=settings.sweep.overlap_seconds))
         watermarks = SweepWatermarks(store)
         reconcile = ReconcileActivities(Reconciler(erp, bank, store, settings))
+        payment_queue = PaymentQueueActivities(store)
+        payment_runs = PaymentRunActivities(bank, store, payment_owners(client))
         procure = ProcurementPlatformActivities(procurement)
         poll = ProcurementPollActivities(procurement, procurement_trigger(client, settings), procurement_run_of,
                                          overlap=timedelta(seconds=settings.procurement.poll_overlap_seconds))
@@ -121,7 +140,8 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
         workers = [
             Worker(client, task_queue=settings.temporal.workflow_task_queue, workflows=WORKFLOWS,
                    activities=[*books.all(), watermarks.sweep_watermark, watermarks.set_sweep_watermark,
-                               procurement_rules.load_rulebook]),
+                               procurement_rules.load_rulebook, payment_queue.enqueue_payment,
+                               payment_runs.collect_due, payment_runs.withdraw_run_file]),
             _vendor_worker(client, settings.expense, [
                 expense_acts.fetch_report, expense_acts.pass_validation, expense_acts.send_back,
                 expense_acts.claim_for_posting, expense_acts.confirm_posting, expense_acts.confirm_payment,
@@ -131,7 +151,8 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                                                   procurement_erp.supplier_known, procurement_erp.create_commitment,
                                                   procurement_erp.release_commitment, procurement_erp.post_bill,
                                                   procurement_erp.reverse_bill, procurement_erp.pay_bill]),
-            _vendor_worker(client, settings.bank, [bank_acts.send_payment, bank_acts.payment_status]),
+            _vendor_worker(client, settings.bank, [bank_acts.send_payment, bank_acts.payment_status,
+                                                   payment_runs.send_run_file]),
             _vendor_worker(client, settings.procurement, [
                 procure.fetch_requisition, procure.check_supplier, procure.order_for_requisition, procure.issue_order,
                 procure.cancel_order, procure.close_order, procure.fetch_receipts, procure.void_invoice,

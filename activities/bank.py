@@ -38,20 +38,27 @@ class BankActivities:
 
     @activity.defn(name="bank.send_batch")
     async def send_batch(self, submission: BatchSubmission) -> BatchAcknowledgement:
-        """One file, exactly once per MsgId; every transfer's route is stored first, so the bank's
-        webhooks find the process waiting for it. The answer holds a report per transfer, some
-        400 bytes each: small for a run of hundreds, but a payroll of thousands would near
-        Temporal's 2 MB payload limit and must be split into several files."""
+        """One file, exactly once per MsgId (see ``send_payment_file``). The answer holds a report
+        per transfer, some 400 bytes each: small for a file of hundreds; the payment run sends
+        files of thousands with ``send_run_file``, which answers with the file's figures only."""
         sender = activity.info().workflow_id
         assert sender, "bank.send_batch runs for a workflow"
-        batch = submission.batch
-        await asyncio.to_thread(self.store.route_transfers, batch.message_id, [
-            (tx.end_to_end_id, group.payment_info_id, submission.owners.get(tx.end_to_end_id, sender))
-            for group, tx in batch.transfers()])
-        async with vendor_call():
-            return await self.bank.send_batch(batch, lookup_first=is_retry())
+        return await send_payment_file(self.bank, self.store, submission, sender)
 
     @activity.defn(name="bank.payment_status")
     async def payment_status(self, ref: PaymentRef) -> PaymentStatusReport:
         async with vendor_call():
             return await self.bank.payment_status(ref.message_id, ref.end_to_end_id)
+
+
+async def send_payment_file(bank: Bank, store: IntegrationStore, submission: BatchSubmission,
+                            sender: str) -> BatchAcknowledgement:
+    """Send one file, exactly once per MsgId (a retry reads it back first). Every transfer's route
+    is stored before the file leaves, to its owner (else ``sender``), so the bank's webhooks find
+    the process waiting for it."""
+    batch = submission.batch
+    await asyncio.to_thread(store.route_transfers, batch.message_id, [
+        (tx.end_to_end_id, group.payment_info_id, submission.owners.get(tx.end_to_end_id, sender))
+        for group, tx in batch.transfers()])
+    async with vendor_call():
+        return await bank.send_batch(batch, lookup_first=is_retry())

@@ -21,6 +21,7 @@ class FinanceEventType(StrEnum):
     PAID = "paid"
     SETTLEMENT_BOOKED = "settlement_booked"   # the payable cleared against the bank account
     PAYMENT_RETURNED = "payment_returned"     # the bank sent a settled payment back; its settlement reversed
+    PAYMENT_RUN = "payment_run"               # one file of a payment run sent to the bank, or withdrawn after its refusal
     RETURNED = "returned"
     REVERSED = "reversed"
     CANCELLED = "cancelled"

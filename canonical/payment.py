@@ -192,6 +192,20 @@ def payment_run_batches(run_key: str, orders: Sequence[PaymentOrder]) -> list[Pa
     return batches
 
 
+class PaymentRequestState(StrEnum):
+    """Where a payment handed to the payment run stands on finsync's side; once SENT, the bank's
+    reports speak for it."""
+
+    QUEUED = "queued"          # waiting for the first run on or after its execution date
+    IN_RUN = "in_run"          # claimed by a run, in one of its files (MsgId)
+    SENT = "sent"              # its file is with the bank
+    WITHDRAWN = "withdrawn"    # the bank refused its file, finance withdrew it and its process was told
+
+
+class PaymentIdReused(ValueError):
+    """A different payment under an EndToEndId already given to one: a process reused an id."""
+
+
 class PaymentState(StrEnum):
     PENDING = "PENDING"        # RCVD, ACTC, PDNG: the bank has it, nothing decided
     ACCEPTED = "ACCEPTED"      # ACCP, ACSP: will be executed

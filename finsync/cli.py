@@ -129,13 +129,14 @@ def dev(data_dir: Path = typer.Option(Path(".finsync"), help="where the local st
 def setup() -> None:
     """Prepare a deployment for finsync (idempotent): bring the integration store to its newest
     migration, register finsync's search attributes on the Temporal namespace, and create the
-    sweep's, the procurement poll's and the daily reconciliation's schedules."""
+    sweep's, the procurement poll's, the daily reconciliation's and the payment run's schedules."""
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 
     from finsync.store import open_store
     from finsync.temporal import connect
     from workflows.common import search
+    from workflows.payments import schedule as payment_run
     from workflows.procurement import schedule as procurement_poll
     from workflows.reconcile import schedule as reconciliation
     from workflows.sweep.schedule import SCHEDULE_ID, ensure_sweep_schedule
@@ -158,6 +159,8 @@ def setup() -> None:
                    f"{await procurement_poll.ensure_poll_schedule(client, settings)}")
         typer.echo(f"reconciliation schedule {reconciliation.SCHEDULE_ID}: "
                    f"{await reconciliation.ensure_reconciliation_schedule(client, settings)}")
+        typer.echo(f"payment run schedule {payment_run.SCHEDULE_ID}: "
+                   f"{await payment_run.ensure_payment_run_schedule(client, settings)}")
 
     raise typer.Exit(_run(register()))   # _run lets the SDK's threads leave Python before exit
 

@@ -216,6 +216,23 @@ class ReconciliationSettings(BaseModel):
     hour: int = Field(6, ge=0, le=23)  # each day at this hour (UTC), the day before is reconciled
 
 
+class PaymentsSettings(BaseModel):
+    """The payment run that sends the payments processes queued (see workflows/payments/)."""
+
+    enabled: bool = True                   # False: setup and dev pause the schedule (or create none)
+    # Each day at these hours (UTC) a run sends every queued payment due that day or before, one
+    # file per debtor account.
+    run_hours: list[int] = Field(default_factory=lambda: [10, 15], min_length=1)
+
+    @field_validator("run_hours")
+    @classmethod
+    def _hours_of_a_day(cls, hours: list[int]) -> list[int]:
+        wrong = [hour for hour in hours if not 0 <= hour <= 23]
+        if wrong:
+            raise ValueError(f"run hours are hours of the day, 0 to 23 (UTC), not {', '.join(map(str, wrong))}")
+        return sorted(set(hours))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FINSYNC_", env_nested_delimiter="__", extra="ignore")
 
@@ -232,6 +249,7 @@ class Settings(BaseSettings):
     telemetry: TelemetrySettings = TelemetrySettings()
     sweep: SweepSettings = SweepSettings()
     reconciliation: ReconciliationSettings = ReconciliationSettings()
+    payments: PaymentsSettings = PaymentsSettings()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

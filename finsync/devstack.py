@@ -182,6 +182,7 @@ class LocalStack:
             _schedule_sweep(self.settings)
             _schedule_procurement_poll(self.settings)
             _schedule_reconciliation(self.settings)
+            _schedule_payment_runs(self.settings)
         except BaseException:
             self.stop()
             raise
@@ -295,6 +296,19 @@ def _schedule_reconciliation(settings: Settings) -> None:
 
     async def ensure() -> None:
         await ensure_reconciliation_schedule(await connect(settings.temporal), settings)
+
+    asyncio.run(ensure())
+
+
+def _schedule_payment_runs(settings: Settings) -> None:
+    """The schedule that sends the queued payments at the configured hours, as ``finsync setup`` makes it."""
+    import asyncio
+
+    from finsync.temporal import connect
+    from workflows.payments.schedule import ensure_payment_run_schedule
+
+    async def ensure() -> None:
+        await ensure_payment_run_schedule(await connect(settings.temporal), settings)
 
     asyncio.run(ensure())
 

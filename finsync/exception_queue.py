@@ -37,9 +37,10 @@ from workflows.common import search
 from workflows.common.exceptions import OpenException, ParkedView, Resolution
 from workflows.common.process import RESOLVE_EXCEPTION
 from workflows.expense.model import PROCESS as EXPENSE
+from workflows.payments.model import PROCESS as PAYMENT_RUN
 from workflows.procurement.model import PROCESS as PROCUREMENT
 
-PROCESSES = [EXPENSE, PROCUREMENT]
+PROCESSES = [EXPENSE, PROCUREMENT, PAYMENT_RUN]
 CONCURRENT_QUERIES = 16  # status queries in flight at once (each costs the worker a workflow replay if not cached)
 
 

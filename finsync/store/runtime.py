@@ -116,7 +116,7 @@ class ReconciliationRow(StoreTable, table=True):
 IN_LIST = 500    # values in one SQL IN list
 
 
-def _chunks(values: Collection[str]) -> Iterable[list[str]]:
+def chunks(values: Collection[str]) -> Iterable[list[str]]:
     ordered = sorted(set(values))
     for start in range(0, len(ordered), IN_LIST):
         yield ordered[start:start + IN_LIST]
@@ -166,7 +166,7 @@ class RuntimeRecords(Records):
         """Every event of these types of these process runs, oldest first."""
         rows: list[FinanceEventRow] = []
         with self._session() as db:
-            for chunk in _chunks(workflow_ids):
+            for chunk in chunks(workflow_ids):
                 rows += db.exec(select(FinanceEventRow).where(col(FinanceEventRow.workflow_id).in_(chunk),
                                                               col(FinanceEventRow.type).in_(list(types)))).all()
         return sorted(rows, key=lambda row: row.seq or 0)
@@ -195,7 +195,7 @@ class RuntimeRecords(Records):
         """Keep each route whose EndToEndId has none yet (a retry's routes are already there)."""
         with self._session() as db:
             known: set[str] = set()
-            for chunk in _chunks([route.end_to_end_id for route in routes]):
+            for chunk in chunks([route.end_to_end_id for route in routes]):
                 known.update(db.exec(select(PaymentRoute.end_to_end_id).where(col(PaymentRoute.end_to_end_id).in_(chunk))))
             db.add_all(route for route in routes if route.end_to_end_id not in known)
             try:
@@ -249,7 +249,7 @@ class RuntimeRecords(Records):
     def bank_reports_of(self, end_to_end_ids: Collection[str], *, states: Collection[str]) -> list[BankReportRow]:
         rows: list[BankReportRow] = []
         with self._session() as db:
-            for chunk in _chunks(end_to_end_ids):
+            for chunk in chunks(end_to_end_ids):
                 rows += db.exec(select(BankReportRow).where(col(BankReportRow.end_to_end_id).in_(chunk),
                                                             col(BankReportRow.state).in_(list(states)))).all()
         return sorted(rows, key=lambda row: row.seq or 0)
@@ -264,7 +264,7 @@ class RuntimeRecords(Records):
         """The workflow that sent each payment (EndToEndId), where finsync sent it."""
         routes: dict[str, str] = {}
         with self._session() as db:
-            for chunk in _chunks(end_to_end_ids):
+            for chunk in chunks(end_to_end_ids):
                 routes.update((r.end_to_end_id, r.workflow_id) for r in db.exec(
                     select(PaymentRoute).where(col(PaymentRoute.end_to_end_id).in_(chunk))))
         return routes

@@ -107,3 +107,15 @@ def test_by_default_every_purpose_pays_from_the_demo_companys_accounts():
     assert list(bank.debtor_accounts) == list(PaymentPurpose)
     assert all(bank.accounts_for(purpose) == bank.accounts_for(PaymentPurpose.REIMBURSEMENTS) for purpose in PaymentPurpose)
     assert bank.entities == ["DE01", "US01"]
+
+
+def test_payment_runs_are_at_hours_of_the_day_in_order_and_a_wrong_hour_is_named(tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch):
+    assert Settings().payments.run_hours == [10, 15]
+    (tmp_path / "finsync.toml").write_text("[payments]\nrun_hours = [15, 9, 15]\n")
+    monkeypatch.setenv("FINSYNC_CONFIG", str(tmp_path / "finsync.toml"))
+    assert Settings().payments.run_hours == [9, 15]
+
+    (tmp_path / "finsync.toml").write_text("[payments]\nrun_hours = [9, 24]\n")
+    with pytest.raises(ValidationError, match=r"run hours are hours of the day, 0 to 23 \(UTC\), not 24"):
+        Settings()

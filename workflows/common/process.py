@@ -259,14 +259,15 @@ class FinanceProcess:
 
     # --- the finance-event feed ---------------------------------------------------------------
     def _emit(self, kind: FinanceEventType, summary: str, *, amount: Money | None = None,
-              data: dict[str, Any] | None = None) -> None:
-        """Queue a finance event for the feed; ``_flush_events`` writes the queue in one go."""
+              data: dict[str, Any] | None = None, entity_code: str | None = None) -> None:
+        """Queue a finance event for the feed; ``_flush_events`` writes the queue in one go.
+        ``entity_code``: the event's entity, where it is not the process's (a payment run's file)."""
         self.event_seq += 1
         info = workflow.info()
         self.pending_events.append(FinanceEvent(
             event_id=f"{info.workflow_id}/{info.run_id}/{self.event_seq}", type=kind, occurred_at=workflow.now(),
             process=self.PROCESS, business_key=self.business_key, workflow_id=info.workflow_id,
-            correlation_id=self.correlation_id or info.workflow_id, entity_code=self.entity_code,
+            correlation_id=self.correlation_id or info.workflow_id, entity_code=entity_code or self.entity_code,
             amount=amount, summary=summary, data=data or {}))
 
     async def _flush_events(self) -> None:
