@@ -23,6 +23,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.bank import BankActivities, PaymentRef
+    from activities.payment_runs import PaymentQueueActivities, QueuedPayment, QueuedState
     from activities.procurement_erp import CommitmentRef, ProcurementErpActivities, VendorRef
     from activities.procurement_platform import (
         CheckedSupplier,
@@ -37,9 +38,10 @@ with workflow.unsafe.imports_passed_through():
     from canonical import (
         BankAccount,
         BusinessProblem,
+        CreditTransfer,
         FinanceEventType,
         Money,
-        PaymentInstruction,
+        PaymentOrder,
         PaymentState,
         PaymentStatusReport,
         ProblemCode,
@@ -66,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
         VendorBill,
     )
     from canonical.procurement_rules import ProcurementRulebook
+    from finsync.config import PaymentPurpose
     from workflows.common import search
     from workflows.common.exceptions import Resolution, ResolutionAction
     from workflows.common.payments import MONEY_LEFT, PaymentInbox
@@ -428,22 +431,19 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
                            f"under [bank] debtor_accounts, then retry."), "payment", [RETRY], item=item)
                 self.rules = await self._local(ProcurementRules.load_rulebook)
                 continue
-            key = f"{invoice.invoice_id}P{attempt}"
             self._stop_if_cancelled()
             progress.stage = InvoiceStage.PAYMENT_SENT   # from here on the money may leave: cancel is refused
-            instruction = PaymentInstruction(
-                message_id=iso20022_id("FSM", self.input.requisition_id, key),
-                end_to_end_id=iso20022_id("FSE", self.input.requisition_id, key),
+            queued = QueuedPayment(owner_workflow_id=workflow.info().workflow_id,
+                                   purpose=PaymentPurpose.SUPPLIER_PAYMENTS, order=PaymentOrder(
                 debtor_entity=self.entity_code or "", debtor_name=debtor.holder_name, debtor_account=debtor,
-                creditor=creditor, amount=amount, requested_execution_date=workflow.now().date(),
-                remittance_info=f"Invoice {invoice.invoice_number}"[:140])
-            ack: PaymentStatusReport = await self._vendor(BankActivities.send_payment, instruction, self.queues.bank,
-                                                          item=item)
-            self.payment_status(ack)
-            self._emit(FinanceEventType.PAYMENT_SENT, f"{amount} sent to the bank for invoice {invoice.invoice_number} "
-                       f"({instruction.end_to_end_id})", amount=amount,
-                       data={"end_to_end_id": instruction.end_to_end_id, "message_id": instruction.message_id})
-            outcome = await self._bank_outcome(instruction, item)
+                requested_execution_date=workflow.now().date(), transfer=CreditTransfer(
+                    end_to_end_id=iso20022_id("FSE", self.input.requisition_id, f"{invoice.invoice_id}P{attempt}"),
+                    creditor=creditor, amount=amount, remittance_info=f"Invoice {invoice.invoice_number}"[:140])))
+            await self._local(PaymentQueueActivities.enqueue_payment, queued)
+            e2e = queued.order.transfer.end_to_end_id
+            self._emit(FinanceEventType.PAYMENT_SENT, f"{amount} for invoice {invoice.invoice_number} queued for the "
+                       f"next payment run ({e2e})", amount=amount, data={"end_to_end_id": e2e})
+            outcome = await self._bank_outcome(queued, item)
             progress.payment = outcome
             if outcome.state in MONEY_LEFT:
                 return outcome
@@ -458,17 +458,23 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
                 supplier_id=self.supplier.supplier_id, currency=amount.currency), self.queues.procurement, item=item)
             self.payee = refreshed.check.account or self.payee
 
-    async def _bank_outcome(self, instruction: PaymentInstruction, item: str) -> PaymentStatusReport:
-        e2e = instruction.end_to_end_id
+    async def _bank_outcome(self, queued: QueuedPayment, item: str) -> PaymentStatusReport:
+        """The bank's word on the payment, signalled by the gateway once a run sent its file; after
+        days of silence, where the payment stands in the queue and, once in a file, at the bank."""
+        e2e, amount = queued.order.transfer.end_to_end_id, queued.order.transfer.amount
         while not await self._wait(lambda: self._settled_or_refused(e2e), BANK_SILENCE):
-            lookup: PaymentStatusReport = await self._vendor(BankActivities.payment_status, PaymentRef(
-                message_id=instruction.message_id, end_to_end_id=e2e), self.queues.bank, item=item)
-            self.payment_status(lookup)
-            if self._settled_or_refused(e2e):
-                break
+            state: QueuedState = await self._local(PaymentQueueActivities.enqueue_payment, queued)
+            where = f"it is {state.state.value} in the payment queue"
+            if state.message_id is not None:
+                lookup: PaymentStatusReport = await self._vendor(BankActivities.payment_status, PaymentRef(
+                    message_id=state.message_id, end_to_end_id=e2e), self.queues.bank, item=item)
+                self.payment_status(lookup)
+                if self._settled_or_refused(e2e):
+                    break
+                where = f"the bank's last status is {lookup.bank_status_code or lookup.state.value}"
             await self._park(BusinessProblem(code=ProblemCode.BANK_SILENT, system="bank", subject=e2e, reason=(
-                f"The bank has not confirmed payment {e2e} ({instruction.amount}) within {BANK_SILENCE.days} days; its "
-                f"last status is {lookup.bank_status_code or lookup.state.value}. Check with the bank, then retry.")),
+                f"The bank has not confirmed payment {e2e} ({amount}) within {BANK_SILENCE.days} days; {where}. "
+                "Check the payment runs (finsync exceptions list) and with the bank, then retry.")),
                 "payment", [RETRY], item=item)
         return self.bank_reports[e2e]
 
@@ -508,8 +514,14 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
                             for invoice_id, task in tasks.items())
 
     async def _continue_as_new(self, order: PurchaseOrder) -> None:
-        """Hand everything to a new run of this workflow id, once no message handler is mid-way."""
+        """Hand everything to a new run of this workflow id. The state is taken after the last
+        await, once no message handler is mid-way: a signal that lands meanwhile is carried too."""
+        self._emit(FinanceEventType.CONTINUED, f"Requisition {self.input.requisition_id} continues in a new run "
+                   f"({workflow.info().get_current_history_length()} history events)")
+        await self._rest()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if self.cancel is not None:
+            return          # cancelled meanwhile: the main loop compensates in this run
         assert self.requisition and self.supplier and self.commitment and self.commitment_id and self.entity_code
         carried = ProcurementCarry(
             requisition=self.requisition, supplier=self.supplier, payee=self.payee, order=order,
@@ -517,9 +529,6 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
             seen_changes=sorted(self.seen_changes), receipts=list(self.receipts.values()),
             invoices=list(self.invoices.values()), progress=list(self.progress.values()), accepted=list(self.accepted),
             bank_reports=list(self.bank_reports.values()), timeline=self.timeline[-CARRIED_TIMELINE:])
-        self._emit(FinanceEventType.CONTINUED, f"Requisition {self.input.requisition_id} continues in a new run "
-                   f"({workflow.info().get_current_history_length()} history events)")
-        await self._rest()
         workflow.continue_as_new(self.input.model_copy(update={"carried": carried, "requisition": None}))
 
     def _resume(self, carried: ProcurementCarry) -> PurchaseOrder:

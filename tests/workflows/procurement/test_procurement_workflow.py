@@ -44,8 +44,8 @@ async def test_an_invoice_with_a_discount_is_paid_on_its_discount_date_net_of_th
         await _paid(run)
 
     (payment,) = world.payments.values()
-    assert payment.amount == usd("4900.00")                         # 5,000.00 less 2 %
-    assert world.payment_days[payment.message_id] == invoiced_on + timedelta(days=10)
+    assert payment.order.transfer.amount == usd("4900.00")                         # 5,000.00 less 2 %
+    assert world.payment_days[payment.order.transfer.end_to_end_id] == invoiced_on + timedelta(days=10)
     (booked,) = world.bill_payments.values()
     assert (booked.amount, booked.discount) == (usd("4900.00"), usd("100.00"))
     assert world.written_back["i1"].amount == usd("4900.00")
@@ -66,8 +66,8 @@ async def test_without_a_discount_the_invoice_is_paid_on_its_due_date_30_days_ou
         assert world.payments == {}                                  # not a day early
         await _paid(run)
     (payment,) = world.payments.values()
-    assert payment.amount == usd("5000.00")
-    assert world.payment_days[payment.message_id] == invoiced_on + timedelta(days=30)
+    assert payment.order.transfer.amount == usd("5000.00")
+    assert world.payment_days[payment.order.transfer.end_to_end_id] == invoiced_on + timedelta(days=30)
 
 
 async def test_a_price_variance_holds_only_that_invoice_until_ap_accepts_it_with_a_reason(
@@ -225,5 +225,5 @@ async def test_a_long_run_continues_as_new_and_loses_nothing(time_skipping_env: 
         final = await run.snapshot()
     assert final.status is ProcurementStatus.CLOSED
     assert len(world.bills) == 4 and len(world.payments) == 4
-    assert sorted(str(p.amount) for p in world.payments.values()) == ["USD 1,250.00"] * 4
+    assert sorted(str(p.order.transfer.amount) for p in world.payments.values()) == ["USD 1,250.00"] * 4
     assert "continued" in run.event_types()

@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.bank import PaymentRef
+from activities.payment_runs import QueuedPayment, QueuedState
 from activities.procurement_erp import CommitmentRef, VendorRef
 from activities.procurement_platform import (
     CheckedSupplier,
@@ -23,7 +24,8 @@ from activities.procurement_platform import (
     RequisitionRef,
     SupplierCheckRequest,
 )
-from canonical import Money, PaymentInstruction, PaymentState, PaymentStatusReport, PostedJournal
+from canonical import Money, PaymentState, PaymentStatusReport, PostedJournal
+from canonical.payment import PaymentRequestState
 from canonical.procurement import (
     BillPayment,
     BillReversal,
@@ -83,7 +85,7 @@ class World:
     bills: dict[str, VendorBill] = field(default_factory=dict)
     reversals: dict[str, BillReversal] = field(default_factory=dict)
     bill_payments: dict[str, BillPayment] = field(default_factory=dict)
-    payments: dict[str, PaymentInstruction] = field(default_factory=dict)
+    payments: dict[str, QueuedPayment] = field(default_factory=dict)
     payment_days: dict[str, date] = field(default_factory=dict)
     order_status: OrderStatus = OrderStatus.DRAFT
     voided: list[str] = field(default_factory=list)
@@ -191,21 +193,24 @@ class World:
                                  document_number=f"BILLPMT-{payment.bill_erp_id}")
 
     # --- the bank --------------------------------------------------------------------------------
-    @activity.defn(name="bank.send_payment")
-    async def send_payment(self, instruction: PaymentInstruction) -> PaymentStatusReport:
-        if instruction.message_id not in self.payments:
-            self.payments[instruction.message_id] = instruction
-            self.payment_days[instruction.message_id] = activity.info().current_attempt_scheduled_time.date()
-            rejected = instruction.creditor.account_id == CLOSED_ACCOUNT
+    @activity.defn(name="payments.enqueue")
+    async def enqueue_payment(self, queued: QueuedPayment) -> QueuedState:
+        """The queue and the day's payment run at once: the bank decides as soon as it is queued and
+        tells the owner (as the gateway would), before the enqueue returns, so that time skipping
+        cannot jump past it."""
+        transfer = queued.order.transfer
+        if transfer.end_to_end_id not in self.payments:
+            self.payments[transfer.end_to_end_id] = queued
+            self.payment_days[transfer.end_to_end_id] = queued.order.requested_execution_date
+            rejected = transfer.creditor.account_id == CLOSED_ACCOUNT
             assert self.client
-            await self.client.get_workflow_handle(activity.info().workflow_id or "").signal(
+            await self.client.get_workflow_handle(queued.owner_workflow_id).signal(
                 SIGNAL_PAYMENT_STATUS, PaymentStatusReport(
-                    message_id=instruction.message_id, end_to_end_id=instruction.end_to_end_id,
+                    message_id="RUN-1", end_to_end_id=transfer.end_to_end_id,
                     state=PaymentState.REJECTED if rejected else PaymentState.SETTLED,
                     bank_status_code="RJCT" if rejected else "ACSC", reason_code="AC04" if rejected else None,
-                    amount=instruction.amount, source="pain.002"))
-        return PaymentStatusReport(message_id=instruction.message_id, end_to_end_id=instruction.end_to_end_id,
-                                   state=PaymentState.PENDING, bank_status_code="ACTC", source="ack")
+                    amount=transfer.amount, source="pain.002"))
+        return QueuedState(end_to_end_id=transfer.end_to_end_id, state=PaymentRequestState.SENT, message_id="RUN-1")
 
     @activity.defn(name="bank.payment_status")
     async def payment_status(self, ref: PaymentRef) -> PaymentStatusReport:
@@ -216,6 +221,6 @@ class World:
         return [self.fetch_requisition, self.check_supplier, self.order_for_requisition, self.issue_order,
                 self.cancel_order, self.close_order, self.fetch_receipts, self.void_invoice,
                 self.record_invoice_payment, self.check_budget, self.supplier_known, self.create_commitment,
-                self.release_commitment, self.post_bill, self.reverse_bill, self.pay_bill, self.send_payment,
+                self.release_commitment, self.post_bill, self.reverse_bill, self.pay_bill, self.enqueue_payment,
                 self.payment_status]
 
