@@ -18,13 +18,22 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from connectors import registry
-from finsync.config import BankVendorSettings, ErpVendorSettings, ExpenseVendorSettings, ServiceAddress, Settings
+from finsync.config import (
+    BankVendorSettings,
+    ErpVendorSettings,
+    ExpenseVendorSettings,
+    ProcurementVendorSettings,
+    ServiceAddress,
+    Settings,
+)
 from finsync.interceptors import CorrelationInterceptor
 from finsync.store import IntegrationStore
 from gateway.app import create_app as create_gateway
 from sandboxes.bank.app import create_app as create_bank
 from sandboxes.concur.app import create_app as create_concur
 from sandboxes.concur.driver import ConcurDriver
+from sandboxes.coupa.app import create_app as create_coupa
+from sandboxes.coupa.driver import CoupaDriver
 from sandboxes.netsuite.app import create_app as create_netsuite
 from tests.support.servers import free_ports, serve
 from worker import run_worker
@@ -38,6 +47,7 @@ class Stack:
     store: IntegrationStore
     concur: ConcurDriver
     gateway_url: str
+    coupa: CoupaDriver
 
     async def set_faults(self, base_url: str, **faults: object) -> dict:
         async with httpx.AsyncClient() as http:
@@ -57,12 +67,13 @@ def _temporal() -> str:
 @pytest.fixture(scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     data = tmp_path_factory.mktemp("stack")
-    ports = dict(zip(("concur", "netsuite", "bank", "gateway"), free_ports(4), strict=True))
+    ports = dict(zip(("concur", "netsuite", "bank", "gateway", "coupa"), free_ports(5), strict=True))
     settings = Settings(
         data_dir=data, store_url=f"sqlite:///{data / 'finsync.db'}",
         expense=ExpenseVendorSettings(base_url=f"http://127.0.0.1:{ports['concur']}", timeout_seconds=3),
         erp=ErpVendorSettings(base_url=f"http://127.0.0.1:{ports['netsuite']}", timeout_seconds=3),
         bank=BankVendorSettings(base_url=f"http://127.0.0.1:{ports['bank']}", timeout_seconds=3),
+        procurement=ProcurementVendorSettings(base_url=f"http://127.0.0.1:{ports['coupa']}", timeout_seconds=3),
         gateway=ServiceAddress(port=ports["gateway"]))
     secrets = settings.webhooks
     env = await WorkflowEnvironment.start_local(
@@ -81,9 +92,15 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         await exits.enter_async_context(serve(create_bank(
             data / "bank.db", webhook_secrets=[s.get_secret_value() for s in secrets.bank_secrets],
             settle_after_seconds=0.2), ports["bank"]))
-        gateway_url = await exits.enter_async_context(serve(create_gateway(settings, env.client, store, platform),
-                                                            ports["gateway"]))
-        for vendor, path in ((settings.expense, "/webhooks/expense"), (settings.bank, "/webhooks/bank")):
+        await exits.enter_async_context(serve(create_coupa(
+            data / "coupa.db", webhook_secrets=[s.get_secret_value() for s in secrets.procurement_secrets]),
+            ports["coupa"]))
+        procurement = registry.build(settings.procurement)
+        exits.push_async_callback(procurement.aclose)
+        gateway_url = await exits.enter_async_context(serve(
+            create_gateway(settings, env.client, store, platform, procurement), ports["gateway"]))
+        for vendor, path in ((settings.expense, "/webhooks/expense"), (settings.bank, "/webhooks/bank"),
+                             (settings.procurement, "/webhooks/procurement")):
             client = registry.build(vendor)
             await client.subscribe_webhook(gateway_url + path)
             await client.aclose()
@@ -91,8 +108,10 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         worker = asyncio.create_task(run_worker(settings, env.client, stop))
         concur = ConcurDriver(settings.expense.base_url)
         exits.push_async_callback(concur.aclose)
+        coupa = CoupaDriver(settings.procurement.base_url)
+        exits.push_async_callback(coupa.aclose)
         try:
-            yield Stack(settings, env.client, store, concur, gateway_url)
+            yield Stack(settings, env.client, store, concur, gateway_url, coupa)
         finally:
             stop.set()
             await worker
