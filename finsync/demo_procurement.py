@@ -2,7 +2,8 @@
 
 Requesters submit requisitions in the procurement sandbox and their managers approve them; the
 poller (a Temporal Schedule, triggered here so the demo need not wait for its next tick) starts
-one workflow per requisition. Once the purchase order is issued, the demo plays the warehouse
+one workflow per requisition. Due payments wait for the payment run, whose schedule the demo
+triggers too (by default it runs twice a day). Once the purchase order is issued, the demo plays the warehouse
 (receipts) and the supplier (invoices), and follows every workflow to a resting state: paid and
 closed, paid early for a discount or scheduled for its due date, an invoice on AP hold, over
 budget awaiting the budget owner, a supplier finance must fix, or cancelled.
@@ -32,6 +33,7 @@ from finsync.temporal import connect
 from finsync.terminal import console as make_console
 from finsync.terminal import text
 from sandboxes.coupa.driver import CoupaDriver, InvoiceLine, RequisitionLine
+from workflows.payments.schedule import SCHEDULE_ID as PAYMENT_RUN_SCHEDULE
 from workflows.procurement.model import (
     UPDATE_CANCEL,
     WORKFLOW_NAME,
@@ -71,7 +73,7 @@ def cases(n: int) -> list[Case]:
     vary = lambda price: str((Decimal(price) + Decimal(n % 7)).quantize(Decimal("0.01")))  # noqa: E731
     us = lambda what, qty, price, supplier="SUP-100", cc="CC-1000", gl="6300": _line(  # noqa: E731
         what, qty, vary(price), supplier, "US01", cc, gl)
-    de = lambda what, qty, price, supplier="SUP-200", cc="CC-3000", gl="6310": _line(  # noqa: E731
+    de = lambda what, qty, price, supplier="SUP-200", cc="CC-4100", gl="6310": _line(  # noqa: E731
         what, qty, vary(price), supplier, "DE01", cc, gl)
     return [
         Case("office chairs", "E1001", "US01", "USD", "SUP-100", [us("Office chair", "6", "189.50")]),
@@ -140,11 +142,16 @@ async def run_procurement_demo(settings: Settings, count: int, run: str | None =
 
 async def _follow(client: Client, coupa: CoupaDriver, tracked: dict[str, Tracked], today: date, tag: str,
                   progress: Progress, task: TaskID, timeout: float = 600.0) -> None:
-    """Play warehouse, supplier and requester as each order is issued; poll until all rest."""
-    poll = client.get_schedule_handle(POLL_SCHEDULE)
+    """Play warehouse, supplier and requester as each order is issued; poll until all rest. The
+    poll and the payment run are triggered each round, as if their schedules ticked faster."""
+    poll, payment_run = client.get_schedule_handle(POLL_SCHEDULE), client.get_schedule_handle(PAYMENT_RUN_SCHEDULE)
     deadline = asyncio.get_running_loop().time() + timeout
+    rounds = 0
     while asyncio.get_running_loop().time() < deadline:
         await poll.trigger()
+        if rounds % 3 == 2:
+            await payment_run.trigger()
+        rounds += 1
         pending = [t for t in tracked.values() if t.snapshot is None or not _resting(t)]
         for item, snap in zip(pending, await asyncio.gather(*(_snapshot(client, t) for t in pending)), strict=True):
             item.snapshot = snap or item.snapshot
