@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from canonical import BankAccount, Money, PaymentStatusReport, PostedJournal
 from canonical.procurement import (
@@ -90,6 +90,7 @@ class ProcurementCarry(BaseModel):
     entity_code: str
     seen_changes: list[str]
     receipts: list[Receipt]
+    receipt_versions: dict[str, AwareDatetime] = {}
     invoices: list[Invoice]
     progress: list[InvoiceProgress]
     accepted: list[str]                       # invoice ids past the match

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -122,6 +122,7 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
         self.issued = False
         self.seen_changes: set[str] = set()
         self.receipts: dict[str, Receipt] = {}
+        self.receipt_versions: dict[str, datetime] = {}   # when the platform last changed each receipt
         self.invoices: dict[str, Invoice] = {}
         self.progress: dict[str, InvoiceProgress] = {}
         self.accepted: dict[str, Invoice] = {}        # invoices past the match: what later invoices are matched after
@@ -134,8 +135,11 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
         if change.change_id in self.seen_changes or change.requisition_id != self.input.requisition_id:
             return
         self.seen_changes.add(change.change_id)
-        if change.receipt is not None:
-            self.receipts[change.receipt.receipt_id] = change.receipt
+        receipt = change.receipt
+        if receipt is not None and change.occurred_at >= self.receipt_versions.get(receipt.receipt_id, change.occurred_at):
+            # A late copy of an older version (the poll behind a webhook) never undoes a void.
+            self.receipts[receipt.receipt_id] = receipt
+            self.receipt_versions[receipt.receipt_id] = change.occurred_at
         if change.invoice is not None and change.invoice.invoice_id not in self.invoices:
             self.invoices[change.invoice.invoice_id] = change.invoice
 
@@ -527,6 +531,7 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
             requisition=self.requisition, supplier=self.supplier, payee=self.payee, order=order,
             commitment_id=self.commitment_id, commitment=self.commitment, entity_code=self.entity_code,
             seen_changes=sorted(self.seen_changes), receipts=list(self.receipts.values()),
+            receipt_versions=self.receipt_versions,
             invoices=list(self.invoices.values()), progress=list(self.progress.values()), accepted=list(self.accepted),
             bank_reports=list(self.bank_reports.values()), timeline=self.timeline[-CARRIED_TIMELINE:])
         workflow.continue_as_new(self.input.model_copy(update={"carried": carried, "requisition": None}))
@@ -538,6 +543,7 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
         self.commitment_id, self.commitment, self.entity_code = carried.commitment_id, carried.commitment, carried.entity_code
         self.seen_changes = set(carried.seen_changes)
         self.receipts = {receipt.receipt_id: receipt for receipt in carried.receipts}
+        self.receipt_versions = dict(carried.receipt_versions)
         self.invoices = {invoice.invoice_id: invoice for invoice in carried.invoices}
         self.progress = {progress.invoice_id: progress for progress in carried.progress}
         self.accepted = {invoice_id: self.invoices[invoice_id] for invoice_id in carried.accepted}

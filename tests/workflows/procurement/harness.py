@@ -60,14 +60,15 @@ class Run:
     async def parked_on(self, code: str) -> ProcurementSnapshot:
         return await self.until(lambda s: any(e.problem.code == code for e in s.open_exceptions))
 
-    async def received(self, receipt: Receipt, version: str = "1") -> None:
-        await self._change(ProcurementChangeKind.RECEIPT, receipt.receipt_id, version, receipt=receipt)
+    async def received(self, receipt: Receipt, version: str = "1", at: datetime | None = None) -> None:
+        await self._change(ProcurementChangeKind.RECEIPT, receipt.receipt_id, version, at, receipt=receipt)
 
     async def invoiced(self, invoice: Invoice, version: str = "1") -> None:
-        await self._change(ProcurementChangeKind.INVOICE, invoice.invoice_id, version, invoice=invoice)
+        await self._change(ProcurementChangeKind.INVOICE, invoice.invoice_id, version, None, invoice=invoice)
 
-    async def _change(self, kind: ProcurementChangeKind, document_id: str, version: str, **documents: object) -> None:
-        now: datetime = await self.env.get_current_time()
+    async def _change(self, kind: ProcurementChangeKind, document_id: str, version: str, at: datetime | None,
+                      **documents: object) -> None:
+        now: datetime = at or await self.env.get_current_time()
         await self.handle.signal(RequisitionToPayWorkflow.procurement_change, ProcurementChange(
             change_id=f"{kind.value}:{document_id}:{version}", kind=kind, source_system="coupa",
             requisition_id=self.world.requisition.requisition_id, document_id=document_id, occurred_at=now,

@@ -227,3 +227,16 @@ async def test_a_long_run_continues_as_new_and_loses_nothing(time_skipping_env: 
     assert len(world.bills) == 4 and len(world.payments) == 4
     assert sorted(str(p.order.transfer.amount) for p in world.payments.values()) == ["USD 1,250.00"] * 4
     assert "continued" in run.event_types()
+
+
+async def test_a_late_copy_of_a_receipt_does_not_undo_its_void(time_skipping_env: WorkflowEnvironment, tmp_path: Path):
+    world = World()
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await run.until_status(ProcurementStatus.ORDERED)
+        now = await run.env.get_current_time()
+        received = world.receipt("r1", "4")
+        await run.received(received.model_copy(update={"voided": True}), version="2", at=now)
+        await run.received(received, version="1", at=now - timedelta(minutes=5))   # the poll's older copy
+        await run.invoiced(world.invoice("i1", "4"))
+        held = await run.parked_on("INVOICE_MISMATCH")
+    assert "0 EA received" in held.open_exceptions[0].problem.reason
