@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from temporalio.service import RPCError, RPCStatusCode
+
 Snapshot = TypeVar("Snapshot")
 
 
@@ -15,7 +17,13 @@ async def until(read: Callable[[], Awaitable[Snapshot]], predicate: Callable[[Sn
     is not a measure."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        snap = await read()
+        try:
+            snap = await read()
+        except RPCError as error:
+            # A busy machine can miss a query's deadline (say, while a run continues as new): ask again.
+            if error.status is not RPCStatusCode.DEADLINE_EXCEEDED or asyncio.get_running_loop().time() > deadline:
+                raise
+            continue
         if predicate(snap):
             return snap
         if asyncio.get_running_loop().time() > deadline:
