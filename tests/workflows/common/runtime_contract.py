@@ -164,6 +164,20 @@ class RuntimeContract(ABC):
                 assert "\n" not in why, f"{case}: {why}"
             await nothing_written(parked, before)
 
+    @pytest.mark.xfail(strict=True, reason=(
+        "runtime: FinanceProcess._decode_resolution lets a null payload through to an empty AssertionError, and "
+        "resolve_exception without any payload is refused by the SDK with Python's TypeError; neither says "
+        "'not a valid <process> resolution'"))
+    async def test_an_empty_resolution_is_refused_at_the_door_in_words(
+            self, time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
+        """What an empty update form sends: a null payload, or none at all."""
+        async with self.parked_on_a_refusal(time_skipping_env, tmp_path) as parked:
+            await at_rest(parked)
+            before = await as_it_stands(parked)
+            answers = {case: await refused(parked.handle, *args) for case, args in {"null": [None], "no payload": []}.items()}
+            assert all(why.startswith(f"not a valid {self.PROCESS} resolution: ") for why in answers.values()), answers
+            await nothing_written(parked, before)
+
     # --- refuse an unsafe action ------------------------------------------------------------------
     async def test_once_the_money_has_left_the_bank_cancel_is_refused_with_the_reason(
             self, time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:

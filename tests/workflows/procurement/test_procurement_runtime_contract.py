@@ -8,10 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from canonical import BusinessProblem
-from tests.workflows.common.runtime_contract import Parked, RuntimeContract
+from tests.workflows.common.runtime_contract import Parked, RuntimeContract, cancelling_ends_it
 from tests.workflows.procurement.harness import Run, running
 from tests.workflows.procurement.world import World
 from workflows.procurement.model import InvoiceStage, ProcurementStatus
@@ -22,6 +23,8 @@ SUPPLIER_ON_HOLD = BusinessProblem(
 INVOICE_DISPUTED = BusinessProblem(
     code="INVOICE_DISPUTED", system="procurement", subject="INV-i1",
     reason="Coupa cannot record a payment on invoice INV-i1: the supplier disputes the invoice.")
+PERIOD_CLOSED = BusinessProblem(code="PERIOD_CLOSED", system="erp", subject="Dec 2026",
+                                reason="The accounting period Dec 2026 is closed.")
 
 
 def parked(run: Run, code: str, **more: Any) -> Parked:
@@ -75,3 +78,13 @@ class TestProcurementRuntimeContract(RuntimeContract):
             await invoiced(run, ("i1", "1290.00"), ("i2", "1300.00"))
             yield parked(run, "INVOICE_MISMATCH", items=("invoice INV-i1", "invoice INV-i2"))
 
+    @pytest.mark.xfail(strict=True, reason=(
+        "procurement: cancel is offered on an invoice's vendor refusal (PERIOD_CLOSED: retry, set_posting_date, "
+        "cancel), but the invoice's task swallows the CancelRequested (_invoice_until_stopped): the invoice is "
+        "dropped unbilled and unpaid, and the order is closed as 'received, invoiced and paid'"))
+    async def test_cancel_offered_on_an_invoices_refusal_ends_the_requisition_cancelled(
+            self, time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
+        world = World(bill_refusal=PERIOD_CLOSED)
+        async with running(time_skipping_env, world, tmp_path) as run:
+            await invoiced(run, ("i1", "1250.00"))
+            await cancelling_ends_it(parked(run, PERIOD_CLOSED.code, items=("invoice INV-i1",)))
