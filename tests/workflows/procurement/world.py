@@ -12,6 +12,7 @@ from datetime import date
 
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
 from activities.bank import PaymentRef
 from activities.payment_runs import QueuedPayment, QueuedState
@@ -24,8 +25,9 @@ from activities.procurement_platform import (
     RequisitionRef,
     SupplierCheckRequest,
 )
-from canonical import Money, PaymentState, PaymentStatusReport, PostedJournal
+from canonical import BusinessProblem, Money, PaymentState, PaymentStatusReport, PostedJournal
 from canonical.payment import PaymentRequestState
+from canonical.problems import BUSINESS_RULE_VIOLATION
 from canonical.procurement import (
     BillPayment,
     BillReversal,
@@ -69,6 +71,12 @@ def usd(amount: str) -> Money:
     return Money.of(amount, "USD")
 
 
+def _refuse(problem: BusinessProblem | None) -> None:
+    """A vendor's business refusal, as an activity raises it (nothing if ``problem`` is None)."""
+    if problem is not None:
+        raise ApplicationError(problem.reason, problem, type=BUSINESS_RULE_VIOLATION, non_retryable=True)
+
+
 @dataclass
 class World:
     requisition: Requisition = field(default_factory=lambda: Requisition(
@@ -79,6 +87,10 @@ class World:
     supplier: Supplier = NORTHWIND
     budget: Money = field(default_factory=lambda: usd("100000.00"))
     erp_knows_supplier: bool = True
+    # While set, the vendor refuses on business grounds with this problem (None: it accepts).
+    issue_refusal: BusinessProblem | None = None        # the platform, issuing the order
+    bill_refusal: BusinessProblem | None = None         # the ERP, posting any vendor bill
+    write_back_refusal: BusinessProblem | None = None   # the platform, recording an invoice's payment
     client: Client | None = None
     commitments: dict[str, Commitment] = field(default_factory=dict)
     released: list[str] = field(default_factory=list)
@@ -129,6 +141,7 @@ class World:
 
     @activity.defn(name="procurement.issue_order")
     async def issue_order(self, ref: OrderRef) -> PurchaseOrder:
+        _refuse(self.issue_refusal)
         self.order_status = OrderStatus.ISSUED
         return self.order
 
@@ -150,6 +163,7 @@ class World:
 
     @activity.defn(name="procurement.record_invoice_payment")
     async def record_invoice_payment(self, paid: InvoicePaid) -> None:
+        _refuse(self.write_back_refusal)
         self.written_back[paid.invoice_id] = paid
 
     # --- the ERP ---------------------------------------------------------------------------
@@ -173,6 +187,7 @@ class World:
 
     @activity.defn(name="erp.post_bill")
     async def post_bill(self, bill: VendorBill) -> PostedBill:
+        _refuse(self.bill_refusal)
         self.bills.setdefault(bill.external_id, bill)
         number = list(self.bills).index(bill.external_id) + 1
         return PostedBill(external_id=bill.external_id, erp_id=f"B{number}", document_number=f"BILL{number}",
