@@ -53,10 +53,6 @@ class TestExpenseRuntimeContract(RuntimeContract):
     def parked_on_two_items(self, env: WorkflowEnvironment, tmp_path: Path) -> NoReturn:
         pytest.skip("an expense report parks as a whole, one exception at a time: it has no items to resolve apart")
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "expense: the report is read before ExpenseReimbursementWorkflow._process's try, so the CancelRequested that "
-        "FinanceProcess._vendor raises for cancel escapes the run: the workflow task fails on every attempt and the "
-        "update never completes"))
     async def test_cancel_offered_when_the_report_cannot_be_read_ends_it_cancelled(
             self, time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
         world = World(report("C3"), report_missing=True)

@@ -10,7 +10,7 @@ that action needs.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -56,6 +56,24 @@ class Resolution(BaseModel):
     def event_data(self) -> dict[str, str | None]:
         """The action's data, for the feed's resolved event."""
         return {}
+
+
+class DatedResolution(Resolution):
+    """A resolution that may move a booking to another date (a closed period): shared by the
+    processes that post to the ERP."""
+
+    posting_date: date | None = None           # for SET_POSTING_DATE
+
+    def missing(self) -> str | None:
+        if self.action is ResolutionAction.SET_POSTING_DATE and self.posting_date is None:
+            return "set_posting_date needs the new posting_date (YYYY-MM-DD)"
+        return None
+
+    def describe(self) -> str:
+        return self.action.value + (f" {self.posting_date}" if self.posting_date else "")
+
+    def event_data(self) -> dict[str, str | None]:
+        return {"posting_date": self.posting_date.isoformat() if self.posting_date else None}
 
 
 class OpenException(BaseModel):

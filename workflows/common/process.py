@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 from pydantic import ValidationError
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common.retry import LOCAL_RETRY, LOCAL_TIMEOUT, VENDOR_CALL_TIMEOUT, VENDOR_RETRY
     from workflows.common.status import TimelineEntry
 
+NO_PAYLOAD = RawValue(Payload())              # resolve_exception sent with no payload at all
 RESOLVE_EXCEPTION = "resolve_exception"   # the update every process answers (CLI and Web UI send it by name)
 PARKED_VIEW = "parked_view"               # the query every process answers for the exception queue
 EXCEPTION = "EXCEPTION"                   # a parked process's business status: every process's status enum has it
@@ -101,7 +103,7 @@ class FinanceProcess:
 
     # --- the exception handlers every process answers ----------------------------------------
     @workflow.update(name=RESOLVE_EXCEPTION)
-    async def resolve_exception(self, payload: RawValue) -> str:
+    async def resolve_exception(self, payload: RawValue = NO_PAYLOAD) -> str:
         resolution = self._decode_resolution(payload)
         item = self._item_of(resolution)
         self.resolutions[item] = resolution
@@ -109,7 +111,7 @@ class FinanceProcess:
         return f"{resolution.action.value} accepted for {exception.problem.code if exception else '-'}"
 
     @resolve_exception.validator
-    def _check_resolution(self, payload: RawValue) -> None:
+    def _check_resolution(self, payload: RawValue = NO_PAYLOAD) -> None:
         resolution = self._decode_resolution(payload)
         item = self._item_of(resolution)
         check_resolution(self.open_exceptions.get(item), resolution, self._money_state(item))
@@ -124,11 +126,15 @@ class FinanceProcess:
 
     def _decode_resolution(self, payload: RawValue) -> Resolution:
         """The process's own resolution payload; anything else is refused before it reaches history."""
+        if payload is NO_PAYLOAD:
+            raise ResolutionRejected(f"not a valid {self.PROCESS} resolution: none was given")
         try:
             resolution = workflow.payload_converter().from_payload(payload.payload, self.RESOLUTION)
-        except (ValidationError, ValueError, TypeError) as error:
+        except Exception as error:   # whatever the payload, the sender hears one line and nothing is written
             raise ResolutionRejected(f"not a valid {self.PROCESS} resolution: {_first_error(error)}") from None
-        assert isinstance(resolution, Resolution)
+        if not isinstance(resolution, Resolution):
+            raise ResolutionRejected(f"not a valid {self.PROCESS} resolution: an object with action and resolved_by "
+                                     "is expected")
         return resolution
 
     def _item_of(self, resolution: Resolution) -> str:
@@ -189,6 +195,8 @@ class FinanceProcess:
         resolves it. ``actions``: the problem's remedies safe where the money is, unless the step
         allows fewer."""
         actions = actions if actions is not None else remedies(problem.code, self._money_state(item))
+        if item:   # one item's problem never stops the whole process: the process has its own cancellation
+            actions = [action for action in actions if action is not ResolutionAction.CANCEL]
         self.last_problem = problem
         exception = OpenException(problem=problem, step=step, raised_at=workflow.now(), actions=actions,
                                   item=item or None)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 
 from pydantic import BaseModel
 
 from canonical import ExpenseReport, Money, PaymentStatusReport, PostedJournal
-from workflows.common.exceptions import OpenException, Resolution, ResolutionAction
+from workflows.common.exceptions import DatedResolution, OpenException, ResolutionAction
 from workflows.common.status import TimelineEntry
 
 WORKFLOW_NAME = "ExpenseReimbursement"
@@ -63,26 +62,22 @@ class BusinessStatus(StrEnum):
 TERMINAL = {BusinessStatus.PAID, BusinessStatus.CANCELLED, BusinessStatus.EXPIRED}
 
 
-class ExpenseResolution(Resolution):
+class ExpenseResolution(DatedResolution):
     """``resolve_exception`` for an expense report: a coding correction carries its data."""
 
     cost_center: str | None = None             # for CORRECT_COST_CENTER
-    posting_date: date | None = None           # for SET_POSTING_DATE
 
     def missing(self) -> str | None:
         if self.action is ResolutionAction.CORRECT_COST_CENTER and not (self.cost_center or "").strip():
             return "correct_cost_center needs the new cost_center"
-        if self.action is ResolutionAction.SET_POSTING_DATE and self.posting_date is None:
-            return "set_posting_date needs the new posting_date (YYYY-MM-DD)"
-        return None
+        return super().missing()
 
     def describe(self) -> str:
         return self.action.value + (f" {self.cost_center}" if self.cost_center else "") + (
             f" {self.posting_date}" if self.posting_date else "")
 
     def event_data(self) -> dict[str, str | None]:
-        return {"cost_center": self.cost_center,
-                "posting_date": self.posting_date.isoformat() if self.posting_date else None}
+        return {"cost_center": self.cost_center} | super().event_data()
 
 
 class ExpenseSnapshot(BaseModel):

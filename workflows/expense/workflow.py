@@ -158,10 +158,10 @@ class ExpenseReimbursementWorkflow(FinanceProcess, PaymentInbox):
         return outcome
 
     async def _process(self) -> ExpenseOutcome:
-        report = await self._fetch_report()
-        self._emit(FinanceEventType.SUBMITTED, f"Report {report.report_id} '{report.name}' received "
-                         f"from {report.employee_id} for {report.reimbursement_total}")
         try:
+            report = await self._fetch_report()
+            self._emit(FinanceEventType.SUBMITTED, f"Report {report.report_id} '{report.name}' received "
+                       f"from {report.employee_id} for {report.reimbursement_total}")
             while True:
                 if not await self._until_approved(report):
                     await self._release_fingerprints()

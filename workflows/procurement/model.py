@@ -18,7 +18,7 @@ from canonical.procurement import (
     Requisition,
     Supplier,
 )
-from workflows.common.exceptions import OpenException, Resolution, ResolutionAction
+from workflows.common.exceptions import DatedResolution, OpenException, ResolutionAction
 from workflows.common.status import TimelineEntry
 
 WORKFLOW_NAME = "RequisitionToPay"
@@ -117,15 +117,16 @@ class CancelRequest(BaseModel):
     reason: str = Field(min_length=1)
 
 
-class ProcurementResolution(Resolution):
+class ProcurementResolution(DatedResolution):
     """``resolve_exception`` for a requisition: approving over budget or accepting a price or
-    quantity variance needs a reason (the note), kept in the timeline and the feed."""
+    quantity variance needs a reason (the note), kept in the timeline and the feed; a bill refused
+    for a closed period may be posted on another date."""
 
     def missing(self) -> str | None:
         if self.action in (ResolutionAction.APPROVE_OVER_BUDGET, ResolutionAction.ACCEPT_VARIANCE) \
                 and not self.note.strip():
             return f"{self.action.value} needs a reason (note)"
-        return None
+        return super().missing()
 
 
 class ProcurementSnapshot(BaseModel):

@@ -70,7 +70,7 @@ with workflow.unsafe.imports_passed_through():
     from canonical.procurement_rules import ProcurementRulebook
     from finsync.config import PaymentPurpose
     from workflows.common import search
-    from workflows.common.exceptions import Resolution, ResolutionAction
+    from workflows.common.exceptions import DatedResolution, Resolution, ResolutionAction
     from workflows.common.payments import MONEY_LEFT, PaymentInbox
     from workflows.common.process import WHOLE, BusinessFailure, CancelRequested, FinanceProcess
     from workflows.common.remedies import MoneyState, unsafe_reason
@@ -349,7 +349,11 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
             if not await self._matched(order, invoice, item, progress):
                 return
             self.accepted[invoice.invoice_id] = invoice
-            bill = await self._post_bill(order, invoice, item, progress)
+            posted = await self._post_bill(order, invoice, item, progress)
+            if posted is None:
+                del self.accepted[invoice.invoice_id]
+                return
+            bill = posted
         else:
             bill = progress.bill                      # a continued run: matched and billed before
         plan = payment_plan(invoice, supplier_terms=self.supplier.payment_terms if self.supplier else None,
@@ -382,18 +386,24 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
             if resolution.action is ACCEPT_VARIANCE:
                 return True
             if resolution.action is REJECT_INVOICE:
-                await self._vendor(ProcurementPlatformActivities.void_invoice, InvoiceVoid(
-                    invoice_id=invoice.invoice_id, reason=f"Rejected by {resolution.resolved_by}: {resolution.note}"),
-                    self.queues.procurement, item=item)
-                progress.stage = InvoiceStage.REJECTED
-                self._emit(FinanceEventType.REJECTED, f"Invoice {invoice.invoice_number} rejected and voided",
-                           amount=invoice.total)
+                await self._reject(invoice, resolution, item, progress)
                 return False
             fresh: list[Receipt] = await self._vendor(ProcurementPlatformActivities.fetch_receipts,
                                                       OrderRef(order_id=order.order_id), self.queues.procurement, item=item)
             self.receipts.update({receipt.receipt_id: receipt for receipt in fresh})
 
-    async def _post_bill(self, order: PurchaseOrder, invoice: Invoice, item: str, progress: InvoiceProgress) -> PostedBill:
+    async def _reject(self, invoice: Invoice, resolution: Resolution, item: str, progress: InvoiceProgress) -> None:
+        """AP rejects the invoice: voided in the platform, never billed."""
+        await self._vendor(ProcurementPlatformActivities.void_invoice, InvoiceVoid(
+            invoice_id=invoice.invoice_id, reason=f"Rejected by {resolution.resolved_by}: {resolution.note}"),
+            self.queues.procurement, item=item)
+        progress.stage = InvoiceStage.REJECTED
+        self._emit(FinanceEventType.REJECTED, f"Invoice {invoice.invoice_number} rejected and voided", amount=invoice.total)
+
+    async def _post_bill(self, order: PurchaseOrder, invoice: Invoice, item: str,
+                         progress: InvoiceProgress) -> PostedBill | None:
+        """The vendor bill, exactly once; a refusal holds this invoice: retried, posted on another
+        date (a closed period), or rejected (voided in the platform; None)."""
         assert self.supplier is not None and self.commitment_id is not None
         terms = invoice.payment_terms or self.supplier.payment_terms or self.rules.default_terms
         lines = []
@@ -408,7 +418,17 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
             invoice_date=invoice.invoice_date, posting_date=workflow.now().date(), due_date=terms.due_date(invoice.invoice_date),
             currency=invoice.currency, commitment_external_id=self.commitment_id,
             memo=f"Invoice {invoice.invoice_number} on PO {order.order_number}", lines=lines)
-        posted: PostedBill = await self._vendor(ProcurementErpActivities.post_bill, bill, self.queues.erp, item=item)
+        while True:
+            try:
+                posted: PostedBill = await self._vendor_once(ProcurementErpActivities.post_bill, bill, self.queues.erp)
+                break
+            except BusinessFailure as failure:
+                resolution = await self._park(failure.problem, "vendor bill", item=item)
+                if resolution.action is REJECT_INVOICE:
+                    await self._reject(invoice, resolution, item, progress)
+                    return None
+                if isinstance(resolution, DatedResolution) and resolution.posting_date:
+                    bill = bill.model_copy(update={"posting_date": resolution.posting_date})
         progress.bill, progress.stage = posted, InvoiceStage.POSTED
         self._emit(FinanceEventType.POSTED, f"Vendor bill {posted.document_number} posted for invoice "
                    f"{invoice.invoice_number}: {posted.amount}", amount=posted.amount,

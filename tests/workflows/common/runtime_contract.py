@@ -164,10 +164,6 @@ class RuntimeContract(ABC):
                 assert "\n" not in why, f"{case}: {why}"
             await nothing_written(parked, before)
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "runtime: FinanceProcess._decode_resolution lets a null payload through to an empty AssertionError, and "
-        "resolve_exception without any payload is refused by the SDK with Python's TypeError; neither says "
-        "'not a valid <process> resolution'"))
     async def test_an_empty_resolution_is_refused_at_the_door_in_words(
             self, time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
         """What an empty update form sends: a null payload, or none at all."""

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from canonical import BusinessProblem
-from tests.workflows.common.runtime_contract import Parked, RuntimeContract, cancelling_ends_it
+from tests.workflows.common.runtime_contract import Parked, RuntimeContract
 from tests.workflows.procurement.harness import Run, running
 from tests.workflows.procurement.world import World
+from workflows.common.exceptions import ResolutionAction
 from workflows.procurement.model import InvoiceStage, ProcurementStatus
 
 SUPPLIER_ON_HOLD = BusinessProblem(
@@ -78,13 +78,19 @@ class TestProcurementRuntimeContract(RuntimeContract):
             await invoiced(run, ("i1", "1290.00"), ("i2", "1300.00"))
             yield parked(run, "INVOICE_MISMATCH", items=("invoice INV-i1", "invoice INV-i2"))
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "procurement: cancel is offered on an invoice's vendor refusal (PERIOD_CLOSED: retry, set_posting_date, "
-        "cancel), but the invoice's task swallows the CancelRequested (_invoice_until_stopped): the invoice is "
-        "dropped unbilled and unpaid, and the order is closed as 'received, invoiced and paid'"))
-    async def test_cancel_offered_on_an_invoices_refusal_ends_the_requisition_cancelled(
+    async def test_an_invoices_refusal_never_offers_cancel_and_a_posting_date_bills_it(
             self, time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
-        world = World(bill_refusal=PERIOD_CLOSED)
+        """One invoice's problem does not stop the purchase (that is cancel_requisition's business);
+        a closed period is fixed by posting the bill on another date."""
+        world = World(bill_refusal=PERIOD_CLOSED, open_dates=[date(2027, 1, 4)])
         async with running(time_skipping_env, world, tmp_path) as run:
             await invoiced(run, ("i1", "1250.00"))
-            await cancelling_ends_it(parked(run, PERIOD_CLOSED.code, items=("invoice INV-i1",)))
+            held = await run.parked_on(PERIOD_CLOSED.code)
+            (exception,) = held.open_exceptions
+            assert exception.item == "invoice INV-i1"
+            assert ResolutionAction.CANCEL not in exception.actions
+            assert ResolutionAction.SET_POSTING_DATE in exception.actions
+            await run.resolve(ResolutionAction.SET_POSTING_DATE, posting_date=date(2027, 1, 4), item=exception.item)
+            await run.result()
+        (bill,) = world.bills.values()
+        assert bill.posting_date == date(2027, 1, 4) and len(world.payments) == 1

@@ -89,7 +89,8 @@ class World:
     erp_knows_supplier: bool = True
     # While set, the vendor refuses on business grounds with this problem (None: it accepts).
     issue_refusal: BusinessProblem | None = None        # the platform, issuing the order
-    bill_refusal: BusinessProblem | None = None         # the ERP, posting any vendor bill
+    bill_refusal: BusinessProblem | None = None         # the ERP, posting any vendor bill...
+    open_dates: list[date] = field(default_factory=list)   # ...except one dated on one of these
     write_back_refusal: BusinessProblem | None = None   # the platform, recording an invoice's payment
     client: Client | None = None
     commitments: dict[str, Commitment] = field(default_factory=dict)
@@ -187,7 +188,8 @@ class World:
 
     @activity.defn(name="erp.post_bill")
     async def post_bill(self, bill: VendorBill) -> PostedBill:
-        _refuse(self.bill_refusal)
+        if bill.posting_date not in self.open_dates:
+            _refuse(self.bill_refusal)
         self.bills.setdefault(bill.external_id, bill)
         number = list(self.bills).index(bill.external_id) + 1
         return PostedBill(external_id=bill.external_id, erp_id=f"B{number}", document_number=f"BILL{number}",
