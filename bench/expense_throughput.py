@@ -22,7 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from temporalio.client import Client  # noqa: E402
-from temporalio.service import RPCError  # noqa: E402
 
 from bench.stack import (  # noqa: E402
     BenchStack,
@@ -31,6 +30,7 @@ from bench.stack import (  # noqa: E402
     activity_counts,
     beside_ceiling,
     cpu_by_service,
+    result_once_started,
     scratch_stack,
     throughput,
 )
@@ -77,16 +77,13 @@ async def run_expense(client: Client, bench: BenchStack, reports: int, in_flight
                 submitted[report_id] = started
                 await concur.submit(employee, report_id)
                 handle = client.get_workflow_handle(workflow_id("concur", report_id))
-                while True:
-                    try:
-                        outcome = await asyncio.wait_for(handle.result(), REPORT_TIMEOUT)
-                        break
-                    except RPCError:     # the webhook has not started it yet; polling harder costs the server
-                        await asyncio.sleep(0.25)
-                    except TimeoutError:
-                        snap = await handle.query(ExpenseReimbursementWorkflow.status)
-                        raise SystemExit(f"report {report_id} not paid after {REPORT_TIMEOUT}s: {snap.status}, "
-                                         f"{snap.open_exception}, {snap.timeline[-2:]}") from None
+
+                async def stuck() -> str:
+                    snap = await handle.query(ExpenseReimbursementWorkflow.status)
+                    return (f"report {report_id} not paid after {REPORT_TIMEOUT}s: {snap.status}, {snap.open_exception}, "
+                            f"{snap.timeline[-2:]}")
+
+                outcome = await result_once_started(handle, REPORT_TIMEOUT, stuck)
                 latencies.append(time.monotonic() - started)
                 assert outcome["status"] == "PAID", outcome
                 counts[activity_counts(await handle.fetch_history())] += 1

@@ -16,9 +16,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
+from temporalio.service import RPCError
 
 from bench.noop import TASK_QUEUE, NoopWorkflow
 from finsync import devstack
@@ -79,6 +81,8 @@ def scratch_stack(environment: dict[str, str]) -> Iterator[BenchStack]:
         config = devstack.write_local_config(data_dir)
         os.environ["FINSYNC_CONFIG"] = str(config)
         os.environ["FINSYNC_SANDBOX_BANK_SETTLE_SECONDS"] = "0"   # sandbox latency 0
+        # The services run this tree's code, whichever tree the environment has installed.
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         os.environ.update(environment)
         # As deployed (pip compiles bytecode on install): without it the workflow sandbox compiles
         # the workflow's module from source for every run it starts. Cached in the scratch folder.
@@ -92,6 +96,18 @@ def scratch_stack(environment: dict[str, str]) -> Iterator[BenchStack]:
             sys.exit(f"ports in use: {', '.join(f'{s.name}:{s.port}' for s in taken)}; stop finsync dev first")
         with stack:
             yield BenchStack(settings, stack, data_dir)
+
+
+async def result_once_started(handle: WorkflowHandle, timeout: float, stuck: Callable[[], Awaitable[str]]) -> Any:
+    """The run's result, once a webhook or a poll has started it; after ``timeout`` seconds the
+    bench ends with the line ``stuck`` says."""
+    while True:
+        try:
+            return await asyncio.wait_for(handle.result(), timeout)
+        except RPCError:     # not started yet; polling harder costs the server
+            await asyncio.sleep(0.25)
+        except TimeoutError:
+            raise SystemExit(await stuck()) from None
 
 
 async def timed(runs: int, in_flight: int, one: Callable[[int], Awaitable[float]]) -> Throughput:
