@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: dev test lint install bench clean
+.PHONY: dev test lint install bench bench-procurement clean
 
 $(BIN)/finsync: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ lint: install          ## the quality gate CI runs after the tests
 
 bench: install
 	$(BIN)/python bench/expense_throughput.py
+
+bench-procurement: install
+	$(BIN)/python bench/procurement_throughput.py
 
 clean:
 	rm -rf $(VENV) .finsync

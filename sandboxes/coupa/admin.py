@@ -5,7 +5,9 @@ No token; never faulted nor rate limited (like every sandbox's ``/_sandbox`` rou
   both): a supplier manager puts payments on hold or deactivates the supplier;
 - ``GET|PUT /_sandbox/settings`` ``{"auto-approve-invoices": false}``: whether a supplier's invoice
   arrives approved (the default) or waits in pending_approval;
-- ``PUT /_sandbox/invoices/{id}/approve``: the AP approver approves a pending invoice.
+- ``PUT /_sandbox/invoices/{id}/approve``: the AP approver approves a pending invoice;
+- ``GET /_sandbox/rate-limit``: the limit per client, and the requests each client made
+  (``client:<client id>``, or ``address:<host>`` without a valid token), refused ones included.
 The rest (requisitions, approvals, receipts, invoices) people do through the API: see driver.py.
 """
 
@@ -82,3 +84,8 @@ async def approve_invoice(key: str, request: Request) -> DecimalJSONResponse:
     if approved:
         events.publish(ctx, "invoice.updated", data)
     return DecimalJSONResponse(view)
+
+
+@router.get("/rate-limit")
+async def get_rate_limit(request: Request) -> dict:
+    return request.app.state.rate_limit.report()

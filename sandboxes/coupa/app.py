@@ -64,4 +64,6 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, client
         api.include_router(module.writes)
     api.include_router(events.router)
     api.include_router(admin.router)
-    return LeakyBucket(sandbox_asgi(api, sandbox, render_error), tokens, rate=rate_per_second, burst=rate_burst)
+    limit = LeakyBucket(sandbox_asgi(api, sandbox, render_error), tokens, rate=rate_per_second, burst=rate_burst)
+    api.state.rate_limit = limit   # for GET /_sandbox/rate-limit
+    return limit

@@ -76,6 +76,7 @@ class CoupaDriver:
     base_url: str
     client_id: str = "finsync"
     client_secret: str = "sandbox-secret"
+    requests: int = field(default=0, init=False)   # API calls made with its token: its share of the client's limit
     _http: httpx.AsyncClient = field(init=False)
     _token: str | None = field(default=None, init=False)
 
@@ -106,6 +107,7 @@ class CoupaDriver:
         headers = {"Accept": "application/json"}
         if not admin:
             headers["Authorization"] = f"Bearer {await self.token()}"
+            self.requests += 1
         content = None
         if json_body is not None:
             content, headers["Content-Type"] = dumps(json_body).encode(), "application/json"

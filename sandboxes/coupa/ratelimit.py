@@ -8,7 +8,8 @@ figures; the 429 status is known from third parties only and its ``Retry-After``
 unverified.
 
 The limiter sits outside the fault injector, so a request slowed by injected latency has
-already taken its turn. ``/_sandbox`` routes are not limited.
+already taken its turn. ``/_sandbox`` routes are not limited. ``GET /_sandbox/rate-limit`` says
+how many requests each client made, and how many were refused (the benchmark reads it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sandboxes.coupa.errors import render_error
 from sandboxes.kit.tokens import TokenIssuer
@@ -32,9 +35,11 @@ class LeakyBucket:
             raise ValueError("the rate must be positive and the burst queue not negative")
         self.app = app
         self.tokens = tokens
+        self.rate = rate
         self.interval = 1.0 / rate
         self.burst = burst
         self._next_turn: dict[str, float] = {}    # client -> when its next request may start
+        self.requests: Counter[str] = Counter()   # client -> requests, refused ones included
         self.refused = 0
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
@@ -42,6 +47,7 @@ class LeakyBucket:
             await self.app(scope, receive, send)
             return
         client = self._client(scope)
+        self.requests[client] += 1
         now = time.monotonic()
         turn = max(self._next_turn.get(client, now), now)
         wait = turn - now
@@ -54,6 +60,10 @@ class LeakyBucket:
         if wait > 0:
             await asyncio.sleep(wait)
         await self.app(scope, receive, send)
+
+    def report(self) -> dict[str, Any]:
+        return {"rate-per-second": self.rate, "burst": self.burst, "requests": dict(self.requests),
+                "refused": self.refused}
 
     def _client(self, scope: dict) -> str:
         headers = dict(scope.get("headers") or [])

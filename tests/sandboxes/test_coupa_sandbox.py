@@ -533,11 +533,25 @@ async def test_the_rate_limit_answers_429_per_client_then_lets_it_through(tmp_pa
         assert int(limited.headers["retry-after"]) >= 1 and "Rate limit" in errors(limited)[0]
         assert (await http.get("/api/suppliers", headers=quiet)).status_code == 200   # a bucket per client
         assert (await http.get("/_sandbox/health")).status_code == 200                # the driver is never limited
+        counted = (await http.get("/_sandbox/rate-limit")).json()
+        assert counted["requests"]["client:busy"] == 6 and counted["requests"]["client:quiet"] == 1
+        assert counted["refused"] == statuses.count(429) and counted["rate-per-second"] == 1
 
         deadline = time.monotonic() + 15
         while (await http.get("/api/suppliers", headers=busy)).status_code != 200:
             assert time.monotonic() < deadline, "the busy client was never let through again"
             await asyncio.sleep(0.2)
+
+
+async def test_the_driver_counts_the_calls_the_sandbox_counts_for_its_client(
+        coupa: str, driver: CoupaDriver) -> None:
+    """So a benchmark can tell finsync's share of a client both use."""
+    created = await driver.submit_requisition("E1001", "US01", "USD", [desks()])
+    await driver.approve(created["id"])
+    await driver.purchase_orders(created["id"])
+    async with httpx.AsyncClient(base_url=coupa) as http:
+        counted = (await http.get("/_sandbox/rate-limit")).json()
+    assert counted["requests"]["client:finsync"] == driver.requests == 4   # the approval is looked up, then acted on
 
 
 # --- faults --------------------------------------------------------------------------------------
