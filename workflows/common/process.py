@@ -53,6 +53,7 @@ RESOLVE_EXCEPTION = "resolve_exception"   # the update every process answers (CL
 PARKED_VIEW = "parked_view"               # the query every process answers for the exception queue
 EXCEPTION = "EXCEPTION"                   # a parked process's business status: every process's status enum has it
 WHOLE = ""                                # the item key of an exception that stops the whole process
+FINSYNC = "finsync"                       # who resolved an exception that cleared by itself
 
 
 class CancelRequested(Exception):
@@ -190,10 +191,11 @@ class FinanceProcess:
 
     # --- parking ------------------------------------------------------------------------------
     async def _park(self, problem: BusinessProblem, step: str, actions: list[ResolutionAction] | None = None,
-                    *, item: str = WHOLE) -> Resolution:
+                    *, item: str = WHOLE, cleared: Callable[[], bool] | None = None) -> Resolution:
         """Stop ``item`` (default: the whole process) in a visible exception state until finance
         resolves it. ``actions``: the problem's remedies safe where the money is, unless the step
-        allows fewer."""
+        allows fewer. ``cleared``: what makes the process look again by itself (say, a receipt
+        arrived); it then resumes as if finsync had chosen ``retry``."""
         actions = actions if actions is not None else remedies(problem.code, self._money_state(item))
         if item:   # one item's problem never stops the whole process: the process has its own cancellation
             actions = [action for action in actions if action is not ResolutionAction.CANCEL]
@@ -209,12 +211,14 @@ class FinanceProcess:
                    data={"code": problem.code, "step": step, "system": problem.system}
                    | ({"item": item} if item else {}))
         await self._rest()
-        await workflow.wait_condition(lambda: item in self.resolutions or self._interrupted())
+        await workflow.wait_condition(lambda: item in self.resolutions or self._interrupted()
+                                      or (cleared is not None and cleared()))
         self.attributes.woke()
-        if item not in self.resolutions:
+        if item not in self.resolutions and self._interrupted():
             del self.open_exceptions[item]
             raise CancelRequested()
-        resolution = self.resolutions.pop(item)
+        resolution = self.resolutions.pop(item, None) or self.RESOLUTION(
+            action=ResolutionAction.RETRY, resolved_by=FINSYNC, note="what it waited for has come in")
         del self.open_exceptions[item]
         still_open = list(self.open_exceptions.values())
         self.attributes.set(search.EXCEPTION_REASON.value_set(still_open[-1].problem.code) if still_open

@@ -72,7 +72,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common import search
     from workflows.common.exceptions import DatedResolution, Resolution, ResolutionAction
     from workflows.common.payments import MONEY_LEFT, PaymentInbox
-    from workflows.common.process import WHOLE, BusinessFailure, CancelRequested, FinanceProcess
+    from workflows.common.process import FINSYNC, WHOLE, BusinessFailure, CancelRequested, FinanceProcess
     from workflows.common.remedies import MoneyState, unsafe_reason
     from workflows.procurement.matching import hold_problem, match_invoice
     from workflows.procurement.model import (
@@ -123,6 +123,7 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
         self.seen_changes: set[str] = set()
         self.receipts: dict[str, Receipt] = {}
         self.receipt_versions: dict[str, datetime] = {}   # when the platform last changed each receipt
+        self.receipt_changes = 0
         self.invoices: dict[str, Invoice] = {}
         self.progress: dict[str, InvoiceProgress] = {}
         self.accepted: dict[str, Invoice] = {}        # invoices past the match: what later invoices are matched after
@@ -140,6 +141,7 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
             # A late copy of an older version (the poll behind a webhook) never undoes a void.
             self.receipts[receipt.receipt_id] = receipt
             self.receipt_versions[receipt.receipt_id] = change.occurred_at
+            self.receipt_changes += 1   # an invoice on hold for want of it looks again
         if change.invoice is not None and change.invoice.invoice_id not in self.invoices:
             self.invoices[change.invoice.invoice_id] = change.invoice
 
@@ -372,7 +374,8 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
 
     async def _matched(self, order: PurchaseOrder, invoice: Invoice, item: str, progress: InvoiceProgress) -> bool:
         """Three-way match; a variance puts the invoice on AP hold until a clerk accepts it, rejects
-        the invoice (voided in the platform), or retries once receipts have come in."""
+        the invoice (voided in the platform) or retries, or until a receipt comes in: then it is
+        matched again by itself (receipts and invoices arrive in any order)."""
         while True:
             result = match_invoice(invoice, order, list(self.receipts.values()), list(self.accepted.values()),
                                    self.rules.tolerance_for(self.entity_code or ""))
@@ -381,16 +384,18 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
                            f"{order.order_number} and its receipts", amount=invoice.total)
                 return True
             progress.stage = InvoiceStage.ON_HOLD
-            resolution = await self._park(hold_problem(result), "three-way match", item=item)
+            resolution = await self._park(hold_problem(result), "three-way match", item=item,
+                                          cleared=self._receipt_after(self.receipt_changes))
             progress.stage = InvoiceStage.RECEIVED
             if resolution.action is ACCEPT_VARIANCE:
                 return True
             if resolution.action is REJECT_INVOICE:
                 await self._reject(invoice, resolution, item, progress)
                 return False
-            fresh: list[Receipt] = await self._vendor(ProcurementPlatformActivities.fetch_receipts,
-                                                      OrderRef(order_id=order.order_id), self.queues.procurement, item=item)
-            self.receipts.update({receipt.receipt_id: receipt for receipt in fresh})
+            if resolution.resolved_by != FINSYNC:   # a clerk's retry: read the receipts the platform has now
+                fresh: list[Receipt] = await self._vendor(ProcurementPlatformActivities.fetch_receipts, OrderRef(
+                    order_id=order.order_id), self.queues.procurement, item=item)
+                self.receipts.update({receipt.receipt_id: receipt for receipt in fresh})
 
     async def _reject(self, invoice: Invoice, resolution: Resolution, item: str, progress: InvoiceProgress) -> None:
         """AP rejects the invoice: voided in the platform, never billed."""
@@ -399,6 +404,10 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
             self.queues.procurement, item=item)
         progress.stage = InvoiceStage.REJECTED
         self._emit(FinanceEventType.REJECTED, f"Invoice {invoice.invoice_number} rejected and voided", amount=invoice.total)
+
+    def _receipt_after(self, seen: int) -> Callable[[], bool]:
+        """True once a receipt has changed since ``seen`` changes."""
+        return lambda: self.receipt_changes != seen
 
     async def _post_bill(self, order: PurchaseOrder, invoice: Invoice, item: str,
                          progress: InvoiceProgress) -> PostedBill | None:

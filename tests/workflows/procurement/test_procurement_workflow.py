@@ -240,3 +240,17 @@ async def test_a_late_copy_of_a_receipt_does_not_undo_its_void(time_skipping_env
         await run.invoiced(world.invoice("i1", "4"))
         held = await run.parked_on("INVOICE_MISMATCH")
     assert "0 EA received" in held.open_exceptions[0].problem.reason
+
+
+async def test_an_invoice_held_for_want_of_goods_is_matched_again_when_they_arrive(
+        time_skipping_env: WorkflowEnvironment, tmp_path: Path):
+    world = World()
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await run.until_status(ProcurementStatus.ORDERED)
+        await run.invoiced(world.invoice("i1", "4"))
+        await run.parked_on("INVOICE_MISMATCH")
+        await run.received(world.receipt("r1", "4"))         # no clerk: the goods arrive
+        await run.result()
+    assert len(world.bills) == 1 and len(world.payments) == 1
+    resolved = [row for row in run.store.events(workflow_id=run.handle.id) if row.type == "exception_resolved"]
+    assert len(resolved) == 1 and "resolved by finsync" in resolved[0].summary
