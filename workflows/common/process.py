@@ -214,15 +214,14 @@ class FinanceProcess:
         await workflow.wait_condition(lambda: item in self.resolutions or self._interrupted()
                                       or (cleared is not None and cleared()))
         self.attributes.woke()
-        if item not in self.resolutions and self._interrupted():
-            del self.open_exceptions[item]
-            raise CancelRequested()
-        resolution = self.resolutions.pop(item, None) or self.RESOLUTION(
-            action=ResolutionAction.RETRY, resolved_by=FINSYNC, note="what it waited for has come in")
         del self.open_exceptions[item]
         still_open = list(self.open_exceptions.values())
         self.attributes.set(search.EXCEPTION_REASON.value_set(still_open[-1].problem.code) if still_open
                             else search.EXCEPTION_REASON.value_unset())
+        if item not in self.resolutions and self._interrupted():
+            raise CancelRequested()
+        resolution = self.resolutions.pop(item, None) or self.RESOLUTION(
+            action=ResolutionAction.RETRY, resolved_by=FINSYNC, note="what it waited for has come in")
         what = resolution.describe()
         self._emit(FinanceEventType.EXCEPTION_RESOLVED, f"{problem.code} resolved by {resolution.resolved_by}: "
                    f"{what}" + (f" ({resolution.note})" if resolution.note else ""),

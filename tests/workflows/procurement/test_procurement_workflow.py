@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from canonical.procurement import OrderStatus, PaymentTerms
 from tests.workflows.procurement.harness import Run, running
 from tests.workflows.procurement.world import NORTHWIND, World, usd
+from workflows.common import search
 from workflows.common.exceptions import ResolutionAction
 from workflows.procurement.model import InvoiceStage, ProcurementStatus
 
@@ -254,3 +255,20 @@ async def test_an_invoice_held_for_want_of_goods_is_matched_again_when_they_arri
     assert len(world.bills) == 1 and len(world.payments) == 1
     resolved = [row for row in run.store.events(workflow_id=run.handle.id) if row.type == "exception_resolved"]
     assert len(resolved) == 1 and "resolved by finsync" in resolved[0].summary
+
+
+async def test_cancelled_with_an_invoice_on_hold_ends_cancelled_with_no_exception_left(
+        time_skipping_env: WorkflowEnvironment, tmp_path: Path):
+    world = World()
+    async with running(time_skipping_env, world, tmp_path) as run:
+        await run.until_status(ProcurementStatus.ORDERED)
+        await run.received(world.receipt("r1", "4"))
+        await run.invoiced(world.invoice("i1", "4", price="1400.00"))
+        await run.parked_on("INVOICE_MISMATCH")
+        await run.cancel("supplier overcharges")
+        await run.result()
+        final = await run.snapshot()
+        attrs = (await run.handle.describe()).typed_search_attributes
+    assert final.status is ProcurementStatus.CANCELLED and not final.open_exceptions
+    assert attrs.get(search.BUSINESS_STATUS) == "CANCELLED" and attrs.get(search.EXCEPTION_REASON) is None
+    assert world.bills == {} and world.order_status is OrderStatus.CANCELLED and world.released == list(world.commitments)
