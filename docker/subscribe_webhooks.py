@@ -1,10 +1,10 @@
-"""Register the gateway's webhook endpoints with the expense platform and the bank.
+"""Register the gateway's webhook endpoints with the expense platform, the bank and the procurement platform.
 
     python subscribe_webhooks.py http://gateway:8700
 
 Each vendor keeps one subscription, replaced on every run, so running it again is harmless. The
 vendors' endpoints and credentials come from finsync's settings (``FINSYNC_EXPENSE__*``,
-``FINSYNC_BANK__*``), as for the worker.
+``FINSYNC_BANK__*``, ``FINSYNC_PROCUREMENT__*``), as for the worker.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 from connectors import registry
 from finsync.config import settings
 
-PATHS = {"expense": "/webhooks/expense", "bank": "/webhooks/bank"}
+PATHS = {"expense": "/webhooks/expense", "bank": "/webhooks/bank", "procurement": "/webhooks/procurement"}
 
 
 async def subscribe(gateway_url: str) -> None:

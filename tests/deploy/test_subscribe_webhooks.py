@@ -1,5 +1,5 @@
-"""docker/subscribe_webhooks.py, compose's last one-shot step: it points the expense platform's
-and the bank's webhooks at the gateway, and running it again changes nothing."""
+"""docker/subscribe_webhooks.py, compose's last one-shot step: it points the expense platform's,
+the bank's and the procurement platform's webhooks at the gateway, and running it again changes nothing."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from sandboxes.bank.app import create_app as create_bank
 from sandboxes.bank.subscription import subscribed_endpoint
 from sandboxes.concur.app import create_app as create_concur
 from sandboxes.concur.models import ConcurSubscription
+from sandboxes.coupa.app import create_app as create_coupa
+from sandboxes.coupa.events import subscribed_endpoint as coupa_endpoint
 from sandboxes.kit.db import session, sqlite_engine
 from tests.support.servers import serve
 
@@ -27,10 +29,12 @@ def load_script():  # noqa: ANN201 - the module object
     return module
 
 
-async def test_both_vendors_post_their_webhooks_to_the_gateway(tmp_path, monkeypatch):
-    async with serve(create_concur(tmp_path / "concur.db")) as concur, serve(create_bank(tmp_path / "bank.db")) as bank:
+async def test_every_vendor_posts_its_webhooks_to_the_gateway(tmp_path, monkeypatch):
+    async with (serve(create_concur(tmp_path / "concur.db")) as concur, serve(create_bank(tmp_path / "bank.db")) as bank,
+                serve(create_coupa(tmp_path / "coupa.db")) as coupa):
         monkeypatch.setenv("FINSYNC_EXPENSE__BASE_URL", concur)
         monkeypatch.setenv("FINSYNC_BANK__BASE_URL", bank)
+        monkeypatch.setenv("FINSYNC_PROCUREMENT__BASE_URL", coupa)
         settings.cache_clear()
         script = load_script()
         await script.subscribe("http://gateway:8700/")
@@ -39,3 +43,5 @@ async def test_both_vendors_post_their_webhooks_to_the_gateway(tmp_path, monkeyp
         endpoints = [s.endpoint for s in db.exec(select(ConcurSubscription))]
     assert endpoints == ["http://gateway:8700/webhooks/expense"]
     assert subscribed_endpoint(sqlite_engine(tmp_path / "bank.db")) == "http://gateway:8700/webhooks/bank"
+    with sqlite_engine(tmp_path / "coupa.db").connect() as conn:
+        assert coupa_endpoint(conn) == "http://gateway:8700/webhooks/procurement"

@@ -98,6 +98,11 @@ class FinanceProcess:
     def _amount(self) -> Money | None:
         return None
 
+    def _item_actions(self, actions: list[ResolutionAction]) -> list[ResolutionAction]:
+        """What may be offered on one item's exception: a process narrows it where an action means
+        something else for an item (``cancel`` of an invoice is not cancelling the purchase)."""
+        return actions
+
     def _interrupted(self) -> bool:
         """True once the process is being stopped (a cancellation): parked items give up waiting."""
         return False
@@ -197,8 +202,8 @@ class FinanceProcess:
         allows fewer. ``cleared``: what makes the process look again by itself (say, a receipt
         arrived); it then resumes as if finsync had chosen ``retry``."""
         actions = actions if actions is not None else remedies(problem.code, self._money_state(item))
-        if item:   # one item's problem never stops the whole process: the process has its own cancellation
-            actions = [action for action in actions if action is not ResolutionAction.CANCEL]
+        if item:
+            actions = self._item_actions(actions)
         self.last_problem = problem
         exception = OpenException(problem=problem, step=step, raised_at=workflow.now(), actions=actions,
                                   item=item or None)

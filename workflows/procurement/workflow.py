@@ -632,6 +632,10 @@ class RequisitionToPayWorkflow(FinanceProcess, PaymentInbox):
     def _interrupted(self) -> bool:
         return self.cancel is not None
 
+    def _item_actions(self, actions: list[ResolutionAction]) -> list[ResolutionAction]:
+        """One invoice's problem never stops the purchase: that is ``cancel_requisition``'s business."""
+        return [action for action in actions if action is not CANCEL]
+
     def _stop_if_cancelled(self) -> None:
         if self.cancel is not None:
             raise CancelRequested()
