@@ -112,7 +112,7 @@ async def run_expense_demo(settings: Settings, count: int, run: str | None = Non
     async with ConcurDriver(settings.expense.base_url, settings.expense.client_id,
                             settings.expense.client_secret.get_secret_value()) as concur:
         reports: dict[str, Case] = {}
-        with _progress() as progress:
+        with progress_bar() as progress:
             creating = progress.add_task("creating reports", total=count)
             for n, case in enumerate(reports_plan, 1):
                 report_id = await concur.create_report(case.employee, f"{case.label} #{n}", case.currency,
@@ -151,7 +151,7 @@ async def _snapshot(client: Client, report_id: str) -> ExpenseSnapshot | None:
     return await status_or_none(client.get_workflow_handle(workflow_id("concur", report_id)))
 
 
-def _progress() -> Progress:
+def progress_bar() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console)
 

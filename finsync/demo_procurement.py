@@ -28,7 +28,7 @@ from temporalio.service import RPCError
 
 from finsync import readiness
 from finsync.config import Settings
-from finsync.demo import _progress, console, run_tag
+from finsync.demo import console, progress_bar, run_tag
 from finsync.temporal import connect
 from finsync.terminal import console as make_console
 from finsync.terminal import text
@@ -126,7 +126,7 @@ async def run_procurement_demo(settings: Settings, count: int, run: str | None =
     async with CoupaDriver(settings.procurement.base_url, settings.procurement.client_id,
                            settings.procurement.client_secret.get_secret_value()) as coupa:
         tracked: dict[str, Tracked] = {}
-        with _progress() as progress:
+        with progress_bar() as progress:
             creating = progress.add_task("requisitions approved", total=count)
             for n, case in enumerate(plan(count), 1):
                 created = await coupa.submit_requisition(case.requester, case.entity, case.currency, case.lines,
@@ -192,8 +192,9 @@ def _resting(item: Tracked) -> bool:
         return False
     if snap.status in (ProcurementStatus.CLOSED, ProcurementStatus.CANCELLED, ProcurementStatus.EXCEPTION):
         return True
-    scheduled = [p for p in snap.invoices if p.stage is InvoiceStage.SCHEDULED]
-    return bool(snap.invoices) and all(p.stage in SETTLED or p in scheduled for p in snap.invoices) and bool(scheduled)
+    # Otherwise at rest only while something waits for its payment date and nothing else moves.
+    stages = {p.stage for p in snap.invoices}
+    return InvoiceStage.SCHEDULED in stages and stages <= SETTLED | {InvoiceStage.SCHEDULED}
 
 
 async def _snapshot(client: Client, item: Tracked) -> ProcurementSnapshot | None:
