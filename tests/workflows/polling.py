@@ -9,6 +9,7 @@ from typing import TypeVar
 from temporalio.service import RPCError, RPCStatusCode
 
 Snapshot = TypeVar("Snapshot")
+RETRIED = {RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
 
 
 async def until(read: Callable[[], Awaitable[Snapshot]], predicate: Callable[[Snapshot], bool],
@@ -20,8 +21,9 @@ async def until(read: Callable[[], Awaitable[Snapshot]], predicate: Callable[[Sn
         try:
             snap = await read()
         except RPCError as error:
-            # A busy machine can miss a query's deadline (say, while a run continues as new): ask again.
-            if error.status is not RPCStatusCode.DEADLINE_EXCEEDED or asyncio.get_running_loop().time() > deadline:
+            # A busy machine can miss a query's deadline (say, while a run continues as new): the
+            # server says DEADLINE_EXCEEDED, the client's own timer CANCELLED. Ask again.
+            if error.status not in RETRIED or asyncio.get_running_loop().time() > deadline:
                 raise
             continue
         if predicate(snap):
