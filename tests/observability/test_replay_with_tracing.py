@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
@@ -12,6 +13,9 @@ from finsync.temporal import interceptors
 from tests.observability.conftest import TelemetryStack, eventually
 from workflows.expense.model import workflow_id
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
+
+WORKFLOW_TASK = {EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+                 EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED}
 
 
 def _replayer() -> Replayer:
@@ -32,11 +36,18 @@ async def test_a_traced_run_replays_and_replaying_adds_no_spans(telemetry_stack:
             if error.status is not RPCStatusCode.NOT_FOUND:
                 raise
             return None
-        done = [e.activity_task_completed_event_attributes for e in history.events
-                if e.HasField("activity_task_completed_event_attributes")]
-        return history if done else None
+        # At rest (waiting for the approver): an activity completed, the feed written since (its
+        # local activity's marker), and the last workflow task done. The live run then makes no
+        # more spans, so whatever the replay finds is the replay's.
+        kinds = [e.event_type for e in history.events]
+        completed = [i for i, kind in enumerate(kinds) if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED]
+        flushed = completed and EventType.EVENT_TYPE_MARKER_RECORDED in kinds[completed[-1]:]
+        tasks = [kind for kind in kinds if kind in WORKFLOW_TASK]
+        at_rest = (tasks[-1] == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+                   and kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == len(completed))
+        return history if flushed and at_rest else None
 
-    history = await eventually(released_history, "a completed activity in the run's history")
+    history = await eventually(released_history, "the run at rest after a completed activity")
     assert "_tracer-data" in history.events[0].workflow_execution_started_event_attributes.header.fields, \
         "the run was not started under a trace"
     spans.clear()
