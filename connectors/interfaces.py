@@ -30,6 +30,7 @@ from canonical import (
     Side,
 )
 from canonical.money import total
+from canonical.payroll import Payee, PayrollRunEvent, PayrollRunRef, RegisterTotals, ResultPage
 from canonical.procurement import (
     BillPayment,
     BillReversal,
@@ -225,3 +226,35 @@ class ProcurementErp(Protocol):
     async def reverse_bill(self, reversal: BillReversal, *, lookup_first: bool = False) -> PostedJournal: ...
 
     async def pay_bill(self, payment: BillPayment, *, lookup_first: bool = False) -> PostedBillPayment: ...
+
+
+class PayrollProvider(Protocol):
+    """A payroll system (Workday shape): runs, their results by page, their control totals and the
+    employees' bank details. finsync only reads it, and adds reimbursements as pay inputs."""
+
+    async def run(self, run_id: str) -> PayrollRunEvent:
+        """The run's current state and version, as its last event would announce it."""
+        ...
+
+    def changed_runs(self, since: datetime | None) -> AsyncIterator[PayrollRunEvent]:
+        """Runs finalized, reopened or cancelled after ``since`` (all if None): the sweep's source."""
+        ...
+
+    async def results_page(self, run: PayrollRunRef, cursor: str | None, page_size: int) -> ResultPage:
+        """One page of the run's results. ``cursor`` None starts at the first page; a page's
+        ``next_cursor`` resumes after it, also in another process (it is plain text)."""
+        ...
+
+    async def control_totals(self, run: PayrollRunRef) -> list[RegisterTotals]:
+        """The provider's payroll register totals, one per entity and currency."""
+        ...
+
+    async def payees_page(self, entity: str, cursor: str | None, page_size: int) -> tuple[list[Payee], str | None]:
+        """One page of the entity's employees with where their net pay goes, and the next cursor."""
+        ...
+
+    async def add_pay_input(self, worker_id: str, component: str, amount: Money, reference: str) -> None:
+        """A one-off pay input for the employee's next run (a reimbursement), once per reference."""
+        ...
+
+    async def aclose(self) -> None: ...
