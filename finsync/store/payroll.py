@@ -1,0 +1,221 @@
+"""The payroll process's tables: a run's results, aggregated as they are read.
+
+- ``payroll_ingest``: one row per run version (``PayrollRunRef.key``): where reading its results
+  stands (the provider's page cursor), how many rows were read, whether it is finished.
+- ``payroll_aggregate``: the run's amounts per entity, currency, cost center and pay component.
+- ``payroll_employee``: each employee's sums per kind (earnings, deductions, employer, reimbursements,
+  net pay): the per-employee check, the entity totals and the net-pay batch are read from here.
+
+Amounts are integer minor units (cents), so sums in SQL are exact and fast. A page is applied in
+one transaction together with the cursor that follows it, so a page is never counted twice nor
+lost, whichever attempt of the reading activity applies it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Column, func
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Field, Session, col, select
+
+from canonical.money import currency_exponent
+from canonical.payroll import PayComponentKind, PayResultRow, PayrollRunRef, RegisterTotals
+from finsync.store.database import Records, StoreTable, utcnow
+
+EARNING, DEDUCTION, EMPLOYER, REIMBURSEMENT, NET_PAY = (
+    PayComponentKind.EARNING, PayComponentKind.EMPLOYEE_DEDUCTION, PayComponentKind.EMPLOYER_CONTRIBUTION,
+    PayComponentKind.REIMBURSEMENT, PayComponentKind.NET_PAY)
+# Which of an employee's sums a component kind adds to.
+_EMPLOYEE_SUM = {EARNING: "earnings_minor", DEDUCTION: "deductions_minor", EMPLOYER: "employer_minor",
+                 REIMBURSEMENT: "reimbursements_minor", NET_PAY: "net_minor"}
+
+
+def _minor() -> Column:
+    return Column(BigInteger, nullable=False, default=0)
+
+
+class PayrollIngest(StoreTable, table=True):
+    __tablename__ = "payroll_ingest"
+
+    run_key: str = Field(primary_key=True)
+    provider: str
+    run_id: str = Field(index=True)
+    version: int
+    pay_group: str
+    period_end: date
+    cursor: str | None = None        # the provider's cursor of the next page to read
+    rows: int = 0
+    finished: bool = False
+    started_at: datetime
+    finished_at: datetime | None = None
+
+
+class PayrollAggregate(StoreTable, table=True):
+    __tablename__ = "payroll_aggregate"
+
+    run_key: str = Field(primary_key=True)
+    entity: str = Field(primary_key=True)
+    currency: str = Field(primary_key=True)
+    cost_center: str = Field(primary_key=True)
+    component: str = Field(primary_key=True)
+    kind: str
+    amount_minor: int = Field(sa_column=_minor())
+
+
+class PayrollEmployee(StoreTable, table=True):
+    __tablename__ = "payroll_employee"
+
+    run_key: str = Field(primary_key=True)
+    worker_id: str = Field(primary_key=True)
+    entity: str
+    currency: str
+    earnings_minor: int = Field(sa_column=_minor())
+    deductions_minor: int = Field(sa_column=_minor())
+    employer_minor: int = Field(sa_column=_minor())
+    reimbursements_minor: int = Field(sa_column=_minor())
+    net_minor: int = Field(sa_column=_minor())
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateLine:
+    """One aggregated amount of one entity's payroll, as the journal is built from it."""
+
+    cost_center: str
+    component: str
+    kind: PayComponentKind
+    currency: str
+    amount: Decimal
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    scaled = amount.scaleb(currency_exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} {currency} has more decimals than {currency} allows")
+    return int(scaled)
+
+
+def from_minor(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-currency_exponent(currency))
+
+
+class PayrollRecords(Records):
+    """A payroll run's results, read page by page into sums."""
+
+    def begin_ingest(self, run: PayrollRunRef) -> PayrollIngest:
+        """Where reading ``run`` stands: a new ingest, or the one an earlier attempt left."""
+        with self._session() as db:
+            ingest = db.get(PayrollIngest, run.key)
+            if ingest is None:
+                ingest = PayrollIngest(run_key=run.key, provider=run.provider, run_id=run.run_id, version=run.version,
+                                       pay_group=run.pay_group, period_end=run.period_end, started_at=utcnow())
+                db.add(ingest)
+                db.commit()
+            return ingest
+
+    def add_page(self, run_key: str, read_from: str | None, rows: list[PayResultRow], next_cursor: str | None) -> bool:
+        """Add one page (read from cursor ``read_from``) and move the cursor past it, in one
+        transaction. False, and nothing added, if the ingest no longer stands at ``read_from``
+        (another attempt applied this page already)."""
+        with self._session() as db:
+            ingest = db.get(PayrollIngest, run_key, with_for_update=True)
+            if ingest is None or ingest.finished or ingest.cursor != read_from:
+                return False
+            self._upsert_adding(db, PayrollAggregate, _aggregates(run_key, rows),
+                                keys=["run_key", "entity", "currency", "cost_center", "component"],
+                                adding=["amount_minor"])
+            self._upsert_adding(db, PayrollEmployee, _employees(run_key, rows),
+                                keys=["run_key", "worker_id"], adding=list(_EMPLOYEE_SUM.values()))
+            ingest.cursor, ingest.rows = next_cursor, ingest.rows + len(rows)
+            if next_cursor is None:
+                ingest.finished, ingest.finished_at = True, utcnow()
+            db.add(ingest)
+            db.commit()
+            return True
+
+    def ingest(self, run_key: str) -> PayrollIngest | None:
+        with self._session() as db:
+            return db.get(PayrollIngest, run_key)
+
+    def register_totals(self, run_key: str) -> list[RegisterTotals]:
+        """The run's totals per entity and currency, recomputed from every employee's sums."""
+        e = PayrollEmployee
+        query = (select(e.entity, e.currency, func.count(), func.sum(e.earnings_minor), func.sum(e.deductions_minor),
+                        func.sum(e.employer_minor), func.sum(e.reimbursements_minor), func.sum(e.net_minor))
+                 .where(e.run_key == run_key).group_by(e.entity, e.currency).order_by(e.entity, e.currency))
+        with self._session() as db:
+            found = db.exec(query).all()
+        return [RegisterTotals(entity=entity, currency=currency, headcount=count,
+                               earnings=from_minor(earn, currency), employee_deductions=from_minor(ded, currency),
+                               employer_contributions=from_minor(er, currency),
+                               reimbursements=from_minor(reimb, currency), net_pay=from_minor(net, currency))
+                for entity, currency, count, earn, ded, er, reimb, net in found]
+
+    def unbalanced_employees(self, run_key: str, examples: int = 5) -> tuple[int, list[str]]:
+        """Employees whose earnings - deductions + reimbursements is not their net pay: how many,
+        and the first few worker ids."""
+        e = PayrollEmployee
+        off = (col(e.earnings_minor) - col(e.deductions_minor) + col(e.reimbursements_minor) != col(e.net_minor))
+        with self._session() as db:
+            count = db.exec(select(func.count()).select_from(e).where(e.run_key == run_key, off)).one()
+            first = db.exec(select(e.worker_id).where(e.run_key == run_key, off).order_by(e.worker_id)
+                            .limit(examples)).all()
+        return int(count), list(first)
+
+    def aggregate_lines(self, run_key: str, entity: str) -> list[AggregateLine]:
+        """The entity's amounts per cost center and component, in a stable order."""
+        a = PayrollAggregate
+        with self._session() as db:
+            found = db.exec(select(a).where(a.run_key == run_key, a.entity == entity)
+                            .order_by(a.currency, a.cost_center, a.component)).all()
+        return [AggregateLine(cost_center=row.cost_center, component=row.component, kind=PayComponentKind(row.kind),
+                              currency=row.currency, amount=from_minor(row.amount_minor, row.currency))
+                for row in found]
+
+    def previous_run_key(self, run: PayrollRunRef) -> str | None:
+        """The latest fully read run of the same provider and pay group for an earlier period: the
+        one a variance is measured against (a reopened run's earlier versions are not earlier periods)."""
+        i = PayrollIngest
+        with self._session() as db:
+            return db.exec(select(i.run_key).where(i.provider == run.provider, i.pay_group == run.pay_group,
+                                                   i.period_end < run.period_end, col(i.finished).is_(True))
+                           .order_by(col(i.period_end).desc(), col(i.version).desc()).limit(1)).first()
+
+    def _upsert_adding(self, db: Session, table: type[StoreTable], rows: list[dict], *, keys: list[str],
+                       adding: list[str]) -> None:
+        """Insert ``rows``; where one exists by ``keys``, add the ``adding`` columns to it."""
+        if not rows:
+            return
+        insert = postgres_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(table.__table__)   # type: ignore[attr-defined]
+        statement = statement.on_conflict_do_update(
+            index_elements=keys,
+            set_={name: table.__table__.c[name] + statement.excluded[name]   # type: ignore[attr-defined]
+                  for name in adding})
+        db.execute(statement, rows)
+
+
+def _aggregates(run_key: str, rows: Iterable[PayResultRow]) -> list[dict]:
+    sums: dict[tuple[str, str, str, str, str], int] = defaultdict(int)
+    for row in rows:
+        sums[(row.entity, row.currency, row.cost_center, row.component, row.kind.value)] += \
+            to_minor(row.amount, row.currency)
+    return [{"run_key": run_key, "entity": entity, "currency": currency, "cost_center": cost_center,
+             "component": component, "kind": kind, "amount_minor": amount}
+            for (entity, currency, cost_center, component, kind), amount in sums.items()]
+
+
+def _employees(run_key: str, rows: Iterable[PayResultRow]) -> list[dict]:
+    found: dict[str, dict] = {}
+    for row in rows:
+        employee = found.get(row.worker_id)
+        if employee is None:
+            employee = found[row.worker_id] = {"run_key": run_key, "worker_id": row.worker_id, "entity": row.entity,
+                                               "currency": row.currency} | dict.fromkeys(_EMPLOYEE_SUM.values(), 0)
+        employee[_EMPLOYEE_SUM[row.kind]] += to_minor(row.amount, row.currency)
+    return list(found.values())
