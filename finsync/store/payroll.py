@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, Column, func
-from sqlalchemy import select as select_columns   # sqlmodel's select types at most four columns
+from sqlalchemy import select as select_columns   # sqlmodel's select takes at most four columns
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, col, select
@@ -146,9 +146,9 @@ class PayrollRecords(Records):
     def register_totals(self, run_key: str) -> list[RegisterTotals]:
         """The run's totals per entity and currency, recomputed from every employee's sums."""
         e = PayrollEmployee
-        query = (select_columns(e.entity, e.currency, func.count(), func.sum(e.earnings_minor), func.sum(e.deductions_minor),
-                        func.sum(e.employer_minor), func.sum(e.reimbursements_minor), func.sum(e.net_minor))
-                 .where(e.run_key == run_key).group_by(e.entity, e.currency).order_by(e.entity, e.currency))
+        columns = [col(e.entity), col(e.currency), func.count(), *(func.sum(getattr(e, name)) for name in (
+            "earnings_minor", "deductions_minor", "employer_minor", "reimbursements_minor", "net_minor"))]
+        query = (select_columns(*columns).where(e.run_key == run_key).group_by(e.entity, e.currency).order_by(e.entity, e.currency))
         with self._session() as db:
             found = db.execute(query).all()
         return [RegisterTotals(entity=entity, currency=currency, headcount=count,
