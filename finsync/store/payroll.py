@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, Column, func
-from sqlalchemy import select as select_columns   # sqlmodel's select takes at most four columns
+from sqlalchemy import select as select_columns  # sqlmodel's select takes at most four columns
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, col, select
@@ -148,7 +148,8 @@ class PayrollRecords(Records):
         e = PayrollEmployee
         columns = [col(e.entity), col(e.currency), func.count(), *(func.sum(getattr(e, name)) for name in (
             "earnings_minor", "deductions_minor", "employer_minor", "reimbursements_minor", "net_minor"))]
-        query = (select_columns(*columns).where(e.run_key == run_key).group_by(e.entity, e.currency).order_by(e.entity, e.currency))
+        query = (select_columns(*columns).where(col(e.run_key) == run_key)
+                 .group_by(e.entity, e.currency).order_by(e.entity, e.currency))
         with self._session() as db:
             found = db.execute(query).all()
         return [RegisterTotals(entity=entity, currency=currency, headcount=count,
