@@ -86,6 +86,17 @@ class PayResultRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AggregateLine:
+    """One aggregated amount of one entity's payroll, as the journal is built from it."""
+
+    cost_center: str
+    component: str
+    kind: PayComponentKind
+    currency: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class ResultPage:
     """One page of results, and where the next one starts (None: this was the last)."""
 

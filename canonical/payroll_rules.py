@@ -51,7 +51,6 @@ class PayrollRulebook(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     components: list[ComponentPosting]
-    rounding_account: str
     # Legal entity code -> the configuration section of the ERP it posts to ("erp", "s4hana").
     ledgers: dict[str, str]
     variance: VarianceThreshold = VarianceThreshold()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -26,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, col, select
 
 from canonical.money import currency_exponent
-from canonical.payroll import PayComponentKind, PayResultRow, PayrollRunRef, RegisterTotals
+from canonical.payroll import AggregateLine, PayComponentKind, PayResultRow, PayrollRunRef, RegisterTotals
 from finsync.store.database import Records, StoreTable, utcnow
 
 EARNING, DEDUCTION, EMPLOYER, REIMBURSEMENT, NET_PAY = (
@@ -81,17 +80,6 @@ class PayrollEmployee(StoreTable, table=True):
     employer_minor: int = Field(sa_column=_minor())
     reimbursements_minor: int = Field(sa_column=_minor())
     net_minor: int = Field(sa_column=_minor())
-
-
-@dataclass(frozen=True, slots=True)
-class AggregateLine:
-    """One aggregated amount of one entity's payroll, as the journal is built from it."""
-
-    cost_center: str
-    component: str
-    kind: PayComponentKind
-    currency: str
-    amount: Decimal
 
 
 def to_minor(amount: Decimal, currency: str) -> int:
