@@ -65,7 +65,8 @@ cents = st.integers(min_value=0, max_value=10_000_000).map(lambda c: Decimal(c).
 
 @given(st.lists(st.tuples(st.sampled_from(["CC-4100", "CC-4200"]), cents, cents, cents, cents, cents),
                 min_size=1, max_size=20))
-def test_a_payroll_whose_employees_add_up_balances(employees: list[tuple[str, Decimal, ...]]) -> None:
+def test_a_payroll_whose_employees_add_up_balances(
+        employees: list[tuple[str, Decimal, Decimal, Decimal, Decimal, Decimal]]) -> None:
     lines = []
     for cost_center, salary, bonus, tax, employer, reimbursed in employees:
         withheld = min(tax, salary + bonus)
