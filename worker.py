@@ -21,6 +21,7 @@ from activities.bookkeeping import BookkeepingActivities
 from activities.erp import ErpActivities
 from activities.expense_platform import ExpensePlatformActivities
 from activities.payment_runs import PaymentOwners, PaymentQueueActivities, PaymentRunActivities
+from activities.payroll import PayrollLedgerActivities, PayrollRules
 from activities.procurement_erp import ProcurementErpActivities
 from activities.procurement_platform import ProcurementPlatformActivities
 from activities.procurement_poll import ProcurementPollActivities, RequisitionRead
@@ -40,6 +41,8 @@ from workflows.expense.model import TaskQueues, workflow_id
 from workflows.expense.start import StartOutcome, start_or_signal
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 from workflows.payments.run import PaymentRunWorkflow
+from workflows.payroll.entity import PayrollEntityWorkflow
+from workflows.payroll.run import PayrollRunWorkflow
 from workflows.procurement import model as procurement_model
 from workflows.procurement import start as procurement_start
 from workflows.procurement.poll import ProcurementPollWorkflow
@@ -50,7 +53,7 @@ from workflows.sweep.workflow import ExpenseSweepWorkflow
 log = logging.getLogger("finsync.worker")
 
 WORKFLOWS = [ExpenseReimbursementWorkflow, ExpenseSweepWorkflow, DailyReconciliationWorkflow, RequisitionToPayWorkflow,
-             ProcurementPollWorkflow, PaymentRunWorkflow]
+             ProcurementPollWorkflow, PaymentRunWorkflow, PayrollRunWorkflow, PayrollEntityWorkflow]
 
 
 def _vendor_worker(client: Client, vendor: VendorSettings, activities: list) -> Worker:
@@ -135,12 +138,15 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
         procure = ProcurementPlatformActivities(procurement)
         poll = ProcurementPollActivities(procurement, procurement_trigger(client, settings), procurement_run_of,
                                          overlap=timedelta(seconds=settings.procurement.poll_overlap_seconds))
+        payroll_rules = PayrollRules(settings.rules.payroll)
+        payroll_on_erp = PayrollLedgerActivities(erp, store, settings.rules.payroll)
         procurement_rules = ProcurementRules(settings.rules.procurement,
                                              settings.bank.accounts_for(PaymentPurpose.SUPPLIER_PAYMENTS))
         workers = [
             Worker(client, task_queue=settings.temporal.workflow_task_queue, workflows=WORKFLOWS,
                    activities=[*books.all(), watermarks.sweep_watermark, watermarks.set_sweep_watermark,
-                               procurement_rules.load_rulebook, payment_queue.enqueue_payment,
+                               procurement_rules.load_rulebook, payroll_rules.load_rulebook,
+                               payment_queue.enqueue_payment,
                                payment_runs.collect_due, payment_runs.withdraw_run_file]),
             _vendor_worker(client, settings.expense, [
                 expense_acts.fetch_report, expense_acts.pass_validation, expense_acts.send_back,
@@ -150,7 +156,9 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                                                   reconcile.reconcile_day, procurement_erp.check_budget,
                                                   procurement_erp.supplier_known, procurement_erp.create_commitment,
                                                   procurement_erp.release_commitment, procurement_erp.post_bill,
-                                                  procurement_erp.reverse_bill, procurement_erp.pay_bill]),
+                                                  procurement_erp.reverse_bill, procurement_erp.pay_bill,
+                                                  payroll_on_erp.post_journal, payroll_on_erp.read_back,
+                                                  payroll_on_erp.reverse_journal]),
             _vendor_worker(client, settings.bank, [bank_acts.send_payment, bank_acts.payment_status,
                                                    payment_runs.send_run_file]),
             _vendor_worker(client, settings.procurement, [

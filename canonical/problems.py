@@ -62,6 +62,14 @@ class ProblemCode(StrEnum):
     ORDER_MISSING = "ORDER_MISSING"           # no purchase order for an approved requisition
     ORDER_LINE_CLOSED = "ORDER_LINE_CLOSED"   # an invoice bills a purchase order line closed in the ERP
     BILL_SETTLED = "BILL_SETTLED"             # the bill is paid or credited in the ERP: it cannot change or be reversed
+    # payroll: the run as the provider finalized it, and its journal per legal entity
+    PAYROLL_EMPLOYEES_UNBALANCED = "PAYROLL_EMPLOYEES_UNBALANCED"   # earnings - deductions + reimbursements != net pay
+    PAYROLL_CONTROL_TOTALS_DIFFER = "PAYROLL_CONTROL_TOTALS_DIFFER"  # finsync's sums do not tie to the register's
+    PAYROLL_VARIANCE = "PAYROLL_VARIANCE"     # net pay moved against the previous period beyond the threshold
+    PAY_COMPONENT_UNMAPPED = "PAY_COMPONENT_UNMAPPED"   # a pay component with no GL account in the payroll rules
+    PAYROLL_LEDGER_MISSING = "PAYROLL_LEDGER_MISSING"   # no ERP configured for the entity's payroll journal
+    JOURNAL_READ_BACK_DIFFERS = "JOURNAL_READ_BACK_DIFFERS"   # the ERP holds other amounts than finsync posted
+    PAYROLL_REOPENED_AFTER_PAYMENT = "PAYROLL_REOPENED_AFTER_PAYMENT"   # reopened once net pay had left the bank
 
 
 class BusinessProblem(BaseModel):

@@ -122,6 +122,20 @@ class LedgerJournal(BaseModel):
                       for line in self.lines if line.account == account], self.currency)
 
 
+class JournalLedger(Protocol):
+    """What posting a journal needs of a general ledger: the payroll journal asks only this, so
+    either ERP (NetSuite or SAP S/4HANA shape) can hold an entity's payroll."""
+
+    async def post_journal(self, entry: JournalEntry, *, lookup_first: bool = False) -> PostedJournal:
+        """Post once, keyed by ``entry.external_id``; posting an existing key returns the existing one.
+        An entry with ``reverses_external_id`` reverses that journal, referencing it."""
+        ...
+
+    async def find_journal(self, external_id: str) -> PostedJournal | None: ...
+
+    async def journals_by_external_id(self, external_ids: Collection[str]) -> list[LedgerJournal]: ...
+
+
 class Erp(Protocol):
     """A general ledger (NetSuite or SAP S/4HANA shape)."""
 

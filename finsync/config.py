@@ -187,6 +187,7 @@ class RulesSettings(BaseModel):
     expense_policy: Path = CONFIG_DIR / "expense-policy.toml"
     expense_accounts: Path = CONFIG_DIR / "expense-accounts.toml"
     procurement: Path = CONFIG_DIR / "procurement.toml"
+    payroll: Path = CONFIG_DIR / "payroll.toml"
 
 
 class TelemetrySettings(BaseModel):

@@ -45,7 +45,14 @@ with workflow.unsafe.imports_passed_through():
         details_markdown,
     )
     from workflows.common.remedies import MoneyState, check_resolution, remedies
-    from workflows.common.retry import LOCAL_RETRY, LOCAL_TIMEOUT, VENDOR_CALL_TIMEOUT, VENDOR_RETRY
+    from workflows.common.retry import (
+        LOCAL_RETRY,
+        LOCAL_TIMEOUT,
+        LONG_CALL_HEARTBEAT,
+        LONG_CALL_TIMEOUT,
+        VENDOR_CALL_TIMEOUT,
+        VENDOR_RETRY,
+    )
     from workflows.common.status import TimelineEntry
 
 NO_PAYLOAD = RawValue(Payload())              # resolve_exception sent with no payload at all
@@ -107,6 +114,11 @@ class FinanceProcess:
         """True once the process is being stopped (a cancellation): parked items give up waiting."""
         return False
 
+    def _refusal(self, resolution: Resolution, item: str) -> str | None:
+        """Why this process refuses a resolution the shared rules allow (who may approve what);
+        None if it does not."""
+        return None
+
     # --- the exception handlers every process answers ----------------------------------------
     @workflow.update(name=RESOLVE_EXCEPTION)
     async def resolve_exception(self, payload: RawValue = NO_PAYLOAD) -> str:
@@ -121,6 +133,9 @@ class FinanceProcess:
         resolution = self._decode_resolution(payload)
         item = self._item_of(resolution)
         check_resolution(self.open_exceptions.get(item), resolution, self._money_state(item))
+        refusal = self._refusal(resolution, item)
+        if refusal:
+            raise ResolutionRejected(refusal)
 
     @workflow.query(name=PARKED_VIEW)
     def parked_view(self) -> ParkedView:
@@ -242,23 +257,26 @@ class FinanceProcess:
 
     # --- activities -----------------------------------------------------------------------------
     async def _vendor(self, activity: Callable[..., Awaitable[Any]], arg: Any, task_queue: str,
-                      *, item: str = WHOLE) -> Any:
+                      *, item: str = WHOLE, long_running: bool = False) -> Any:
         """A vendor call; a business refusal parks (``item``) until finance retries or cancels."""
         while True:
             try:
-                return await self._vendor_once(activity, arg, task_queue)
+                return await self._vendor_once(activity, arg, task_queue, long_running=long_running)
             except BusinessFailure as failure:
                 resolution = await self._park(failure.problem, activity_name(activity), item=item)
                 if resolution.action is ResolutionAction.CANCEL:
                     raise CancelRequested() from failure
 
-    async def _vendor_once(self, activity: Callable[..., Awaitable[Any]], arg: Any, task_queue: str) -> Any:
-        """A vendor call whose business refusal the caller handles (raises BusinessFailure)."""
+    async def _vendor_once(self, activity: Callable[..., Awaitable[Any]], arg: Any, task_queue: str,
+                           *, long_running: bool = False) -> Any:
+        """A vendor call whose business refusal the caller handles (raises BusinessFailure).
+        ``long_running``: an activity that pages through much data and heartbeats as it goes."""
         self.attributes.before_step()
         try:
             return await workflow.execute_activity_method(
-                activity, arg, task_queue=task_queue, start_to_close_timeout=VENDOR_CALL_TIMEOUT,
-                retry_policy=VENDOR_RETRY, summary=activity_name(activity))
+                activity, arg, task_queue=task_queue, retry_policy=VENDOR_RETRY, summary=activity_name(activity),
+                start_to_close_timeout=LONG_CALL_TIMEOUT if long_running else VENDOR_CALL_TIMEOUT,
+                heartbeat_timeout=LONG_CALL_HEARTBEAT if long_running else None)
         except ActivityError as error:
             cause = error.cause
             if isinstance(cause, ApplicationError) and cause.type == BUSINESS_RULE_VIOLATION:

@@ -70,6 +70,13 @@ _REMEDIES: dict[str, list[ResolutionAction]] = {
     ProblemCode.INVOICE_DUPLICATE: [REJECT_INVOICE, RETRY],
     ProblemCode.ORDER_LINE_CLOSED: [REJECT_INVOICE, RETRY],   # billed against a closed line: void it, or reopen and retry
     ProblemCode.BILL_SETTLED: [RETRY],                        # the bill was paid or credited meanwhile
+    # Payroll. The run is corrected at the provider (a new version arrives by itself) or read again;
+    # a variance is accepted by a controller other than who finalized the run, with a reason.
+    ProblemCode.PAYROLL_VARIANCE: [ACCEPT_VARIANCE, CANCEL],
+    ProblemCode.JOURNAL_READ_BACK_DIFFERS: [RETRY],
+    # The journal stands and net pay is out: keep the books as they are (the corrected version posts
+    # the difference) or look again; reversing it is not offered, as the money-state rule says.
+    ProblemCode.PAYROLL_REOPENED_AFTER_PAYMENT: [CANCEL, CLOSE_AS_PAID, RETRY],
 }
 _DEFAULT = [RETRY, CANCEL]   # fix it at the source and retry, or stop
 

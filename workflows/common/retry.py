@@ -22,6 +22,10 @@ VENDOR_RETRY = RetryPolicy(
 
 # Connector timeouts are ~10 s; one attempt may page through a few vendor calls.
 VENDOR_CALL_TIMEOUT = timedelta(seconds=60)
+# An activity paging through a large report (a payroll run's results) heartbeats after each page;
+# a worker that dies is noticed within the heartbeat timeout, and the retry resumes where it stopped.
+LONG_CALL_TIMEOUT = timedelta(minutes=30)
+LONG_CALL_HEARTBEAT = timedelta(seconds=30)
 
 LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 LOCAL_TIMEOUT = timedelta(seconds=10)

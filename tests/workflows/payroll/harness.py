@@ -1,0 +1,101 @@
+"""Run a payroll run on the time-skipping server: real activities and store, the world in memory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.bookkeeping import BookkeepingActivities
+from activities.payroll import PayrollIngestActivities, PayrollLedgerActivities, PayrollRules
+from canonical.payroll import PayrollRunRef
+from finsync.config import Settings
+from finsync.store import IntegrationStore
+from tests.workflows.harness import record_history
+from tests.workflows.payroll.world import Ledger, Provider, finalized
+from tests.workflows.polling import until
+from workflows.common.exceptions import ResolutionAction
+from workflows.common.process import RESOLVE_EXCEPTION
+from workflows.payroll.entity import PayrollEntityWorkflow
+from workflows.payroll.model import (
+    PayrollInput,
+    PayrollQueues,
+    PayrollResolution,
+    PayrollSnapshot,
+    PayrollStatus,
+    entity_workflow_id,
+    workflow_id,
+)
+from workflows.payroll.run import PayrollRunWorkflow
+
+RULES = Path("config/payroll.toml")
+QUEUES = PayrollQueues(provider="t-payroll", ledgers={"erp": "t-netsuite", "s4hana": "t-sap"})
+
+
+@dataclass
+class PayrollRun:
+    env: WorkflowEnvironment
+    handle: WorkflowHandle
+    run: PayrollRunRef
+
+    async def snapshot(self) -> PayrollSnapshot:
+        return await self.handle.query(PayrollRunWorkflow.status)
+
+    async def until(self, predicate: Callable[[PayrollSnapshot], bool]) -> PayrollSnapshot:
+        return await until(self.snapshot, predicate, lambda s: f"status {s.status}: {s.timeline[-3:]}", 60.0)
+
+    async def parked_on(self, code: str) -> PayrollSnapshot:
+        return await self.until(lambda s: any(e.problem.code == code for e in s.open_exceptions))
+
+    async def resolve(self, action: ResolutionAction, by: str = "casey.controller", note: str = "",
+                      handle: WorkflowHandle | None = None, **fields: object) -> str:
+        return await (handle or self.handle).execute_update(
+            RESOLVE_EXCEPTION, PayrollResolution(action=action, resolved_by=by, note=note, **fields),  # type: ignore[arg-type]
+            result_type=str)
+
+    def entity(self, entity: str) -> WorkflowHandle:
+        return self.env.client.get_workflow_handle(entity_workflow_id(self.run, entity))
+
+    async def outcome(self) -> PayrollSnapshot:
+        """The run's end, its history and its children's kept for the replay test when recording."""
+        outcome = PayrollSnapshot.model_validate(await self.handle.result())
+        await record_history(self.handle, "payroll")
+        for entity in outcome.entities:
+            await record_history(self.entity(entity), f"payroll_entity-{entity}")
+        return outcome
+
+
+@asynccontextmanager
+async def payroll_world(env: WorkflowEnvironment, tmp_path: Path, provider: Provider, netsuite: Ledger,
+                        sap: Ledger) -> AsyncIterator[Callable[[PayrollRunRef], Awaitable[PayrollRun]]]:
+    store = IntegrationStore(f"sqlite:///{tmp_path / 'store.db'}")
+    books = BookkeepingActivities(store, Settings())
+    ingest = PayrollIngestActivities(provider, store)
+    on_netsuite, on_sap = PayrollLedgerActivities(netsuite, store, RULES), PayrollLedgerActivities(sap, store, RULES)
+    workers = [
+        Worker(env.client, task_queue="t-workflows", workflows=[PayrollRunWorkflow, PayrollEntityWorkflow],
+               activities=[*books.all(), PayrollRules(RULES).load_rulebook]),
+        Worker(env.client, task_queue=QUEUES.provider,
+               activities=[ingest.ingest_results, ingest.control_totals, ingest.previous_totals]),
+        Worker(env.client, task_queue="t-netsuite",
+               activities=[on_netsuite.post_journal, on_netsuite.read_back, on_netsuite.reverse_journal]),
+        Worker(env.client, task_queue="t-sap", activities=[on_sap.post_journal, on_sap.read_back, on_sap.reverse_journal]),
+    ]
+
+    async def start(run: PayrollRunRef) -> PayrollRun:
+        handle = await env.client.start_workflow(
+            PayrollRunWorkflow.run, PayrollInput(event=finalized(run), queues=QUEUES, correlation_id="test"),
+            id=workflow_id(run.provider, run.run_id), task_queue="t-workflows")
+        return PayrollRun(env, handle, run)
+
+    async with workers[0], workers[1], workers[2], workers[3]:
+        yield start
+
+
+def settled(snapshot: PayrollSnapshot) -> bool:
+    return snapshot.status in {PayrollStatus.POSTED, PayrollStatus.COMPLETED, PayrollStatus.REVERSED}

@@ -1,0 +1,125 @@
+"""The payroll run on the time-skipping server: read, tie, variance, one journal per entity in its
+ERP, and a reopen that reverses each journal once."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from canonical.payroll import PayrollRunEvent, PayrollRunState
+from tests.workflows.payroll.harness import payroll_world, settled
+from tests.workflows.payroll.world import Ledger, Provider, company, finalized, run_ref
+from tests.workflows.polling import until as poll
+from workflows.common.exceptions import ResolutionAction
+from workflows.payroll.entity import PayrollEntityWorkflow
+from workflows.payroll.model import SIGNAL_RUN_CHANGED, EntityStatus, PayrollStatus
+
+
+def reopened(event: PayrollRunEvent) -> PayrollRunEvent:
+    return event.model_copy(update={"state": PayrollRunState.REOPENED, "event_id": "evt-reopen", "actor": "pat.payroll"})
+
+
+async def test_each_entity_posts_once_to_its_own_erp_and_a_reopen_reverses_each_once(
+        time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    run = run_ref()
+    provider, netsuite, sap = Provider(rows={run.key: company()}), Ledger("netsuite"), Ledger("sap")
+    async with payroll_world(time_skipping_env, tmp_path, provider, netsuite, sap) as start:
+        payroll = await start(run)
+        posted = await payroll.until(settled)
+        assert {e: p.status for e, p in posted.entities.items()} == {"US01": EntityStatus.POSTED,
+                                                                   "DE01": EntityStatus.POSTED}
+        assert posted.rows == 40 and provider.pages_served == 6        # read by pages, never in history
+        assert netsuite.posts == 1 and sap.posts == 1
+        [us], [de] = netsuite.journals.values(), sap.journals.values()
+        assert (us.entity, de.entity) == ("US01", "DE01")
+        assert netsuite.credit("2250") == Decimal("24012.00")          # net pay owed: 6 x 80% of salaries
+        await payroll.handle.signal(SIGNAL_RUN_CHANGED, reopened(finalized(run)))
+        await payroll.handle.signal(SIGNAL_RUN_CHANGED, reopened(finalized(run)))   # the event came twice
+        done = await payroll.outcome()
+    assert done.status is PayrollStatus.REVERSED
+    assert [r.reverses_external_id for r in netsuite.reversals()] == [us.external_id]
+    assert [r.reverses_external_id for r in sap.reversals()] == [de.external_id]
+    assert {e: p.status for e, p in done.entities.items()} == {"US01": EntityStatus.REVERSED,
+                                                             "DE01": EntityStatus.REVERSED}
+
+
+async def test_a_run_not_taken_back_completes_after_the_reopen_window(time_skipping_env: WorkflowEnvironment,
+                                                                        tmp_path: Path) -> None:
+    run = run_ref()
+    netsuite, sap = Ledger("netsuite"), Ledger("sap")
+    async with payroll_world(time_skipping_env, tmp_path, Provider(rows={run.key: company()}), netsuite, sap) as start:
+        done = await (await start(run)).outcome()
+    assert done.status is PayrollStatus.COMPLETED
+    assert not netsuite.reversals() and not sap.reversals()
+
+
+async def test_a_variance_needs_a_reason_and_another_approver_than_who_finalized(
+        time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    october, november = run_ref(run_id="PR-2026-10", period_end=date(2026, 10, 31)), run_ref()
+    provider = Provider(rows={october.key: company(), november.key: company(salary_scale="1.3")})
+    async with payroll_world(time_skipping_env, tmp_path, provider, Ledger("netsuite"), Ledger("sap")) as start:
+        first = await start(october)
+        await first.until(settled)
+        payroll = await start(november)
+        parked = await payroll.parked_on("PAYROLL_VARIANCE")
+        assert "US01 net pay" in parked.open_exceptions[0].problem.reason
+        with pytest.raises(WorkflowUpdateFailedError) as no_reason:
+            await payroll.resolve(ResolutionAction.ACCEPT_VARIANCE)
+        assert "needs a reason" in str(no_reason.value.cause)
+        with pytest.raises(WorkflowUpdateFailedError) as same_person:
+            await payroll.resolve(ResolutionAction.ACCEPT_VARIANCE, by="pat.payroll", note="annual raise")
+        assert "may not approve" in str(same_person.value.cause)
+        await payroll.resolve(ResolutionAction.ACCEPT_VARIANCE, note="annual raise of 30 %")
+        approved = await payroll.until(settled)
+    assert any("variance accepted by casey.controller" in entry.note for entry in approved.timeline)
+
+
+async def test_totals_that_do_not_tie_park_the_run_with_the_difference(time_skipping_env: WorkflowEnvironment,
+                                                                       tmp_path: Path) -> None:
+    run = run_ref()
+    provider = Provider(rows={run.key: company()}, register_off={"DE01": Decimal("-10.00")})
+    netsuite, sap = Ledger("netsuite"), Ledger("sap")
+    async with payroll_world(time_skipping_env, tmp_path, provider, netsuite, sap) as start:
+        payroll = await start(run)
+        parked = await payroll.parked_on("PAYROLL_CONTROL_TOTALS_DIFFER")
+        assert "DE01 net pay" in parked.open_exceptions[0].problem.reason
+        assert "difference 10.00" in parked.open_exceptions[0].problem.reason
+        assert netsuite.posts == sap.posts == 0
+        await payroll.resolve(ResolutionAction.CANCEL)
+        assert (await payroll.outcome()).status is PayrollStatus.CANCELLED
+
+
+async def test_a_closed_period_parks_only_that_entity_and_posts_on_the_date_finance_gives(
+        time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    run = run_ref()
+    netsuite, sap = Ledger("netsuite"), Ledger("sap", closed_months={(2026, 11)})
+    async with payroll_world(time_skipping_env, tmp_path, Provider(rows={run.key: company()}), netsuite, sap) as start:
+        payroll = await start(run)
+        await payroll.until(lambda s: "US01" in s.entities and s.entities["US01"].status is EntityStatus.POSTED)
+        germany = payroll.entity("DE01")
+        await poll(lambda: germany.query(PayrollEntityWorkflow.status),
+                   lambda s: any(e.problem.code == "PERIOD_CLOSED" for e in s.open_exceptions), lambda s: str(s.status))
+        assert netsuite.posts == 1 and sap.posts == 0         # one entity's trouble holds back no other
+        await payroll.resolve(ResolutionAction.SET_POSTING_DATE, handle=germany, posting_date=date(2026, 12, 1))
+        await payroll.until(settled)
+    [de] = sap.journals.values()
+    assert de.posting_date == date(2026, 12, 1)
+
+
+async def test_a_reopen_before_posting_stops_the_run_with_nothing_to_undo(time_skipping_env: WorkflowEnvironment,
+                                                                           tmp_path: Path) -> None:
+    run = run_ref()
+    provider = Provider(rows={run.key: company()}, register_off={"US01": Decimal("1.00")})
+    netsuite, sap = Ledger("netsuite"), Ledger("sap")
+    async with payroll_world(time_skipping_env, tmp_path, provider, netsuite, sap) as start:
+        payroll = await start(run)
+        await payroll.parked_on("PAYROLL_CONTROL_TOTALS_DIFFER")
+        await payroll.handle.signal(SIGNAL_RUN_CHANGED, reopened(finalized(run)))
+        done = await payroll.outcome()
+    assert done.status is PayrollStatus.SUPERSEDED
+    assert netsuite.journals == {} and sap.journals == {}

@@ -1,0 +1,1 @@
+"""The payroll journal: a finalized payroll run posted per legal entity (see README, "Payroll")."""
