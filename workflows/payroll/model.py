@@ -18,13 +18,14 @@ SIGNAL_ENTITY_PROGRESS = "entity_progress"     # a child tells the run where its
 SIGNAL_ENTITY_DECISION = "entity_decision"     # the run tells a child to reverse or to finish
 
 
-def workflow_id(provider: str, run_id: str) -> str:
-    """One workflow per provider run at a time; each finalized version is one execution of it."""
-    return f"payroll-{provider}-{run_id}"
+def workflow_id(run: PayrollRunRef) -> str:
+    """One workflow per finalized version of a provider's run: a reopened run's next version is a
+    workflow of its own, whatever the previous one is still doing (reversing, say)."""
+    return f"payroll-{run.provider}-{run.run_id}-v{run.version}"
 
 
 def entity_workflow_id(run: PayrollRunRef, entity: str) -> str:
-    return f"payroll-{run.provider}-{run.run_id}-v{run.version}-{entity}"
+    return f"{workflow_id(run)}-{entity}"
 
 
 class PayrollQueues(BaseModel):

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -22,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from canonical import BusinessProblem, Money, ProblemCode
     from canonical.payroll import PayrollIngest, PayrollRunEvent, PayrollRunState, RegisterTotals
     from canonical.payroll_rules import PayrollRulebook
+    from workflows.common import search
     from workflows.common.exceptions import Resolution, ResolutionAction
     from workflows.common.process import WHOLE, CancelRequested, FinanceProcess
     from workflows.common.remedies import MoneyState
@@ -176,6 +178,11 @@ class PayrollRunWorkflow(FinanceProcess):
                     run=self.run_ref, payroll=entity, ledger=ledger, ledger_queue=queue,
                     parent_workflow_id=workflow.info().workflow_id, correlation_id=self.correlation_id),
                 id=entity_workflow_id(self.run_ref, entity.entity), parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=TypedSearchAttributes([
+                    SearchAttributePair(search.PROCESS, PROCESS),
+                    SearchAttributePair(search.BUSINESS_KEY, f"{self.run_ref.key}:{entity.entity}"),
+                    SearchAttributePair(search.LEGAL_ENTITY, entity.entity),
+                    SearchAttributePair(search.BUSINESS_STATUS, EntityStatus.PENDING.value)]),
                 static_summary=f"Payroll {self.run_ref.run_id} v{self.run_ref.version} · {entity.entity} · "
                                f"{entity.totals.headcount} employees → {ledger or 'no ledger'}"))
         return children

@@ -90,7 +90,7 @@ async def payroll_world(env: WorkflowEnvironment, tmp_path: Path, provider: Prov
     async def start(run: PayrollRunRef) -> PayrollRun:
         handle = await env.client.start_workflow(
             PayrollRunWorkflow.run, PayrollInput(event=finalized(run), queues=QUEUES, correlation_id="test"),
-            id=workflow_id(run.provider, run.run_id), task_queue="t-workflows")
+            id=workflow_id(run), task_queue="t-workflows")
         return PayrollRun(env, handle, run)
 
     async with workers[0], workers[1], workers[2], workers[3]:
