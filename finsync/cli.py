@@ -33,6 +33,8 @@ app.add_typer(exceptions_app, name="exceptions")
 report_app = typer.Typer(help="One expense report's process: timeline, journals, payments, open exception.",
                          no_args_is_help=True)
 app.add_typer(report_app, name="report")
+codec_key_app = typer.Typer(help="Keys of the payload codec ([temporal.codec] keys).", no_args_is_help=True)
+app.add_typer(codec_key_app, name="codec-key")
 
 SANDBOXES = {"concur": "expense", "netsuite": "erp", "bank": "bank", "coupa": "procurement"}
 
@@ -226,6 +228,39 @@ def sandbox(name: str = typer.Argument(..., help="concur, netsuite, bank or coup
     settings = load_settings()
     api = _refuse_built_in_credentials(lambda: launch.sandbox_app(name, settings, host))
     uvicorn.run(api, host=host, port=port, log_level="warning")
+
+
+@app.command("codec-server")
+def codec_server() -> None:
+    """Run the codec server: the Web UI's /decode and /encode for holders of a configured token."""
+    import uvicorn
+
+    from finsync import codec_server as server
+
+    settings = _settings()
+    try:
+        api = server.create_app(settings.temporal)
+    except server.CodecServerRefused as refusal:
+        raise _fail(str(refusal), 2) from None
+    address = settings.temporal.codec.server
+    uvicorn.run(api, host=address.host, port=address.port, log_level="warning")
+
+
+@codec_key_app.command("new")
+def codec_key_new(key_id: str | None = typer.Option(None, "--id", help="the key's id (default: today's date and a "
+                                                     "random suffix)")) -> None:
+    """Print a fresh random key as a line for [temporal.codec.keys]. Rotate by adding it to every
+    worker, client and the codec server, then making it active_key_id; keep the old key while any
+    retained history was written under it."""
+    import secrets
+    from datetime import UTC, datetime
+
+    import tomli_w
+
+    from finsync.codec import new_key
+
+    key_id = key_id or f"{datetime.now(UTC):%Y-%m-%d}-{secrets.token_hex(2)}"
+    typer.echo(tomli_w.dumps({key_id: new_key()}), nl=False)
 
 
 @demo_app.command("expense")
