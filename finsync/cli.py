@@ -22,7 +22,6 @@ import typer
 
 from finsync import correlation
 from finsync.config import LOCAL_STACK_CONFIG, Settings, config_file
-from finsync.config import settings as load_settings
 
 app = typer.Typer(help="finsync: durable finance-process orchestration on Temporal.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_show_locals=False)
@@ -143,8 +142,9 @@ def setup() -> None:
     from workflows.reconcile import schedule as reconciliation
     from workflows.sweep.schedule import SCHEDULE_ID, ensure_sweep_schedule
 
+    settings = _settings()
+
     async def register() -> None:
-        settings = load_settings()
         store = open_store(settings.database_url)    # migrates the integration store to its newest revision
         typer.echo(f"integration store ready at {store.engine.url}")
         client = await connect(settings.temporal)
@@ -173,7 +173,7 @@ def worker() -> None:
     import worker as worker_module
     from finsync import launch
 
-    settings = load_settings()
+    settings = _settings()
     _refuse_built_in_credentials(lambda: launch.check_worker(settings))
     correlation.install_logging()
     raise typer.Exit(_run(worker_module.run_worker(settings)))
@@ -190,7 +190,7 @@ def gateway() -> None:
     from finsync.temporal import connect
     from gateway.app import create_app
 
-    settings = load_settings()
+    settings = _settings()
     _refuse_built_in_credentials(lambda: launch.check_gateway(settings))
     correlation.install_logging()
 
@@ -225,7 +225,7 @@ def sandbox(name: str = typer.Argument(..., help="concur, netsuite, bank or coup
         typer.echo(f"unknown sandbox {name!r}; choose one of {', '.join(SANDBOXES)}", err=True)
         raise typer.Exit(2)
     correlation.install_logging()   # the webhook outbox logs each delivery attempt
-    settings = load_settings()
+    settings = _settings()
     api = _refuse_built_in_credentials(lambda: launch.sandbox_app(name, settings, host))
     uvicorn.run(api, host=host, port=port, log_level="warning")
 

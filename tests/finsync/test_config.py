@@ -176,9 +176,10 @@ def test_a_wrong_codec_configuration_is_one_line_naming_what_is_wrong_and_no_key
     with pytest.raises(ValidationError, match=re.escape(says)):
         Settings()
 
-    result = CliRunner().invoke(app, ["codec-server"])
-    assert result.exit_code == 2
-    assert result.stderr.startswith(f"configuration {tmp_path / 'finsync.toml'}: temporal.codec")
-    assert says in result.stderr
-    assert len(result.stderr.splitlines()) == 1
-    assert KEY not in result.stderr and "c2l4dGVlbiBieXRlcyBrZXk=" not in result.stderr
+    for command in ("codec-server", "worker", "gateway", "setup"):
+        result = CliRunner().invoke(app, [command])
+        assert result.exit_code == 2, (command, result.output)
+        assert result.stderr.startswith(f"configuration {tmp_path / 'finsync.toml'}: temporal.codec")
+        assert says in result.stderr
+        assert len(result.stderr.splitlines()) == 1
+        assert KEY not in result.stderr and "c2l4dGVlbiBieXRlcyBrZXk=" not in result.stderr
