@@ -111,7 +111,7 @@ def create_app(settings: TemporalSettings) -> FastAPI:
 
     async def convert(request: Request, apply: Callable[[Sequence[Payload]], Awaitable[list[Payload]]]) -> Response:
         if not signed_in(request):
-            return _error(401, "sign in: an Authorization: Bearer token, or the session /login gives")
+            return _error(401, "not signed in: send Authorization: Bearer <token>, or sign in at /login for a session")
         namespace = request.headers.get("x-namespace")
         if namespace is not None and namespace != settings.namespace:
             return _error(403, f"this codec server serves namespace {settings.namespace!r}, "

@@ -73,7 +73,7 @@ def one_line_error(response: httpx.Response, status: int) -> str:
 async def test_without_a_token_nothing_is_decoded(server: httpx.AsyncClient):
     sealed = await encrypted()
     response = await server.post("/decode", content=body(sealed), headers={"X-Namespace": "finsync"})
-    assert "sign in" in one_line_error(response, 401)
+    assert "not signed in" in one_line_error(response, 401)
 
 
 async def test_a_wrong_token_decodes_nothing(server: httpx.AsyncClient):
