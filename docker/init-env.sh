@@ -1,16 +1,32 @@
 #!/bin/sh
-# Create the secrets compose.yaml reads, once: docker/.env (random passwords and webhook secrets)
-# and docker/secrets/netsuite-m2m.pem (the NetSuite M2M key the connector signs with). Existing
-# files are kept. Needs openssl. Both are this stack's credentials: keep them out of version control.
+# Create the secrets compose.yaml reads, once: docker/.env (random passwords, webhook secrets, the
+# payload codec's key and the codec server's token) and docker/secrets/netsuite-m2m.pem (the NetSuite
+# M2M key the connector signs with). Existing files are kept; a docker/.env from before the codec
+# gets its key and token added, once (a new key would leave the encrypted history unreadable).
+# Needs openssl. Both are this stack's credentials: keep them out of version control.
 set -eu
 cd "$(dirname "$0")"
 umask 077
 
 random_hex() { openssl rand -hex 24; }
 webhook_secret() { printf '["whsec_%s"]' "$(openssl rand -base64 32)"; }
+codec_settings() {
+  key_id="$(date -u +%Y-%m-%d)-$(openssl rand -hex 2)"
+  cat <<CODEC
+FINSYNC_TEMPORAL__CODEC__KEYS='{"$key_id": "$(openssl rand -base64 32)"}'
+FINSYNC_TEMPORAL__CODEC__ACTIVE_KEY_ID=$key_id
+FINSYNC_TEMPORAL__CODEC__SERVER_TOKENS='["$(openssl rand -hex 32)"]'
+CODEC
+}
 
 if [ -e .env ]; then
-  echo "docker/.env exists: kept"
+  if grep -q '^FINSYNC_TEMPORAL__CODEC__KEYS=' .env; then
+    echo "docker/.env exists: kept"
+  else
+    [ -z "$(tail -c 1 .env)" ] || echo >> .env   # the file may end without a newline
+    codec_settings >> .env
+    echo "docker/.env exists: kept, the payload codec's key and the codec server's token added"
+  fi
 else
   cat > .env <<ENV
 # Secrets of the finsync compose stack, written by docker/init-env.sh. Keep this file private.
@@ -22,6 +38,7 @@ FINSYNC_EXPENSE__CLIENT_SECRET=$(random_hex)
 FINSYNC_BANK__CLIENT_SECRET=$(random_hex)
 FINSYNC_PROCUREMENT__CLIENT_SECRET=$(random_hex)
 FINSYNC_ERP__CERTIFICATE_ID=$(openssl rand -hex 16)
+$(codec_settings)
 ENV
   echo "docker/.env written"
 fi

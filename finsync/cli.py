@@ -22,7 +22,6 @@ import typer
 
 from finsync import correlation
 from finsync.config import LOCAL_STACK_CONFIG, Settings, config_file
-from finsync.config import settings as load_settings
 
 app = typer.Typer(help="finsync: durable finance-process orchestration on Temporal.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_show_locals=False)
@@ -33,6 +32,8 @@ app.add_typer(exceptions_app, name="exceptions")
 report_app = typer.Typer(help="One expense report's process: timeline, journals, payments, open exception.",
                          no_args_is_help=True)
 app.add_typer(report_app, name="report")
+codec_key_app = typer.Typer(help="Keys of the payload codec ([temporal.codec] keys).", no_args_is_help=True)
+app.add_typer(codec_key_app, name="codec-key")
 
 SANDBOXES = {"concur": "expense", "netsuite": "erp", "bank": "bank", "coupa": "procurement"}
 
@@ -141,8 +142,9 @@ def setup() -> None:
     from workflows.reconcile import schedule as reconciliation
     from workflows.sweep.schedule import SCHEDULE_ID, ensure_sweep_schedule
 
+    settings = _settings()
+
     async def register() -> None:
-        settings = load_settings()
         store = open_store(settings.database_url)    # migrates the integration store to its newest revision
         typer.echo(f"integration store ready at {store.engine.url}")
         client = await connect(settings.temporal)
@@ -171,7 +173,7 @@ def worker() -> None:
     import worker as worker_module
     from finsync import launch
 
-    settings = load_settings()
+    settings = _settings()
     _refuse_built_in_credentials(lambda: launch.check_worker(settings))
     correlation.install_logging()
     raise typer.Exit(_run(worker_module.run_worker(settings)))
@@ -188,7 +190,7 @@ def gateway() -> None:
     from finsync.temporal import connect
     from gateway.app import create_app
 
-    settings = load_settings()
+    settings = _settings()
     _refuse_built_in_credentials(lambda: launch.check_gateway(settings))
     correlation.install_logging()
 
@@ -223,9 +225,42 @@ def sandbox(name: str = typer.Argument(..., help="concur, netsuite, bank or coup
         typer.echo(f"unknown sandbox {name!r}; choose one of {', '.join(SANDBOXES)}", err=True)
         raise typer.Exit(2)
     correlation.install_logging()   # the webhook outbox logs each delivery attempt
-    settings = load_settings()
+    settings = _settings()
     api = _refuse_built_in_credentials(lambda: launch.sandbox_app(name, settings, host))
     uvicorn.run(api, host=host, port=port, log_level="warning")
+
+
+@app.command("codec-server")
+def codec_server() -> None:
+    """Run the codec server: the Web UI's /decode and /encode for holders of a configured token."""
+    import uvicorn
+
+    from finsync import codec_server as server
+
+    settings = _settings()
+    try:
+        api = server.create_app(settings.temporal)
+    except server.CodecServerRefused as refusal:
+        raise _fail(str(refusal), 2) from None
+    address = settings.temporal.codec.server
+    uvicorn.run(api, host=address.host, port=address.port, log_level="warning")
+
+
+@codec_key_app.command("new")
+def codec_key_new(key_id: str | None = typer.Option(None, "--id", help="the key's id (default: today's date and a "
+                                                     "random suffix)")) -> None:
+    """Print a fresh random key as a line for [temporal.codec.keys]. Rotate by adding it to every
+    worker, client and the codec server, then making it active_key_id; keep the old key while any
+    retained history was written under it."""
+    import secrets
+    from datetime import UTC, datetime
+
+    import tomli_w
+
+    from finsync.codec import new_key
+
+    key_id = key_id or f"{datetime.now(UTC):%Y-%m-%d}-{secrets.token_hex(2)}"
+    typer.echo(tomli_w.dumps({key_id: new_key()}), nl=False)
 
 
 @demo_app.command("expense")

@@ -8,13 +8,15 @@ is a change here only.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,6 +46,76 @@ def config_in_working_directory() -> Path | None:
     return None
 
 
+class ServiceAddress(BaseModel):
+    host: str = "127.0.0.1"
+    port: int
+
+
+# Payload encryption keys are AES-256 keys: 32 random bytes, written in base64.
+CODEC_KEY_BYTES = 32
+
+
+def decode_codec_key(key: SecretStr) -> bytes | None:
+    """The key's bytes, or None if it is not base64 of exactly 32 bytes."""
+    try:
+        raw = base64.b64decode(key.get_secret_value(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) == CODEC_KEY_BYTES else None
+
+
+class CodecSettings(BaseModel):
+    """Payload encryption (finsync/codec.py) and the codec server the Web UI decodes through
+    (finsync/codec_server.py). Keys and tokens come from configuration only: there is no default."""
+
+    enabled: bool = False              # True: every finsync client and worker encrypts what it writes
+    # Key id -> base64 of 32 random bytes (``finsync codec-key new``). Each encrypted payload names
+    # its key's id, so a key still decodes after another became active: keep it while any history
+    # written under it is retained.
+    keys: dict[str, SecretStr] = {}
+    active_key_id: str | None = None   # the key new payloads are encrypted with; may be left out with one key
+    # Bearer tokens the codec server accepts (several during a rotation).
+    server_tokens: list[SecretStr] = []
+    server: ServiceAddress = ServiceAddress(port=8707)
+    # The Web UI origins allowed to call the codec server from a browser (CORS). Default: the local
+    # Web UI on [temporal] ui_port, at 127.0.0.1 and localhost.
+    ui_origins: list[str] = ["http://127.0.0.1:8233", "http://localhost:8233"]
+
+    @field_validator("keys")
+    @classmethod
+    def _aes_256_keys(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        wrong = [key_id for key_id, key in keys.items() if decode_codec_key(key) is None]
+        if wrong:
+            raise ValueError(f"key {', '.join(wrong)} is not base64 of {CODEC_KEY_BYTES} bytes "
+                             f"(`finsync codec-key new` makes one)")
+        return keys
+
+    @model_validator(mode="after")
+    def _an_active_key_that_exists(self) -> CodecSettings:
+        if self.active_key_id is not None and self.active_key_id not in self.keys:
+            raise ValueError(f"active_key_id {self.active_key_id!r} is not one of the keys "
+                             f"({', '.join(self.keys) or 'none configured'})")
+        if self.enabled and not self.keys:
+            raise ValueError("the codec is enabled without keys: add temporal.codec.keys "
+                             "(`finsync codec-key new` makes one)")
+        if self.enabled and self.active_key_id is None and len(self.keys) > 1:
+            raise ValueError(f"several keys and no active_key_id: name the one that encrypts new payloads "
+                             f"({', '.join(self.keys)})")
+        return self
+
+    @property
+    def active_key(self) -> str | None:
+        """The id of the key that encrypts new payloads: the one named, else the only one."""
+        if self.active_key_id is not None:
+            return self.active_key_id
+        return next(iter(self.keys)) if len(self.keys) == 1 else None
+
+    @property
+    def endpoint(self) -> str:
+        """Where the Web UI reaches the codec server."""
+        return f"http://{self.server.host}:{self.server.port}"
+
+
 class TemporalSettings(BaseModel):
     address: str = "127.0.0.1:7233"
     namespace: str = "default"
@@ -53,6 +125,15 @@ class TemporalSettings(BaseModel):
     api_key: SecretStr | None = None
     workflow_task_queue: str = "finsync-workflows"
     ui_port: int = 8233                # the dev server's Web UI (``finsync dev``), on the address's host
+    codec: CodecSettings = CodecSettings()
+
+    @model_validator(mode="after")
+    def _codec_serves_the_local_web_ui(self) -> TemporalSettings:
+        """Unless configured, the codec server lets in the Web UI on this ui_port."""
+        if "ui_origins" not in self.codec.model_fields_set:
+            self.codec = self.codec.model_copy(update={
+                "ui_origins": [f"http://127.0.0.1:{self.ui_port}", f"http://localhost:{self.ui_port}"]})
+        return self
 
 
 class VendorSettings(BaseModel):
@@ -176,11 +257,6 @@ class WebhookSettings(BaseModel):
     procurement_secrets: list[SecretStr] = [SecretStr("whsec_Zmluc3luYy1sb2NhbC1wcm9jdXJlbWVudC13ZWJob29rLWtleQ==")]
     tolerance_seconds: int = 300
     max_body_bytes: int = 256 * 1024
-
-
-class ServiceAddress(BaseModel):
-    host: str = "127.0.0.1"
-    port: int
 
 
 class RulesSettings(BaseModel):

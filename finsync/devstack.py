@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import ctypes
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -26,7 +29,8 @@ import tomli_w
 from rich.table import Table
 from rich.text import Text
 
-from finsync.config import LOCAL_STACK_CONFIG, Settings, config_file, config_in_working_directory
+from finsync.codec import new_key
+from finsync.config import LOCAL_STACK_CONFIG, CodecSettings, Settings, config_file, config_in_working_directory
 from finsync.terminal import console as make_console
 from finsync.terminal import text
 from workflows.common.search import dev_server_flags
@@ -66,7 +70,11 @@ def port_free(host: str, port: int) -> bool:
 
 
 def write_local_config(data_dir: Path) -> Path:
-    """The config the local stack runs with; kept if it exists so a user's edits survive."""
+    """The config the local stack runs with; kept if it exists so a user's edits survive.
+
+    It holds the payload codec's key and the codec server's token, made here on the first run
+    (and added once to a file written before the codec) and never again: history encrypted under
+    a key needs that key to be read. So the file is readable by its owner only."""
     path = data_dir / "finsync.toml"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -74,16 +82,56 @@ def write_local_config(data_dir: Path) -> Path:
         config = {
             "data_dir": str(data_dir),
             "temporal": {"address": defaults.temporal.address, "namespace": defaults.temporal.namespace,
-                         "ui_port": defaults.temporal.ui_port},
+                         "ui_port": defaults.temporal.ui_port, "codec": _new_codec()},
             "expense": {"kind": "concur", "base_url": defaults.expense.base_url},
             "erp": {"kind": "netsuite", "base_url": defaults.erp.base_url},
             "bank": {"kind": "iso20022-bank", "base_url": defaults.bank.base_url},
             "procurement": {"kind": "coupa", "base_url": defaults.procurement.base_url},
             "gateway": {"host": defaults.gateway.host, "port": defaults.gateway.port},
         }
-        path.write_text("# Written by `finsync dev` for the local stack. Edit freely: it is not overwritten.\n"
-                        + tomli_w.dumps(config))
+        _write_private(path, "# Written by `finsync dev` for the local stack. Edit freely: it is not overwritten.\n"
+                       "# [temporal.codec] holds the key history is encrypted with: keep it.\n" + tomli_w.dumps(config))
+    else:
+        _add_codec(path)
     return path
+
+
+def _new_codec() -> dict[str, object]:
+    """Payload encryption on, with a fresh key and codec server token of this stack's own."""
+    key_id = f"{datetime.now(UTC):%Y-%m-%d}-{secrets.token_hex(2)}"
+    server = CodecSettings().server
+    return {"enabled": True, "active_key_id": key_id, "keys": {key_id: new_key()},
+            "server_tokens": [secrets.token_urlsafe(32)], "server": {"host": server.host, "port": server.port}}
+
+
+def _add_codec(path: Path) -> None:
+    """Turn the codec on in a local stack configuration written before it: once, and only by adding
+    a table. A file that already has [temporal.codec], on or off, is left as it is; so is one that
+    does not parse (``finsync dev`` then says why in one line)."""
+    current = path.read_text()
+    try:
+        temporal = tomllib.loads(current).get("temporal", {})
+    except tomllib.TOMLDecodeError:
+        return
+    if not isinstance(temporal, dict) or "codec" in temporal:
+        return
+    added = (f"{current.rstrip()}\n\n# Added by `finsync dev`: payload encryption. The key decrypts this stack's "
+             f"history: keep it.\n{tomli_w.dumps({'temporal': {'codec': _new_codec()}})}")
+    try:
+        tomllib.loads(added)
+    except tomllib.TOMLDecodeError:
+        console.print(text(f"Payload encryption stays off: add a [temporal.codec] table to {path} "
+                           f"(see the README)", style="yellow"))
+        return
+    _write_private(path, added)
+
+
+def _write_private(path: Path, content: str) -> None:
+    """Write ``content`` to ``path``, readable and writable by its owner only."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)   # an existing file keeps its mode through open()
+    with os.fdopen(descriptor, "w") as file:
+        file.write(content)
 
 
 def services(settings: Settings, python: str) -> list[Service]:
@@ -95,13 +143,19 @@ def services(settings: Settings, python: str) -> list[Service]:
     sandbox_ports = {name: int(getattr(settings, role).base_url.rsplit(":", 1)[1])
                      for name, role in (("concur", "expense"), ("netsuite", "erp"), ("bank", "bank"),
                                         ("coupa", "procurement"))}
+    codec = settings.temporal.codec
+    # The Web UI asks the codec server to decode; with the codec off there is nothing to decode.
+    codec_endpoint = ["--ui-codec-endpoint", codec.endpoint] if codec.enabled else []
     return [
         Service("temporal", int(temporal_port), [
             temporal_bin, "server", "start-dev", "--ip", temporal_host, "--port", temporal_port,
             "--ui-port", str(ui_port), "--db-filename", str(data / "temporal.db"), "--log-level", "warn",
-            "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal", *dev_server_flags()],
+            "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal", *codec_endpoint,
+            *dev_server_flags()],
             None, f"gRPC {settings.temporal.address} · Web UI http://{temporal_host}:{ui_port}",
             more_ports={"temporal Web UI": ui_port}),
+        *([Service("codec-server", codec.server.port, [*cli, "codec-server"], f"{codec.endpoint}/health",
+                   f"{codec.endpoint}  (sign in: {codec.endpoint}/login)")] if codec.enabled else []),
         *[Service(f"sandbox:{name}", port, [*cli, "sandbox", name, "--port", str(port)],
                   f"http://127.0.0.1:{port}/_sandbox/health", f"http://127.0.0.1:{port}  (docs /docs)")
           for name, port in sandbox_ports.items()],
@@ -324,6 +378,14 @@ def _print_table(stack: LocalStack) -> None:
     console.print(Text.assemble(f"Logs: {stack.logs}/   ·   Next: ", ("finsync demo expense --count 50", "bold"),
                                 " in another terminal   ·   Ctrl-C stops everything."))
     console.print(text(f"Configuration: {stack.config}"))
+    codec = stack.settings.temporal.codec
+    if codec.enabled:
+        ui = f"http://{stack.settings.temporal.address.rsplit(':', 1)[0]}:{stack.settings.temporal.ui_port}"
+        console.print(text(
+            f"Payloads are encrypted (key {codec.active_key}). To read them in the Web UI {ui}, once per browser: "
+            f"sign in at {codec.endpoint}/login with the token in {stack.config} ([temporal.codec] server_tokens); "
+            f"then in the Web UI open the Codec Server settings (the icon at the top right), choose \"Use my browser "
+            f"setting\", enter {codec.endpoint} and tick \"Include cross-origin credentials\"."))
     if (config_in_working_directory() or LOCAL_STACK_CONFIG).resolve() != stack.config:
         console.print(text(f"Other commands find it only with FINSYNC_CONFIG={stack.config} (they look for "
                            f"./finsync.toml, then ./{LOCAL_STACK_CONFIG})", style="yellow"))

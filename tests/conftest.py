@@ -12,11 +12,12 @@ import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from finsync import config
+from finsync.config import TemporalSettings
 from finsync.interceptors import CorrelationInterceptor
+from finsync.temporal import data_converter
 from workflows.common import search
 
 
@@ -52,7 +53,7 @@ def _binary(name: str) -> str:
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server (timers of days run in milliseconds), search attributes registered."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, interceptors=[CorrelationInterceptor()],
+        data_converter=data_converter(TemporalSettings()), interceptors=[CorrelationInterceptor()],
         test_server_existing_path=_binary("temporal-test-server"))
     async with env:
         await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
@@ -64,7 +65,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 async def dev_server_client() -> AsyncIterator[Client]:
     """A client of a fresh real dev server, for what the time-skipping server lacks (schedules)."""
-    async with await WorkflowEnvironment.start_local(data_converter=pydantic_data_converter,
+    async with await WorkflowEnvironment.start_local(data_converter=data_converter(TemporalSettings()),
                                                      dev_server_existing_path=_binary("temporal"),
                                                      dev_server_log_level="error") as env:
         yield env.client

@@ -29,7 +29,8 @@ NOT_PROJECT_CODE = {"tests", "build", "venv"}   # and every hidden folder (.venv
 # settings, correlation ids, and the guard refusing built-in credentials (settings checks).
 FINSYNC_CONFIG = frozenset({"finsync", "finsync.config", "finsync.correlation", "finsync.guards"})
 FINSYNC_STORE = frozenset({"finsync.store"})
-FINSYNC_RUNTIME = frozenset({"finsync.telemetry", "finsync.interceptors", "finsync.temporal"})   # reaching Temporal
+FINSYNC_RUNTIME = frozenset({"finsync.telemetry", "finsync.interceptors", "finsync.codec",
+                             "finsync.temporal"})   # reaching Temporal
 # Every other finsync module is the command line.
 
 # What each layer may import (itself included). Layers not named here (the command line, the
@@ -48,7 +49,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "sandboxes": frozenset({"sandboxes"}),
 }
 LAYER_NAMES = {"config": "finsync's config (finsync.config, correlation, guards)", "store": "finsync.store",
-               "runtime": "finsync's Temporal runtime (finsync.telemetry, interceptors, temporal)",
+               "runtime": "finsync's Temporal runtime (finsync.telemetry, interceptors, codec, temporal)",
                "command line": "finsync's command line"}
 
 # What a workflow module must not load, however indirectly: the store and the SQL toolkit it uses.

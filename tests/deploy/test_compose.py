@@ -19,6 +19,7 @@ from dotenv import dotenv_values
 
 from connectors import registry
 from finsync import launch
+from finsync.codec_server import create_app as create_codec_server
 from finsync.config import Settings, VendorSettings, WebhookSettings
 from sandboxes.bank.app import DEFAULT_CLIENTS as BANK_CLIENTS
 from sandboxes.concur.app import DEFAULT_CLIENTS as CONCUR_CLIENTS
@@ -96,6 +97,8 @@ def startup_check(name: str) -> Callable[[Settings], object]:
             return launch.check_worker
         case ["setup"]:
             return lambda settings: None   # it holds no vendor or webhook credential
+        case ["codec-server"]:
+            return lambda settings: create_codec_server(settings.temporal)
         case ["sandbox", sandbox, *options]:
             host = options[options.index("--host") + 1]
             return lambda settings: launch.sandbox_app(sandbox, settings, host)
@@ -116,7 +119,7 @@ def test_init_env_writes_every_variable_compose_requires_and_no_other(env_file):
 def test_every_secret_comes_from_the_env_file_without_a_default():
     for name, service in SERVICES.items():
         for key, value in service.get("environment", {}).items():
-            if re.search(r"SECRET|PASSWORD|PWD|CERTIFICATE_ID|STORE_URL", key):
+            if re.search(r"SECRET|PASSWORD|PWD|CERTIFICATE_ID|STORE_URL|CODEC__KEYS|TOKENS", key):
                 variables = list(VARIABLE.finditer(str(value)))
                 assert variables and all(v["operator"] == ":?" for v in variables), f"{name}: {key} needs the env file"
 
@@ -153,6 +156,47 @@ async def test_each_sandbox_accepts_the_workers_credentials_and_signs_as_the_gat
     assert await token_status(name, app, worker) == 200
     if role != "erp":
         assert getattr(settings.webhooks, f"{role}_secrets") == getattr(gateway.webhooks, f"{role}_secrets")
+
+
+def test_every_process_that_meets_temporal_encrypts_with_the_same_keys(env_file, stack_folder, tmp_path,
+                                                                       monkeypatch):
+    codecs = {name: settings_of(name, env_file, stack_folder, tmp_path, monkeypatch).temporal.codec
+              for name in ("setup", "worker", "gateway", "codec-server")}
+    assert all(codec.enabled for codec in codecs.values())
+    assert len({(tuple((k, v.get_secret_value()) for k, v in codec.keys.items()), codec.active_key)
+                for codec in codecs.values()}) == 1
+    assert codecs["codec-server"].server_tokens
+
+
+def test_the_web_ui_decodes_through_the_codec_server_where_the_browser_reaches_it(env_file, stack_folder, tmp_path,
+                                                                                  monkeypatch):
+    ui = SERVICES["temporal-ui"]["environment"]
+    [published] = SERVICES["codec-server"]["ports"]
+    host, port, container_port = published.split(":")
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == f"http://{host}:{port}"
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"   # the session cookie of the codec server's sign-in
+    codec = settings_of("codec-server", env_file, stack_folder, tmp_path, monkeypatch).temporal.codec
+    assert (codec.server.host, codec.server.port) == ("0.0.0.0", int(container_port))
+    [ui_published] = SERVICES["temporal-ui"]["ports"]
+    ui_host, ui_port, _ = ui_published.split(":")
+    assert f"http://{ui_host}:{ui_port}" in codec.ui_origins
+
+
+def test_an_env_file_from_before_the_codec_gets_a_key_and_token_once(tmp_path):
+    folder = tmp_path / "docker"
+    folder.mkdir()
+    shutil.copy(DOCKER / "init-env.sh", folder)
+    older = "POSTGRES_PASSWORD=kept\nFINSYNC_ERP__CERTIFICATE_ID=kept-too"   # and no newline at its end
+    (folder / ".env").write_text(older)
+    subprocess.run(["sh", str(folder / "init-env.sh")], check=True, capture_output=True)
+    once = (folder / ".env").read_text()
+    values = dotenv_values(folder / ".env")
+    assert once.startswith(older + "\n")
+    assert (values["POSTGRES_PASSWORD"], values["FINSYNC_ERP__CERTIFICATE_ID"]) == ("kept", "kept-too")
+    assert {"FINSYNC_TEMPORAL__CODEC__KEYS", "FINSYNC_TEMPORAL__CODEC__ACTIVE_KEY_ID",
+            "FINSYNC_TEMPORAL__CODEC__SERVER_TOKENS"} <= set(values)
+    subprocess.run(["sh", str(folder / "init-env.sh")], check=True, capture_output=True)
+    assert (folder / ".env").read_text() == once
 
 
 # --- published ports ---------------------------------------------------------------------------

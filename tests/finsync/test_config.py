@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,66 @@ def test_payment_runs_are_at_hours_of_the_day_in_order_and_a_wrong_hour_is_named
     (tmp_path / "finsync.toml").write_text("[payments]\nrun_hours = [9, 24]\n")
     with pytest.raises(ValidationError, match=r"run hours are hours of the day, 0 to 23 \(UTC\), not 24"):
         Settings()
+
+
+# --- the payload codec ([temporal.codec]) -------------------------------------------------------
+
+KEY = "fWtPsYrER/I+7lPHaslvQK/3kqpXDaV+gjAjiyfHEvU="   # base64 of 32 bytes, for these tests only
+
+
+def codec_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str) -> None:
+    (tmp_path / "finsync.toml").write_text("[temporal.codec]\n" + table)
+    monkeypatch.setenv("FINSYNC_CONFIG", str(tmp_path / "finsync.toml"))
+
+
+def test_the_codec_is_off_and_holds_no_key_unless_configured():
+    codec = Settings().temporal.codec
+    assert (codec.enabled, codec.keys, codec.server_tokens, codec.active_key) == (False, {}, [], None)
+    assert codec.server.port == 8707
+    assert codec.ui_origins == ["http://127.0.0.1:8233", "http://localhost:8233"]
+
+
+def test_keys_tokens_and_the_active_key_come_from_toml_or_the_environment(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch):
+    codec_config(tmp_path, monkeypatch, f'enabled = true\nactive_key_id = "new"\nserver_tokens = ["t1", "t2"]\n'
+                                        f'[temporal.codec.keys]\nold = "{KEY}"\nnew = "{KEY}"\n')
+    codec = Settings().temporal.codec
+    assert (codec.active_key, sorted(codec.keys), [t.get_secret_value() for t in codec.server_tokens]) == (
+        "new", ["new", "old"], ["t1", "t2"])
+
+    monkeypatch.setenv("FINSYNC_TEMPORAL__CODEC__ACTIVE_KEY_ID", "old")
+    monkeypatch.setenv("FINSYNC_TEMPORAL__CODEC__SERVER_TOKENS", '["t3"]')
+    codec = Settings().temporal.codec
+    assert (codec.active_key, [t.get_secret_value() for t in codec.server_tokens]) == ("old", ["t3"])
+
+
+def test_the_codec_server_lets_in_the_web_ui_on_the_configured_ui_port(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "finsync.toml").write_text("[temporal]\nui_port = 9233\n")
+    monkeypatch.setenv("FINSYNC_CONFIG", str(tmp_path / "finsync.toml"))
+    assert Settings().temporal.codec.ui_origins == ["http://127.0.0.1:9233", "http://localhost:9233"]
+    (tmp_path / "finsync.toml").write_text('[temporal]\nui_port = 9233\n[temporal.codec]\n'
+                                           'ui_origins = ["https://temporal.example.com"]\n')
+    assert Settings().temporal.codec.ui_origins == ["https://temporal.example.com"]
+
+
+@pytest.mark.parametrize(("table", "says"), [
+    ("enabled = true\n", "the codec is enabled without keys"),
+    (f'active_key_id = "k3"\n[temporal.codec.keys]\nk1 = "{KEY}"\n', "active_key_id 'k3' is not one of the keys (k1)"),
+    (f'enabled = true\n[temporal.codec.keys]\nk1 = "{KEY}"\nk2 = "{KEY}"\n', "several keys and no active_key_id"),
+    ('[temporal.codec.keys]\nshort = "c2l4dGVlbiBieXRlcyBrZXk="\n', "key short is not base64 of 32 bytes"),
+    ('[temporal.codec.keys]\nprose = "not base64 at all!"\n', "key prose is not base64 of 32 bytes"),
+])
+def test_a_wrong_codec_configuration_is_one_line_naming_what_is_wrong_and_no_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str, says: str):
+    codec_config(tmp_path, monkeypatch, table)
+    with pytest.raises(ValidationError, match=re.escape(says)):
+        Settings()
+
+    for command in ("codec-server", "worker", "gateway", "setup"):
+        result = CliRunner().invoke(app, [command])
+        assert result.exit_code == 2, (command, result.output)
+        assert result.stderr.startswith(f"configuration {tmp_path / 'finsync.toml'}: temporal.codec")
+        assert says in result.stderr
+        assert len(result.stderr.splitlines()) == 1
+        assert KEY not in result.stderr and "c2l4dGVlbiBieXRlcyBrZXk=" not in result.stderr

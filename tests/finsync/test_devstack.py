@@ -12,28 +12,34 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import tomli_w
 from typer.testing import CliRunner
 
 from connectors import registry
+from finsync import devstack
 from finsync.cli import app
-from finsync.config import ExpenseVendorSettings, Settings
-from finsync.devstack import port_free, services, write_local_config
+from finsync.codec import new_key
+from finsync.config import CodecSettings, ExpenseVendorSettings, Settings, TemporalSettings, decode_codec_key
+from finsync.devstack import LocalStack, port_free, services, write_local_config
 from tests.support.servers import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("temporal", "temporal Web UI", "sandbox:concur", "sandbox:netsuite", "sandbox:bank", "sandbox:coupa",
-            "gateway")
+            "gateway", "codec-server")
+CODEC_TOKEN = "token-for-this-test"
 
 
 def stack_config(folder: Path) -> tuple[Path, dict[str, int]]:
-    """A configuration for ``finsync dev`` on free ports, state under ``folder``."""
+    """A configuration for ``finsync dev`` on free ports, state under ``folder``, the codec on."""
     ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
     path = folder / "finsync.toml"
     path.write_text(tomli_w.dumps({
         "data_dir": str(folder / "data"),
-        "temporal": {"address": f"127.0.0.1:{ports['temporal']}", "ui_port": ports["temporal Web UI"]},
+        "temporal": {"address": f"127.0.0.1:{ports['temporal']}", "ui_port": ports["temporal Web UI"],
+                     "codec": {"enabled": True, "keys": {"k1": new_key()}, "server_tokens": [CODEC_TOKEN],
+                               "server": {"port": ports["codec-server"]}}},
         "expense": {"base_url": f"http://127.0.0.1:{ports['sandbox:concur']}"},
         "erp": {"base_url": f"http://127.0.0.1:{ports['sandbox:netsuite']}"},
         "bank": {"base_url": f"http://127.0.0.1:{ports['sandbox:bank']}"},
@@ -52,7 +58,7 @@ def held(port: int) -> Iterator[None]:
         yield
 
 
-@pytest.mark.parametrize("taken", ["temporal Web UI", "gateway"])
+@pytest.mark.parametrize("taken", ["temporal Web UI", "gateway", "codec-server"])
 def test_a_taken_port_is_named_before_anything_starts(tmp_path: Path, taken: str):
     config, ports = stack_config(tmp_path)
     with held(ports[taken]):
@@ -83,6 +89,75 @@ def test_the_local_stack_runs_the_procurement_sandbox_on_8704(tmp_path: Path):
     assert written["procurement"] == {"kind": "coupa", "base_url": "http://127.0.0.1:8704"}
 
 
+# --- the payload codec on the local stack ------------------------------------------------------
+
+def codec_table(config: Path) -> dict:
+    return tomllib.loads(config.read_text())["temporal"]["codec"]
+
+
+def test_the_first_run_makes_a_key_and_a_token_of_its_own_readable_by_the_owner_only(tmp_path: Path):
+    config = write_local_config(tmp_path / "data")
+    codec = CodecSettings(**codec_table(config))
+    assert codec.enabled
+    assert decode_codec_key(codec.keys[codec.active_key or ""]) is not None
+    assert len(codec.server_tokens) == 1 and len(codec.server_tokens[0].get_secret_value()) >= 32
+    assert config.stat().st_mode & 0o777 == 0o600
+    another = codec_table(write_local_config(tmp_path / "elsewhere"))
+    assert another["keys"] != codec_table(config)["keys"]                 # fresh, not built in
+    assert another["server_tokens"] != codec_table(config)["server_tokens"]
+
+
+def test_later_runs_keep_the_key_that_decrypts_the_history(tmp_path: Path):
+    config = write_local_config(tmp_path / "data")
+    written = config.read_text()
+    assert write_local_config(tmp_path / "data").read_text() == written
+
+
+def test_a_configuration_written_before_the_codec_gets_it_once_and_keeps_the_rest(tmp_path: Path):
+    config = tmp_path / "finsync.toml"
+    config.write_text('[temporal]\naddress = "127.0.0.1:7300"\n\n[gateway]\nport = 8800\n')
+    config.chmod(0o644)
+    write_local_config(tmp_path)
+    first = config.read_text()
+    settings = tomllib.loads(first)
+    assert (settings["temporal"]["address"], settings["gateway"]["port"]) == ("127.0.0.1:7300", 8800)
+    assert CodecSettings(**settings["temporal"]["codec"]).enabled
+    assert config.stat().st_mode & 0o777 == 0o600
+    write_local_config(tmp_path)
+    assert config.read_text() == first
+
+
+def test_a_codec_turned_off_stays_off(tmp_path: Path):
+    config = tmp_path / "finsync.toml"
+    config.write_text("[temporal.codec]\nenabled = false\n")
+    write_local_config(tmp_path)
+    assert config.read_text() == "[temporal.codec]\nenabled = false\n"
+
+
+def test_with_the_codec_on_the_web_ui_is_pointed_at_the_codec_server(tmp_path: Path):
+    codec = CodecSettings(enabled=True, keys={"k1": new_key()}, server_tokens=["t"])
+    on = services(Settings(data_dir=tmp_path, temporal=TemporalSettings(codec=codec)), sys.executable)
+    temporal = next(s for s in on if s.name == "temporal")
+    assert temporal.command[temporal.command.index("--ui-codec-endpoint") + 1] == "http://127.0.0.1:8707"
+    server = next(s for s in on if s.name == "codec-server")
+    assert (server.port, server.command[-1], server.health_url) == (8707, "codec-server", "http://127.0.0.1:8707/health")
+
+    off = services(Settings(data_dir=tmp_path), sys.executable)
+    assert "--ui-codec-endpoint" not in next(s for s in off if s.name == "temporal").command
+    assert "codec-server" not in [s.name for s in off]
+
+
+def test_finsync_dev_says_how_to_read_payloads_in_the_web_ui(tmp_path: Path):
+    config = write_local_config(tmp_path / "data")
+    settings = Settings(data_dir=tmp_path / "data", temporal=TemporalSettings(**tomllib.loads(config.read_text())["temporal"]))
+    with devstack.console.capture() as printed:
+        devstack._print_table(LocalStack(settings, config=config))
+    said = " ".join(printed.get().split())
+    assert f"sign in at http://127.0.0.1:8707/login with the token in {config.resolve()}" in said
+    assert ('choose "Use my browser setting", enter http://127.0.0.1:8707 and tick "Include cross-origin '
+            'credentials"') in said
+
+
 @pytest.mark.stack
 async def test_a_killed_finsync_dev_takes_its_children_and_their_ports_with_it(tmp_path: Path):
     config, ports = stack_config(tmp_path)
@@ -97,7 +172,8 @@ async def test_a_killed_finsync_dev_takes_its_children_and_their_ports_with_it(t
         # Ready means subscribed: the expense platform already posts to the gateway.
         assert f"http://127.0.0.1:{ports['gateway']}/webhooks/expense" in await _subscribed_endpoints(ports)
         children = _children(dev.pid)
-        assert len(children) == 7
+        assert len(children) == 8
+        await _the_web_ui_decodes_through_the_codec_server(ports)
 
         os.kill(dev.pid, signal.SIGKILL)
         await dev.wait()
@@ -109,6 +185,18 @@ async def test_a_killed_finsync_dev_takes_its_children_and_their_ports_with_it(t
                 os.kill(pid, signal.SIGKILL)
         if dev.returncode is None:
             await dev.wait()
+
+
+async def _the_web_ui_decodes_through_the_codec_server(ports: dict[str, int]) -> None:
+    """The dev server's Web UI names the codec server, which answers only with the token."""
+    codec = f"http://127.0.0.1:{ports['codec-server']}"
+    async with httpx.AsyncClient(timeout=5) as http:
+        ui = (await http.get(f"http://127.0.0.1:{ports['temporal Web UI']}/api/v1/settings")).json()
+        refused = await http.post(f"{codec}/decode", content=b'{"payloads": []}')
+        allowed = await http.post(f"{codec}/decode", content=b'{"payloads": []}',
+                                  headers={"Authorization": f"Bearer {CODEC_TOKEN}"})
+    assert ui["Codec"]["Endpoint"] == codec
+    assert (refused.status_code, allowed.status_code) == (401, 200)
 
 
 async def _until_line(process: asyncio.subprocess.Process, marker: str) -> bool:

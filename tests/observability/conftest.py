@@ -27,13 +27,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from connectors import registry
 from finsync.config import ExpenseVendorSettings, ServiceAddress, Settings, TemporalSettings
 from finsync.store import IntegrationStore
-from finsync.temporal import connect
+from finsync.temporal import connect, data_converter
 from gateway.app import create_app as create_gateway
 from sandboxes.concur.app import create_app as create_concur
 from sandboxes.concur.driver import ConcurDriver, Expense
@@ -134,7 +133,7 @@ async def telemetry_stack(tmp_path_factory: pytest.TempPathFactory, spans: InMem
     data = tmp_path_factory.mktemp("telemetry")
     concur_port, gateway_port = free_ports(2)
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(TemporalSettings()),
         search_attributes=search.ALL,
         dev_server_existing_path=_temporal(), dev_server_log_level="error")
     async with AsyncExitStack() as exits:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
-from finsync.temporal import interceptors
+from finsync.config import TemporalSettings
+from finsync.temporal import data_converter, interceptors
 from tests.observability.conftest import TelemetryStack, eventually
 from workflows.expense.model import workflow_id
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
@@ -19,7 +19,7 @@ WORKFLOW_TASK = {EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_T
 
 
 def _replayer() -> Replayer:
-    return Replayer(workflows=[ExpenseReimbursementWorkflow], data_converter=pydantic_data_converter,
+    return Replayer(workflows=[ExpenseReimbursementWorkflow], data_converter=data_converter(TemporalSettings()),
                     interceptors=interceptors())
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from connectors import registry
@@ -28,6 +27,7 @@ from finsync.config import (
 )
 from finsync.interceptors import CorrelationInterceptor
 from finsync.store import IntegrationStore
+from finsync.temporal import data_converter
 from gateway.app import create_app as create_gateway
 from sandboxes.bank.app import create_app as create_bank
 from sandboxes.concur.app import create_app as create_concur
@@ -77,7 +77,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         gateway=ServiceAddress(port=ports["gateway"]))
     secrets = settings.webhooks
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter, interceptors=[CorrelationInterceptor()],
+        data_converter=data_converter(settings.temporal), interceptors=[CorrelationInterceptor()],
         search_attributes=search.ALL, dev_server_existing_path=_temporal(), dev_server_log_level="error")
     async with AsyncExitStack() as exits:
         await exits.enter_async_context(env)

@@ -15,11 +15,11 @@ import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from canonical import BankAccount, Money, PaymentInstruction, PaymentStatusReport
 from connectors import registry
+from finsync.temporal import data_converter
 from gateway.app import create_app as create_gateway
 from sandboxes.kit.webhooks import sign
 from tests.stack.conftest import Stack
@@ -358,7 +358,7 @@ async def test_a_delivery_that_fails_releases_its_claim_so_the_retry_is_handled(
     body = status_changed(report_id)
     headers = signed(stack, body)
     broken = await Client.connect(stack.client.service_client.config.target_host, namespace="no-such-namespace",
-                                  data_converter=pydantic_data_converter)
+                                  data_converter=data_converter(stack.settings.temporal))
     async with serve(create_gateway(stack.settings, broken, stack.store)) as broken_url, httpx.AsyncClient() as http:
         failed = await http.post(f"{broken_url}/webhooks/expense", content=body, headers=headers)
         retried = await http.post(f"{stack.gateway_url}/webhooks/expense", content=body, headers=headers)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from finsync.temporal import interceptors
+from finsync.config import TemporalSettings
+from finsync.temporal import data_converter, interceptors
 from worker import WORKFLOWS
 
 HISTORY_ROOT = Path(__file__).resolve().parent.parent / "histories"
@@ -35,5 +35,5 @@ def test_every_process_has_recorded_histories():
 async def test_history_replays(path: Path):
     """With the interceptors every worker carries (correlation, and tracing where the SDK is installed)."""
     history = WorkflowHistory.from_json(path.stem, path.read_text())  # noqa: ASYNC240 - a small file in a test
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter, interceptors=interceptors())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(TemporalSettings()), interceptors=interceptors())
     await replayer.replay_workflow(history)
