@@ -121,14 +121,13 @@ class LedgerJournal(BaseModel):
                       for line in self.lines if line.account == account], self.currency)
 
 
-class Erp(Protocol):
-    """A general ledger (NetSuite or SAP S/4HANA shape)."""
-
-    async def coding_context(self, request: CodingRequest) -> CodingContext:
-        """Master data one document needs, in as few calls as the ERP allows."""
+class JournalLedger(Protocol):
+    """The journal side of a general ledger: what posting a journal and reading it back take
+    (NetSuite and SAP S/4HANA shapes alike)."""
 
     async def post_journal(self, entry: JournalEntry, *, lookup_first: bool = False) -> PostedJournal:
-        """Post once, keyed by ``entry.external_id``; posting an existing key returns the existing one."""
+        """Post once, keyed by ``entry.external_id``; posting an existing key returns the existing one.
+        An entry with ``reverses_external_id`` reverses that journal."""
 
     async def find_journal(self, external_id: str) -> PostedJournal | None: ...
 
@@ -136,10 +135,17 @@ class Erp(Protocol):
         """The journals with these external ids, lines included; ids the ERP has none for are left out.
         A journal here is any document that posts: a journal entry, a vendor bill, credit or payment."""
 
+    async def aclose(self) -> None: ...
+
+
+class Erp(JournalLedger, Protocol):
+    """A general ledger with the master data and day views expense reports need (NetSuite shape)."""
+
+    async def coding_context(self, request: CodingRequest) -> CodingContext:
+        """Master data one document needs, in as few calls as the ERP allows."""
+
     async def journals_on(self, entity: str, day: date) -> list[LedgerJournal]:
         """The entity's journals (any document that posts) dated ``day`` or entered on it, lines included."""
-
-    async def aclose(self) -> None: ...
 
 
 class Bank(Protocol):

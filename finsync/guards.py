@@ -22,6 +22,7 @@ from finsync.config import (
     ErpVendorSettings,
     ExpenseVendorSettings,
     ProcurementVendorSettings,
+    S4HanaVendorSettings,
     VendorSettings,
     WebhookSettings,
 )
@@ -89,10 +90,16 @@ def holds_built_in_client_secret(vendor: VendorSettings) -> bool:
     return vendor.client_secret.get_secret_value() == default.get_secret_value()
 
 
+def holds_built_in_password(vendor: S4HanaVendorSettings) -> bool:
+    default = S4HanaVendorSettings.model_fields["password"].default
+    return vendor.password.get_secret_value() == default.get_secret_value()
+
+
 def section(vendor: VendorSettings) -> str:
-    """The settings section a vendor's configuration lives in (``expense``, ``erp``, ``bank``, ``procurement``)."""
+    """The settings section a vendor's configuration lives in (``expense``, ``erp``, ``bank``, ``procurement``,
+    ``s4hana``)."""
     sections = {ExpenseVendorSettings: "expense", ErpVendorSettings: "erp", BankVendorSettings: "bank",
-                ProcurementVendorSettings: "procurement"}
+                ProcurementVendorSettings: "procurement", S4HanaVendorSettings: "s4hana"}
     return next((name for cls, name in sections.items() if isinstance(vendor, cls)), vendor.kind)
 
 

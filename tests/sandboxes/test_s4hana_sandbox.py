@@ -176,7 +176,11 @@ async def test_a_bulk_request_is_acknowledged_then_confirmed_to_the_callback_sig
                                                 journal_entry("PAY-ASYNC-CLOSED", PAYROLL, posting_date="2026-01-31")),
                               ASYNC_PATH)
         assert response.status_code == 202 and response.content == b""
-        await wait_for(lambda: len(callback.received) >= 2)
+
+        async def delivered_twice() -> bool:
+            return len(callback.received) >= 2
+
+        await wait_for(delivered_twice)
 
     (first_headers, first_body), (headers, body) = callback.received
     assert headers["webhook-id"] == first_headers["webhook-id"] and body == first_body

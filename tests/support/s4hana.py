@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar
 
 import httpx
 from fastapi import FastAPI, Request, Response
@@ -22,6 +23,7 @@ SFIN = "http://sap.com/xi/SAPSCORE/SFIN"
 TODAY = date(2026, 3, 15)                  # March 2026 open, February closed
 USER, PASSWORD = next(iter(DEFAULT_USERS.items()))
 Item = tuple[str, str, str, str | None]    # GL account, signed amount, currency, cost center
+T = TypeVar("T")
 
 
 def _add(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
@@ -118,17 +120,13 @@ def confirmed(document: bytes) -> list[Confirmed]:
     return parts
 
 
-async def wait_for(check: Callable[[], object], timeout: float = 10.0) -> object:
-    """Poll ``check`` (sync or async) until it returns something truthy, or fail at the deadline."""
+async def wait_for(check: Callable[[], Awaitable[T | None]], timeout: float = 10.0) -> T:
+    """Ask ``check`` until it answers something truthy, and return that; fail at the deadline."""
     deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
+    while not (result := await check()):
         assert time.monotonic() < deadline, "not reached before the deadline"
         await asyncio.sleep(0.05)
+    return result
 
 
 @dataclass
