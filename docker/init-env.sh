@@ -18,9 +18,11 @@ POSTGRES_PASSWORD=$(random_hex)
 FINSYNC_WEBHOOKS__EXPENSE_SECRETS='$(webhook_secret)'
 FINSYNC_WEBHOOKS__BANK_SECRETS='$(webhook_secret)'
 FINSYNC_WEBHOOKS__PROCUREMENT_SECRETS='$(webhook_secret)'
+FINSYNC_WEBHOOKS__S4HANA_SECRETS='$(webhook_secret)'
 FINSYNC_EXPENSE__CLIENT_SECRET=$(random_hex)
 FINSYNC_BANK__CLIENT_SECRET=$(random_hex)
 FINSYNC_PROCUREMENT__CLIENT_SECRET=$(random_hex)
+FINSYNC_S4HANA__PASSWORD=$(random_hex)
 FINSYNC_ERP__CERTIFICATE_ID=$(openssl rand -hex 16)
 ENV
   echo "docker/.env written"

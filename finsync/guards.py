@@ -81,7 +81,7 @@ def _holds_default(values: list[SecretStr], defaults: list[SecretStr]) -> bool:
 def built_in_webhook_secrets(webhooks: WebhookSettings) -> list[str]:
     """The webhook secret settings that accept a signature made with a built-in secret."""
     fields = WebhookSettings.model_fields
-    return [f"webhooks.{name}" for name in ("expense_secrets", "bank_secrets", "procurement_secrets")
+    return [f"webhooks.{name}" for name in ("expense_secrets", "bank_secrets", "procurement_secrets", "s4hana_secrets")
             if _holds_default(getattr(webhooks, name), fields[name].default)]
 
 
