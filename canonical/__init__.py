@@ -13,7 +13,14 @@ from canonical.expense import (
     PaymentStatus,
     ReportStatusChanged,
 )
-from canonical.journal import JournalEntry, JournalLine, PostedJournal, Side, UnbalancedJournalError
+from canonical.journal import (
+    JournalConfirmation,
+    JournalEntry,
+    JournalLine,
+    PostedJournal,
+    Side,
+    UnbalancedJournalError,
+)
 from canonical.money import Money, currency_exponent, quantize
 from canonical.parties import BankAccount, CompanyBankAccount, CostCenter, Employee, GLAccount, LegalEntity
 from canonical.payment import (
@@ -38,7 +45,7 @@ __all__ = [
     "AccountingPeriod", "ApprovalStatus", "BankAccount", "BatchAcknowledgement", "BatchSubmission", "CompanyBankAccount",
     "BusinessProblem", "ClaimedReport", "CodingContext", "CodingRequest", "CreditTransfer", "GroupStatusReport",
     "CostCenter", "Employee", "ExpenseLine", "ExpenseReport", "FinanceEvent", "FinanceEventType",
-    "FxRate", "GLAccount", "JournalEntry", "JournalLine", "LegalEntity", "Money",
+    "FxRate", "GLAccount", "JournalConfirmation", "JournalEntry", "JournalLine", "LegalEntity", "Money",
     "PaymentBatch", "PaymentGroup", "PaymentIdReused", "PaymentInstruction", "PaymentOrder", "PaymentRequestState",
     "PaymentState", "PaymentStatus", "PaymentStatusReport", "PostedJournal", "ProblemCode", "ProblemRaised",
     "ReportStatusChanged", "Side", "UnbalancedJournalError", "currency_exponent", "payment_run_batches",

@@ -118,3 +118,27 @@ class PostedJournal(BaseModel):
     entity: str
     posting_date: date
     amount: Money
+
+
+# The ERP's asynchronous answer reaches the workflow that posts the journal as a signal: the
+# gateway sends ``JOURNAL_CONFIRMED_SIGNAL`` to ``journal_workflow_id(external_id)``. The workflow
+# may also read the journal back (the connector does): the signal only saves it the wait.
+JOURNAL_CONFIRMED_SIGNAL = "journal_confirmed"
+
+
+def journal_workflow_id(external_id: str) -> str:
+    """The id of the workflow that posts the journal ``external_id`` (a payroll entity's child)."""
+    return f"payroll-journal:{external_id}"
+
+
+class JournalConfirmation(BaseModel):
+    """What the ERP confirmed asynchronously for one journal (SAP's JournalEntryCreateConfirmation)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str                      # the journal's external id (SAP's OriginalReferenceDocument)
+    accepted: bool
+    document_number: str | None = None    # the ERP's document number, when accepted
+    company_code: str
+    fiscal_year: int | None = None        # when accepted
+    reason: str = ""                      # the ERP's words, when refused

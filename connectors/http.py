@@ -109,7 +109,8 @@ def json_decimal(response: httpx.Response) -> Any:
 
 
 class VendorClient:
-    """Base for a vendor's async client. Subclasses implement ``fetch_token`` and ``rejection``."""
+    """Base for a vendor's async client. Subclasses implement ``fetch_token`` (or ``authorization``) and
+    ``rejection``."""
 
     vendor = "vendor"
     correlation_header = "X-Correlation-ID"
@@ -134,6 +135,11 @@ class VendorClient:
             code="VENDOR_REJECTED", system=self.vendor,
             reason=f"{self.vendor} refused the request ({response.status_code}): {response.text[:300]}"),
             status=response.status_code)
+
+    async def authorization(self) -> str:
+        """The ``Authorization`` header of every request: an OAuth2 bearer token unless the vendor
+        authenticates otherwise (SAP's communication user: HTTP Basic)."""
+        return f"Bearer {await self.token()}"
 
     # --- the shared mechanics --------------------------------------------------------------
     async def token(self) -> str:
@@ -178,7 +184,7 @@ class VendorClient:
         extra_headers = kwargs.pop("headers", {})
         for attempt in (1, 2):  # a second try only after a 401, with a fresh token
             headers = {
-                "Authorization": f"Bearer {await self.token()}",
+                "Authorization": await self.authorization(),
                 self.correlation_header: correlation.get(),
                 "Accept": "application/json",
                 **extra_headers,

@@ -123,27 +123,13 @@ class LedgerJournal(BaseModel):
 
 
 class JournalLedger(Protocol):
-    """What posting a journal needs of a general ledger: the payroll journal asks only this, so
-    either ERP (NetSuite or SAP S/4HANA shape) can hold an entity's payroll."""
+    """The journal side of a general ledger: what posting a journal and reading it back take
+    (NetSuite and SAP S/4HANA shapes alike). The payroll journal asks only this, so either ERP can
+    hold an entity's payroll."""
 
     async def post_journal(self, entry: JournalEntry, *, lookup_first: bool = False) -> PostedJournal:
         """Post once, keyed by ``entry.external_id``; posting an existing key returns the existing one.
-        An entry with ``reverses_external_id`` reverses that journal, referencing it."""
-        ...
-
-    async def find_journal(self, external_id: str) -> PostedJournal | None: ...
-
-    async def journals_by_external_id(self, external_ids: Collection[str]) -> list[LedgerJournal]: ...
-
-
-class Erp(Protocol):
-    """A general ledger (NetSuite or SAP S/4HANA shape)."""
-
-    async def coding_context(self, request: CodingRequest) -> CodingContext:
-        """Master data one document needs, in as few calls as the ERP allows."""
-
-    async def post_journal(self, entry: JournalEntry, *, lookup_first: bool = False) -> PostedJournal:
-        """Post once, keyed by ``entry.external_id``; posting an existing key returns the existing one."""
+        An entry with ``reverses_external_id`` reverses that journal."""
 
     async def find_journal(self, external_id: str) -> PostedJournal | None: ...
 
@@ -151,10 +137,17 @@ class Erp(Protocol):
         """The journals with these external ids, lines included; ids the ERP has none for are left out.
         A journal here is any document that posts: a journal entry, a vendor bill, credit or payment."""
 
+    async def aclose(self) -> None: ...
+
+
+class Erp(JournalLedger, Protocol):
+    """A general ledger with the master data and day views expense reports need (NetSuite shape)."""
+
+    async def coding_context(self, request: CodingRequest) -> CodingContext:
+        """Master data one document needs, in as few calls as the ERP allows."""
+
     async def journals_on(self, entity: str, day: date) -> list[LedgerJournal]:
         """The entity's journals (any document that posts) dated ``day`` or entered on it, lines included."""
-
-    async def aclose(self) -> None: ...
 
 
 class Bank(Protocol):

@@ -6,11 +6,12 @@ from importlib import import_module
 from typing import Any
 
 from finsync import guards
-from finsync.config import ErpVendorSettings, VendorSettings
+from finsync.config import ErpVendorSettings, S4HanaVendorSettings, VendorSettings
 
 KINDS: dict[str, str] = {
     "concur": "connectors.concur:ConcurClient",
     "netsuite": "connectors.netsuite:NetSuiteClient",
+    "s4hana": "connectors.s4hana:S4HanaClient",
     "iso20022-bank": "connectors.bank:BankClient",
     "coupa": "connectors.coupa:CoupaClient",
 }
@@ -18,11 +19,16 @@ KINDS: dict[str, str] = {
 
 def refuse_built_in_credentials(settings: VendorSettings) -> None:
     """A connector signs with a built-in development credential on loopback only (finsync/guards.py):
-    NetSuite's is the DEV-ONLY key, the other vendors' the default client secret."""
+    NetSuite's is the DEV-ONLY key, S/4HANA's the communication user's default password, the other
+    vendors' the default client secret."""
     if settings.kind == "netsuite" and isinstance(settings, ErpVendorSettings):
         from connectors.netsuite.auth import signing_key
 
         signing_key(settings)     # refuses the DEV-ONLY key itself, as a direct construction must too
+    elif isinstance(settings, S4HanaVendorSettings):
+        if guards.holds_built_in_password(settings):
+            guards.refuse_built_in(f"the {settings.kind} connector", [settings.base_url],
+                                   [f"{guards.section(settings)}.password"])
     elif guards.holds_built_in_client_secret(settings):
         guards.refuse_built_in(f"the {settings.kind} connector", [settings.base_url, settings.token_url],
                                [f"{guards.section(settings)}.client_secret"])

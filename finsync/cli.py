@@ -35,7 +35,7 @@ app.add_typer(report_app, name="report")
 codec_key_app = typer.Typer(help="Keys of the payload codec ([temporal.codec] keys).", no_args_is_help=True)
 app.add_typer(codec_key_app, name="codec-key")
 
-SANDBOXES = {"concur": "expense", "netsuite": "erp", "bank": "bank", "coupa": "procurement"}
+SANDBOXES = {"concur": "expense", "netsuite": "erp", "bank": "bank", "coupa": "procurement", "s4hana": "s4hana"}
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -213,7 +213,7 @@ def gateway() -> None:
 
 
 @app.command()
-def sandbox(name: str = typer.Argument(..., help="concur, netsuite, bank or coupa"),
+def sandbox(name: str = typer.Argument(..., help="concur, netsuite, bank, coupa or s4hana"),
             port: int = typer.Option(..., help="port to listen on"),
             host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0 in a container)")) -> None:
     """Run one vendor sandbox (state under the data folder; faults from FINSYNC_SANDBOX_FAULTS)."""

@@ -137,7 +137,7 @@ class TemporalSettings(BaseModel):
 
 
 class VendorSettings(BaseModel):
-    kind: str                          # which connector: "concur", "netsuite", "iso20022-bank", "coupa"
+    kind: str                          # which connector: "concur", "netsuite", "s4hana", "iso20022-bank", "coupa"
     base_url: str
     token_url: str | None = None       # default: the vendor's usual path under base_url
     client_id: str = "finsync"
@@ -164,6 +164,25 @@ class ErpVendorSettings(VendorSettings):
     # certificate id (kid) was registered in the NetSuite account.
     private_key_file: Path | None = None
     certificate_id: str | None = None
+
+
+class S4HanaVendorSettings(VendorSettings):
+    """SAP S/4HANA Cloud (communication scenario SAP_COM_0002): journal entries posted over SOAP and
+    read back over OData, as a communication user with HTTP Basic (the OAuth settings it inherits
+    are not used)."""
+
+    kind: str = "s4hana"
+    base_url: str = "http://127.0.0.1:8706"
+    task_queue: str = "finsync-erp-sap"
+    max_requests_per_second: float | None = 50
+    user: str = "FINSYNC_COMM_USER"
+    password: SecretStr = SecretStr("sandbox-secret")
+    logical_system: str = "FINSYNC"    # finsync as the sender of its entries (OriginalReferenceDocumentLogicalSystem)
+    # Legal entity code -> SAP company code: SAP's company codes carry no finsync code to find them by.
+    company_codes: dict[str, str] = Field(default_factory=lambda: {"US01": "1710", "DE01": "1010"})
+    # Posting is asynchronous: how long a post waits for SAP's confirmation before it gives the attempt
+    # back to Temporal, whose next attempt reads the entry back first.
+    confirmation_wait_seconds: float = Field(10.0, ge=0)
 
 
 class ProcurementVendorSettings(VendorSettings):
@@ -255,6 +274,8 @@ class WebhookSettings(BaseModel):
     bank_secrets: list[SecretStr] = [SecretStr("whsec_Zmluc3luYy1sb2NhbC1iYW5rLXdlYmhvb2sta2V5LTE=")]
     # The procurement sandbox's optional events (Coupa itself is polled).
     procurement_secrets: list[SecretStr] = [SecretStr("whsec_Zmluc3luYy1sb2NhbC1wcm9jdXJlbWVudC13ZWJob29rLWtleQ==")]
+    # SAP S/4HANA's asynchronous journal entry confirmations (the sandbox signs them; see gateway/app.py).
+    s4hana_secrets: list[SecretStr] = [SecretStr("whsec_Zmluc3luYy1sb2NhbC1zNGhhbmEtd2ViaG9vay1rZXk=")]
     tolerance_seconds: int = 300
     max_body_bytes: int = 256 * 1024
 
@@ -320,6 +341,7 @@ class Settings(BaseSettings):
     erp: ErpVendorSettings = ErpVendorSettings()
     bank: BankVendorSettings = BankVendorSettings()
     procurement: ProcurementVendorSettings = ProcurementVendorSettings()
+    s4hana: S4HanaVendorSettings = S4HanaVendorSettings()    # the SAP-shaped ERP (which entity posts where: the process's config)
     webhooks: WebhookSettings = WebhookSettings()
     gateway: ServiceAddress = ServiceAddress(port=8700)
     rules: RulesSettings = RulesSettings()

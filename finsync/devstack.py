@@ -33,6 +33,7 @@ from finsync.codec import new_key
 from finsync.config import LOCAL_STACK_CONFIG, CodecSettings, Settings, config_file, config_in_working_directory
 from finsync.terminal import console as make_console
 from finsync.terminal import text
+from gateway.app import S4HANA_CONFIRMATIONS
 from workflows.common.search import dev_server_flags
 
 console = make_console()
@@ -87,6 +88,7 @@ def write_local_config(data_dir: Path) -> Path:
             "erp": {"kind": "netsuite", "base_url": defaults.erp.base_url},
             "bank": {"kind": "iso20022-bank", "base_url": defaults.bank.base_url},
             "procurement": {"kind": "coupa", "base_url": defaults.procurement.base_url},
+            "s4hana": {"kind": "s4hana", "base_url": defaults.s4hana.base_url},
             "gateway": {"host": defaults.gateway.host, "port": defaults.gateway.port},
         }
         _write_private(path, "# Written by `finsync dev` for the local stack. Edit freely: it is not overwritten.\n"
@@ -142,7 +144,7 @@ def services(settings: Settings, python: str) -> list[Service]:
     cli = [python, "-m", "finsync.cli"]
     sandbox_ports = {name: int(getattr(settings, role).base_url.rsplit(":", 1)[1])
                      for name, role in (("concur", "expense"), ("netsuite", "erp"), ("bank", "bank"),
-                                        ("coupa", "procurement"))}
+                                        ("coupa", "procurement"), ("s4hana", "s4hana"))}
     codec = settings.temporal.codec
     # The Web UI asks the codec server to decode; with the codec off there is nothing to decode.
     codec_endpoint = ["--ui-codec-endpoint", codec.endpoint] if codec.enabled else []
@@ -161,7 +163,8 @@ def services(settings: Settings, python: str) -> list[Service]:
           for name, port in sandbox_ports.items()],
         Service("gateway", settings.gateway.port, [*cli, "gateway"],
                 f"http://{settings.gateway.host}:{settings.gateway.port}/health",
-                f"http://{settings.gateway.host}:{settings.gateway.port}/webhooks/{{expense,bank,procurement}}"),
+                f"http://{settings.gateway.host}:{settings.gateway.port}/webhooks/{{expense,bank,procurement}}, "
+                f"{S4HANA_CONFIRMATIONS}"),
         Service("worker", 0, [*cli, "worker"], None, "task queues " + ", ".join(
             [settings.temporal.workflow_task_queue, settings.expense.task_queue, settings.erp.task_queue,
              settings.bank.task_queue, settings.procurement.task_queue])),
@@ -296,10 +299,12 @@ def run(settings: Settings, config: Path) -> int:
 
 
 def _subscribe_webhooks(settings: Settings) -> None:
-    """Point the sandboxes' webhooks at the gateway (as one registers an endpoint with a vendor)."""
+    """Point the sandboxes' webhooks at the gateway (as one registers an endpoint with a vendor), and
+    the S/4HANA sandbox's confirmations (as an administrator sets up its communication arrangement)."""
     import asyncio
 
     from connectors import registry
+    from finsync import launch
 
     gateway = f"http://{settings.gateway.host}:{settings.gateway.port}"
 
@@ -311,6 +316,7 @@ def _subscribe_webhooks(settings: Settings) -> None:
                 await client.subscribe_webhook(gateway + path)
             finally:
                 await client.aclose()
+        await launch.register_s4hana_confirmations(settings.s4hana.base_url, gateway + S4HANA_CONFIRMATIONS)
 
     asyncio.run(subscribe())
 

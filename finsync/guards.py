@@ -22,6 +22,7 @@ from finsync.config import (
     ErpVendorSettings,
     ExpenseVendorSettings,
     ProcurementVendorSettings,
+    S4HanaVendorSettings,
     VendorSettings,
     WebhookSettings,
 )
@@ -80,7 +81,7 @@ def _holds_default(values: list[SecretStr], defaults: list[SecretStr]) -> bool:
 def built_in_webhook_secrets(webhooks: WebhookSettings) -> list[str]:
     """The webhook secret settings that accept a signature made with a built-in secret."""
     fields = WebhookSettings.model_fields
-    return [f"webhooks.{name}" for name in ("expense_secrets", "bank_secrets", "procurement_secrets")
+    return [f"webhooks.{name}" for name in ("expense_secrets", "bank_secrets", "procurement_secrets", "s4hana_secrets")
             if _holds_default(getattr(webhooks, name), fields[name].default)]
 
 
@@ -89,10 +90,16 @@ def holds_built_in_client_secret(vendor: VendorSettings) -> bool:
     return vendor.client_secret.get_secret_value() == default.get_secret_value()
 
 
+def holds_built_in_password(vendor: S4HanaVendorSettings) -> bool:
+    default = S4HanaVendorSettings.model_fields["password"].default
+    return vendor.password.get_secret_value() == default.get_secret_value()
+
+
 def section(vendor: VendorSettings) -> str:
-    """The settings section a vendor's configuration lives in (``expense``, ``erp``, ``bank``, ``procurement``)."""
+    """The settings section a vendor's configuration lives in (``expense``, ``erp``, ``bank``, ``procurement``,
+    ``s4hana``)."""
     sections = {ExpenseVendorSettings: "expense", ErpVendorSettings: "erp", BankVendorSettings: "bank",
-                ProcurementVendorSettings: "procurement"}
+                ProcurementVendorSettings: "procurement", S4HanaVendorSettings: "s4hana"}
     return next((name for cls, name in sections.items() if isinstance(vendor, cls)), vendor.kind)
 
 

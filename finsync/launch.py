@@ -14,6 +14,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -23,7 +24,7 @@ from finsync.config import ErpVendorSettings, Settings
 from sandboxes.kit.faults import FaultConfig
 from sandboxes.kit.guard import Credential, refuse_built_in
 
-SANDBOX_ROLES = {"concur": "expense", "netsuite": "erp", "bank": "bank", "coupa": "procurement"}
+SANDBOX_ROLES = {"concur": "expense", "netsuite": "erp", "bank": "bank", "coupa": "procurement", "s4hana": "s4hana"}
 
 
 def check_gateway(settings: Settings) -> None:
@@ -33,7 +34,7 @@ def check_gateway(settings: Settings) -> None:
 
 
 def check_worker(settings: Settings) -> None:
-    for vendor in (settings.expense, settings.erp, settings.bank, settings.procurement):
+    for vendor in (settings.expense, settings.erp, settings.bank, settings.procurement, settings.s4hana):
         registry.refuse_built_in_credentials(vendor)
 
 
@@ -47,6 +48,14 @@ def sandbox_app(name: str, settings: Settings, host: str) -> Any:
         kwargs["clients"] = certificates = _netsuite_certificates(settings.erp)
         in_use = published if certificates is None else _public_pems(certificates)
         credentials = [Credential(setting, in_use, published) for setting in ("erp.private_key_file", "erp.certificate_id")]
+    elif name == "s4hana":
+        # The communication user the connector logs on as; confirmations signed as the gateway verifies them.
+        secrets = [s.get_secret_value() for s in settings.webhooks.s4hana_secrets]
+        kwargs["webhook_secrets"] = secrets
+        kwargs["users"] = {settings.s4hana.user: settings.s4hana.password.get_secret_value()}
+        credentials = [
+            Credential("webhooks.s4hana_secrets", _unprefixed(secrets), _unprefixed(module.DEFAULT_WEBHOOK_SECRETS)),
+            Credential("s4hana.password", kwargs["users"].values(), module.DEFAULT_USERS.values())]
     else:
         role = SANDBOX_ROLES[name]
         vendor = getattr(settings, role)
@@ -65,6 +74,21 @@ def sandbox_app(name: str, settings: Settings, host: str) -> Any:
         kwargs["rate_per_second"] = float(os.environ["FINSYNC_SANDBOX_COUPA_RATE_PER_SECOND"])
     refuse_built_in(name, host, credentials, env_prefix="FINSYNC_")
     return module.create_app(settings.data_dir / "sandboxes" / f"{name}.db", **kwargs)
+
+
+async def register_s4hana_confirmations(base_url: str, endpoint: str) -> str:
+    """Point the S/4HANA sandbox's asynchronous confirmations at ``endpoint`` (the gateway's), as an
+    administrator sets up a tenant's communication arrangement; a real tenant is only told about.
+    One line saying which it was."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+        try:
+            health = (await http.get("/_sandbox/health")).json()
+        except (httpx.HTTPError, ValueError):
+            health = None
+        if not (isinstance(health, dict) and health.get("sandbox") == "s4hana"):
+            return f"s4hana: enter {endpoint} as the confirmation endpoint in the tenant's communication arrangement"
+        (await http.put("/_sandbox/callbacks", json={"endpoint": endpoint})).raise_for_status()
+    return f"s4hana confirmations go to {endpoint}"
 
 
 def _unprefixed(secrets: list[str]) -> list[str]:

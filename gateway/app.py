@@ -5,6 +5,9 @@ POST /webhooks/bank      ISO 20022 pain.002 / camt.054 notifications (a whole fi
                          reaches every process with a payment in it)
 POST /webhooks/procurement  the Coupa sandbox's receipt and invoice events, each routed by the
                          table from (source, event type) to a process (gateway/routing.py)
+POST /callbacks/s4hana/journal-entry  SAP S/4HANA's asynchronous journal entry confirmation (a SOAP
+                         message, Standard Webhooks-signed by the sandbox): each entry's outcome is
+                         signalled to the workflow posting it, if one runs
 
 Each request is size-capped, signature- and timestamp-checked and parsed into canonical events;
 then its webhook id is claimed (one delivery of an id is acted on, however many arrive at once)
@@ -33,6 +36,7 @@ from connectors.concur import parse_status_changed
 from connectors.concur.events import StatusChangedEvent
 from connectors.coupa.events import ProcurementEvent, parse_event
 from connectors.interfaces import ExpensePlatform, ProcurementPlatform
+from connectors.s4hana.confirmations import journal_confirmations
 from finsync import correlation
 from finsync.config import Settings
 from finsync.store import IntegrationStore
@@ -45,6 +49,7 @@ from workflows.expense.model import workflow_id
 log = logging.getLogger("finsync.gateway")
 
 SUMMARY_LOOKUP_TIMEOUT = 2.0   # seconds; the summary line is nice to have, the ack is not optional
+S4HANA_CONFIRMATIONS = "/callbacks/s4hana/journal-entry"   # registered in S/4HANA's communication arrangement
 
 
 @dataclass
@@ -98,6 +103,7 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
     bank_verifier = Verifier([s.get_secret_value() for s in hooks.bank_secrets], tolerance=hooks.tolerance_seconds)
     procurement_verifier = Verifier([s.get_secret_value() for s in hooks.procurement_secrets],
                                     tolerance=hooks.tolerance_seconds)
+    s4hana_verifier = Verifier([s.get_secret_value() for s in hooks.s4hana_secrets], tolerance=hooks.tolerance_seconds)
 
     async def receive(request: Request, source: str, verifier: Verifier,
                       parse: Callable[[bytes, str], Delivery]) -> JSONResponse:
@@ -204,6 +210,20 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
 
         return parse
 
+    def s4hana_confirmation(body: bytes, webhook_id: str) -> Delivery:
+        try:
+            confirmed = journal_confirmations(body)
+        except ValueError as error:
+            raise Problem(422, "malformed-confirmation", "Malformed journal entry confirmation", str(error)) from error
+
+        async def act() -> Acted:
+            routed = [await router.journal_confirmation(each) for each in confirmed]
+            said = [f"{ascii(each.external_id[:80])} {'posted' if each.accepted else 'refused'}: {r.outcome} {r.workflow_id}"
+                    for each, r in zip(confirmed, routed, strict=True)]
+            return Acted(routed, "; ".join(said))
+
+        return Delivery(act)
+
     @app.post("/webhooks/expense", summary="A Concur statusChanged event", **openapi.webhook_operation(StatusChangedEvent))
     async def expense_webhook(request: Request) -> JSONResponse:
         return await receive(request, "expense", expense_verifier, expense)
@@ -219,6 +239,11 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
               **openapi.webhook_operation(ProcurementEvent))
     async def procurement_webhook(request: Request) -> JSONResponse:
         return await receive(request, "procurement", procurement_verifier, procurement_event)
+
+    @app.post(S4HANA_CONFIRMATIONS, summary="SAP S/4HANA's journal entry confirmation",
+              **openapi.webhook_operation("A SOAP envelope holding a JournalEntryBulkCreateConfirmation"))
+    async def s4hana_callback(request: Request) -> JSONResponse:
+        return await receive(request, "s4hana", s4hana_verifier, s4hana_confirmation)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

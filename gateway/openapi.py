@@ -53,13 +53,16 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def webhook_operation(body: type[BaseModel]) -> dict[str, Any]:
-    """Keyword arguments for a webhook route: its headers, its body and its answers."""
+def webhook_operation(body: type[BaseModel] | str) -> dict[str, Any]:
+    """Keyword arguments for a webhook route: its headers, its body (the event's model, or what an
+    XML body is) and its answers."""
+    content = ({"text/xml": {"schema": {"type": "string", "description": body}}} if isinstance(body, str)
+               else {"application/json": {"schema": _ref(body)}})
     return {
         "status_code": 202,
         "openapi_extra": {
             "parameters": WEBHOOK_HEADERS,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(body)}}},
+            "requestBody": {"required": True, "content": content},
         },
         "responses": {
             202: {"description": "Verified and handed to its workflow (or found to need nothing).",

@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from canonical import ExpenseReport, GroupStatusReport, PaymentState, PaymentStatusReport, ReportStatusChanged
+from canonical import (
+    ExpenseReport,
+    GroupStatusReport,
+    JournalConfirmation,
+    PaymentState,
+    PaymentStatusReport,
+    ReportStatusChanged,
+)
+from canonical.journal import JOURNAL_CONFIRMED_SIGNAL, journal_workflow_id
 from canonical.procurement import ProcurementChangeKind
 from connectors.coupa.events import DOCUMENT_KINDS
 from connectors.errors import BusinessRuleError
@@ -94,6 +102,18 @@ class Router:
         outcome = await start_or_signal(self.client, event, workflow_task_queue=self.settings.temporal.workflow_task_queue,
                                         task_queues=self.task_queues, report=report)
         return Routed(workflow_id(event.source_system, event.report_id), outcome)
+
+    async def journal_confirmation(self, confirmation: JournalConfirmation) -> Routed:
+        """Tell the workflow posting the journal what the ERP decided. With none running (not yet
+        started, or already done) nothing is lost: that workflow reads the journal back itself."""
+        wf_id = journal_workflow_id(confirmation.external_id)
+        try:
+            await self.client.get_workflow_handle(wf_id).signal(JOURNAL_CONFIRMED_SIGNAL, confirmation)
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return Routed(wf_id, "no such workflow; its read-back decides")
+        return Routed(wf_id, "delivered")
 
     async def bank_report(self, report: PaymentStatusReport | GroupStatusReport, webhook_id: str,
                           message: str) -> list[tuple[PaymentStatusReport | GroupStatusReport, Routed]]:

@@ -32,7 +32,7 @@ def netsuite_key(settings: Settings) -> SigningKey:
 
 
 async def token_status(name: str, app: Any, settings: Settings) -> int:
-    """Whether the sandbox gives a token to a connector configured with ``settings``."""
+    """Whether the sandbox gives a token to a connector configured with ``settings`` (S/4HANA: lets it in)."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox") as http:
         if name == "concur":
             response = await http.post("/oauth2/v0/token", data={
@@ -43,6 +43,9 @@ async def token_status(name: str, app: Any, settings: Settings) -> int:
                 "grant_type": "client_credentials", "client_id": settings.procurement.client_id,
                 "client_secret": settings.procurement.client_secret.get_secret_value(),
                 "scope": " ".join(settings.procurement.scopes)})
+        elif name == "s4hana":   # a communication user, no token: whether it may read at all
+            response = await http.get("/sap/opu/odata/sap/API_JOURNALENTRYITEMBASIC_SRV/A_JournalEntryItemBasic", auth=(
+                settings.s4hana.user, settings.s4hana.password.get_secret_value()))
         elif name == "bank":
             response = await http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(
                 settings.bank.client_id, settings.bank.client_secret.get_secret_value()))

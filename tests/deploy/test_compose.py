@@ -142,7 +142,7 @@ def test_the_gateway_listens_beyond_loopback_on_the_port_it_publishes(env_file, 
 
 
 @pytest.mark.parametrize(("sandbox", "role"), [("sandbox-concur", "expense"), ("sandbox-netsuite", "erp"),
-                                               ("sandbox-bank", "bank")])
+                                               ("sandbox-bank", "bank"), ("sandbox-s4hana", "s4hana")])
 async def test_each_sandbox_accepts_the_workers_credentials_and_signs_as_the_gateway_verifies(
         sandbox, role, env_file, stack_folder, tmp_path, monkeypatch):
     worker = settings_of("worker", env_file, stack_folder, tmp_path, monkeypatch)
@@ -203,7 +203,8 @@ def test_an_env_file_from_before_the_codec_gets_a_key_and_token_once(tmp_path):
 
 def built_in_values() -> set[str]:
     webhooks = WebhookSettings()
-    return ({s.get_secret_value().removeprefix("whsec_") for s in webhooks.expense_secrets + webhooks.bank_secrets}
+    return ({s.get_secret_value().removeprefix("whsec_")
+             for s in webhooks.expense_secrets + webhooks.bank_secrets + webhooks.s4hana_secrets}
             | {VendorSettings.model_fields["client_secret"].default.get_secret_value()}
             | set(CONCUR_CLIENTS.values()) | set(BANK_CLIENTS.values()) | {"dev_keys", "DEV-ONLY"})
 

@@ -17,6 +17,7 @@ from finsync.config import (
     ErpVendorSettings,
     ExpenseVendorSettings,
     ProcurementVendorSettings,
+    S4HanaVendorSettings,
     ServiceAddress,
     Settings,
     VendorSettings,
@@ -32,7 +33,8 @@ LOOPBACK = ["127.0.0.1", "127.0.0.2", "localhost", "::1"]
 SANDBOX_CREDENTIALS = {"concur": ("webhooks.expense_secrets", "expense.client_secret"),
                        "netsuite": ("erp.private_key_file", "erp.certificate_id"),
                        "bank": ("webhooks.bank_secrets", "bank.client_secret"),
-                       "coupa": ("webhooks.procurement_secrets", "procurement.client_secret")}
+                       "coupa": ("webhooks.procurement_secrets", "procurement.client_secret"),
+                       "s4hana": ("webhooks.s4hana_secrets", "s4hana.password")}
 
 
 def deployed(key_file: Path) -> Settings:
@@ -40,13 +42,15 @@ def deployed(key_file: Path) -> Settings:
     return Settings(
         gateway=ServiceAddress(host="0.0.0.0", port=8700),
         webhooks=WebhookSettings(expense_secrets=own_webhook_secret(b"expense"), bank_secrets=own_webhook_secret(b"bank"),
-                                 procurement_secrets=own_webhook_secret(b"procurement")),
+                                 procurement_secrets=own_webhook_secret(b"procurement"),
+                                 s4hana_secrets=own_webhook_secret(b"s4hana")),
         expense=ExpenseVendorSettings(base_url="https://us.api.concursolutions.com", client_secret=SecretStr("concur-own")),
         erp=ErpVendorSettings(base_url="https://1234567.suitetalk.api.netsuite.com", private_key_file=key_file,
                               certificate_id="own-certificate"),
         bank=BankVendorSettings(base_url="https://api.bank.example", client_secret=SecretStr("bank-own")),
         procurement=ProcurementVendorSettings(base_url="https://finsync.coupahost.com",
-                                              client_secret=SecretStr("coupa-own")))
+                                              client_secret=SecretStr("coupa-own")),
+        s4hana=S4HanaVendorSettings(base_url="https://my000000-api.s4hana.cloud.sap", password=SecretStr("s4-own")))
 
 
 def assert_one_line_naming(refusal: Exception, *settings: str) -> None:
@@ -63,7 +67,7 @@ def test_the_gateway_refuses_the_built_in_webhook_secrets_beyond_loopback(host):
     with pytest.raises(BuiltInCredentialRefused) as refused:
         launch.check_gateway(Settings(gateway=ServiceAddress(host=host, port=8700)))
     assert_one_line_naming(refused.value, "webhooks.expense_secrets", "webhooks.bank_secrets",
-                           "webhooks.procurement_secrets")
+                           "webhooks.procurement_secrets", "webhooks.s4hana_secrets")
 
 
 def test_a_rotation_still_accepting_a_built_in_secret_is_refused(own_key_file):
@@ -133,6 +137,23 @@ def test_netsuite_refuses_the_dev_only_key_beyond_loopback(configured):
     with pytest.raises(BuiltInCredentialRefused) as refused:
         registry.build(ErpVendorSettings(base_url="https://1234567.suitetalk.api.netsuite.com", **configured))
     assert_one_line_naming(refused.value, "erp.private_key_file", "erp.certificate_id")
+
+
+def test_s4hana_refuses_the_built_in_password_beyond_loopback_and_the_worker_with_it(own_key_file):
+    with pytest.raises(BuiltInCredentialRefused) as refused:
+        registry.build(S4HanaVendorSettings(base_url="https://my000000-api.s4hana.cloud.sap"))
+    assert_one_line_naming(refused.value, "s4hana.password")
+    settings = deployed(own_key_file)
+    settings.s4hana.password = S4HanaVendorSettings.model_fields["password"].default
+    with pytest.raises(BuiltInCredentialRefused) as worker:
+        launch.check_worker(settings)
+    assert_one_line_naming(worker.value, "s4hana.password")
+
+
+async def test_s4hana_starts_on_loopback_with_the_built_in_password_or_anywhere_with_its_own():
+    await registry.build(S4HanaVendorSettings()).aclose()
+    await registry.build(S4HanaVendorSettings(base_url="https://my000000-api.s4hana.cloud.sap",
+                                              password=SecretStr("s4-own"))).aclose()
 
 
 async def test_netsuite_starts_on_loopback_with_the_dev_only_key():

@@ -1,5 +1,6 @@
 """docker/subscribe_webhooks.py, compose's last one-shot step: it points the expense platform's,
-the bank's and the procurement platform's webhooks at the gateway, and running it again changes nothing."""
+the bank's and the procurement platform's webhooks, and the S/4HANA sandbox's confirmations, at the
+gateway, and running it again changes nothing."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from sandboxes.concur.models import ConcurSubscription
 from sandboxes.coupa.app import create_app as create_coupa
 from sandboxes.coupa.events import subscribed_endpoint as coupa_endpoint
 from sandboxes.kit.db import session, sqlite_engine
+from sandboxes.s4hana import create_app as create_s4hana
+from sandboxes.s4hana.processing import callback_url
 from tests.support.servers import serve
 
 SCRIPT = Path(__file__).resolve().parents[2] / "docker" / "subscribe_webhooks.py"
@@ -31,10 +34,11 @@ def load_script():  # noqa: ANN201 - the module object
 
 async def test_every_vendor_posts_its_webhooks_to_the_gateway(tmp_path, monkeypatch):
     async with (serve(create_concur(tmp_path / "concur.db")) as concur, serve(create_bank(tmp_path / "bank.db")) as bank,
-                serve(create_coupa(tmp_path / "coupa.db")) as coupa):
+                serve(create_coupa(tmp_path / "coupa.db")) as coupa, serve(create_s4hana(tmp_path / "s4hana.db")) as s4hana):
         monkeypatch.setenv("FINSYNC_EXPENSE__BASE_URL", concur)
         monkeypatch.setenv("FINSYNC_BANK__BASE_URL", bank)
         monkeypatch.setenv("FINSYNC_PROCUREMENT__BASE_URL", coupa)
+        monkeypatch.setenv("FINSYNC_S4HANA__BASE_URL", s4hana)
         settings.cache_clear()
         script = load_script()
         await script.subscribe("http://gateway:8700/")
@@ -45,3 +49,4 @@ async def test_every_vendor_posts_its_webhooks_to_the_gateway(tmp_path, monkeypa
     assert subscribed_endpoint(sqlite_engine(tmp_path / "bank.db")) == "http://gateway:8700/webhooks/bank"
     with sqlite_engine(tmp_path / "coupa.db").connect() as conn:
         assert coupa_endpoint(conn) == "http://gateway:8700/webhooks/procurement"
+    assert callback_url(sqlite_engine(tmp_path / "s4hana.db")) == "http://gateway:8700/callbacks/s4hana/journal-entry"

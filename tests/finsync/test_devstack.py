@@ -27,7 +27,7 @@ from tests.support.servers import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("temporal", "temporal Web UI", "sandbox:concur", "sandbox:netsuite", "sandbox:bank", "sandbox:coupa",
-            "gateway", "codec-server")
+            "sandbox:s4hana", "gateway", "codec-server")
 CODEC_TOKEN = "token-for-this-test"
 
 
@@ -44,6 +44,7 @@ def stack_config(folder: Path) -> tuple[Path, dict[str, int]]:
         "erp": {"base_url": f"http://127.0.0.1:{ports['sandbox:netsuite']}"},
         "bank": {"base_url": f"http://127.0.0.1:{ports['sandbox:bank']}"},
         "procurement": {"base_url": f"http://127.0.0.1:{ports['sandbox:coupa']}"},
+        "s4hana": {"base_url": f"http://127.0.0.1:{ports['sandbox:s4hana']}"},
         "gateway": {"port": ports["gateway"]},
     }))
     return path, ports
@@ -158,6 +159,13 @@ def test_finsync_dev_says_how_to_read_payloads_in_the_web_ui(tmp_path: Path):
             'credentials"') in said
 
 
+def test_the_local_stack_runs_the_s4hana_sandbox_on_8706(tmp_path: Path):
+    s4hana = next(s for s in services(Settings(data_dir=tmp_path), sys.executable) if s.name == "sandbox:s4hana")
+    assert (s4hana.port, s4hana.command[-4:]) == (8706, ["sandbox", "s4hana", "--port", "8706"])
+    written = tomllib.loads(write_local_config(tmp_path / "data").read_text())
+    assert written["s4hana"] == {"kind": "s4hana", "base_url": "http://127.0.0.1:8706"}
+
+
 @pytest.mark.stack
 async def test_a_killed_finsync_dev_takes_its_children_and_their_ports_with_it(tmp_path: Path):
     config, ports = stack_config(tmp_path)
@@ -171,8 +179,11 @@ async def test_a_killed_finsync_dev_takes_its_children_and_their_ports_with_it(t
         assert announced, f"finsync dev ended before it was ready; see {tmp_path / 'data' / 'logs'}"
         # Ready means subscribed: the expense platform already posts to the gateway.
         assert f"http://127.0.0.1:{ports['gateway']}/webhooks/expense" in await _subscribed_endpoints(ports)
+        async with httpx.AsyncClient() as http:   # and S/4HANA confirms its journal entries to it
+            callback = (await http.get(f"http://127.0.0.1:{ports['sandbox:s4hana']}/_sandbox/callbacks")).json()
+        assert callback == {"endpoint": f"http://127.0.0.1:{ports['gateway']}/callbacks/s4hana/journal-entry"}
         children = _children(dev.pid)
-        assert len(children) == 8
+        assert len(children) == 9
         await _the_web_ui_decodes_through_the_codec_server(ports)
 
         os.kill(dev.pid, signal.SIGKILL)

@@ -9,6 +9,10 @@ import pytest
 
 from finsync import launch
 from finsync.config import Settings
+from sandboxes.bank.app import create_app as create_bank
+from sandboxes.kit.db import sqlite_engine
+from sandboxes.s4hana.processing import callback_url
+from tests.support.servers import serve
 
 
 async def rate_per_second(tmp_path: Path) -> float:
@@ -24,3 +28,22 @@ async def test_the_coupa_sandbox_limits_each_client_as_coupa_does(tmp_path: Path
 async def test_the_benchmark_can_lift_the_coupa_sandboxs_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINSYNC_SANDBOX_COUPA_RATE_PER_SECOND", "100000")
     assert await rate_per_second(tmp_path) == 100000
+
+
+async def test_the_s4hana_sandbox_runs_with_finsyncs_communication_user_and_takes_the_gateway_as_callback(
+        tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    async with serve(launch.sandbox_app("s4hana", settings, "127.0.0.1")) as base_url:
+        async with httpx.AsyncClient(base_url=base_url) as http:
+            items = "/sap/opu/odata/sap/API_JOURNALENTRYITEMBASIC_SRV/A_JournalEntryItemBasic"
+            assert (await http.get(items, auth=(settings.s4hana.user, settings.s4hana.password.get_secret_value()))
+                    ).status_code == 200
+        said = await launch.register_s4hana_confirmations(base_url, "http://gw/callbacks/s4hana/je")
+    assert said == "s4hana confirmations go to http://gw/callbacks/s4hana/je"
+    assert callback_url(sqlite_engine(tmp_path / "sandboxes" / "s4hana.db")) == "http://gw/callbacks/s4hana/je"
+
+
+async def test_a_tenant_that_is_not_the_sandbox_is_only_told_the_endpoint(tmp_path: Path) -> None:
+    async with serve(create_bank(tmp_path / "bank.db")) as elsewhere:
+        said = await launch.register_s4hana_confirmations(elsewhere, "https://gw/cb")
+    assert said == "s4hana: enter https://gw/cb as the confirmation endpoint in the tenant's communication arrangement"

@@ -1,5 +1,6 @@
-"""The whole local stack for end-to-end tests: the real Temporal dev server, the three vendor
-sandboxes and the gateway on loopback ports, and a worker, wired by configuration only."""
+"""The whole local stack for end-to-end tests: the real Temporal dev server, the vendor sandboxes
+(the S/4HANA one's confirmations pointed at the gateway) and the gateway on loopback ports, and a
+worker, wired by configuration only."""
 
 from __future__ import annotations
 
@@ -17,17 +18,20 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from connectors import registry
+from finsync import launch
 from finsync.config import (
     BankVendorSettings,
     ErpVendorSettings,
     ExpenseVendorSettings,
     ProcurementVendorSettings,
+    S4HanaVendorSettings,
     ServiceAddress,
     Settings,
 )
 from finsync.interceptors import CorrelationInterceptor
 from finsync.store import IntegrationStore
 from finsync.temporal import data_converter
+from gateway.app import S4HANA_CONFIRMATIONS
 from gateway.app import create_app as create_gateway
 from sandboxes.bank.app import create_app as create_bank
 from sandboxes.concur.app import create_app as create_concur
@@ -35,6 +39,7 @@ from sandboxes.concur.driver import ConcurDriver
 from sandboxes.coupa.app import create_app as create_coupa
 from sandboxes.coupa.driver import CoupaDriver
 from sandboxes.netsuite.app import create_app as create_netsuite
+from sandboxes.s4hana.app import create_app as create_s4hana
 from tests.support.servers import free_ports, serve
 from worker import run_worker
 from workflows.common import search
@@ -67,13 +72,14 @@ def _temporal() -> str:
 @pytest.fixture(scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     data = tmp_path_factory.mktemp("stack")
-    ports = dict(zip(("concur", "netsuite", "bank", "gateway", "coupa"), free_ports(5), strict=True))
+    ports = dict(zip(("concur", "netsuite", "bank", "gateway", "coupa", "s4hana"), free_ports(6), strict=True))
     settings = Settings(
         data_dir=data, store_url=f"sqlite:///{data / 'finsync.db'}",
         expense=ExpenseVendorSettings(base_url=f"http://127.0.0.1:{ports['concur']}", timeout_seconds=3),
         erp=ErpVendorSettings(base_url=f"http://127.0.0.1:{ports['netsuite']}", timeout_seconds=3),
         bank=BankVendorSettings(base_url=f"http://127.0.0.1:{ports['bank']}", timeout_seconds=3),
         procurement=ProcurementVendorSettings(base_url=f"http://127.0.0.1:{ports['coupa']}", timeout_seconds=3),
+        s4hana=S4HanaVendorSettings(base_url=f"http://127.0.0.1:{ports['s4hana']}", timeout_seconds=3),
         gateway=ServiceAddress(port=ports["gateway"]))
     secrets = settings.webhooks
     env = await WorkflowEnvironment.start_local(
@@ -95,6 +101,9 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         await exits.enter_async_context(serve(create_coupa(
             data / "coupa.db", webhook_secrets=[s.get_secret_value() for s in secrets.procurement_secrets]),
             ports["coupa"]))
+        await exits.enter_async_context(serve(create_s4hana(
+            data / "s4hana.db", webhook_secrets=[s.get_secret_value() for s in secrets.s4hana_secrets],
+            confirmation_delay_seconds=0.2), ports["s4hana"]))
         procurement = registry.build(settings.procurement)
         exits.push_async_callback(procurement.aclose)
         gateway_url = await exits.enter_async_context(serve(
@@ -104,6 +113,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
             client = registry.build(vendor)
             await client.subscribe_webhook(gateway_url + path)
             await client.aclose()
+        await launch.register_s4hana_confirmations(settings.s4hana.base_url, gateway_url + S4HANA_CONFIRMATIONS)
         stop = asyncio.Event()
         worker = asyncio.create_task(run_worker(settings, env.client, stop))
         concur = ConcurDriver(settings.expense.base_url)

@@ -22,8 +22,10 @@ from connectors import registry
 from finsync.temporal import data_converter
 from gateway.app import create_app as create_gateway
 from sandboxes.kit.webhooks import sign
+from sandboxes.s4hana.app import ASYNC_PATH
 from tests.stack.conftest import Stack
 from tests.stack.helpers import bank_reports, submit
+from tests.support.s4hana import journal_entry, soap_request, wait_for
 from tests.support.servers import serve
 from workflows.expense.model import workflow_id
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
@@ -451,3 +453,18 @@ async def test_a_vendors_delivery_is_logged_by_its_outbox_and_by_the_gateway(sta
         await asyncio.sleep(0.1)
     assert len(ids) == 1 and sum(ids[0] in line for line in sent) == 1   # one attempt, one line each
     await stack.client.get_workflow_handle(workflow_id("concur", report_id)).terminate("test over")
+
+
+async def test_s4hanas_confirmation_is_verified_and_acknowledged_by_the_gateway(stack: Stack):
+    s4hana = stack.settings.s4hana
+    async with httpx.AsyncClient(base_url=s4hana.base_url, auth=(s4hana.user, s4hana.password.get_secret_value())) as sap:
+        accepted = await sap.post(ASYNC_PATH, content=soap_request(journal_entry(
+            f"payroll:{uuid.uuid4().hex[:8]}:DE01", [("6500", "10.00", "EUR", "CC-4200"), ("2250", "-10.00", "EUR", None)],
+            posting_date=date.today().isoformat())))
+        assert accepted.status_code == 202
+
+        async def acknowledged() -> dict | None:
+            outbox = (await sap.get("/_sandbox/webhooks")).json()
+            return outbox if outbox["delivered"] else None
+
+        assert await wait_for(acknowledged, timeout=30) == {"pending": 0, "delivered": 1, "dead": 0, "duplicates_sent": 0}
