@@ -12,9 +12,11 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.payroll import EntityJournalRequest, EntityReversalRequest, JournalCheck, PayrollLedgerActivities
     from canonical import BusinessProblem, FinanceEventType, Money, PostedJournal, ProblemCode
+    from canonical.journal import JOURNAL_CONFIRMED_SIGNAL, JournalConfirmation
     from workflows.common.exceptions import ResolutionAction
     from workflows.common.process import WHOLE, BusinessFailure, CancelRequested, FinanceProcess
     from workflows.common.remedies import MoneyState
+    from workflows.common.status import TimelineEntry
     from workflows.payroll.model import (
         PROCESS,
         SIGNAL_ENTITY_DECISION,
@@ -67,6 +69,15 @@ class PayrollEntityWorkflow(FinanceProcess):
         return self.status()
 
     # --- messages -------------------------------------------------------------------------------
+    @workflow.signal(name=JOURNAL_CONFIRMED_SIGNAL)
+    def journal_confirmed(self, confirmation: JournalConfirmation) -> None:
+        """The ERP's asynchronous word on the journal: noted; the read-back stays what decides."""
+        if confirmation.accepted:
+            note = f"the ERP confirmed journal {confirmation.external_id} as {confirmation.document_number}"
+        else:
+            note = f"the ERP refused journal {confirmation.external_id}: {confirmation.reason}"
+        self.timeline.append(TimelineEntry(at=workflow.now(), status=self.business_status.value, note=note[:500]))
+
     @workflow.signal(name=SIGNAL_ENTITY_DECISION)
     def decide(self, decision: EntityDecision) -> None:
         self.decision = self.decision or decision

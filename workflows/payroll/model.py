@@ -8,7 +8,9 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from canonical import Money, PostedJournal
+from canonical.journal import journal_workflow_id
 from canonical.payroll import EntityPayroll, PayrollRunEvent, PayrollRunRef
+from canonical.payroll_journal import journal_external_id
 from workflows.common.exceptions import DatedResolution, OpenException, ResolutionAction
 from workflows.common.status import TimelineEntry
 
@@ -25,7 +27,8 @@ def workflow_id(run: PayrollRunRef) -> str:
 
 
 def entity_workflow_id(run: PayrollRunRef, entity: str) -> str:
-    return f"{workflow_id(run)}-{entity}"
+    """Named after the journal it posts, so the ERP's asynchronous confirmation finds it."""
+    return journal_workflow_id(journal_external_id(run, entity))
 
 
 class PayrollQueues(BaseModel):

@@ -146,6 +146,9 @@ class Ledger:
                            for line in entry.lines]))
         return found
 
+    async def aclose(self) -> None:
+        return None
+
     def reversals(self) -> list[JournalEntry]:
         return [entry for entry in self.journals.values() if entry.reverses_external_id]
 
