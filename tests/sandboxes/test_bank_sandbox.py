@@ -20,6 +20,8 @@ from lxml import etree
 
 from finsync.config import WebhookSettings
 from sandboxes.bank import create_app
+from sandboxes.kit.company import load_company
+from sandboxes.kit.workforce import Workforce
 from tests.support.servers import serve
 
 PAIN001_NS = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
@@ -471,3 +473,26 @@ async def test_a_file_from_a_closed_debtor_account_is_rejected_whole_in_one_grou
             "M-SHUT", "5", "1128.74", "RJCT", "AC05"]
         assert document.find(".//{*}OrgnlPmtInfAndSts") is None and document.find(".//{*}TxInfAndSts") is None
     assert {(tx["status"], tx["reasonCode"], tx["debit"]) for tx in transactions} == {("RJCT", "AC05", None)}
+
+
+async def test_a_generated_employees_closed_account_is_rejected_ac04_by_the_workforces_rule(tmp_path: Path) -> None:
+    workforce = Workforce(load_company())
+    closed, open_ = workforce.employee(8007), workforce.employee(4)      # both in DE01; 8007 is one in 2,000
+    assert closed.iban and open_.iban and closed.country == open_.country == "DE"
+    async with bank(tmp_path / "bank.db", settle_after_seconds=0.1) as http:
+        for msg_id, employee in (("M-W-CLOSED", closed), ("M-W-OPEN", open_)):
+            assert (await submit(http, pain001(msg_id, msg_id.replace("M-", "E-"), creditor_iban=employee.iban))
+                    ).status_code == 202
+        decided = {msg_id: await decision(http, msg_id, msg_id.replace("M-", "E-")) for msg_id in ("M-W-CLOSED", "M-W-OPEN")}
+    assert decided == {"M-W-CLOSED": ("RJCT", "AC04"), "M-W-OPEN": ("ACSC", None)}
+
+
+async def decision(http: httpx.AsyncClient, msg_id: str, end_to_end_id: str, timeout: float = 6.0) -> tuple[str, str | None]:
+    """The bank's decision on one transaction, once it has made one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        transaction = (await http.get(f"/v1/payments/{msg_id}/transactions/{end_to_end_id}")).json()
+        if transaction["status"] != "ACTC":
+            return transaction["status"], transaction["reasonCode"]
+        assert time.monotonic() < deadline, f"{end_to_end_id} still undecided"
+        await asyncio.sleep(0.05)
