@@ -6,7 +6,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
 from lxml import etree
 
 from finsync.config import WebhookSettings
@@ -23,6 +21,7 @@ from sandboxes.bank import create_app
 from sandboxes.kit.company import load_company
 from sandboxes.kit.workforce import Workforce
 from tests.support.servers import serve
+from tests.support.webhooks import Receiver
 
 PAIN001_NS = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
 DEBTOR_IBAN = "DE02120300000000202051"        # the company's EUR account (DE01), company_accounts in the seed
@@ -54,29 +53,6 @@ def pain001(msg_id: str, end_to_end_id: str, *, creditor_iban: str = OPEN_IBAN, 
    <CdtrAcct><Id><IBAN>{creditor_iban}</IBAN></Id></CdtrAcct><RmtInf><Ustrd>Expense report</Ustrd></RmtInf>
   </CdtTrfTxInf></PmtInf>
 </CstmrCdtTrfInitn></Document>""".encode()
-
-
-class Receiver:
-    """A webhook endpoint that records what it gets."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.app = FastAPI()
-
-        @self.app.post("/hooks")
-        async def hook(request: Request) -> dict:
-            self.received.append((dict(request.headers), await request.body()))
-            return {}
-
-    async def wait_for(self, count: int, timeout: float = 6.0) -> list[tuple[dict[str, str], bytes]]:
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count:
-            assert time.monotonic() < deadline, f"got {len(self.received)} webhooks, expected {count}"
-            await asyncio.sleep(0.05)
-        return self.received
-
-    def events(self) -> list[dict]:
-        return [json.loads(body) for _, body in self.received]
 
 
 def signature_is_valid(headers: dict[str, str], body: bytes, secret: str) -> bool:
