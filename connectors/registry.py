@@ -13,19 +13,21 @@ KINDS: dict[str, str] = {
     "netsuite": "connectors.netsuite:NetSuiteClient",
     "iso20022-bank": "connectors.bank:BankClient",
     "coupa": "connectors.coupa:CoupaClient",
+    "workday": "connectors.workday:WorkdayClient",
 }
 
 
 def refuse_built_in_credentials(settings: VendorSettings) -> None:
     """A connector signs with a built-in development credential on loopback only (finsync/guards.py):
-    NetSuite's is the DEV-ONLY key, the other vendors' the default client secret."""
+    NetSuite's is the DEV-ONLY key, the other vendors' the default client secret (and Workday's
+    default refresh token)."""
     if settings.kind == "netsuite" and isinstance(settings, ErpVendorSettings):
         from connectors.netsuite.auth import signing_key
 
         signing_key(settings)     # refuses the DEV-ONLY key itself, as a direct construction must too
-    elif guards.holds_built_in_client_secret(settings):
+    else:
         guards.refuse_built_in(f"the {settings.kind} connector", [settings.base_url, settings.token_url],
-                               [f"{guards.section(settings)}.client_secret"])
+                               guards.built_in_vendor_secrets(settings))
 
 
 def build(settings: VendorSettings) -> Any:

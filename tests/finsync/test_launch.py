@@ -6,9 +6,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from connectors.workday import WorkdayClient
 from finsync import launch
-from finsync.config import Settings
+from finsync.config import PayrollVendorSettings, Settings
 
 
 async def rate_per_second(tmp_path: Path) -> float:
@@ -24,3 +26,27 @@ async def test_the_coupa_sandbox_limits_each_client_as_coupa_does(tmp_path: Path
 async def test_the_benchmark_can_lift_the_coupa_sandboxs_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINSYNC_SANDBOX_COUPA_RATE_PER_SECOND", "100000")
     assert await rate_per_second(tmp_path) == 100000
+
+
+async def test_the_workday_sandbox_serves_the_tenant_report_owner_and_credentials_of_the_settings(tmp_path: Path) -> None:
+    payroll = PayrollVendorSettings(tenant="acme_prod", report_owner="ISU_Acme", client_secret=SecretStr("own secret"),
+                                    refresh_token=SecretStr("own refresh"))
+    app = launch.sandbox_app("workday", Settings(data_dir=tmp_path, payroll_provider=payroll), "127.0.0.1", employees=12)
+    client = WorkdayClient.from_settings(payroll, transport=httpx.ASGITransport(app=app))
+    try:
+        payees, cursor = await client.payees_page("US01", None, 100)
+        _, more = await client.payees_page("DE01", None, 100)
+    finally:
+        await client.aclose()
+    assert cursor is None and more is None and 0 < len(payees) < 12
+
+
+async def test_the_workday_sandbox_keeps_its_workforce_unless_told_otherwise(tmp_path: Path) -> None:
+    async def workforce(**employees: int) -> int:
+        app = launch.sandbox_app("workday", Settings(data_dir=tmp_path), "127.0.0.1", **employees)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox") as http:
+            return (await http.get("/_sandbox/workforce")).json()["employees"]
+
+    assert await workforce() == 1000
+    assert await workforce(employees=50_000) == 50_000
+    assert await workforce() == 50_000

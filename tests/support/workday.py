@@ -12,7 +12,9 @@ from typing import Any
 
 import httpx
 
-from finsync.config import WebhookSettings
+from connectors import registry
+from connectors.workday import WorkdayClient
+from finsync.config import PayrollVendorSettings, WebhookSettings
 from sandboxes.workday import create_app
 from sandboxes.workday.driver import WorkdayDriver
 from tests.support.coupa import Clock
@@ -71,3 +73,8 @@ async def workday_tenant(db: Path, employees: int = 40, **options: Any) -> Async
         async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as api, WorkdayDriver(url) as driver:
             api.headers["Authorization"] = f"Bearer {(await access_token(api)).json()['access_token']}"
             yield Tenant(url, api, driver, hooks, clock)
+
+
+def connector(tenant: Tenant, **settings: Any) -> WorkdayClient:
+    """The Workday connector as the worker builds it, pointed at the sandbox."""
+    return registry.build(PayrollVendorSettings(base_url=tenant.url, **settings))
