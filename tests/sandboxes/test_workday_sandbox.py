@@ -256,9 +256,10 @@ async def test_a_pay_input_is_created_once_per_reference_and_checked(tenant: Ten
     created = await tenant.api.post(inputs, json=body)
     repeated = await tenant.api.post(inputs, json=body)
     conflicting = await tenant.api.post(inputs, json={**body, "amount": "90.00"})
-    refused = [await tenant.api.post(inputs, json={**body, "reference": f"r{i}", **change}) for i, change in enumerate([
-        {"currency": "USD"}, {"worker": "W000999"}, {"amount": "12.345"}, {"amount": "-5.00"}, {"payComponent": "BONUS"},
-        {"worker": None}])]
+    changes: list[dict[str, Any]] = [{"currency": "USD"}, {"worker": "W000999"}, {"amount": "12.345"}, {"amount": "-5.00"},
+                                     {"payComponent": "BONUS"}, {"worker": None}]
+    refused = [await tenant.api.post(inputs, json={**body, "reference": f"r{i}", **change})
+               for i, change in enumerate(changes)]
 
     assert created.status_code == 201 and repeated.status_code == 200 and repeated.json() == created.json()
     assert created.json()["amount"] == "86.40" and created.json()["payRun"] is None
