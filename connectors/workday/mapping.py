@@ -103,8 +103,10 @@ def result_rows(entries: Iterable[dict[str, Any]]) -> list[PayResultRow]:
             raise ValueError(f"pay component type {str(entry['Pay_Component_Type'])[:40]!r} is unknown")
         texts = (entry["Worker_ID"], entry["Legal_Entity"], entry["Cost_Center"], entry["Pay_Component"],
                  entry["Currency"], entry.get("Reference", ""))
-        if not all(type(text) is str for text in texts):
-            raise ValueError("a worker, entity, cost center, component, currency or reference is not text")
+        try:
+            "".join(texts)   # unless all are text: the quickest check there is, 350,000 times over
+        except TypeError:
+            raise ValueError("a worker, entity, cost center, component, currency or reference is not text") from None
         rows.append(PayResultRow(texts[0], texts[1], texts[2], texts[3], kind, amount(entry["Amount"]), texts[4],
                                  period_end, texts[5]))
     return rows

@@ -22,6 +22,7 @@ from canonical.payroll import PayComponentKind, PayResultRow, PayrollRunEvent, P
 from connectors.errors import BusinessRuleError, NotFoundError, TransientVendorError
 from connectors.workday import WorkdayClient
 from connectors.workday.events import parse_run_event
+from connectors.workday.mapping import result_rows
 from connectors.workday.problems import REFUSED
 from gateway.verify import Verifier
 from tests.support.workday import PAYROLL_SECRET, Tenant, connector, workday_tenant
@@ -264,3 +265,15 @@ async def test_a_wrong_refresh_token_is_a_configuration_error_retried_not_a_data
             await wrong.run("PAYRUN-000001")
     finally:
         await wrong.aclose()
+
+
+def test_a_result_row_that_cannot_be_taken_as_it_is_says_why():
+    row = {"Worker_ID": "W000001", "Legal_Entity": "US01", "Cost_Center": "CC-1000", "Pay_Component": "SALARY",
+           "Pay_Component_Type": "Earning", "Amount": "5416.67", "Currency": "USD", "Period_End_Date": "2026-03-31"}
+    assert result_rows([row])[0].amount == Decimal("5416.67")
+    for change, said in [({"Pay_Component_Type": "Perk"}, "'Perk' is unknown"), ({"Amount": "NaN"}, "not an amount"),
+                         ({"Amount": 12.5}, "float, not a decimal"), ({"Worker_ID": 7}, "not text")]:
+        with pytest.raises(ValueError, match=said):
+            result_rows([{**row, **change}])
+    with pytest.raises(KeyError):
+        result_rows([{k: v for k, v in row.items() if k != "Amount"}])
