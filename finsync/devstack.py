@@ -79,6 +79,7 @@ def write_local_config(data_dir: Path) -> Path:
             "erp": {"kind": "netsuite", "base_url": defaults.erp.base_url},
             "bank": {"kind": "iso20022-bank", "base_url": defaults.bank.base_url},
             "procurement": {"kind": "coupa", "base_url": defaults.procurement.base_url},
+            "payroll_provider": {"kind": "workday", "base_url": defaults.payroll_provider.base_url},
             "gateway": {"host": defaults.gateway.host, "port": defaults.gateway.port},
         }
         path.write_text("# Written by `finsync dev` for the local stack. Edit freely: it is not overwritten.\n"
@@ -94,7 +95,7 @@ def services(settings: Settings, python: str) -> list[Service]:
     cli = [python, "-m", "finsync.cli"]
     sandbox_ports = {name: int(getattr(settings, role).base_url.rsplit(":", 1)[1])
                      for name, role in (("concur", "expense"), ("netsuite", "erp"), ("bank", "bank"),
-                                        ("coupa", "procurement"))}
+                                        ("coupa", "procurement"), ("workday", "payroll_provider"))}
     return [
         Service("temporal", int(temporal_port), [
             temporal_bin, "server", "start-dev", "--ip", temporal_host, "--port", temporal_port,
@@ -251,7 +252,7 @@ def _subscribe_webhooks(settings: Settings) -> None:
 
     async def subscribe() -> None:
         for vendor, path in ((settings.expense, "/webhooks/expense"), (settings.bank, "/webhooks/bank"),
-                             (settings.procurement, "/webhooks/procurement")):
+                             (settings.procurement, "/webhooks/procurement"), (settings.payroll_provider, "/webhooks/payroll")):
             client = registry.build(vendor)
             try:
                 await client.subscribe_webhook(gateway + path)

@@ -24,7 +24,7 @@ from tests.support.servers import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("temporal", "temporal Web UI", "sandbox:concur", "sandbox:netsuite", "sandbox:bank", "sandbox:coupa",
-            "gateway")
+            "sandbox:workday", "gateway")
 
 
 def stack_config(folder: Path) -> tuple[Path, dict[str, int]]:
@@ -38,6 +38,7 @@ def stack_config(folder: Path) -> tuple[Path, dict[str, int]]:
         "erp": {"base_url": f"http://127.0.0.1:{ports['sandbox:netsuite']}"},
         "bank": {"base_url": f"http://127.0.0.1:{ports['sandbox:bank']}"},
         "procurement": {"base_url": f"http://127.0.0.1:{ports['sandbox:coupa']}"},
+        "payroll_provider": {"base_url": f"http://127.0.0.1:{ports['sandbox:workday']}"},
         "gateway": {"port": ports["gateway"]},
     }))
     return path, ports
@@ -83,6 +84,15 @@ def test_the_local_stack_runs_the_procurement_sandbox_on_8704(tmp_path: Path):
     assert written["procurement"] == {"kind": "coupa", "base_url": "http://127.0.0.1:8704"}
 
 
+def test_the_local_stack_runs_the_payroll_sandbox_on_8705(tmp_path: Path):
+    workday = next(s for s in services(Settings(data_dir=tmp_path), sys.executable) if s.name == "sandbox:workday")
+    assert workday.port == 8705
+    assert workday.command[-4:] == ["sandbox", "workday", "--port", "8705"]
+    assert workday.health_url == "http://127.0.0.1:8705/_sandbox/health"
+    written = tomllib.loads(write_local_config(tmp_path / "data").read_text())
+    assert written["payroll_provider"] == {"kind": "workday", "base_url": "http://127.0.0.1:8705"}
+
+
 @pytest.mark.stack
 async def test_a_killed_finsync_dev_takes_its_children_and_their_ports_with_it(tmp_path: Path):
     config, ports = stack_config(tmp_path)
@@ -97,7 +107,7 @@ async def test_a_killed_finsync_dev_takes_its_children_and_their_ports_with_it(t
         # Ready means subscribed: the expense platform already posts to the gateway.
         assert f"http://127.0.0.1:{ports['gateway']}/webhooks/expense" in await _subscribed_endpoints(ports)
         children = _children(dev.pid)
-        assert len(children) == 7
+        assert len(children) == 8
 
         os.kill(dev.pid, signal.SIGKILL)
         await dev.wait()

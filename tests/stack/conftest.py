@@ -1,5 +1,5 @@
-"""The whole local stack for end-to-end tests: the real Temporal dev server, the three vendor
-sandboxes and the gateway on loopback ports, and a worker, wired by configuration only."""
+"""The whole local stack for end-to-end tests: the real Temporal dev server, the vendor sandboxes
+and the gateway on loopback ports, and a worker, wired by configuration only."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from finsync.config import (
     BankVendorSettings,
     ErpVendorSettings,
     ExpenseVendorSettings,
+    PayrollVendorSettings,
     ProcurementVendorSettings,
     ServiceAddress,
     Settings,
@@ -35,6 +36,8 @@ from sandboxes.concur.driver import ConcurDriver
 from sandboxes.coupa.app import create_app as create_coupa
 from sandboxes.coupa.driver import CoupaDriver
 from sandboxes.netsuite.app import create_app as create_netsuite
+from sandboxes.workday.app import create_app as create_workday
+from sandboxes.workday.driver import WorkdayDriver
 from tests.support.servers import free_ports, serve
 from worker import run_worker
 from workflows.common import search
@@ -48,6 +51,7 @@ class Stack:
     concur: ConcurDriver
     gateway_url: str
     coupa: CoupaDriver
+    workday: WorkdayDriver         # the payroll team (its tenant has STACK_EMPLOYEES workers to start with)
 
     async def set_faults(self, base_url: str, **faults: object) -> dict:
         async with httpx.AsyncClient() as http:
@@ -60,6 +64,9 @@ class Stack:
             return (await http.get(f"{base_url}/_sandbox/faults")).json()["injected"]
 
 
+STACK_EMPLOYEES = 50
+
+
 def _temporal() -> str:
     return shutil.which("temporal", path=str(Path(sys.executable).parent)) or shutil.which("temporal") or "temporal"
 
@@ -67,13 +74,14 @@ def _temporal() -> str:
 @pytest.fixture(scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     data = tmp_path_factory.mktemp("stack")
-    ports = dict(zip(("concur", "netsuite", "bank", "gateway", "coupa"), free_ports(5), strict=True))
+    ports = dict(zip(("concur", "netsuite", "bank", "gateway", "coupa", "workday"), free_ports(6), strict=True))
     settings = Settings(
         data_dir=data, store_url=f"sqlite:///{data / 'finsync.db'}",
         expense=ExpenseVendorSettings(base_url=f"http://127.0.0.1:{ports['concur']}", timeout_seconds=3),
         erp=ErpVendorSettings(base_url=f"http://127.0.0.1:{ports['netsuite']}", timeout_seconds=3),
         bank=BankVendorSettings(base_url=f"http://127.0.0.1:{ports['bank']}", timeout_seconds=3),
         procurement=ProcurementVendorSettings(base_url=f"http://127.0.0.1:{ports['coupa']}", timeout_seconds=3),
+        payroll_provider=PayrollVendorSettings(base_url=f"http://127.0.0.1:{ports['workday']}"),
         gateway=ServiceAddress(port=ports["gateway"]))
     secrets = settings.webhooks
     env = await WorkflowEnvironment.start_local(
@@ -95,12 +103,16 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         await exits.enter_async_context(serve(create_coupa(
             data / "coupa.db", webhook_secrets=[s.get_secret_value() for s in secrets.procurement_secrets]),
             ports["coupa"]))
+        await exits.enter_async_context(serve(create_workday(
+            data / "workday.db", employees=STACK_EMPLOYEES,
+            webhook_secrets=[s.get_secret_value() for s in secrets.payroll_secrets]), ports["workday"]))
         procurement = registry.build(settings.procurement)
         exits.push_async_callback(procurement.aclose)
         gateway_url = await exits.enter_async_context(serve(
             create_gateway(settings, env.client, store, platform, procurement), ports["gateway"]))
         for vendor, path in ((settings.expense, "/webhooks/expense"), (settings.bank, "/webhooks/bank"),
-                             (settings.procurement, "/webhooks/procurement")):
+                             (settings.procurement, "/webhooks/procurement"),
+                             (settings.payroll_provider, "/webhooks/payroll")):
             client = registry.build(vendor)
             await client.subscribe_webhook(gateway_url + path)
             await client.aclose()
@@ -110,8 +122,10 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         exits.push_async_callback(concur.aclose)
         coupa = CoupaDriver(settings.procurement.base_url)
         exits.push_async_callback(coupa.aclose)
+        workday = WorkdayDriver(settings.payroll_provider.base_url)
+        exits.push_async_callback(workday.aclose)
         try:
-            yield Stack(settings, env.client, store, concur, gateway_url, coupa)
+            yield Stack(settings, env.client, store, concur, gateway_url, coupa, workday)
         finally:
             stop.set()
             await worker
