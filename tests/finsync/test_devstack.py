@@ -75,22 +75,15 @@ def test_dev_runs_from_the_finsync_toml_the_other_commands_find(tmp_path: Path, 
     assert not (tmp_path / ".finsync").exists()  # no second configuration written beside it
 
 
-def test_the_local_stack_runs_the_procurement_sandbox_on_8704(tmp_path: Path):
-    coupa = next(s for s in services(Settings(data_dir=tmp_path), sys.executable) if s.name == "sandbox:coupa")
-    assert coupa.port == 8704
-    assert coupa.command[-4:] == ["sandbox", "coupa", "--port", "8704"]
-    assert coupa.health_url == "http://127.0.0.1:8704/_sandbox/health"
+@pytest.mark.parametrize(("sandbox", "section", "kind", "port"), [("coupa", "procurement", "coupa", 8704),
+                                                                   ("workday", "payroll_provider", "workday", 8705)])
+def test_the_local_stack_runs_each_sandbox_on_its_port(tmp_path: Path, sandbox: str, section: str, kind: str, port: int):
+    service = next(s for s in services(Settings(data_dir=tmp_path), sys.executable) if s.name == f"sandbox:{sandbox}")
+    assert service.port == port
+    assert service.command[-4:] == ["sandbox", sandbox, "--port", str(port)]
+    assert service.health_url == f"http://127.0.0.1:{port}/_sandbox/health"
     written = tomllib.loads(write_local_config(tmp_path / "data").read_text())
-    assert written["procurement"] == {"kind": "coupa", "base_url": "http://127.0.0.1:8704"}
-
-
-def test_the_local_stack_runs_the_payroll_sandbox_on_8705(tmp_path: Path):
-    workday = next(s for s in services(Settings(data_dir=tmp_path), sys.executable) if s.name == "sandbox:workday")
-    assert workday.port == 8705
-    assert workday.command[-4:] == ["sandbox", "workday", "--port", "8705"]
-    assert workday.health_url == "http://127.0.0.1:8705/_sandbox/health"
-    written = tomllib.loads(write_local_config(tmp_path / "data").read_text())
-    assert written["payroll_provider"] == {"kind": "workday", "base_url": "http://127.0.0.1:8705"}
+    assert written[section] == {"kind": kind, "base_url": f"http://127.0.0.1:{port}"}
 
 
 @pytest.mark.stack
