@@ -268,11 +268,13 @@ async def test_a_wrong_refresh_token_is_a_configuration_error_retried_not_a_data
 
 
 def test_a_result_row_that_cannot_be_taken_as_it_is_says_why():
-    row = {"Worker_ID": "W000001", "Legal_Entity": "US01", "Cost_Center": "CC-1000", "Pay_Component": "SALARY",
+    row: dict[str, Any] = {"Worker_ID": "W000001", "Legal_Entity": "US01", "Cost_Center": "CC-1000", "Pay_Component": "SALARY",
            "Pay_Component_Type": "Earning", "Amount": "5416.67", "Currency": "USD", "Period_End_Date": "2026-03-31"}
     assert result_rows([row])[0].amount == Decimal("5416.67")
-    for change, said in [({"Pay_Component_Type": "Perk"}, "'Perk' is unknown"), ({"Amount": "NaN"}, "not an amount"),
-                         ({"Amount": 12.5}, "float, not a decimal"), ({"Worker_ID": 7}, "not text")]:
+    changes: list[tuple[dict[str, Any], str]] = [
+        ({"Pay_Component_Type": "Perk"}, "'Perk' is unknown"), ({"Amount": "NaN"}, "not an amount"),
+        ({"Amount": 12.5}, "float, not a decimal"), ({"Worker_ID": 7}, "not text")]
+    for change, said in changes:
         with pytest.raises(ValueError, match=said):
             result_rows([{**row, **change}])
     with pytest.raises(KeyError):

@@ -457,7 +457,7 @@ async def test_a_generated_employees_closed_account_is_rejected_ac04_by_the_work
     assert closed.iban and open_.iban and closed.country == open_.country == "DE"
     async with bank(tmp_path / "bank.db", settle_after_seconds=0.1) as http:
         for msg_id, employee in (("M-W-CLOSED", closed), ("M-W-OPEN", open_)):
-            assert (await submit(http, pain001(msg_id, msg_id.replace("M-", "E-"), creditor_iban=employee.iban))
+            assert (await submit(http, pain001(msg_id, msg_id.replace("M-", "E-"), creditor_iban=employee.account_id))
                     ).status_code == 202
         decided = {msg_id: await decision(http, msg_id, msg_id.replace("M-", "E-")) for msg_id in ("M-W-CLOSED", "M-W-OPEN")}
     assert decided == {"M-W-CLOSED": ("RJCT", "AC04"), "M-W-OPEN": ("ACSC", None)}
