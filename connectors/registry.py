@@ -14,13 +14,14 @@ KINDS: dict[str, str] = {
     "s4hana": "connectors.s4hana:S4HanaClient",
     "iso20022-bank": "connectors.bank:BankClient",
     "coupa": "connectors.coupa:CoupaClient",
+    "workday": "connectors.workday:WorkdayClient",
 }
 
 
 def refuse_built_in_credentials(settings: VendorSettings) -> None:
     """A connector signs with a built-in development credential on loopback only (finsync/guards.py):
     NetSuite's is the DEV-ONLY key, S/4HANA's the communication user's default password, the other
-    vendors' the default client secret."""
+    vendors' the default client secret (and Workday's default refresh token)."""
     if settings.kind == "netsuite" and isinstance(settings, ErpVendorSettings):
         from connectors.netsuite.auth import signing_key
 
@@ -29,9 +30,9 @@ def refuse_built_in_credentials(settings: VendorSettings) -> None:
         if guards.holds_built_in_password(settings):
             guards.refuse_built_in(f"the {settings.kind} connector", [settings.base_url],
                                    [f"{guards.section(settings)}.password"])
-    elif guards.holds_built_in_client_secret(settings):
+    else:
         guards.refuse_built_in(f"the {settings.kind} connector", [settings.base_url, settings.token_url],
-                               [f"{guards.section(settings)}.client_secret"])
+                               guards.built_in_vendor_secrets(settings))
 
 
 def build(settings: VendorSettings) -> Any:

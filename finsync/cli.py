@@ -35,7 +35,8 @@ app.add_typer(report_app, name="report")
 codec_key_app = typer.Typer(help="Keys of the payload codec ([temporal.codec] keys).", no_args_is_help=True)
 app.add_typer(codec_key_app, name="codec-key")
 
-SANDBOXES = {"concur": "expense", "netsuite": "erp", "bank": "bank", "coupa": "procurement", "s4hana": "s4hana"}
+SANDBOXES = {"concur": "expense", "netsuite": "erp", "bank": "bank", "coupa": "procurement", "s4hana": "s4hana",
+             "workday": "payroll_provider"}
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -213,9 +214,12 @@ def gateway() -> None:
 
 
 @app.command()
-def sandbox(name: str = typer.Argument(..., help="concur, netsuite, bank, coupa or s4hana"),
+def sandbox(name: str = typer.Argument(..., help="concur, netsuite, bank, coupa, s4hana or workday"),
             port: int = typer.Option(..., help="port to listen on"),
-            host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0 in a container)")) -> None:
+            host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0 in a container)"),
+            employees: int | None = typer.Option(None, min=1, max=1_000_000, envvar="FINSYNC_SANDBOX_WORKDAY_EMPLOYEES",
+                                                 help="workday only: the workforce's size (default: as it was, "
+                                                 "1,000 at first)")) -> None:
     """Run one vendor sandbox (state under the data folder; faults from FINSYNC_SANDBOX_FAULTS)."""
     import uvicorn
 
@@ -226,7 +230,7 @@ def sandbox(name: str = typer.Argument(..., help="concur, netsuite, bank, coupa 
         raise typer.Exit(2)
     correlation.install_logging()   # the webhook outbox logs each delivery attempt
     settings = _settings()
-    api = _refuse_built_in_credentials(lambda: launch.sandbox_app(name, settings, host))
+    api = _refuse_built_in_credentials(lambda: launch.sandbox_app(name, settings, host, employees))
     uvicorn.run(api, host=host, port=port, log_level="warning")
 
 

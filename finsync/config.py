@@ -137,7 +137,7 @@ class TemporalSettings(BaseModel):
 
 
 class VendorSettings(BaseModel):
-    kind: str                          # which connector: "concur", "netsuite", "s4hana", "iso20022-bank", "coupa"
+    kind: str                          # which connector: "concur", "netsuite", "s4hana", "iso20022-bank", "coupa", "workday"
     base_url: str
     token_url: str | None = None       # default: the vendor's usual path under base_url
     client_id: str = "finsync"
@@ -204,6 +204,21 @@ class ProcurementVendorSettings(VendorSettings):
     poll_enabled: bool = True          # False: setup and dev pause the schedule (or create none)
     poll_interval_seconds: int = Field(60, ge=10)
     poll_overlap_seconds: int = Field(120, ge=0)
+
+
+class PayrollVendorSettings(VendorSettings):
+    """The payroll system (Workday): OAuth 2.0 with the refresh token of the integration system user
+    its API client was registered for, and the RaaS reports that user shares."""
+
+    kind: str = "workday"
+    base_url: str = "http://127.0.0.1:8705"
+    task_queue: str = "finsync-payroll"
+    max_requests_per_second: float | None = 10
+    timeout_seconds: float = 30.0      # a page of results is thousands of rows
+    tenant: str = "finsync_demo"
+    report_owner: str = "ISU_Finsync"  # the user the RaaS reports are shared by (in their URLs)
+    refresh_token: SecretStr = SecretStr("sandbox-refresh-token")
+    results_page_size: int = Field(5000, ge=1, le=10_000)   # rows of the results report per call
 
 
 class DebtorAccount(BaseModel):
@@ -276,6 +291,8 @@ class WebhookSettings(BaseModel):
     procurement_secrets: list[SecretStr] = [SecretStr("whsec_Zmluc3luYy1sb2NhbC1wcm9jdXJlbWVudC13ZWJob29rLWtleQ==")]
     # SAP S/4HANA's asynchronous journal entry confirmations (the sandbox signs them; see gateway/app.py).
     s4hana_secrets: list[SecretStr] = [SecretStr("whsec_Zmluc3luYy1sb2NhbC1zNGhhbmEtd2ViaG9vay1rZXk=")]
+    # The payroll system's pay run events (finalized, reopened, cancelled).
+    payroll_secrets: list[SecretStr] = [SecretStr("whsec_Zmluc3luYy1sb2NhbC1wYXlyb2xsLXdlYmhvb2sta2V5")]
     tolerance_seconds: int = 300
     max_body_bytes: int = 256 * 1024
 
@@ -342,6 +359,7 @@ class Settings(BaseSettings):
     bank: BankVendorSettings = BankVendorSettings()
     procurement: ProcurementVendorSettings = ProcurementVendorSettings()
     s4hana: S4HanaVendorSettings = S4HanaVendorSettings()    # the SAP-shaped ERP (which entity posts where: the process's config)
+    payroll_provider: PayrollVendorSettings = PayrollVendorSettings()
     webhooks: WebhookSettings = WebhookSettings()
     gateway: ServiceAddress = ServiceAddress(port=8700)
     rules: RulesSettings = RulesSettings()

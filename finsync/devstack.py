@@ -89,6 +89,7 @@ def write_local_config(data_dir: Path) -> Path:
             "bank": {"kind": "iso20022-bank", "base_url": defaults.bank.base_url},
             "procurement": {"kind": "coupa", "base_url": defaults.procurement.base_url},
             "s4hana": {"kind": "s4hana", "base_url": defaults.s4hana.base_url},
+            "payroll_provider": {"kind": "workday", "base_url": defaults.payroll_provider.base_url},
             "gateway": {"host": defaults.gateway.host, "port": defaults.gateway.port},
         }
         _write_private(path, "# Written by `finsync dev` for the local stack. Edit freely: it is not overwritten.\n"
@@ -144,7 +145,8 @@ def services(settings: Settings, python: str) -> list[Service]:
     cli = [python, "-m", "finsync.cli"]
     sandbox_ports = {name: int(getattr(settings, role).base_url.rsplit(":", 1)[1])
                      for name, role in (("concur", "expense"), ("netsuite", "erp"), ("bank", "bank"),
-                                        ("coupa", "procurement"), ("s4hana", "s4hana"))}
+                                        ("coupa", "procurement"), ("s4hana", "s4hana"),
+                                        ("workday", "payroll_provider"))}
     codec = settings.temporal.codec
     # The Web UI asks the codec server to decode; with the codec off there is nothing to decode.
     codec_endpoint = ["--ui-codec-endpoint", codec.endpoint] if codec.enabled else []
@@ -310,7 +312,7 @@ def _subscribe_webhooks(settings: Settings) -> None:
 
     async def subscribe() -> None:
         for vendor, path in ((settings.expense, "/webhooks/expense"), (settings.bank, "/webhooks/bank"),
-                             (settings.procurement, "/webhooks/procurement")):
+                             (settings.procurement, "/webhooks/procurement"), (settings.payroll_provider, "/webhooks/payroll")):
             client = registry.build(vendor)
             try:
                 await client.subscribe_webhook(gateway + path)

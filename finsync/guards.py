@@ -21,6 +21,7 @@ from finsync.config import (
     BankVendorSettings,
     ErpVendorSettings,
     ExpenseVendorSettings,
+    PayrollVendorSettings,
     ProcurementVendorSettings,
     S4HanaVendorSettings,
     VendorSettings,
@@ -81,7 +82,8 @@ def _holds_default(values: list[SecretStr], defaults: list[SecretStr]) -> bool:
 def built_in_webhook_secrets(webhooks: WebhookSettings) -> list[str]:
     """The webhook secret settings that accept a signature made with a built-in secret."""
     fields = WebhookSettings.model_fields
-    return [f"webhooks.{name}" for name in ("expense_secrets", "bank_secrets", "procurement_secrets", "s4hana_secrets")
+    return [f"webhooks.{name}" for name in ("expense_secrets", "bank_secrets", "procurement_secrets", "s4hana_secrets",
+                                            "payroll_secrets")
             if _holds_default(getattr(webhooks, name), fields[name].default)]
 
 
@@ -95,11 +97,23 @@ def holds_built_in_password(vendor: S4HanaVendorSettings) -> bool:
     return vendor.password.get_secret_value() == default.get_secret_value()
 
 
+def built_in_vendor_secrets(vendor: VendorSettings) -> list[str]:
+    """The vendor's settings that still hold a built-in development secret: its client secret, and
+    the payroll provider's refresh token."""
+    found = [f"{section(vendor)}.client_secret"] if holds_built_in_client_secret(vendor) else []
+    if isinstance(vendor, PayrollVendorSettings):
+        default = PayrollVendorSettings.model_fields["refresh_token"].default
+        if vendor.refresh_token.get_secret_value() == default.get_secret_value():
+            found.append(f"{section(vendor)}.refresh_token")
+    return found
+
+
 def section(vendor: VendorSettings) -> str:
-    """The settings section a vendor's configuration lives in (``expense``, ``erp``, ``bank``, ``procurement``,
-    ``s4hana``)."""
+    """The settings section a vendor's configuration lives in (``expense``, ``erp``, ``bank``,
+    ``procurement``, ``s4hana``, ``payroll_provider``)."""
     sections = {ExpenseVendorSettings: "expense", ErpVendorSettings: "erp", BankVendorSettings: "bank",
-                ProcurementVendorSettings: "procurement", S4HanaVendorSettings: "s4hana"}
+                ProcurementVendorSettings: "procurement", S4HanaVendorSettings: "s4hana",
+                PayrollVendorSettings: "payroll_provider"}
     return next((name for cls, name in sections.items() if isinstance(vendor, cls)), vendor.kind)
 
 

@@ -24,7 +24,10 @@ from finsync.config import ErpVendorSettings, Settings
 from sandboxes.kit.faults import FaultConfig
 from sandboxes.kit.guard import Credential, refuse_built_in
 
-SANDBOX_ROLES = {"concur": "expense", "netsuite": "erp", "bank": "bank", "coupa": "procurement", "s4hana": "s4hana"}
+SANDBOX_ROLES = {"concur": "expense", "netsuite": "erp", "bank": "bank", "coupa": "procurement", "s4hana": "s4hana",
+                 "workday": "payroll_provider"}
+# The webhook secrets each role's sandbox signs with (webhooks.<name>), where not "<role>_secrets".
+WEBHOOK_SECRETS = {"payroll_provider": "payroll_secrets"}
 
 
 def check_gateway(settings: Settings) -> None:
@@ -34,13 +37,15 @@ def check_gateway(settings: Settings) -> None:
 
 
 def check_worker(settings: Settings) -> None:
-    for vendor in (settings.expense, settings.erp, settings.bank, settings.procurement, settings.s4hana):
+    for vendor in (settings.expense, settings.erp, settings.bank, settings.procurement, settings.s4hana,
+                   settings.payroll_provider):
         registry.refuse_built_in_credentials(vendor)
 
 
-def sandbox_app(name: str, settings: Settings, host: str) -> Any:
+def sandbox_app(name: str, settings: Settings, host: str, employees: int | None = None) -> Any:
     """Sandbox ``name``'s ASGI app, accepting what finsync's connectors send and signing webhooks
-    as finsync's gateway verifies them; refused beyond loopback while any of those is built in."""
+    as finsync's gateway verifies them; refused beyond loopback while any of those is built in.
+    ``employees``: the Workday sandbox's workforce (else what it had, else its default)."""
     module = import_module(f"sandboxes.{name}.app")
     kwargs: dict[str, Any] = {"faults": FaultConfig.from_env(name)}
     if name == "netsuite":
@@ -59,11 +64,12 @@ def sandbox_app(name: str, settings: Settings, host: str) -> Any:
     else:
         role = SANDBOX_ROLES[name]
         vendor = getattr(settings, role)
-        secrets = [s.get_secret_value() for s in getattr(settings.webhooks, f"{role}_secrets")]
+        secrets_name = WEBHOOK_SECRETS.get(role, f"{role}_secrets")
+        secrets = [s.get_secret_value() for s in getattr(settings.webhooks, secrets_name)]
         kwargs["webhook_secrets"] = secrets
         kwargs["clients"] = {vendor.client_id: vendor.client_secret.get_secret_value()}
         credentials = [
-            Credential(f"webhooks.{role}_secrets", _unprefixed(secrets), _unprefixed(module.DEFAULT_WEBHOOK_SECRETS)),
+            Credential(f"webhooks.{secrets_name}", _unprefixed(secrets), _unprefixed(module.DEFAULT_WEBHOOK_SECRETS)),
             Credential(f"{role}.client_secret", kwargs["clients"].values(), module.DEFAULT_CLIENTS.values())]
     if name == "bank":
         # How long the bank takes to decide a payment (the benchmark sets 0).
@@ -72,6 +78,12 @@ def sandbox_app(name: str, settings: Settings, host: str) -> Any:
         # Requests a second per client, Coupa's 25 unless set: the benchmark lifts it, because its
         # people (warehouse, supplier) would otherwise share finsync's client, as they do not in Coupa.
         kwargs["rate_per_second"] = float(os.environ["FINSYNC_SANDBOX_COUPA_RATE_PER_SECOND"])
+    if name == "workday":
+        payroll = settings.payroll_provider
+        kwargs.update(tenant=payroll.tenant, report_owner=payroll.report_owner,
+                      refresh_token=payroll.refresh_token.get_secret_value(), employees=employees)
+        credentials.append(Credential("payroll_provider.refresh_token", [kwargs["refresh_token"]],
+                                      module.DEFAULT_REFRESH_TOKENS))
     refuse_built_in(name, host, credentials, env_prefix="FINSYNC_")
     return module.create_app(settings.data_dir / "sandboxes" / f"{name}.db", **kwargs)
 

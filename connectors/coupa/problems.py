@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
 from canonical import BusinessProblem
 from connectors.errors import BusinessRuleError
+from connectors.payloads import why
 
 VENDOR = "coupa"
 REFUSED = "COUPA_REFUSED"              # Coupa would not do it (a document's state, a rule)
@@ -51,13 +51,5 @@ def not_found(what: str) -> BusinessRuleError:
 def unreadable(what: str, error: Exception) -> BusinessRuleError:
     return BusinessRuleError(VENDOR, BusinessProblem(
         code=UNREADABLE, system="procurement", subject=what,
-        reason=f"Coupa's {what} cannot be taken as it is ({_why(error)[:SHOWN]}); correct it in Coupa, then retry."))
+        reason=f"Coupa's {what} cannot be taken as it is ({why(error)[:SHOWN]}); correct it in Coupa, then retry."))
 
-
-def _why(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return "; ".join((".".join(str(p) for p in e["loc"]) + ": " if e["loc"] else "")
-                         + e["msg"].removeprefix("Value error, ") for e in error.errors()[:3])
-    if isinstance(error, KeyError):
-        return f"it has no {error.args[0]}"
-    return str(error).splitlines()[0] if str(error) else type(error).__name__

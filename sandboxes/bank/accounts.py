@@ -1,5 +1,7 @@
 """The bank's account registry: the demo employees' accounts (some of them closed), and the
-company's own accounts with their currencies."""
+company's own accounts with their currencies. The generated workforce's accounts (a payroll's
+employees, sandboxes/kit/workforce.py) are not registered: the workforce's own rule says which of
+them are closed, unless the registry has been told otherwise."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from sqlmodel import Session, select
 
 from sandboxes.bank.tables import Account, CustomerAccount
 from sandboxes.kit.db import session
+from sandboxes.kit.workforce import closed_account
 
 
 def normalise(account_id: str) -> str:
@@ -49,9 +52,10 @@ def account_currency(db: Session, account_id: str) -> str | None:
 
 
 def is_closed(db: Session, account_id: str) -> bool:
-    """Unknown accounts are at other banks, and taken to be open."""
+    """A registered account as registered; a generated employee's as the workforce says; any other
+    account is at another bank, and taken to be open."""
     account = db.get(Account, normalise(account_id))
-    return account is not None and account.closed
+    return account.closed if account is not None else closed_account(account_id)
 
 
 def set_closed(engine: Engine, account_id: str, closed: bool) -> Account:

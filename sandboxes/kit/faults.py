@@ -51,7 +51,7 @@ class FaultConfig(BaseModel):
         data = json.loads(raw)
         if isinstance(data, dict) and sandbox in data:
             data = data[sandbox]
-        elif isinstance(data, dict) and set(data) & {"concur", "erp", "bank", "netsuite", "coupa", "s4hana"}:
+        elif isinstance(data, dict) and set(data) & {"concur", "erp", "bank", "netsuite", "coupa", "s4hana", "workday"}:
             data = {}
         return cls.model_validate(data)
 

@@ -46,6 +46,11 @@ async def token_status(name: str, app: Any, settings: Settings) -> int:
         elif name == "s4hana":   # a communication user, no token: whether it may read at all
             response = await http.get("/sap/opu/odata/sap/API_JOURNALENTRYITEMBASIC_SRV/A_JournalEntryItemBasic", auth=(
                 settings.s4hana.user, settings.s4hana.password.get_secret_value()))
+        elif name == "workday":
+            payroll = settings.payroll_provider
+            response = await http.post(f"/ccx/oauth2/{payroll.tenant}/token", data={
+                "grant_type": "refresh_token", "refresh_token": payroll.refresh_token.get_secret_value(),
+                "client_id": payroll.client_id, "client_secret": payroll.client_secret.get_secret_value()})
         elif name == "bank":
             response = await http.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(
                 settings.bank.client_id, settings.bank.client_secret.get_secret_value()))

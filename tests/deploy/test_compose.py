@@ -20,7 +20,7 @@ from dotenv import dotenv_values
 from connectors import registry
 from finsync import launch
 from finsync.codec_server import create_app as create_codec_server
-from finsync.config import Settings, VendorSettings, WebhookSettings
+from finsync.config import PayrollVendorSettings, Settings, VendorSettings, WebhookSettings
 from sandboxes.bank.app import DEFAULT_CLIENTS as BANK_CLIENTS
 from sandboxes.concur.app import DEFAULT_CLIENTS as CONCUR_CLIENTS
 from tests.deploy.helpers import token_status
@@ -84,7 +84,7 @@ def settings_of(name: str, env_file: Mapping[str, str | None], stack_folder: Pat
 
 
 def subscribe_check(settings: Settings) -> None:
-    for vendor in (settings.expense, settings.bank):
+    for vendor in (settings.expense, settings.bank, settings.procurement, settings.payroll_provider):
         registry.refuse_built_in_credentials(vendor)
 
 
@@ -119,7 +119,7 @@ def test_init_env_writes_every_variable_compose_requires_and_no_other(env_file):
 def test_every_secret_comes_from_the_env_file_without_a_default():
     for name, service in SERVICES.items():
         for key, value in service.get("environment", {}).items():
-            if re.search(r"SECRET|PASSWORD|PWD|CERTIFICATE_ID|STORE_URL|CODEC__KEYS|TOKENS", key):
+            if re.search(r"SECRET|PASSWORD|PWD|CERTIFICATE_ID|STORE_URL|CODEC__KEYS|TOKEN", key):
                 variables = list(VARIABLE.finditer(str(value)))
                 assert variables and all(v["operator"] == ":?" for v in variables), f"{name}: {key} needs the env file"
 
@@ -142,7 +142,8 @@ def test_the_gateway_listens_beyond_loopback_on_the_port_it_publishes(env_file, 
 
 
 @pytest.mark.parametrize(("sandbox", "role"), [("sandbox-concur", "expense"), ("sandbox-netsuite", "erp"),
-                                               ("sandbox-bank", "bank"), ("sandbox-s4hana", "s4hana")])
+                                               ("sandbox-bank", "bank"), ("sandbox-s4hana", "s4hana"),
+                                               ("sandbox-workday", "payroll_provider")])
 async def test_each_sandbox_accepts_the_workers_credentials_and_signs_as_the_gateway_verifies(
         sandbox, role, env_file, stack_folder, tmp_path, monkeypatch):
     worker = settings_of("worker", env_file, stack_folder, tmp_path, monkeypatch)
@@ -155,7 +156,8 @@ async def test_each_sandbox_accepts_the_workers_credentials_and_signs_as_the_gat
     app = launch.sandbox_app(name, settings, "0.0.0.0")
     assert await token_status(name, app, worker) == 200
     if role != "erp":
-        assert getattr(settings.webhooks, f"{role}_secrets") == getattr(gateway.webhooks, f"{role}_secrets")
+        secrets = launch.WEBHOOK_SECRETS.get(role, f"{role}_secrets")
+        assert getattr(settings.webhooks, secrets) == getattr(gateway.webhooks, secrets)
 
 
 def test_every_process_that_meets_temporal_encrypts_with_the_same_keys(env_file, stack_folder, tmp_path,
@@ -204,8 +206,9 @@ def test_an_env_file_from_before_the_codec_gets_a_key_and_token_once(tmp_path):
 def built_in_values() -> set[str]:
     webhooks = WebhookSettings()
     return ({s.get_secret_value().removeprefix("whsec_")
-             for s in webhooks.expense_secrets + webhooks.bank_secrets + webhooks.s4hana_secrets}
-            | {VendorSettings.model_fields["client_secret"].default.get_secret_value()}
+             for s in webhooks.expense_secrets + webhooks.bank_secrets + webhooks.s4hana_secrets + webhooks.payroll_secrets}
+            | {VendorSettings.model_fields["client_secret"].default.get_secret_value(),
+               PayrollVendorSettings.model_fields["refresh_token"].default.get_secret_value()}
             | set(CONCUR_CLIENTS.values()) | set(BANK_CLIENTS.values()) | {"dev_keys", "DEV-ONLY"})
 
 
@@ -240,7 +243,8 @@ def waits_for(name: str) -> dict[str, str]:
     ("worker", {"setup": "service_completed_successfully", "temporal": "service_healthy", "postgres": "service_healthy"}),
     ("gateway", {"setup": "service_completed_successfully", "temporal": "service_healthy", "postgres": "service_healthy"}),
     ("subscribe-webhooks", {"gateway": "service_healthy", "sandbox-concur": "service_healthy",
-                            "sandbox-bank": "service_healthy"}),
+                            "sandbox-bank": "service_healthy", "sandbox-coupa": "service_healthy",
+                            "sandbox-workday": "service_healthy"}),
 ])
 def test_each_step_waits_for_the_ones_it_needs(name, expected):
     assert waits_for(name).items() >= expected.items()

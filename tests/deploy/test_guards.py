@@ -16,6 +16,7 @@ from finsync.config import (
     BankVendorSettings,
     ErpVendorSettings,
     ExpenseVendorSettings,
+    PayrollVendorSettings,
     ProcurementVendorSettings,
     S4HanaVendorSettings,
     ServiceAddress,
@@ -34,7 +35,9 @@ SANDBOX_CREDENTIALS = {"concur": ("webhooks.expense_secrets", "expense.client_se
                        "netsuite": ("erp.private_key_file", "erp.certificate_id"),
                        "bank": ("webhooks.bank_secrets", "bank.client_secret"),
                        "coupa": ("webhooks.procurement_secrets", "procurement.client_secret"),
-                       "s4hana": ("webhooks.s4hana_secrets", "s4hana.password")}
+                       "s4hana": ("webhooks.s4hana_secrets", "s4hana.password"),
+                       "workday": ("webhooks.payroll_secrets", "payroll_provider.client_secret",
+                                   "payroll_provider.refresh_token")}
 
 
 def deployed(key_file: Path) -> Settings:
@@ -43,14 +46,18 @@ def deployed(key_file: Path) -> Settings:
         gateway=ServiceAddress(host="0.0.0.0", port=8700),
         webhooks=WebhookSettings(expense_secrets=own_webhook_secret(b"expense"), bank_secrets=own_webhook_secret(b"bank"),
                                  procurement_secrets=own_webhook_secret(b"procurement"),
-                                 s4hana_secrets=own_webhook_secret(b"s4hana")),
+                                 s4hana_secrets=own_webhook_secret(b"s4hana"),
+                                 payroll_secrets=own_webhook_secret(b"payroll")),
         expense=ExpenseVendorSettings(base_url="https://us.api.concursolutions.com", client_secret=SecretStr("concur-own")),
         erp=ErpVendorSettings(base_url="https://1234567.suitetalk.api.netsuite.com", private_key_file=key_file,
                               certificate_id="own-certificate"),
         bank=BankVendorSettings(base_url="https://api.bank.example", client_secret=SecretStr("bank-own")),
         procurement=ProcurementVendorSettings(base_url="https://finsync.coupahost.com",
                                               client_secret=SecretStr("coupa-own")),
-        s4hana=S4HanaVendorSettings(base_url="https://my000000-api.s4hana.cloud.sap", password=SecretStr("s4-own")))
+        s4hana=S4HanaVendorSettings(base_url="https://my000000-api.s4hana.cloud.sap", password=SecretStr("s4-own")),
+        payroll_provider=PayrollVendorSettings(base_url="https://wd2-impl-services1.workday.com",
+                                               client_secret=SecretStr("workday-own"),
+                                               refresh_token=SecretStr("workday-own-refresh")))
 
 
 def assert_one_line_naming(refusal: Exception, *settings: str) -> None:
@@ -67,7 +74,7 @@ def test_the_gateway_refuses_the_built_in_webhook_secrets_beyond_loopback(host):
     with pytest.raises(BuiltInCredentialRefused) as refused:
         launch.check_gateway(Settings(gateway=ServiceAddress(host=host, port=8700)))
     assert_one_line_naming(refused.value, "webhooks.expense_secrets", "webhooks.bank_secrets",
-                           "webhooks.procurement_secrets", "webhooks.s4hana_secrets")
+                           "webhooks.procurement_secrets", "webhooks.s4hana_secrets", "webhooks.payroll_secrets")
 
 
 def test_a_rotation_still_accepting_a_built_in_secret_is_refused(own_key_file):
@@ -82,8 +89,9 @@ def test_a_rotation_still_accepting_a_built_in_secret_is_refused(own_key_file):
 
 @pytest.mark.parametrize(("check", "role"), [(launch.check_gateway, "expense"), (launch.check_worker, "expense"),
                                            (launch.check_worker, "bank"), (launch.check_gateway, "procurement"),
-                                           (launch.check_worker, "procurement")],
-                         ids=["gateway", "worker-expense", "worker-bank", "gateway-procurement", "worker-procurement"])
+                                           (launch.check_worker, "procurement"), (launch.check_worker, "payroll_provider")],
+                         ids=["gateway", "worker-expense", "worker-bank", "gateway-procurement", "worker-procurement",
+                              "worker-payroll"])
 def test_a_service_refuses_a_connector_with_the_built_in_client_secret_beyond_loopback(own_key_file, check, role):
     settings = deployed(own_key_file)
     getattr(settings, role).client_secret = VendorSettings.model_fields["client_secret"].default
@@ -104,7 +112,8 @@ def test_the_gateway_starts_beyond_loopback_with_secrets_of_its_own(own_key_file
 # --- connectors ------------------------------------------------------------------------------
 
 CLIENT_SECRET_VENDORS = [(ExpenseVendorSettings, "expense.client_secret"), (BankVendorSettings, "bank.client_secret"),
-                         (ProcurementVendorSettings, "procurement.client_secret")]
+                         (ProcurementVendorSettings, "procurement.client_secret"),
+                         (PayrollVendorSettings, "payroll_provider.client_secret")]
 
 
 @pytest.mark.parametrize(("vendor", "setting"), CLIENT_SECRET_VENDORS)
@@ -121,14 +130,26 @@ def test_a_connector_refuses_to_send_the_built_in_client_secret_to_a_token_url_b
     assert_one_line_naming(refused.value, setting)
 
 
-@pytest.mark.parametrize("vendor", [ExpenseVendorSettings, BankVendorSettings, ProcurementVendorSettings])
+CLIENT_SECRET_KINDS = [ExpenseVendorSettings, BankVendorSettings, ProcurementVendorSettings, PayrollVendorSettings]
+
+
+@pytest.mark.parametrize("vendor", CLIENT_SECRET_KINDS)
 async def test_a_connector_starts_on_loopback_with_the_built_in_client_secret(vendor):
     await registry.build(vendor(base_url="http://localhost:8701")).aclose()
 
 
-@pytest.mark.parametrize("vendor", [ExpenseVendorSettings, BankVendorSettings, ProcurementVendorSettings])
+@pytest.mark.parametrize("vendor", CLIENT_SECRET_KINDS)
 async def test_a_connector_starts_beyond_loopback_with_a_client_secret_of_its_own(vendor):
-    await registry.build(vendor(base_url="https://vendor.example.com", client_secret=SecretStr("own"))).aclose()
+    own = {"refresh_token": SecretStr("own refresh")} if vendor is PayrollVendorSettings else {}
+    await registry.build(vendor(base_url="https://vendor.example.com", client_secret=SecretStr("own"), **own)).aclose()
+
+
+def test_the_payroll_connector_refuses_the_built_in_refresh_token_beyond_loopback():
+    with pytest.raises(BuiltInCredentialRefused) as refused:
+        registry.build(PayrollVendorSettings(base_url="https://wd2-impl-services1.workday.com",
+                                             client_secret=SecretStr("own")))
+    assert_one_line_naming(refused.value, "payroll_provider.refresh_token")
+    assert "client_secret" not in str(refused.value)
 
 
 @pytest.mark.parametrize("configured", [{}, {"private_key_file": DEV_KEY_DIR / "DEV-ONLY-private-key.pem",

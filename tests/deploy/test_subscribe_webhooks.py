@@ -1,6 +1,6 @@
-"""docker/subscribe_webhooks.py, compose's last one-shot step: it points the expense platform's,
-the bank's and the procurement platform's webhooks, and the S/4HANA sandbox's confirmations, at the
-gateway, and running it again changes nothing."""
+"""docker/subscribe_webhooks.py, compose's last one-shot step: it points the expense platform's, the
+bank's, the procurement platform's and the payroll system's webhooks, and the S/4HANA sandbox's
+confirmations, at the gateway, and running it again changes nothing."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from sandboxes.coupa.events import subscribed_endpoint as coupa_endpoint
 from sandboxes.kit.db import session, sqlite_engine
 from sandboxes.s4hana import create_app as create_s4hana
 from sandboxes.s4hana.processing import callback_url
+from sandboxes.workday.app import create_app as create_workday
+from sandboxes.workday.events import subscribed_endpoint as workday_endpoint
 from tests.support.servers import serve
 
 SCRIPT = Path(__file__).resolve().parents[2] / "docker" / "subscribe_webhooks.py"
@@ -34,11 +36,13 @@ def load_script():  # noqa: ANN201 - the module object
 
 async def test_every_vendor_posts_its_webhooks_to_the_gateway(tmp_path, monkeypatch):
     async with (serve(create_concur(tmp_path / "concur.db")) as concur, serve(create_bank(tmp_path / "bank.db")) as bank,
-                serve(create_coupa(tmp_path / "coupa.db")) as coupa, serve(create_s4hana(tmp_path / "s4hana.db")) as s4hana):
+                serve(create_coupa(tmp_path / "coupa.db")) as coupa, serve(create_s4hana(tmp_path / "s4hana.db")) as s4hana,
+                serve(create_workday(tmp_path / "workday.db")) as workday):
         monkeypatch.setenv("FINSYNC_EXPENSE__BASE_URL", concur)
         monkeypatch.setenv("FINSYNC_BANK__BASE_URL", bank)
         monkeypatch.setenv("FINSYNC_PROCUREMENT__BASE_URL", coupa)
         monkeypatch.setenv("FINSYNC_S4HANA__BASE_URL", s4hana)
+        monkeypatch.setenv("FINSYNC_PAYROLL_PROVIDER__BASE_URL", workday)
         settings.cache_clear()
         script = load_script()
         await script.subscribe("http://gateway:8700/")
@@ -50,3 +54,5 @@ async def test_every_vendor_posts_its_webhooks_to_the_gateway(tmp_path, monkeypa
     with sqlite_engine(tmp_path / "coupa.db").connect() as conn:
         assert coupa_endpoint(conn) == "http://gateway:8700/webhooks/procurement"
     assert callback_url(sqlite_engine(tmp_path / "s4hana.db")) == "http://gateway:8700/callbacks/s4hana/journal-entry"
+    with sqlite_engine(tmp_path / "workday.db").connect() as conn:
+        assert workday_endpoint(conn) == "http://gateway:8700/webhooks/payroll"

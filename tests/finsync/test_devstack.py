@@ -27,7 +27,7 @@ from tests.support.servers import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("temporal", "temporal Web UI", "sandbox:concur", "sandbox:netsuite", "sandbox:bank", "sandbox:coupa",
-            "sandbox:s4hana", "gateway", "codec-server")
+            "sandbox:s4hana", "sandbox:workday", "gateway", "codec-server")
 CODEC_TOKEN = "token-for-this-test"
 
 
@@ -45,6 +45,7 @@ def stack_config(folder: Path) -> tuple[Path, dict[str, int]]:
         "bank": {"base_url": f"http://127.0.0.1:{ports['sandbox:bank']}"},
         "procurement": {"base_url": f"http://127.0.0.1:{ports['sandbox:coupa']}"},
         "s4hana": {"base_url": f"http://127.0.0.1:{ports['sandbox:s4hana']}"},
+        "payroll_provider": {"base_url": f"http://127.0.0.1:{ports['sandbox:workday']}"},
         "gateway": {"port": ports["gateway"]},
     }))
     return path, ports
@@ -81,13 +82,15 @@ def test_dev_runs_from_the_finsync_toml_the_other_commands_find(tmp_path: Path, 
     assert not (tmp_path / ".finsync").exists()  # no second configuration written beside it
 
 
-def test_the_local_stack_runs_the_procurement_sandbox_on_8704(tmp_path: Path):
-    coupa = next(s for s in services(Settings(data_dir=tmp_path), sys.executable) if s.name == "sandbox:coupa")
-    assert coupa.port == 8704
-    assert coupa.command[-4:] == ["sandbox", "coupa", "--port", "8704"]
-    assert coupa.health_url == "http://127.0.0.1:8704/_sandbox/health"
+@pytest.mark.parametrize(("sandbox", "section", "kind", "port"), [("coupa", "procurement", "coupa", 8704),
+                                                                   ("workday", "payroll_provider", "workday", 8705)])
+def test_the_local_stack_runs_each_sandbox_on_its_port(tmp_path: Path, sandbox: str, section: str, kind: str, port: int):
+    service = next(s for s in services(Settings(data_dir=tmp_path), sys.executable) if s.name == f"sandbox:{sandbox}")
+    assert service.port == port
+    assert service.command[-4:] == ["sandbox", sandbox, "--port", str(port)]
+    assert service.health_url == f"http://127.0.0.1:{port}/_sandbox/health"
     written = tomllib.loads(write_local_config(tmp_path / "data").read_text())
-    assert written["procurement"] == {"kind": "coupa", "base_url": "http://127.0.0.1:8704"}
+    assert written[section] == {"kind": kind, "base_url": f"http://127.0.0.1:{port}"}
 
 
 # --- the payload codec on the local stack ------------------------------------------------------
@@ -183,7 +186,7 @@ async def test_a_killed_finsync_dev_takes_its_children_and_their_ports_with_it(t
             callback = (await http.get(f"http://127.0.0.1:{ports['sandbox:s4hana']}/_sandbox/callbacks")).json()
         assert callback == {"endpoint": f"http://127.0.0.1:{ports['gateway']}/callbacks/s4hana/journal-entry"}
         children = _children(dev.pid)
-        assert len(children) == 9
+        assert len(children) == 10
         await _the_web_ui_decodes_through_the_codec_server(ports)
 
         os.kill(dev.pid, signal.SIGKILL)

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from connectors.workday import WorkdayClient
 from finsync import launch
-from finsync.config import Settings
+from finsync.config import PayrollVendorSettings, Settings
 from sandboxes.bank.app import create_app as create_bank
 from sandboxes.kit.db import sqlite_engine
 from sandboxes.s4hana.processing import callback_url
@@ -47,3 +49,27 @@ async def test_a_tenant_that_is_not_the_sandbox_is_only_told_the_endpoint(tmp_pa
     async with serve(create_bank(tmp_path / "bank.db")) as elsewhere:
         said = await launch.register_s4hana_confirmations(elsewhere, "https://gw/cb")
     assert said == "s4hana: enter https://gw/cb as the confirmation endpoint in the tenant's communication arrangement"
+
+
+async def test_the_workday_sandbox_serves_the_tenant_report_owner_and_credentials_of_the_settings(tmp_path: Path) -> None:
+    payroll = PayrollVendorSettings(tenant="acme_prod", report_owner="ISU_Acme", client_secret=SecretStr("own secret"),
+                                    refresh_token=SecretStr("own refresh"))
+    app = launch.sandbox_app("workday", Settings(data_dir=tmp_path, payroll_provider=payroll), "127.0.0.1", employees=12)
+    client = WorkdayClient.from_settings(payroll, transport=httpx.ASGITransport(app=app))
+    try:
+        payees, cursor = await client.payees_page("US01", None, 100)
+        _, more = await client.payees_page("DE01", None, 100)
+    finally:
+        await client.aclose()
+    assert cursor is None and more is None and 0 < len(payees) < 12
+
+
+async def test_the_workday_sandbox_keeps_its_workforce_unless_told_otherwise(tmp_path: Path) -> None:
+    async def workforce(**employees: int) -> int:
+        app = launch.sandbox_app("workday", Settings(data_dir=tmp_path), "127.0.0.1", **employees)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox") as http:
+            return (await http.get("/_sandbox/workforce")).json()["employees"]
+
+    assert await workforce() == 1000
+    assert await workforce(employees=50_000) == 50_000
+    assert await workforce() == 50_000

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,12 +14,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
 from lxml import etree
 
 from finsync.config import WebhookSettings
 from sandboxes.bank import create_app
+from sandboxes.kit.company import load_company
+from sandboxes.kit.workforce import Workforce
 from tests.support.servers import serve
+from tests.support.webhooks import Receiver
 
 PAIN001_NS = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
 DEBTOR_IBAN = "DE02120300000000202051"        # the company's EUR account (DE01), company_accounts in the seed
@@ -52,29 +53,6 @@ def pain001(msg_id: str, end_to_end_id: str, *, creditor_iban: str = OPEN_IBAN, 
    <CdtrAcct><Id><IBAN>{creditor_iban}</IBAN></Id></CdtrAcct><RmtInf><Ustrd>Expense report</Ustrd></RmtInf>
   </CdtTrfTxInf></PmtInf>
 </CstmrCdtTrfInitn></Document>""".encode()
-
-
-class Receiver:
-    """A webhook endpoint that records what it gets."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.app = FastAPI()
-
-        @self.app.post("/hooks")
-        async def hook(request: Request) -> dict:
-            self.received.append((dict(request.headers), await request.body()))
-            return {}
-
-    async def wait_for(self, count: int, timeout: float = 6.0) -> list[tuple[dict[str, str], bytes]]:
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count:
-            assert time.monotonic() < deadline, f"got {len(self.received)} webhooks, expected {count}"
-            await asyncio.sleep(0.05)
-        return self.received
-
-    def events(self) -> list[dict]:
-        return [json.loads(body) for _, body in self.received]
 
 
 def signature_is_valid(headers: dict[str, str], body: bytes, secret: str) -> bool:
@@ -471,3 +449,26 @@ async def test_a_file_from_a_closed_debtor_account_is_rejected_whole_in_one_grou
             "M-SHUT", "5", "1128.74", "RJCT", "AC05"]
         assert document.find(".//{*}OrgnlPmtInfAndSts") is None and document.find(".//{*}TxInfAndSts") is None
     assert {(tx["status"], tx["reasonCode"], tx["debit"]) for tx in transactions} == {("RJCT", "AC05", None)}
+
+
+async def test_a_generated_employees_closed_account_is_rejected_ac04_by_the_workforces_rule(tmp_path: Path) -> None:
+    workforce = Workforce(load_company())
+    closed, open_ = workforce.employee(8007), workforce.employee(4)      # both in DE01; 8007 is one in 2,000
+    assert closed.iban and open_.iban and closed.country == open_.country == "DE"
+    async with bank(tmp_path / "bank.db", settle_after_seconds=0.1) as http:
+        for msg_id, employee in (("M-W-CLOSED", closed), ("M-W-OPEN", open_)):
+            assert (await submit(http, pain001(msg_id, msg_id.replace("M-", "E-"), creditor_iban=employee.account_id))
+                    ).status_code == 202
+        decided = {msg_id: await decision(http, msg_id, msg_id.replace("M-", "E-")) for msg_id in ("M-W-CLOSED", "M-W-OPEN")}
+    assert decided == {"M-W-CLOSED": ("RJCT", "AC04"), "M-W-OPEN": ("ACSC", None)}
+
+
+async def decision(http: httpx.AsyncClient, msg_id: str, end_to_end_id: str, timeout: float = 6.0) -> tuple[str, str | None]:
+    """The bank's decision on one transaction, once it has made one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        transaction = (await http.get(f"/v1/payments/{msg_id}/transactions/{end_to_end_id}")).json()
+        if transaction["status"] != "ACTC":
+            return transaction["status"], transaction["reasonCode"]
+        assert time.monotonic() < deadline, f"{end_to_end_id} still undecided"
+        await asyncio.sleep(0.05)

@@ -23,6 +23,7 @@ from finsync.config import (
     BankVendorSettings,
     ErpVendorSettings,
     ExpenseVendorSettings,
+    PayrollVendorSettings,
     ProcurementVendorSettings,
     S4HanaVendorSettings,
     ServiceAddress,
@@ -40,6 +41,8 @@ from sandboxes.coupa.app import create_app as create_coupa
 from sandboxes.coupa.driver import CoupaDriver
 from sandboxes.netsuite.app import create_app as create_netsuite
 from sandboxes.s4hana.app import create_app as create_s4hana
+from sandboxes.workday.app import create_app as create_workday
+from sandboxes.workday.driver import WorkdayDriver
 from tests.support.servers import free_ports, serve
 from worker import run_worker
 from workflows.common import search
@@ -53,6 +56,7 @@ class Stack:
     concur: ConcurDriver
     gateway_url: str
     coupa: CoupaDriver
+    workday: WorkdayDriver         # the payroll team (its tenant has STACK_EMPLOYEES workers to start with)
 
     async def set_faults(self, base_url: str, **faults: object) -> dict:
         async with httpx.AsyncClient() as http:
@@ -65,6 +69,9 @@ class Stack:
             return (await http.get(f"{base_url}/_sandbox/faults")).json()["injected"]
 
 
+STACK_EMPLOYEES = 50
+
+
 def _temporal() -> str:
     return shutil.which("temporal", path=str(Path(sys.executable).parent)) or shutil.which("temporal") or "temporal"
 
@@ -72,7 +79,7 @@ def _temporal() -> str:
 @pytest.fixture(scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     data = tmp_path_factory.mktemp("stack")
-    ports = dict(zip(("concur", "netsuite", "bank", "gateway", "coupa", "s4hana"), free_ports(6), strict=True))
+    ports = dict(zip(("concur", "netsuite", "bank", "gateway", "coupa", "s4hana", "workday"), free_ports(7), strict=True))
     settings = Settings(
         data_dir=data, store_url=f"sqlite:///{data / 'finsync.db'}",
         expense=ExpenseVendorSettings(base_url=f"http://127.0.0.1:{ports['concur']}", timeout_seconds=3),
@@ -80,6 +87,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         bank=BankVendorSettings(base_url=f"http://127.0.0.1:{ports['bank']}", timeout_seconds=3),
         procurement=ProcurementVendorSettings(base_url=f"http://127.0.0.1:{ports['coupa']}", timeout_seconds=3),
         s4hana=S4HanaVendorSettings(base_url=f"http://127.0.0.1:{ports['s4hana']}", timeout_seconds=3),
+        payroll_provider=PayrollVendorSettings(base_url=f"http://127.0.0.1:{ports['workday']}"),
         gateway=ServiceAddress(port=ports["gateway"]))
     secrets = settings.webhooks
     env = await WorkflowEnvironment.start_local(
@@ -104,12 +112,16 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         await exits.enter_async_context(serve(create_s4hana(
             data / "s4hana.db", webhook_secrets=[s.get_secret_value() for s in secrets.s4hana_secrets],
             confirmation_delay_seconds=0.2), ports["s4hana"]))
+        await exits.enter_async_context(serve(create_workday(
+            data / "workday.db", employees=STACK_EMPLOYEES,
+            webhook_secrets=[s.get_secret_value() for s in secrets.payroll_secrets]), ports["workday"]))
         procurement = registry.build(settings.procurement)
         exits.push_async_callback(procurement.aclose)
         gateway_url = await exits.enter_async_context(serve(
             create_gateway(settings, env.client, store, platform, procurement), ports["gateway"]))
         for vendor, path in ((settings.expense, "/webhooks/expense"), (settings.bank, "/webhooks/bank"),
-                             (settings.procurement, "/webhooks/procurement")):
+                             (settings.procurement, "/webhooks/procurement"),
+                             (settings.payroll_provider, "/webhooks/payroll")):
             client = registry.build(vendor)
             await client.subscribe_webhook(gateway_url + path)
             await client.aclose()
@@ -120,8 +132,10 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         exits.push_async_callback(concur.aclose)
         coupa = CoupaDriver(settings.procurement.base_url)
         exits.push_async_callback(coupa.aclose)
+        workday = WorkdayDriver(settings.payroll_provider.base_url)
+        exits.push_async_callback(workday.aclose)
         try:
-            yield Stack(settings, env.client, store, concur, gateway_url, coupa)
+            yield Stack(settings, env.client, store, concur, gateway_url, coupa, workday)
         finally:
             stop.set()
             await worker

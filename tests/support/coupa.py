@@ -23,10 +23,10 @@ START = datetime(2026, 3, 15, 10, 0, tzinfo=UTC)
 
 
 class Clock:
-    """The sandbox's clock: each change is stamped a second after the last, unless a test moves it."""
+    """A sandbox's clock: each change is stamped a second after the last, unless a test moves it."""
 
-    def __init__(self) -> None:
-        self.at = START
+    def __init__(self, start: datetime = START) -> None:
+        self.at = start
 
     def __call__(self) -> datetime:
         self.at += timedelta(seconds=1)
