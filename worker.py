@@ -21,7 +21,8 @@ from activities.bookkeeping import BookkeepingActivities
 from activities.erp import ErpActivities
 from activities.expense_platform import ExpensePlatformActivities
 from activities.payment_runs import PaymentOwners, PaymentQueueActivities, PaymentRunActivities
-from activities.payroll import PayrollLedgerActivities, PayrollRules
+from activities.payroll import PayrollIngestActivities, PayrollLedgerActivities, PayrollRules
+from activities.payroll_sweep import PayrollSweepActivities
 from activities.procurement_erp import ProcurementErpActivities
 from activities.procurement_platform import ProcurementPlatformActivities
 from activities.procurement_poll import ProcurementPollActivities, RequisitionRead
@@ -29,6 +30,7 @@ from activities.procurement_rules import ProcurementRules
 from activities.reconcile import ReconcileActivities, Reconciler
 from activities.sweep import HandOverOutcome, ProcessTrigger, SweepActivities, SweepWatermarks
 from canonical import ExpenseReport, PaymentStatusReport, ReportStatusChanged
+from canonical.payroll import PayrollRunEvent
 from canonical.procurement import ProcurementChange
 from connectors import registry
 from finsync import correlation, telemetry
@@ -41,8 +43,11 @@ from workflows.expense.model import TaskQueues, workflow_id
 from workflows.expense.start import StartOutcome, start_or_signal
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 from workflows.payments.run import PaymentRunWorkflow
+from workflows.payroll import model as payroll_model
+from workflows.payroll import start as payroll_start
 from workflows.payroll.entity import PayrollEntityWorkflow
 from workflows.payroll.run import PayrollRunWorkflow
+from workflows.payroll.sweep import PayrollSweepWorkflow
 from workflows.procurement import model as procurement_model
 from workflows.procurement import start as procurement_start
 from workflows.procurement.poll import ProcurementPollWorkflow
@@ -53,7 +58,7 @@ from workflows.sweep.workflow import ExpenseSweepWorkflow
 log = logging.getLogger("finsync.worker")
 
 WORKFLOWS = [ExpenseReimbursementWorkflow, ExpenseSweepWorkflow, DailyReconciliationWorkflow, RequisitionToPayWorkflow,
-             ProcurementPollWorkflow, PaymentRunWorkflow, PayrollRunWorkflow, PayrollEntityWorkflow]
+             ProcurementPollWorkflow, PaymentRunWorkflow, PayrollRunWorkflow, PayrollEntityWorkflow, PayrollSweepWorkflow]
 
 
 def _vendor_worker(client: Client, vendor: VendorSettings, activities: list) -> Worker:
@@ -97,6 +102,21 @@ def procurement_run_of(change: ProcurementChange) -> str:
     return procurement_model.workflow_id(change.source_system, change.requisition_id)
 
 
+def payroll_trigger(client: Client, settings: Settings) -> ProcessTrigger[PayrollRunEvent, None]:
+    """The payroll run's start, for the sweep: the hand-over the gateway uses too."""
+    queues = payroll_start.payroll_queues(settings)
+
+    async def hand_over(change: PayrollRunEvent, first_read: None) -> HandOverOutcome:
+        return await payroll_start.hand_over(client, change, workflow_task_queue=settings.temporal.workflow_task_queue,
+                                             queues=queues)
+
+    return hand_over
+
+
+def payroll_run_of(event: PayrollRunEvent) -> str:
+    return payroll_model.workflow_id(event.run)
+
+
 def payment_owners(client: Client) -> PaymentOwners:
     """The payment run's word to the process that queued a payment: its payment_status signal."""
     async def tell(owner_workflow_id: str, report: PaymentStatusReport) -> bool:
@@ -122,7 +142,9 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
         erp = registry.build(settings.erp)
         bank = registry.build(settings.bank)
         procurement = registry.build(settings.procurement)
-        for connector in (platform, erp, bank, procurement):
+        sap = registry.build(settings.s4hana)
+        payroll = registry.build(settings.payroll_provider)
+        for connector in (platform, erp, bank, procurement, sap, payroll):
             stack.push_async_callback(connector.aclose)
         expense_acts = ExpensePlatformActivities(platform)
         erp_acts = ErpActivities(erp)
@@ -140,6 +162,10 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                                          overlap=timedelta(seconds=settings.procurement.poll_overlap_seconds))
         payroll_rules = PayrollRules(settings.rules.payroll)
         payroll_on_erp = PayrollLedgerActivities(erp, store, settings.rules.payroll)
+        payroll_on_sap = PayrollLedgerActivities(sap, store, settings.rules.payroll)
+        payroll_ingest = PayrollIngestActivities(payroll, store, settings.payroll_provider.results_page_size)
+        payroll_sweep = PayrollSweepActivities(payroll, payroll_trigger(client, settings), payroll_run_of,
+                                               overlap=timedelta(seconds=settings.payroll_provider.sweep_overlap_seconds))
         procurement_rules = ProcurementRules(settings.rules.procurement,
                                              settings.bank.accounts_for(PaymentPurpose.SUPPLIER_PAYMENTS))
         workers = [
@@ -165,6 +191,11 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                 procure.fetch_requisition, procure.check_supplier, procure.order_for_requisition, procure.issue_order,
                 procure.cancel_order, procure.close_order, procure.fetch_receipts, procure.void_invoice,
                 procure.record_invoice_payment, poll.poll_changes]),
+            _vendor_worker(client, settings.s4hana, [payroll_on_sap.post_journal, payroll_on_sap.read_back,
+                                                     payroll_on_sap.reverse_journal]),
+            _vendor_worker(client, settings.payroll_provider, [
+                payroll_ingest.ingest_results, payroll_ingest.control_totals, payroll_ingest.previous_totals,
+                payroll_sweep.sweep_runs]),
         ]
         for worker in workers:
             await stack.enter_async_context(worker)

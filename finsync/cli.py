@@ -139,6 +139,7 @@ def setup() -> None:
     from finsync.temporal import connect
     from workflows.common import search
     from workflows.payments import schedule as payment_run
+    from workflows.payroll import schedule as payroll_sweep
     from workflows.procurement import schedule as procurement_poll
     from workflows.reconcile import schedule as reconciliation
     from workflows.sweep.schedule import SCHEDULE_ID, ensure_sweep_schedule
@@ -164,6 +165,8 @@ def setup() -> None:
                    f"{await reconciliation.ensure_reconciliation_schedule(client, settings)}")
         typer.echo(f"payment run schedule {payment_run.SCHEDULE_ID}: "
                    f"{await payment_run.ensure_payment_run_schedule(client, settings)}")
+        typer.echo(f"payroll sweep schedule {payroll_sweep.SCHEDULE_ID}: "
+                   f"{await payroll_sweep.ensure_sweep_schedule(client, settings)}")
 
     raise typer.Exit(_run(register()))   # _run lets the SDK's threads leave Python before exit
 

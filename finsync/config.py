@@ -219,6 +219,12 @@ class PayrollVendorSettings(VendorSettings):
     report_owner: str = "ISU_Finsync"  # the user the RaaS reports are shared by (in their URLs)
     refresh_token: SecretStr = SecretStr("sandbox-refresh-token")
     results_page_size: int = Field(5000, ge=1, le=10_000)   # rows of the results report per call
+    # The payroll sweep (workflows/payroll/sweep.py): a Temporal Schedule reads the pay runs changed
+    # since the last sweep (less the overlap), so a lost "finalized", "reopened" or "cancelled"
+    # event is caught.
+    sweep_enabled: bool = True         # False: setup and dev pause the schedule (or create none)
+    sweep_interval_seconds: int = Field(300, ge=10)
+    sweep_overlap_seconds: int = Field(120, ge=0)
 
 
 class DebtorAccount(BaseModel):

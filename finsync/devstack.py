@@ -165,11 +165,12 @@ def services(settings: Settings, python: str) -> list[Service]:
           for name, port in sandbox_ports.items()],
         Service("gateway", settings.gateway.port, [*cli, "gateway"],
                 f"http://{settings.gateway.host}:{settings.gateway.port}/health",
-                f"http://{settings.gateway.host}:{settings.gateway.port}/webhooks/{{expense,bank,procurement}}, "
+                f"http://{settings.gateway.host}:{settings.gateway.port}/webhooks/{{expense,bank,procurement,payroll}}, "
                 f"{S4HANA_CONFIRMATIONS}"),
         Service("worker", 0, [*cli, "worker"], None, "task queues " + ", ".join(
             [settings.temporal.workflow_task_queue, settings.expense.task_queue, settings.erp.task_queue,
-             settings.bank.task_queue, settings.procurement.task_queue])),
+             settings.bank.task_queue, settings.procurement.task_queue, settings.s4hana.task_queue,
+             settings.payroll_provider.task_queue])),
     ]
 
 
@@ -238,10 +239,7 @@ class LocalStack:
                                                    cwd=self.cwd, start_new_session=True, preexec_fn=_die_with_parent())
                 wait_ready(service)
             _subscribe_webhooks(self.settings)
-            _schedule_sweep(self.settings)
-            _schedule_procurement_poll(self.settings)
-            _schedule_reconciliation(self.settings)
-            _schedule_payment_runs(self.settings)
+            _ensure_schedules(self.settings)
         except BaseException:
             self.stop()
             raise
@@ -323,54 +321,23 @@ def _subscribe_webhooks(settings: Settings) -> None:
     asyncio.run(subscribe())
 
 
-def _schedule_sweep(settings: Settings) -> None:
-    """The schedule that finds reports no webhook brought, as ``finsync setup`` makes it."""
-    import asyncio
-
-    from finsync.temporal import connect
-    from workflows.sweep.schedule import ensure_sweep_schedule
-
-    async def ensure() -> None:
-        await ensure_sweep_schedule(await connect(settings.temporal), settings)
-
-    asyncio.run(ensure())
-
-
-def _schedule_procurement_poll(settings: Settings) -> None:
-    """The schedule that polls the procurement platform, as ``finsync setup`` makes it."""
-    import asyncio
-
-    from finsync.temporal import connect
-    from workflows.procurement.schedule import ensure_poll_schedule
-
-    async def ensure() -> None:
-        await ensure_poll_schedule(await connect(settings.temporal), settings)
-
-    asyncio.run(ensure())
-
-
-def _schedule_reconciliation(settings: Settings) -> None:
-    """The schedule that reconciles each day, as ``finsync setup`` makes it."""
-    import asyncio
-
-    from finsync.temporal import connect
-    from workflows.reconcile.schedule import ensure_reconciliation_schedule
-
-    async def ensure() -> None:
-        await ensure_reconciliation_schedule(await connect(settings.temporal), settings)
-
-    asyncio.run(ensure())
-
-
-def _schedule_payment_runs(settings: Settings) -> None:
-    """The schedule that sends the queued payments at the configured hours, as ``finsync setup`` makes it."""
+def _ensure_schedules(settings: Settings) -> None:
+    """The schedules ``finsync setup`` makes: the expense sweep, the procurement poll, the daily
+    reconciliation, the payment runs and the payroll sweep."""
     import asyncio
 
     from finsync.temporal import connect
     from workflows.payments.schedule import ensure_payment_run_schedule
+    from workflows.payroll.schedule import ensure_sweep_schedule as ensure_payroll_sweep_schedule
+    from workflows.procurement.schedule import ensure_poll_schedule
+    from workflows.reconcile.schedule import ensure_reconciliation_schedule
+    from workflows.sweep.schedule import ensure_sweep_schedule
 
     async def ensure() -> None:
-        await ensure_payment_run_schedule(await connect(settings.temporal), settings)
+        client = await connect(settings.temporal)
+        for ensure_one in (ensure_sweep_schedule, ensure_poll_schedule, ensure_reconciliation_schedule,
+                           ensure_payment_run_schedule, ensure_payroll_sweep_schedule):
+            await ensure_one(client, settings)
 
     asyncio.run(ensure())
 

@@ -5,6 +5,8 @@ POST /webhooks/bank      ISO 20022 pain.002 / camt.054 notifications (a whole fi
                          reaches every process with a payment in it)
 POST /webhooks/procurement  the Coupa sandbox's receipt and invoice events, each routed by the
                          table from (source, event type) to a process (gateway/routing.py)
+POST /webhooks/payroll    the payroll system's pay run events: finalized starts the version's run,
+                         reopened and cancelled are told to it (the payroll sweep catches a lost one)
 POST /callbacks/s4hana/journal-entry  SAP S/4HANA's asynchronous journal entry confirmation (a SOAP
                          message, Standard Webhooks-signed by the sandbox): each entry's outcome is
                          signalled to the workflow posting it, if one runs
@@ -37,6 +39,7 @@ from connectors.concur.events import StatusChangedEvent
 from connectors.coupa.events import ProcurementEvent, parse_event
 from connectors.interfaces import ExpensePlatform, ProcurementPlatform
 from connectors.s4hana.confirmations import journal_confirmations
+from connectors.workday.events import PayRunEvent, parse_run_event
 from finsync import correlation
 from finsync.config import Settings
 from finsync.store import IntegrationStore
@@ -45,6 +48,7 @@ from gateway.problems import Problem
 from gateway.routing import Routed, Router, subject, to_investigate
 from gateway.verify import Verifier
 from workflows.expense.model import workflow_id
+from workflows.payroll.model import workflow_id as payroll_workflow_id
 
 log = logging.getLogger("finsync.gateway")
 
@@ -95,7 +99,7 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
     app = FastAPI(title="finsync webhook gateway", version="1",
                   description="Signed vendor webhooks (Standard Webhooks) in; Temporal workflow starts and signals out.")
     problems.install(app)
-    openapi.install(app, [StatusChangedEvent, BankNotification, ProcurementEvent])
+    openapi.install(app, [StatusChangedEvent, BankNotification, ProcurementEvent, PayRunEvent])
     router = Router(client, settings, store, procurement)
     events = router.event_table()
     hooks = settings.webhooks
@@ -103,6 +107,7 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
     bank_verifier = Verifier([s.get_secret_value() for s in hooks.bank_secrets], tolerance=hooks.tolerance_seconds)
     procurement_verifier = Verifier([s.get_secret_value() for s in hooks.procurement_secrets],
                                     tolerance=hooks.tolerance_seconds)
+    payroll_verifier = Verifier([s.get_secret_value() for s in hooks.payroll_secrets], tolerance=hooks.tolerance_seconds)
     s4hana_verifier = Verifier([s.get_secret_value() for s in hooks.s4hana_secrets], tolerance=hooks.tolerance_seconds)
 
     async def receive(request: Request, source: str, verifier: Verifier,
@@ -210,6 +215,19 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
 
         return parse
 
+    def payroll(body: bytes, webhook_id: str) -> Delivery:
+        try:
+            event = parse_run_event(body)
+        except ValueError as error:
+            raise Problem(422, "malformed-event", "Malformed pay run event", str(error)) from error
+
+        async def act() -> Acted:
+            routed = await router.payroll_event(event)
+            return Acted([routed], f"pay run {ascii(event.run.run_id[:60])} v{event.run.version} "
+                                   f"{event.state.value.lower()}: {routed.outcome} {routed.workflow_id}")
+
+        return Delivery(act, payroll_workflow_id(event.run))
+
     def s4hana_confirmation(body: bytes, webhook_id: str) -> Delivery:
         try:
             confirmed = journal_confirmations(body)
@@ -239,6 +257,11 @@ def create_app(settings: Settings, client: Client, store: IntegrationStore,
               **openapi.webhook_operation(ProcurementEvent))
     async def procurement_webhook(request: Request) -> JSONResponse:
         return await receive(request, "procurement", procurement_verifier, procurement_event)
+
+    @app.post("/webhooks/payroll", summary="A payroll system's pay run event (finalized, reopened, cancelled)",
+              **openapi.webhook_operation(PayRunEvent))
+    async def payroll_webhook(request: Request) -> JSONResponse:
+        return await receive(request, "payroll", payroll_verifier, payroll)
 
     @app.post(S4HANA_CONFIRMATIONS, summary="SAP S/4HANA's journal entry confirmation",
               **openapi.webhook_operation("A SOAP envelope holding a JournalEntryBulkCreateConfirmation"))

@@ -50,7 +50,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_problem(request: Request, error: HTTPException) -> JSONResponse:
         title = HTTPStatus(error.status_code).phrase
-        detail = {404: "there is no such endpoint; webhooks go to POST /webhooks/expense and /webhooks/bank",
+        detail = {404: "there is no such endpoint; webhooks go to POST /webhooks/expense, /webhooks/bank, "
+                       "/webhooks/procurement, /webhooks/payroll and /callbacks/s4hana/journal-entry",
                   405: f"this endpoint accepts {(error.headers or {}).get('Allow', 'other methods')}"}.get(
             error.status_code, str(error.detail))
         slug = title.lower().replace(" ", "-")

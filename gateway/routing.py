@@ -26,6 +26,7 @@ from canonical import (
     ReportStatusChanged,
 )
 from canonical.journal import JOURNAL_CONFIRMED_SIGNAL, journal_workflow_id
+from canonical.payroll import PayrollRunEvent
 from canonical.procurement import ProcurementChangeKind
 from connectors.coupa.events import DOCUMENT_KINDS
 from connectors.errors import BusinessRuleError
@@ -36,6 +37,8 @@ from finsync.store import IntegrationStore
 from workflows.expense.model import TaskQueues, workflow_id
 from workflows.expense.start import start_after_return, start_or_signal
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
+from workflows.payroll import model as payroll_model
+from workflows.payroll import start as payroll_start
 from workflows.procurement import model as procurement_model
 from workflows.procurement import start as procurement_start
 
@@ -102,6 +105,13 @@ class Router:
         outcome = await start_or_signal(self.client, event, workflow_task_queue=self.settings.temporal.workflow_task_queue,
                                         task_queues=self.task_queues, report=report)
         return Routed(workflow_id(event.source_system, event.report_id), outcome)
+
+    async def payroll_event(self, event: PayrollRunEvent) -> Routed:
+        """Finalized starts the version's run; reopened or cancelled is told to it."""
+        outcome = await payroll_start.hand_over(self.client, event,
+                                                workflow_task_queue=self.settings.temporal.workflow_task_queue,
+                                                queues=payroll_start.payroll_queues(self.settings))
+        return Routed(payroll_model.workflow_id(event.run), outcome)
 
     async def journal_confirmation(self, confirmation: JournalConfirmation) -> Routed:
         """Tell the workflow posting the journal what the ERP decided. With none running (not yet

@@ -26,7 +26,7 @@ HISTORIES = sorted(HISTORY_ROOT.glob("*/*.json"))
 
 def test_every_process_has_recorded_histories():
     current = list(HISTORY_ROOT.glob("current/*.json"))
-    for process in ("expense", "sweep", "reconcile", "payment_run", "procurement", "payroll", "payroll_entity"):
+    for process in ("expense", "sweep", "reconcile", "payment_run", "procurement", "payroll", "payroll_entity", "payroll_sweep"):
         assert any(p.name.startswith(f"{process}-") for p in current), f"no recorded {process} history"
     assert len(HISTORIES) > len(current), "histories from before a patch are missing"
 

@@ -2,7 +2,9 @@
 
 "Finalized" starts the version's workflow (REJECT_DUPLICATE: an event delivered twice, by a
 webhook and a sweep, starts one). "Reopened" and "cancelled" are signalled to the workflow of the
-version they take back; with none running there is nothing finsync posted to undo.
+version they take back; with none running there is nothing finsync posted to undo. A version after
+the first also tells the version before it that it was taken back: the sweep sees a run only as it
+stands now, so a lost "reopened" is caught when the next version is.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.sweep import HandOverOutcome
 from canonical.payroll import PayrollRunEvent, PayrollRunState
 from finsync import correlation
+from finsync.config import Settings
 from workflows.common import search
 from workflows.payroll.model import (
     PROCESS,
@@ -31,6 +34,12 @@ from workflows.payroll.run import PayrollRunWorkflow
 log = logging.getLogger("finsync.payroll")
 
 
+def payroll_queues(settings: Settings) -> PayrollQueues:
+    """Where a run's activities go: the provider's queue, and each ERP's by its settings section."""
+    return PayrollQueues(provider=settings.payroll_provider.task_queue,
+                         ledgers={"erp": settings.erp.task_queue, "s4hana": settings.s4hana.task_queue})
+
+
 def payroll_summary(event: PayrollRunEvent) -> str:
     """The one line the Web UI shows for the run (no employee data: totals come later, in details)."""
     run = event.run
@@ -43,14 +52,11 @@ async def hand_over(client: Client, event: PayrollRunEvent, *, workflow_task_que
     or "closed" (nothing running to tell: never started, or finished)."""
     wf_id = workflow_id(event.run)
     if event.state is not PayrollRunState.FINALIZED:
-        try:
-            await client.get_workflow_handle(wf_id).signal(SIGNAL_RUN_CHANGED, event)
-        except RPCError as error:
-            if error.status is not RPCStatusCode.NOT_FOUND:
-                raise
-            log.info("payroll event %s (%s): no running workflow %s", event.event_id, event.state.value, wf_id)
-            return "closed"
-        return "delivered"
+        return await _tell(client, event)
+    if event.run.version > 1:
+        before = event.run.model_copy(update={"version": event.run.version - 1})
+        await _tell(client, event.model_copy(update={
+            "state": PayrollRunState.REOPENED, "run": before, "event_id": f"{event.event_id}:supersedes"}))
     try:
         await client.start_workflow(
             PayrollRunWorkflow.run,
@@ -65,4 +71,16 @@ async def hand_over(client: Client, event: PayrollRunEvent, *, workflow_task_que
     except WorkflowAlreadyStartedError:
         running = (await client.get_workflow_handle(wf_id).describe()).status == WorkflowExecutionStatus.RUNNING
         return "not needed" if running else "closed"
+    return "delivered"
+
+
+async def _tell(client: Client, event: PayrollRunEvent) -> HandOverOutcome:
+    wf_id = workflow_id(event.run)
+    try:
+        await client.get_workflow_handle(wf_id).signal(SIGNAL_RUN_CHANGED, event)
+    except RPCError as error:
+        if error.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        log.info("payroll event %s (%s): no running workflow %s", event.event_id, event.state.value, wf_id)
+        return "closed"
     return "delivered"

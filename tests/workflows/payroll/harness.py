@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import WorkflowHandle
@@ -13,7 +14,9 @@ from temporalio.worker import Worker
 
 from activities.bookkeeping import BookkeepingActivities
 from activities.payroll import PayrollIngestActivities, PayrollLedgerActivities, PayrollRules
-from canonical.payroll import PayrollRunRef
+from activities.payroll_sweep import PayrollSweepActivities
+from activities.sweep import HandOverOutcome, SweepWatermarks
+from canonical.payroll import PayrollRunEvent, PayrollRunRef
 from finsync.config import Settings
 from finsync.store import IntegrationStore
 from tests.workflows.harness import record_history
@@ -21,6 +24,7 @@ from tests.workflows.payroll.world import Ledger, Provider, finalized
 from tests.workflows.polling import until
 from workflows.common.exceptions import ResolutionAction
 from workflows.common.process import RESOLVE_EXCEPTION
+from workflows.payroll import start as payroll_start
 from workflows.payroll.entity import PayrollEntityWorkflow
 from workflows.payroll.model import (
     PayrollInput,
@@ -32,6 +36,7 @@ from workflows.payroll.model import (
     workflow_id,
 )
 from workflows.payroll.run import PayrollRunWorkflow
+from workflows.payroll.sweep import PayrollSweepWorkflow
 
 RULES = Path("config/payroll.toml")
 QUEUES = PayrollQueues(provider="t-payroll", ledgers={"erp": "t-netsuite", "s4hana": "t-sap"})
@@ -76,12 +81,20 @@ async def payroll_world(env: WorkflowEnvironment, tmp_path: Path, provider: Prov
     store = IntegrationStore(f"sqlite:///{tmp_path / 'store.db'}")
     books = BookkeepingActivities(store, Settings())
     ingest = PayrollIngestActivities(provider, store)
+    watermarks = SweepWatermarks(store)
+
+    async def hand_over_to(change: PayrollRunEvent, first_read: None) -> HandOverOutcome:
+        return await payroll_start.hand_over(env.client, change, workflow_task_queue="t-workflows", queues=QUEUES)
+
+    sweep = PayrollSweepActivities(provider, hand_over_to, lambda event: workflow_id(event.run), timedelta(0))
     on_netsuite, on_sap = PayrollLedgerActivities(netsuite, store, RULES), PayrollLedgerActivities(sap, store, RULES)
     workers = [
-        Worker(env.client, task_queue="t-workflows", workflows=[PayrollRunWorkflow, PayrollEntityWorkflow],
-               activities=[*books.all(), PayrollRules(RULES).load_rulebook]),
+        Worker(env.client, task_queue="t-workflows",
+               workflows=[PayrollRunWorkflow, PayrollEntityWorkflow, PayrollSweepWorkflow],
+               activities=[*books.all(), PayrollRules(RULES).load_rulebook, watermarks.sweep_watermark,
+                           watermarks.set_sweep_watermark]),
         Worker(env.client, task_queue=QUEUES.provider,
-               activities=[ingest.ingest_results, ingest.control_totals, ingest.previous_totals]),
+               activities=[ingest.ingest_results, ingest.control_totals, ingest.previous_totals, sweep.sweep_runs]),
         Worker(env.client, task_queue="t-netsuite",
                activities=[on_netsuite.post_journal, on_netsuite.read_back, on_netsuite.reverse_journal]),
         Worker(env.client, task_queue="t-sap", activities=[on_sap.post_journal, on_sap.read_back, on_sap.reverse_journal]),

@@ -67,12 +67,14 @@ class Provider:
     register_off: dict[str, Decimal] = field(default_factory=dict)        # entity -> amount the register differs by
     page_size: int = 7
     pages_served: int = 0
+    runs: list[PayrollRunEvent] = field(default_factory=list)            # the runs as they stand, for the sweep
 
     async def run(self, run_id: str) -> PayrollRunEvent:
         raise NotImplementedError
 
-    def changed_runs(self, since: datetime | None) -> AsyncIterator[PayrollRunEvent]:
-        raise NotImplementedError
+    async def changed_runs(self, since: datetime | None) -> AsyncIterator[PayrollRunEvent]:
+        for event in self.runs:
+            yield event
 
     async def results_page(self, run: PayrollRunRef, cursor: str | None, page_size: int) -> ResultPage:
         rows = self.rows[run.key]
