@@ -5,6 +5,10 @@
 - ``payroll_aggregate``: the run's amounts per entity, currency, cost center and pay component.
 - ``payroll_employee``: each employee's sums per kind (earnings, deductions, employer, reimbursements,
   net pay): the per-employee check, the entity totals and the net-pay batch are read from here.
+- ``payroll_payee``: where each employee's net pay goes (name and bank account, from the payroll
+  system's payment elections), read once per run and entity.
+- ``payroll_payment``: each employee's net-pay transfer: its EndToEndId, the file (MsgId) it went
+  in, and the bank's word on it (sent, rejected with a reason, paid again after a rejection).
 
 Amounts are integer minor units (cents), so sums in SQL are exact and fast. A page is applied in
 one transaction together with the cursor that follows it, so a page is never counted twice nor
@@ -14,7 +18,7 @@ lost, whichever attempt of the reading activity applies it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -25,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, col, select
 
 from canonical.money import currency_exponent
-from canonical.payroll import AggregateLine, PayComponentKind, PayResultRow, PayrollRunRef, RegisterTotals
+from canonical.payroll import AggregateLine, PayComponentKind, Payee, PayResultRow, PayrollRunRef, RegisterTotals
 from finsync.store.database import Records, StoreTable, utcnow
 
 EARNING, DEDUCTION, EMPLOYER, REIMBURSEMENT, NET_PAY = (
@@ -80,6 +84,32 @@ class PayrollEmployee(StoreTable, table=True):
     employer_minor: int = Field(sa_column=_minor())
     reimbursements_minor: int = Field(sa_column=_minor())
     net_minor: int = Field(sa_column=_minor())
+
+
+class PayrollPayee(StoreTable, table=True):
+    __tablename__ = "payroll_payee"
+
+    run_key: str = Field(primary_key=True)
+    worker_id: str = Field(primary_key=True)
+    entity: str = Field(index=True)
+    name: str
+    bic: str
+    iban: str | None = None
+    account_number: str | None = None
+
+
+class PayrollPayment(StoreTable, table=True):
+    __tablename__ = "payroll_payment"
+
+    run_key: str = Field(primary_key=True)
+    worker_id: str = Field(primary_key=True)
+    entity: str
+    end_to_end_id: str = Field(unique=True)
+    message_id: str = Field(index=True)
+    amount_minor: int = Field(sa_column=_minor())
+    currency: str
+    state: str                       # SENT, REJECTED
+    reason_code: str | None = None
 
 
 def to_minor(amount: Decimal, currency: str) -> int:
@@ -175,6 +205,53 @@ class PayrollRecords(Records):
             return db.exec(select(i.run_key).where(i.provider == run.provider, i.pay_group == run.pay_group,
                                                    i.period_end < run.period_end, col(i.finished).is_(True))
                            .order_by(col(i.period_end).desc(), col(i.version).desc()).limit(1)).first()
+
+    def store_payees(self, run_key: str, payees: list[Payee]) -> None:
+        """Where these employees' net pay goes for the run (a page read again changes nothing)."""
+        if not payees:
+            return
+        rows = [{"run_key": run_key, "worker_id": p.worker_id, "entity": p.entity, "name": p.name, "bic": p.bic,
+                 "iban": p.iban, "account_number": p.account_number} for p in payees]
+        insert = postgres_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        with self._session() as db:
+            db.execute(insert(PayrollPayee.__table__).on_conflict_do_nothing(   # type: ignore[attr-defined]
+                index_elements=["run_key", "worker_id"]), rows)
+            db.commit()
+
+    def net_pay_due(self, run_key: str, entity: str) -> Iterator[tuple[PayrollEmployee, PayrollPayee | None]]:
+        """Each employee of the entity with net pay to transfer, and where it goes (None: no bank
+        details), in worker order, read in chunks so a large payroll never stands in memory."""
+        e, p = PayrollEmployee, PayrollPayee
+        query = (select(e, p).join(p, (col(p.run_key) == col(e.run_key)) & (col(p.worker_id) == col(e.worker_id)),
+                                   isouter=True)
+                 .where(e.run_key == run_key, e.entity == entity, col(e.net_minor) > 0).order_by(e.worker_id)
+                 .execution_options(yield_per=2000))
+        with self._session() as db:
+            yield from db.exec(query)
+
+    def record_transfers(self, rows: list[dict]) -> None:
+        """Net-pay transfers as written into a file (SENT); one already recorded stays as it is."""
+        if not rows:
+            return
+        insert = postgres_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        with self._session() as db:
+            db.execute(insert(PayrollPayment.__table__).on_conflict_do_nothing(   # type: ignore[attr-defined]
+                index_elements=["run_key", "worker_id"]), rows)
+            db.commit()
+
+    def reject_transfers(self, rejected: dict[str, str | None]) -> list[PayrollPayment]:
+        """Mark these transfers (EndToEndId -> reason code) rejected; the payments as they now stand."""
+        with self._session() as db:
+            found = list(db.exec(select(PayrollPayment).where(col(PayrollPayment.end_to_end_id).in_(list(rejected)))))
+            for payment in found:
+                payment.state, payment.reason_code = "REJECTED", rejected[payment.end_to_end_id]
+                db.add(payment)
+            db.commit()
+            return found
+
+    def payee(self, run_key: str, worker_id: str) -> PayrollPayee | None:
+        with self._session() as db:
+            return db.get(PayrollPayee, (run_key, worker_id))
 
     def _upsert_adding(self, db: Session, table: type[StoreTable], rows: list[dict], *, keys: list[str],
                        adding: list[str]) -> None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from canonical.payroll import PayComponentKind, PayResultRow, PayrollRunRef, RegisterTotals
+from canonical.payroll import PayComponentKind, Payee, PayResultRow, PayrollRunRef, RegisterTotals
 from finsync.store import IntegrationStore
 
 E, D, R, N, ER = (PayComponentKind.EARNING, PayComponentKind.EMPLOYEE_DEDUCTION, PayComponentKind.REIMBURSEMENT,
@@ -109,3 +109,21 @@ def test_any_paging_of_the_rows_gives_the_same_sums(tmp_path_factory: pytest.Tem
     assert store.register_totals(run().key) == EXPECTED
     lines = store.aggregate_lines(run().key, "US01")
     assert sum(line.amount for line in lines if line.kind is E) == Decimal("9000.10")
+
+
+def test_net_pay_due_names_where_it_goes_and_who_has_no_bank_details(store: IntegrationStore) -> None:
+    read(store, run(), ROWS, [])
+    store.store_payees(run().key, [Payee("W1", "Maya Patel", "US01", "CHASUS33XXX", account_number="100000000001")])
+    store.store_payees(run().key, [Payee("W1", "Maya Patel", "US01", "CHASUS33XXX", account_number="100000000001")])
+    due = [(employee.worker_id, employee.net_minor, payee.name if payee else None)
+           for employee, payee in store.net_pay_due(run().key, "US01")]
+    assert due == [("W1", 400000, "Maya Patel"), ("W2", 332045, None)]
+
+
+def test_a_rejected_transfer_keeps_its_reason(store: IntegrationStore) -> None:
+    row = {"run_key": run().key, "worker_id": "W1", "entity": "US01", "end_to_end_id": "NP-1", "message_id": "M1",
+           "amount_minor": 400000, "currency": "USD", "state": "SENT"}
+    store.record_transfers([row])
+    store.record_transfers([row | {"message_id": "M2"}])     # recorded already: stays in its first file
+    [rejected] = store.reject_transfers({"NP-1": "AC04"})
+    assert (rejected.worker_id, rejected.state, rejected.reason_code, rejected.message_id) == ("W1", "REJECTED", "AC04", "M1")
