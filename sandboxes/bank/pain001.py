@@ -57,6 +57,7 @@ class CreditTransfer:
     amount: Decimal
     currency: str
     remittance_info: str | None
+    batch_booking: bool = False    # its PmtInf's BtchBookg; absent counts as false (one entry per transaction)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def _extract(root: etree._Element) -> CustomerCreditTransfer:
     for info in initiation.findall("p:PmtInf", _NS):
         execution = _text(info, "p:ReqdExctnDt/p:Dt") or (_text(info, "p:ReqdExctnDt/p:DtTm") or "")[:10]
         debtor_account = _account(info.find("p:DbtrAcct", _NS))
+        batch_booking = _text(info, "p:BtchBookg") in ("true", "1")
         if debtor_account is None:
             raise Pain001Refused("AC02", "Debtor account missing", "a payment information block has no DbtrAcct")
         for tx in info.findall("p:CdtTrfTxInf", _NS):
@@ -153,6 +155,7 @@ def _extract(root: etree._Element) -> CustomerCreditTransfer:
                 amount=Decimal(amount.text.strip()),
                 currency=amount.get("Ccy"),
                 remittance_info=_text(tx, "p:RmtInf/p:Ustrd"),
+                batch_booking=batch_booking,
             ))
     return CustomerCreditTransfer(
         msg_id=_required(header, "p:MsgId"),
