@@ -356,7 +356,7 @@ class _Matching:
                                      "query the bank")
             elif entry.direction is CreditDebit.CREDIT:
                 self._credit(entry)
-            elif pmt_inf_id in batch_ids and pmt_inf_id not in self.candidates and pmt_inf_id is not None:
+            elif pmt_inf_id is not None and pmt_inf_id in batch_ids and pmt_inf_id not in self.candidates:
                 self.candidates[pmt_inf_id] = entry
             elif entry.transactions:
                 by_transaction.append(entry)
@@ -385,8 +385,7 @@ class _Matching:
 
     # -- credits: returns of payments, or someone else's money
     def _credit(self, entry: StatementEntry) -> None:
-        returned = [tx for tx in entry.transactions if tx.return_reason]
-        if not returned:
+        if not any(tx.return_reason for tx in entry.transactions):
             self._unknown(entry, f"A credit of {entry.amount} finsync did not expect: hold it in suspense and find "
                                  f"who paid it and why")
             return

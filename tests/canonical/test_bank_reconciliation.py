@@ -17,6 +17,7 @@ from canonical.bank_reconciliation import (
     ExpectedPayment,
     ExpectedTransfer,
     MatchedBy,
+    StatementReconciliation,
     reconcile_statement,
 )
 from canonical.statement import BankStatement, BatchReference, CreditDebit, StatementEntry, StatementTransaction
@@ -131,6 +132,8 @@ def test_a_statement_with_one_missing_and_one_unknown_booking():
     (batch,) = result.batches
     assert (batch.matched_by, batch.matched_count) == (MatchedBy.END_TO_END_ID, 2)
     assert result.summary() == "Statement STM-1: 1 missing, 1 unknown"
+    # It travels through Temporal as JSON and comes back the same.
+    assert StatementReconciliation.model_validate_json(result.model_dump_json()) == result
 
 
 def test_balances_that_do_not_add_up_or_do_not_follow_the_previous_statement_are_reported():
@@ -193,10 +196,15 @@ def test_a_payment_booked_at_another_amount_is_a_mismatch():
 def test_a_batch_entry_without_transactions_is_matched_on_its_figures_or_reported_whole():
     as_expected = reconcile_statement(statement([batch_entry("PAY-DE", NET_PAY, details=False)]),
                                       bookings(expected_batch("PAY-DE", NET_PAY)))
+    # With E-2 rejected, the bank's figures are those of the two that settled: nothing else to go by.
+    settled = {"E-1": "2500.00", "E-3": "1999.99"}
+    less_rejected = reconcile_statement(statement([batch_entry("PAY-DE", settled, details=False)]),
+                                        bookings(expected_batch("PAY-DE", NET_PAY, rejected={"E-2"})))
     short = reconcile_statement(statement([batch_entry("PAY-DE", NET_PAY, details=False, amount="7000.00")]),
                                 bookings(expected_batch("PAY-DE", NET_PAY)))
 
     assert as_expected.reconciled and as_expected.batches[0].matched_by is MatchedBy.PAYMENT_INFO_ID
+    assert less_rejected.reconciled and less_rejected.batches[0].matched_by is MatchedBy.PAYMENT_INFO_ID
     assert not short.reconciled and short.missing == [] and short.batches[0].matched_by is None
     (mismatch,) = short.amount_mismatches
     assert (mismatch.payment_info_id, mismatch.end_to_end_id, mismatch.expected, mismatch.booked) == (
