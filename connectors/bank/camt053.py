@@ -27,7 +27,7 @@ _TAGS = ("{*}BkToCstmrStmt", "{*}Stmt", "{*}Ntry", "{*}TxDtls")
 
 
 def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname
+    return str(element.tag).rpartition("}")[2]
 
 
 def _drop_earlier(element: etree._Element, tag: str) -> None:
@@ -60,7 +60,7 @@ def _children(element: etree._Element | None) -> dict[str, etree._Element]:
     if element is not None:
         for child in element:
             if isinstance(child.tag, str):   # not a comment or processing instruction
-                found.setdefault(child.tag.rpartition("}")[2], child)
+                found.setdefault(_local(child), child)
     return found
 
 
