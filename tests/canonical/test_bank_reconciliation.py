@@ -3,6 +3,7 @@ EndToEndId, and what is missing, unknown, different or returned (finance-practic
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
 
@@ -31,12 +32,12 @@ def eur(amount: str | Decimal) -> Money:
     return Money.of(amount, "EUR")
 
 
-def expected_batch(pmt_inf_id: str, amounts: dict[str, str], *, rejected: set[str] = frozenset(),
+def expected_batch(pmt_inf_id: str, amounts: dict[str, str], *, rejected: Collection[str] = (),
                    msg_id: str = "MSG-1") -> ExpectedBatch:
     """A block sent with ``amounts`` (EndToEndId -> amount), of which ``rejected`` will not settle."""
     return ExpectedBatch(
         message_id=msg_id, payment_info_id=pmt_inf_id, debtor_account=ACCOUNT, currency="EUR",
-        instructed_count=len(amounts), instructed_total=eur(sum(Decimal(a) for a in amounts.values())),
+        instructed_count=len(amounts), instructed_total=eur(sum((Decimal(a) for a in amounts.values()), Decimal(0))),
         transactions=[ExpectedTransfer(end_to_end_id=e2e, amount=eur(a)) for e2e, a in amounts.items()
                       if e2e not in rejected])
 
