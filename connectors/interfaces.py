@@ -49,6 +49,7 @@ from canonical.procurement import (
     Supplier,
     VendorBill,
 )
+from canonical.statement import BankStatement
 
 
 class ExpensePlatform(Protocol):
@@ -161,6 +162,10 @@ class Bank(Protocol):
 
     async def payment_status(self, message_id: str, end_to_end_id: str) -> PaymentStatusReport:
         """The bank's current word on one transaction (state UNKNOWN if it never got it)."""
+
+    async def statement(self, account: str, day: date) -> BankStatement:
+        """The end-of-day statement (camt.053) of one of the company's accounts (IBAN, or account
+        number) for ``day``. ``NotFoundError`` if the bank has none."""
 
     async def aclose(self) -> None: ...
 

@@ -1,5 +1,7 @@
-"""A bank taking ISO 20022 credit transfers: pain.001 out; pain.002 and camt.054 back."""
+"""A bank taking ISO 20022 credit transfers: pain.001 out; pain.002 and camt.054 back; camt.053
+end-of-day statements."""
 
+from connectors.bank.camt053 import parse_statements
 from connectors.bank.camt054 import parse_debit_credit_notification
 from connectors.bank.client import BankClient
 from connectors.bank.notifications import parse_notification
@@ -7,4 +9,4 @@ from connectors.bank.pain001 import build_batch_pain001, build_pain001
 from connectors.bank.pain002 import parse_status_report
 
 __all__ = ["BankClient", "build_batch_pain001", "build_pain001", "parse_debit_credit_notification", "parse_notification",
-           "parse_status_report"]
+           "parse_statements", "parse_status_report"]

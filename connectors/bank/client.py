@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import httpx
 
+from canonical.bank_reconciliation import account_key
 from canonical.money import Money
 from canonical.payment import (
     BatchAcknowledgement,
@@ -24,10 +25,12 @@ from canonical.payment import (
     reason_text,
 )
 from canonical.problems import BusinessProblem
+from canonical.statement import BankStatement
+from connectors.bank.camt053 import parse_statements
 from connectors.bank.pain001 import build_batch_pain001, build_pain001
 from connectors.bank.pain002 import parse_status_report
 from connectors.bank.status import payment_state
-from connectors.errors import TransientVendorError, VendorError, VendorRejectedError
+from connectors.errors import NotFoundError, TransientVendorError, VendorError, VendorRejectedError
 from connectors.http import Token, VendorClient, json_decimal, url_path
 from finsync.config import BankVendorSettings
 
@@ -196,6 +199,28 @@ class BankClient(VendorClient):
             exchange_rate=Decimal(booking["exchangeRate"]) if booking and booking.get("exchangeRate") else None,
             booking_date=date.fromisoformat(booking_date) if booking_date else None,
             bank_reference=(booking or body).get("bankReference"), source="lookup")
+
+    async def statement(self, account: str, day: date) -> BankStatement:
+        """The end-of-day statement (camt.053) of one of the company's accounts (IBAN, or account
+        number) for ``day``; today's holds what is booked so far. ``NotFoundError`` if the bank
+        has none (an account it does not hold, a day not yet ended)."""
+        response = await self.request("GET", url_path("/v1/accounts/{account}/statements/{day}", account=account,
+                                                       day=day.isoformat()),
+                                      allow_404=True, headers={"Accept": "application/xml"})
+        if response.status_code == 404:
+            raise NotFoundError(self.vendor, f"no statement of account {account} for {day}: {response.text[:200]}",
+                                status=404)
+        try:
+            found = [one for one in parse_statements(response.content)
+                     if account_key(one.account_id) == account_key(account)]
+            if len(found) != 1:
+                raise ValueError(f"it holds {len(found)} statements of account {account}, not one")
+        except ValueError as error:
+            raise VendorRejectedError(self.vendor, BusinessProblem(
+                code="BANK_STATEMENT_UNREADABLE", system="bank", subject=account,
+                reason=(f"The bank's statement of account {account} for {day} cannot be read ({error}): ask the "
+                        f"bank to send it again, or report it to IT if it persists."))) from None
+        return found[0]
 
     async def subscribe_webhook(self, endpoint: str) -> None:
         """Have the bank push status reports and debit notifications to ``endpoint``."""

@@ -55,7 +55,11 @@ _MAX35_TEXT = re.compile(r"[^\x00-\x1f\x7f]{1,35}")
 def identifier(node: etree._Element, path: str, what: str) -> str | None:
     """A Max35Text identifier (MsgId, EndToEndId) at ``path``, or None if absent; ValueError if
     it is not one."""
-    value = text(node, path)
+    return checked_identifier(text(node, path), path, what)
+
+
+def checked_identifier(value: str | None, path: str, what: str) -> str | None:
+    """``value`` (found at ``path``) if it is a Max35Text identifier or None; ValueError if it is not one."""
     if value is not None and not _MAX35_TEXT.fullmatch(value):
         raise ValueError(f"{what}: {path} is not an ISO 20022 Max35Text (1 to 35 characters, no control characters)")
     return value

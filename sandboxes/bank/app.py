@@ -18,33 +18,58 @@ customer's own, whose files are then rejected whole),
 ``POST /_sandbox/payments/{msgId}/transactions/{endToEndId}/return`` ``{"reasonCode": "AC04"}``
 (the creditor's bank sends a settled payment back: the debtor account is credited, camt.054 CRDT).
 
+End-of-day statements (camt.053.001.08) of the customer's own accounts (IBAN, or account number):
+- ``GET /v1/accounts/{account}/statements?from=YYYY-MM-DD&to=YYYY-MM-DD`` -> JSON, one statement
+  per day (default: the last 31 days up to today), each with its id, sequence number and url
+- ``GET /v1/accounts/{account}/statements/{YYYY-MM-DD}`` -> the camt.053 (today's: booked so far)
+Admin, to make a statement wrong as a bank sometimes does (``sandboxes.bank.injections``):
+``POST /_sandbox/statements/left-out`` ``{"messageId", "endToEndId", "booking": "debit"|"return"}``
+(the booking is on no statement and in no balance; ``DELETE /_sandbox/statements/left-out/{entryId}``
+puts it back), ``POST /_sandbox/statements/extra-bookings`` ``{"account", "creditDebit": "DBIT"|"CRDT",
+"amount", "bookingDate"?, "description"?, "bankTransactionCode"?, "counterparty"?, "endToEndId"?}``
+(a charge or a credit nobody instructed; ``DELETE /_sandbox/statements/extra-bookings/{id}``), and
+``GET /_sandbox/statements/injections``.
+
 Sandbox assumptions (banks' corporate APIs differ and none is public in this shape): the JSON
 202 acknowledgement, the transaction lookup JSON, the problem bodies (RFC 9457 with an ISO
-status reason ``code``), and the JSON webhook envelope around the ISO documents.
+status reason ``code``), the JSON webhook envelope around the ISO documents, the statement
+routes, and a block without BtchBookg booked one entry per transaction.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, quote
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
 from sandboxes.bank.accounts import list_accounts, seed_accounts, seed_customer_accounts, set_closed
+from sandboxes.bank.camt053 import write_statement
 from sandboxes.bank.conversion import seed_rates
 from sandboxes.bank.entries import NotReturnable, book_return, entries_of
+from sandboxes.bank.injections import (
+    CannotInject,
+    add_extra_booking,
+    extra_booking_json,
+    injections,
+    leave_out,
+    put_back,
+    remove_extra_booking,
+)
 from sandboxes.bank.pain001 import Pain001Refused, read_pain001
 from sandboxes.bank.payments import (
     DuplicatePayment,
@@ -55,7 +80,8 @@ from sandboxes.bank.payments import (
     list_transactions,
 )
 from sandboxes.bank.processing import Settlement
-from sandboxes.bank.reports import file_rejection_report, status_report
+from sandboxes.bank.reports import file_rejection_report, new_message_id, status_report
+from sandboxes.bank.statements import NoStatement, seed_statement_accounts, statement_days, statement_id, statement_of
 from sandboxes.bank.subscription import subscribe, subscribed_endpoint
 from sandboxes.bank.tables import CREDIT, DEBIT, TABLES, AccountEntry, PaymentTransaction
 from sandboxes.kit.app import Sandbox, sandbox_asgi
@@ -118,6 +144,28 @@ class PaymentReturn(BaseModel):
     reasonCode: str = Field(pattern=r"^[A-Z0-9]{4}$", description="ISO 20022 return reason, e.g. AC04, MS03")
 
 
+class LeftOutBooking(BaseModel):
+    messageId: str
+    endToEndId: str
+    booking: Literal["debit", "return"] = "debit"
+
+
+class ExtraBookingRequest(BaseModel):
+    account: str
+    creditDebit: Literal["DBIT", "CRDT"]
+    amount: Decimal = Field(gt=0, description="in the account's currency, e.g. \"12.50\"")
+    bookingDate: date | None = None   # today
+    # Texts as ISO 20022 takes them (Max500Text, Max140Text, Max35Text), no control characters.
+    description: str | None = Field(None, pattern=r"^[^\x00-\x1f\x7f]{1,500}$")
+    bankTransactionCode: str | None = Field(None, pattern=r"^[A-Z]{4}/[A-Z]{4}/[A-Z]{4}$")
+    counterparty: str | None = Field(None, pattern=r"^[^\x00-\x1f\x7f]{1,140}$")
+    endToEndId: str | None = Field(None, pattern=r"^[^\x00-\x1f\x7f]{1,35}$")
+
+
+# The longest span one statement listing covers.
+MAX_LISTED_DAYS = 366
+
+
 def _basic_client(authorization: str | None) -> tuple[str, str] | None:
     if not authorization or not authorization.startswith("Basic "):
         return None
@@ -138,6 +186,7 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, webhoo
     seed_accounts(engine, company)
     seed_customer_accounts(engine, company)
     seed_rates(engine, company, datetime.now(UTC).date())
+    seed_statement_accounts(engine, company, datetime.now(UTC).date())
     if webhook_endpoint:
         subscribe(engine, webhook_endpoint)
     issuer = TokenIssuer(TOKEN_SIGNING_KEY, clients or DEFAULT_CLIENTS)
@@ -239,6 +288,73 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, webhoo
         if endpoint is None:
             raise Problem(404, "Not Found", "no webhook subscription")
         return {"endpoint": endpoint}
+
+    @api.get("/v1/accounts/{account_id}/statements")
+    def statements(account_id: str, first: date | None = Query(None, alias="from"), last: date | None = Query(None, alias="to"),
+                   _client: str = Depends(bearer)) -> dict:
+        today = datetime.now(UTC).date()
+        last = last or today
+        first = first or last - timedelta(days=30)
+        if not 0 <= (last - first).days < MAX_LISTED_DAYS:
+            raise Problem(400, "Bad Request", f"from must be on or before to, at most {MAX_LISTED_DAYS} days apart")
+        try:
+            days = statement_days(engine, account_id, first, last, today)
+        except NoStatement as missing:
+            raise Problem(404, "Not Found", str(missing)) from None
+        return {"account": account_id, "statements": [
+            {"date": day.isoformat(), "statementId": statement_id(account_id, day), "sequenceNumber": number,
+             "url": f"/v1/accounts/{quote(account_id, safe='')}/statements/{day.isoformat()}"}
+            for day, number in days]}
+
+    # Plain functions run in the server's thread pool: a statement of 50,000 bookings takes a
+    # while and must not hold up settlement or the webhooks.
+    @api.get("/v1/accounts/{account_id}/statements/{day}")
+    def statement(account_id: str, day: date, _client: str = Depends(bearer)) -> Response:
+        now = datetime.now(UTC)
+        try:
+            found = statement_of(engine, account_id, day, now.date())
+        except NoStatement as missing:
+            raise Problem(404, "Not Found", str(missing)) from None
+        document = io.BytesIO()
+        write_statement(document, found, message_id=new_message_id("STM"), now=now)
+        return Response(document.getvalue(), media_type="application/xml")
+
+    @api.post("/_sandbox/statements/left-out", status_code=201, include_in_schema=False)
+    def leave_booking_out(request: LeftOutBooking) -> dict:
+        try:
+            left_out = leave_out(engine, request.messageId, request.endToEndId,
+                                 DEBIT if request.booking == "debit" else CREDIT)
+        except CannotInject as refused:
+            raise Problem(404, "Not Found", str(refused)) from None
+        return {"entryId": left_out.entry_id, "messageId": request.messageId, "endToEndId": request.endToEndId}
+
+    @api.delete("/_sandbox/statements/left-out/{entry_id}", status_code=204, include_in_schema=False)
+    def put_booking_back(entry_id: int) -> Response:
+        if not put_back(engine, entry_id):
+            raise Problem(404, "Not Found", f"booking {entry_id} is not left out")
+        return Response(status_code=204)
+
+    @api.post("/_sandbox/statements/extra-bookings", status_code=201, include_in_schema=False)
+    def book_extra(request: ExtraBookingRequest) -> dict:
+        try:
+            booking = add_extra_booking(
+                engine, request.account, direction=request.creditDebit, amount=request.amount,
+                day=request.bookingDate or datetime.now(UTC).date(), description=request.description,
+                bank_transaction_code=request.bankTransactionCode, counterparty_name=request.counterparty,
+                end_to_end_id=request.endToEndId)
+        except CannotInject as refused:
+            raise Problem(422, "Unprocessable Entity", str(refused)) from None
+        return extra_booking_json(booking)
+
+    @api.delete("/_sandbox/statements/extra-bookings/{booking_id}", status_code=204, include_in_schema=False)
+    def remove_extra(booking_id: int) -> Response:
+        if not remove_extra_booking(engine, booking_id):
+            raise Problem(404, "Not Found", f"no extra booking {booking_id}")
+        return Response(status_code=204)
+
+    @api.get("/_sandbox/statements/injections", include_in_schema=False)
+    def statement_injections() -> dict:
+        return injections(engine)
 
     @api.get("/_sandbox/payments", include_in_schema=False)
     async def payments() -> list[dict]:

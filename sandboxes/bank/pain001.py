@@ -57,6 +57,7 @@ class CreditTransfer:
     amount: Decimal
     currency: str
     remittance_info: str | None
+    batch_booking: bool = False    # its PmtInf's BtchBookg; absent counts as false (one entry per transaction)
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,13 @@ def _extract(root: etree._Element) -> CustomerCreditTransfer:
     for info in initiation.findall("p:PmtInf", _NS):
         execution = _text(info, "p:ReqdExctnDt/p:Dt") or (_text(info, "p:ReqdExctnDt/p:DtTm") or "")[:10]
         debtor_account = _account(info.find("p:DbtrAcct", _NS))
+        batch_booking = _text(info, "p:BtchBookg") in ("true", "1")
         if debtor_account is None:
             raise Pain001Refused("AC02", "Debtor account missing", "a payment information block has no DbtrAcct")
+        # Read once per block: a lookup in a block scans all its transactions (50,000 in a payroll).
+        pmt_inf_id = _text(info, "p:PmtInfId") or ""
+        debtor_name = _text(info, "p:Dbtr/p:Nm") or ""
+        debtor_agent_bic = _text(info, "p:DbtrAgt/p:FinInstnId/p:BICFI") or ""
         for tx in info.findall("p:CdtTrfTxInf", _NS):
             amount = tx.find("p:Amt/p:InstdAmt", _NS)
             if amount is None:
@@ -140,19 +146,20 @@ def _extract(root: etree._Element) -> CustomerCreditTransfer:
                 raise Pain001Refused("AC01", "Creditor account missing",
                                      f"transaction {end_to_end_id} has no CdtrAcct")
             transactions.append(CreditTransfer(
-                pmt_inf_id=_text(info, "p:PmtInfId") or "",
+                pmt_inf_id=pmt_inf_id,
                 instr_id=_text(tx, "p:PmtId/p:InstrId"),
                 end_to_end_id=end_to_end_id,
                 requested_execution_date=date.fromisoformat(execution),
-                debtor_name=_text(info, "p:Dbtr/p:Nm") or "",
+                debtor_name=debtor_name,
                 debtor_account=debtor_account,
-                debtor_agent_bic=_text(info, "p:DbtrAgt/p:FinInstnId/p:BICFI") or "",
+                debtor_agent_bic=debtor_agent_bic,
                 creditor_name=_text(tx, "p:Cdtr/p:Nm") or "",
                 creditor_account=creditor_account,
                 creditor_agent_bic=_text(tx, "p:CdtrAgt/p:FinInstnId/p:BICFI"),
                 amount=Decimal(amount.text.strip()),
                 currency=amount.get("Ccy"),
                 remittance_info=_text(tx, "p:RmtInf/p:Ustrd"),
+                batch_booking=batch_booking,
             ))
     return CustomerCreditTransfer(
         msg_id=_required(header, "p:MsgId"),

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from sandboxes.bank.pain001 import MESSAGE_NAME, CreditTransfer, CustomerCreditTransfer
-from sandboxes.bank.tables import FileRejection, PaymentMessage, PaymentTransaction
+from sandboxes.bank.tables import FileRejection, PaymentBlock, PaymentMessage, PaymentTransaction
 from sandboxes.kit.db import session
 
 
@@ -56,6 +56,11 @@ def accept(engine: Engine, message: CustomerCreditTransfer, document: bytes, now
             nb_of_txs=message.nb_of_txs, ctrl_sum=ctrl_sum,
             initiating_party=message.initiating_party, received_at=now, document=document)
         db.add(stored)
+        blocks: dict[str, bool] = {}
+        for tx in message.transactions:   # a file repeating a PmtInfId is booked as its first block asks
+            blocks.setdefault(tx.pmt_inf_id, tx.batch_booking)
+        db.add_all(PaymentBlock(msg_id=message.msg_id, pmt_inf_id=pmt_inf_id, batch_booking=batch_booking)
+                   for pmt_inf_id, batch_booking in blocks.items())
         db.add_all(_transaction_row(message.msg_id, tx, now) for tx in message.transactions)
         try:
             db.commit()

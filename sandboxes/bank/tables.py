@@ -1,5 +1,6 @@
-"""The bank's state: accounts, its rates, received pain.001 messages, their transactions, the
-entries booked on the customer's accounts, the subscription.
+"""The bank's state: accounts, its rates, received pain.001 messages, their blocks and
+transactions, the entries booked on the customer's accounts, what the statements start from and
+what a test has injected into them, the subscription.
 
 Amounts are stored as decimal strings (never floats). Times that only schedule work are epoch
 seconds; business dates are ISO dates. Tables are only ever added (an existing database gets the
@@ -84,6 +85,17 @@ class FileRejection(SQLModel, table=True):
     notified: bool = Field(default=False, index=True)
 
 
+class PaymentBlock(SQLModel, table=True):
+    """One payment information block (PmtInf) of an accepted file, and whether the customer asked
+    for it to be booked as one entry (BtchBookg) on the statement."""
+
+    __tablename__ = "bank_payment_blocks"
+
+    msg_id: str = Field(primary_key=True)   # its file's (stored in the same unit of work)
+    pmt_inf_id: str = Field(primary_key=True)
+    batch_booking: bool
+
+
 class PaymentTransaction(SQLModel, table=True):
     """One CdtTrfTxInf and where it stands."""
 
@@ -140,6 +152,45 @@ class AccountEntry(SQLModel, table=True):
     notified: bool = Field(default=False, index=True)
 
 
+class StatementAccount(SQLModel, table=True):
+    """Where the statements of one of the customer's accounts start: the first statement's day,
+    and the booked balance before it (signed: negative is an overdraft)."""
+
+    __tablename__ = "bank_statement_accounts"
+
+    account_id: str = Field(primary_key=True)
+    first_statement_day: str           # ISO date; ElctrncSeqNb 1
+    opening_balance: str
+
+
+class LeftOutEntry(SQLModel, table=True):
+    """A booking the bank leaves out (a test's injection): it is on no statement, and in no
+    balance, as if it had never been booked; deleting the row puts it back."""
+
+    __tablename__ = "bank_statement_left_out"
+
+    entry_id: int = Field(primary_key=True, foreign_key="bank_account_entries.id")
+
+
+class ExtraBooking(SQLModel, table=True):
+    """A booking the customer never instructed (a test's injection): a bank charge, an incoming
+    credit. It is on the statement of its day and in the balances from then on."""
+
+    __tablename__ = "bank_extra_bookings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(index=True)
+    booking_date: str = Field(index=True)
+    direction: str                     # DEBIT or CREDIT
+    amount: str
+    currency: str                      # the account's
+    bank_reference: str
+    bank_transaction_code: str         # Domain/Family/SubFamily, e.g. ACMT/MDOP/CHRG for a charge
+    description: str
+    counterparty_name: str | None = None
+    end_to_end_id: str | None = None   # the payer's reference on an incoming credit
+
+
 class WebhookSubscription(SQLModel, table=True):
     """Where status reports and debit notifications go (one subscriber, as for a corporate)."""
 
@@ -149,5 +200,6 @@ class WebhookSubscription(SQLModel, table=True):
     endpoint: str
 
 
-TABLES: list[type[SQLModel]] = [Account, CustomerAccount, FxRate, PaymentMessage, FileRejection, PaymentTransaction,
-                                AccountEntry, WebhookSubscription]
+TABLES: list[type[SQLModel]] = [Account, CustomerAccount, FxRate, PaymentMessage, FileRejection, PaymentBlock,
+                                PaymentTransaction, AccountEntry, StatementAccount, LeftOutEntry, ExtraBooking,
+                                WebhookSubscription]

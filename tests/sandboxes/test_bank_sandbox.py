@@ -7,8 +7,9 @@ import base64
 import hashlib
 import hmac
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from sandboxes.bank import create_app
 from sandboxes.kit.company import load_company
 from sandboxes.kit.workforce import Workforce
 from tests.support.servers import serve
+from tests.support.statements import schema_errors
 from tests.support.webhooks import Receiver
 
 PAIN001_NS = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
@@ -363,15 +365,18 @@ def transfer_xml(end_to_end_id: str, amount: str, creditor_iban: str = OPEN_IBAN
    <CdtrAcct><Id><IBAN>{creditor_iban}</IBAN></Id></CdtrAcct></CdtTrfTxInf>"""
 
 
-def batch_pain001(msg_id: str, blocks: dict[str, tuple[str, list[tuple[str, str, str]]]]) -> bytes:
+def batch_pain001(msg_id: str, blocks: dict[str, tuple[str, list[tuple[str, str, str]]]],
+                  batch_booked: Collection[str] = ()) -> bytes:
     """A hand-written payment run: ``blocks`` is PmtInfId -> (execution date, [(EndToEndId,
-    amount, creditor IBAN)]), all in EUR from the company's EUR account."""
+    amount, creditor IBAN)]), all in EUR from the company's EUR account; the blocks named in
+    ``batch_booked`` ask for BtchBookg true."""
     def total(transfers: list[tuple[str, str, str]]) -> str:
         return str(sum(Decimal(amount) for _, amount, _ in transfers))
 
     every = [tx for _, transfers in blocks.values() for tx in transfers]
     payment_infos = "".join(f"""
- <PmtInf><PmtInfId>{pmt_inf_id}</PmtInfId><PmtMtd>TRF</PmtMtd><BtchBookg>false</BtchBookg>
+ <PmtInf><PmtInfId>{pmt_inf_id}</PmtInfId><PmtMtd>TRF</PmtMtd>
+  <BtchBookg>{"true" if pmt_inf_id in batch_booked else "false"}</BtchBookg>
   <NbOfTxs>{len(transfers)}</NbOfTxs><CtrlSum>{total(transfers)}</CtrlSum>
   <ReqdExctnDt><Dt>{day}</Dt></ReqdExctnDt><Dbtr><Nm>Finsync Demo GmbH</Nm></Dbtr>
   <DbtrAcct><Id><IBAN>{DEBTOR_IBAN}</IBAN></Id></DbtrAcct><DbtrAgt><FinInstnId><BICFI>BYLADEM1001</BICFI></FinInstnId></DbtrAgt>
@@ -472,3 +477,189 @@ async def decision(http: httpx.AsyncClient, msg_id: str, end_to_end_id: str, tim
             return transaction["status"], transaction["reasonCode"]
         assert time.monotonic() < deadline, f"{end_to_end_id} still undecided"
         await asyncio.sleep(0.05)
+
+
+# --- End-of-day statements (camt.053) ------------------------------------------------------------
+
+STMT = "BkToCstmrStmt/Stmt"
+OPENING_EUR = Decimal("150000000.00")   # the EUR account's opening_balance in the seed
+
+
+async def settled(http: httpx.AsyncClient, msg_id: str, end_to_end_ids: Collection[str],
+                  timeout: float = 10.0) -> dict[str, dict]:
+    """Each transaction once the bank has decided it (settled or rejected)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = {e2e: (await http.get(f"/v1/payments/{msg_id}/transactions/{e2e}")).json() for e2e in end_to_end_ids}
+        if all(tx["status"] != "ACTC" for tx in found.values()):
+            return found
+        assert time.monotonic() < deadline, f"still undecided: {found}"
+        await asyncio.sleep(0.1)
+
+
+async def statement(http: httpx.AsyncClient, day: str | date, account: str = DEBTOR_IBAN) -> etree._Element:
+    """The day's camt.053, after checking it against the official schema."""
+    response = await http.get(f"/v1/accounts/{account}/statements/{day}")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/xml")
+    assert schema_errors(response.content) == []
+    return xml(response.content)
+
+
+def balance(document: etree._Element, code: str) -> Decimal:
+    """The signed balance of type ``code`` (OPBD, CLBD)."""
+    (found,) = [bal for bal in document.iterfind(".//{*}Stmt/{*}Bal") if first(bal, "Tp/CdOrPrtry/Cd") == code]
+    amount = Decimal(first(found, "Amt"))
+    return amount if first(found, "CdtDbtInd") == "CRDT" else -amount
+
+
+def entries(document: etree._Element) -> list[etree._Element]:
+    return document.findall(".//{*}Ntry")
+
+
+def net_of_entries(document: etree._Element) -> Decimal:
+    return sum((Decimal(first(entry, "Amt")) * (1 if first(entry, "CdtDbtInd") == "CRDT" else -1)
+                for entry in entries(document)), Decimal(0))
+
+
+async def test_a_batch_booked_block_is_one_debit_of_what_settled_and_the_statement_is_valid_camt053(
+        tmp_path: Path) -> None:
+    async with bank(tmp_path / "bank.db", settle_after_seconds=0.1) as http:
+        await submit(http, batch_pain001("M-RUN", RUN_BLOCKS, batch_booked={"M-RUN-P1"}))
+        decided = await settled(http, "M-RUN", BLOCK_OF)
+        day = decided["E-RUN-1"]["bookingDate"]
+        document = await statement(http, day)
+
+    assert first(document, f"{STMT}/Acct/Id/IBAN") == DEBTOR_IBAN
+    assert first(document, f"{STMT}/Acct/Ccy") == "EUR"
+    assert first(document, f"{STMT}/FrToDt/FrDtTm").startswith(day)
+    # P1 batch booked: one debit for what settled (E-RUN-2 to a closed account was rejected, AC04).
+    # P2 not batch booked: one debit per transaction.
+    batch, *singles = entries(document)
+    assert [first(batch, f"NtryDtls/Btch/{tag}") for tag in ("MsgId", "PmtInfId", "NbOfTxs", "TtlAmt", "CdtDbtInd")] == [
+        "M-RUN", "M-RUN-P1", "2", "107.25", "DBIT"]
+    assert (first(batch, "Amt"), first(batch, "CdtDbtInd"), first(batch, "Sts/Cd")) == ("107.25", "DBIT", "BOOK")
+    assert [(first(tx, "Refs/EndToEndId"), first(tx, "Refs/PmtInfId"), first(tx, "Refs/MsgId"),
+             first(tx, "AmtDtls/TxAmt/Amt")) for tx in batch.iterfind("{*}NtryDtls/{*}TxDtls")] == [
+        ("E-RUN-1", "M-RUN-P1", "M-RUN", "100.00"), ("E-RUN-3", "M-RUN-P1", "M-RUN", "7.25")]
+    assert [(first(entry, "Amt"), first(entry, "NtryDtls/TxDtls/Refs/EndToEndId"), first(entry, "NtryDtls/Btch"))
+            for entry in singles] == [("1000.00", "E-RUN-4", None), ("0.99", "E-RUN-5", None)]
+    # The balances and the summary add up: opening + credits - debits = closing.
+    assert balance(document, "OPBD") == OPENING_EUR
+    assert balance(document, "CLBD") == OPENING_EUR - Decimal("1108.24") == OPENING_EUR + net_of_entries(document)
+    summary = f"{STMT}/TxsSummry"
+    assert [first(document, f"{summary}/{path}") for path in (
+        "TtlNtries/NbOfNtries", "TtlNtries/Sum", "TtlNtries/TtlNetNtry/Amt", "TtlNtries/TtlNetNtry/CdtDbtInd",
+        "TtlDbtNtries/NbOfNtries", "TtlCdtNtries/NbOfNtries")] == ["3", "1108.24", "1108.24", "DBIT", "3", "0"]
+
+
+async def test_statements_chain_day_to_day_with_consecutive_sequence_numbers(tmp_path: Path) -> None:
+    async with bank(tmp_path / "bank.db", settle_after_seconds=0.1) as http:
+        await submit(http, pain001("M-DAY", "E-DAY", amount="250.00"))
+        today = date.fromisoformat((await settled(http, "M-DAY", ["E-DAY"]))["E-DAY"]["bookingDate"])
+        two_days_ago, yesterday = today - timedelta(days=2), today - timedelta(days=1)
+        for day, side, amount in ((two_days_ago, "CRDT", "5000.00"), (yesterday, "DBIT", "12.50")):
+            booked = await http.post("/_sandbox/statements/extra-bookings", json={
+                "account": DEBTOR_IBAN, "creditDebit": side, "amount": amount, "bookingDate": day.isoformat()})
+            assert booked.status_code == 201, booked.text
+        days = [today - timedelta(days=back) for back in (3, 2, 1, 0)]
+        documents = [await statement(http, day) for day in days]
+        listing = (await http.get(f"/v1/accounts/{DEBTOR_IBAN}/statements",
+                                  params={"from": days[0].isoformat(), "to": today.isoformat()})).json()
+        us_statement = await statement(http, today, account=US_DEBTOR_ACCOUNT)
+
+    opening = [balance(document, "OPBD") for document in documents]
+    closing = [balance(document, "CLBD") for document in documents]
+    assert opening[0] == closing[0] == OPENING_EUR                     # a day with no bookings
+    assert closing[1] == OPENING_EUR + Decimal("5000.00")
+    assert closing[2] == closing[1] - Decimal("12.50")
+    assert closing[3] == closing[2] - Decimal("250.00")
+    assert opening[1:] == closing[:-1]                                 # each day opens with the day before's close
+    assert all(balance(d, "OPBD") + net_of_entries(d) == balance(d, "CLBD") for d in documents)
+    numbers = [int(first(document, f"{STMT}/ElctrncSeqNb")) for document in documents]
+    assert numbers == list(range(numbers[0], numbers[0] + 4))
+    assert len({first(document, f"{STMT}/Id") for document in documents}) == 4
+    assert [(item["date"], item["sequenceNumber"], item["statementId"]) for item in listing["statements"]] == [
+        (day.isoformat(), number, first(document, f"{STMT}/Id"))
+        for day, number, document in zip(days, numbers, documents, strict=True)]
+    assert listing["statements"][-1]["url"] == f"/v1/accounts/{DEBTOR_IBAN}/statements/{today.isoformat()}"
+    # The US account has no IBAN: it is named by its account number.
+    assert first(us_statement, f"{STMT}/Acct/Id/Othr/Id") == US_DEBTOR_ACCOUNT
+    assert first(us_statement, f"{STMT}/Acct/Ccy") == "USD"
+
+
+async def test_a_left_out_booking_and_an_unknown_charge_appear_on_the_statement_until_taken_back(
+        tmp_path: Path) -> None:
+    async with bank(tmp_path / "bank.db", settle_after_seconds=0.1) as http:
+        await submit(http, batch_pain001("M-INJ", {"M-INJ-P1": ("2026-11-21", [
+            ("E-INJ-1", "100.00", OPEN_IBAN), ("E-INJ-2", "200.00", OTHER_BANKS_IBAN)])}, batch_booked={"M-INJ-P1"}))
+        day = (await settled(http, "M-INJ", ["E-INJ-1", "E-INJ-2"]))["E-INJ-1"]["bookingDate"]
+        before = await statement(http, day)
+        left_out = await http.post("/_sandbox/statements/left-out", json={"messageId": "M-INJ", "endToEndId": "E-INJ-2"})
+        charge = await http.post("/_sandbox/statements/extra-bookings", json={
+            "account": DEBTOR_IBAN, "creditDebit": "DBIT", "amount": "15.00", "description": "Payroll file fee"})
+        injected = await statement(http, day)
+        listed = (await http.get("/_sandbox/statements/injections")).json()
+        put_back = await http.delete(f"/_sandbox/statements/left-out/{left_out.json()['entryId']}")
+        removed = await http.delete(f"/_sandbox/statements/extra-bookings/{charge.json()['id']}")
+        after = await statement(http, day)
+        unknown_payment = await http.post("/_sandbox/statements/left-out", json={"messageId": "M-INJ", "endToEndId": "E-NONE"})
+
+    assert left_out.status_code == 201 and charge.status_code == 201
+    assert [(item["messageId"], item["endToEndId"], item["amount"]) for item in listed["leftOut"]] == [
+        ("M-INJ", "E-INJ-2", "200.00")]
+    assert [(item["creditDebit"], item["amount"], item["bankTransactionCode"]) for item in listed["extraBookings"]] == [
+        ("DBIT", "15.00", "ACMT/MDOP/CHRG")]
+    batch, fee = entries(injected)
+    # The settled E-INJ-2 is on no statement: the batch is booked (and balanced) without it.
+    assert [first(tx, "Refs/EndToEndId") for tx in batch.iterfind("{*}NtryDtls/{*}TxDtls")] == ["E-INJ-1"]
+    assert (first(batch, "Amt"), first(batch, "NtryDtls/Btch/NbOfTxs")) == ("100.00", "1")
+    assert (first(fee, "Amt"), first(fee, "CdtDbtInd"), first(fee, "AddtlNtryInf")) == ("15.00", "DBIT", "Payroll file fee")
+    assert [first(fee, f"BkTxCd/Domn/{path}") for path in ("Cd", "Fmly/Cd", "Fmly/SubFmlyCd")] == ["ACMT", "MDOP", "CHRG"]
+    assert balance(injected, "CLBD") == balance(before, "CLBD") + Decimal("200.00") - Decimal("15.00")
+    assert balance(injected, "OPBD") + net_of_entries(injected) == balance(injected, "CLBD")
+    # Taken back, the statement is what it was.
+    assert put_back.status_code == removed.status_code == 204
+    assert [first(entry, "Amt") for entry in entries(after)] == [first(entry, "Amt") for entry in entries(before)] == [
+        "300.00"]
+    assert balance(after, "CLBD") == balance(before, "CLBD")
+    assert unknown_payment.status_code == 404 and "E-NONE" in unknown_payment.json()["detail"]
+
+
+async def test_a_return_is_a_credit_entry_of_its_own_with_its_reason(tmp_path: Path) -> None:
+    async with bank(tmp_path / "bank.db", settle_after_seconds=0.1) as http:
+        await submit(http, pain001("M-BACK", "E-BACK", amount="80.00"))
+        await settled(http, "M-BACK", ["E-BACK"])
+        returned = (await http.post("/_sandbox/payments/M-BACK/transactions/E-BACK/return",
+                                    json={"reasonCode": "AC04"})).json()
+        document = await statement(http, returned["return"]["bookingDate"])
+
+    debit, credit = entries(document)
+    assert (first(debit, "CdtDbtInd"), first(debit, "Amt")) == ("DBIT", "80.00")
+    assert (first(credit, "CdtDbtInd"), first(credit, "Amt"), first(credit, "BkTxCd/Domn/Fmly/SubFmlyCd")) == (
+        "CRDT", "80.00", "RRTN")
+    assert first(credit, "NtryDtls/TxDtls/Refs/EndToEndId") == "E-BACK"
+    assert first(credit, "NtryDtls/TxDtls/RtrInf/Rsn/Cd") == "AC04"
+    assert balance(document, "CLBD") == balance(document, "OPBD")
+
+
+async def test_a_statement_that_cannot_be_given_is_refused_in_one_clear_line(tmp_path: Path) -> None:
+    async with bank(tmp_path / "bank.db") as http:
+        today = date.fromisoformat((await http.get(f"/v1/accounts/{DEBTOR_IBAN}/statements")).json()
+                                   ["statements"][-1]["date"])
+        unknown_account = await http.get(f"/v1/accounts/{OTHER_BANKS_IBAN}/statements/{today}")
+        tomorrow = await http.get(f"/v1/accounts/{DEBTOR_IBAN}/statements/{today + timedelta(days=1)}")
+        long_ago = await http.get(f"/v1/accounts/{DEBTOR_IBAN}/statements/{today - timedelta(days=800)}")
+        not_a_day = await http.get(f"/v1/accounts/{DEBTOR_IBAN}/statements/yesterday")
+        backwards = await http.get(f"/v1/accounts/{DEBTOR_IBAN}/statements",
+                                   params={"from": today.isoformat(), "to": (today - timedelta(days=1)).isoformat()})
+        del http.headers["Authorization"]
+        no_token = await http.get(f"/v1/accounts/{DEBTOR_IBAN}/statements/{today}")
+
+    for refused, words in ((unknown_account, "no account"), (tomorrow, "not made yet"), (long_ago, "statements from")):
+        assert refused.status_code == 404
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert words in refused.json()["detail"]
+    assert not_a_day.status_code == 422
+    assert backwards.status_code == 400 and "before" in backwards.json()["detail"]
+    assert no_token.status_code == 401
