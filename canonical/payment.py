@@ -11,11 +11,11 @@ rejected transactions read page by page (``RejectionPage``).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -349,6 +349,14 @@ class FileAcknowledgement(BaseModel):
     reason_text: str | None = None
     source: str = ""                  # "submission", "pain.002"
     received_at: AwareDatetime | None = None
+
+    @classmethod
+    def counted(cls, by_state: Mapping[PaymentState, StatusCount], **fields: Any) -> FileAcknowledgement:
+        """The acknowledgement with its transactions counted by the state each status means."""
+        return cls(pending=by_state.get(PaymentState.PENDING, StatusCount()),
+                   accepted=by_state.get(PaymentState.ACCEPTED, StatusCount()),
+                   settled=by_state.get(PaymentState.SETTLED, StatusCount()),
+                   rejected=by_state.get(PaymentState.REJECTED, StatusCount()), **fields)
 
     @property
     def decided(self) -> bool:
