@@ -88,59 +88,53 @@ def _amount_text(value: Decimal) -> str:
 # Elements are built without a namespace and written inside the Document, whose default namespace
 # they take: built in it, each would declare it again on every transaction. Each is built root
 # first (SubElement), lxml's quick way to make a small tree.
-def _child(parent: etree._Element | None, tag: str, text: str | None = None) -> etree._Element:
-    """A new element under ``parent``, or a new root for None."""
-    element = etree.Element(tag) if parent is None else etree.SubElement(parent, tag)
-    if text is not None:
-        element.text = text
-    return element
-
-
-def _in(parent: etree._Element | None, path: str, text: str, **attributes: str) -> etree._Element:
-    """``text`` at the end of ``path`` (tags separated by '/') under ``parent``; the path's root."""
-    tags = path.split("/")
-    root = element = _child(parent, tags[0])
-    for tag in tags[1:]:
-        element = _child(element, tag)
+def _in(parent: etree._Element | None, path: tuple[str, ...], text: str, **attributes: str) -> etree._Element:
+    """``text`` at the end of ``path`` under ``parent`` (None: a new root); the path's first element."""
+    first = element = etree.Element(path[0]) if parent is None else etree.SubElement(parent, path[0])
+    for tag in path[1:]:
+        element = etree.SubElement(element, tag)
     element.text = text
     for name, value in attributes.items():
         element.set(name, value)
-    return root
+    return first
+
+
+_IBAN, _OTHER_ID = ("Id", "IBAN"), ("Id", "Othr", "Id")
 
 
 def _account(parent: etree._Element | None, tag: str, iban: str | None, account_number: str | None) -> etree._Element:
     if iban:
-        return _in(parent, f"{tag}/Id/IBAN", iban)
-    return _in(parent, f"{tag}/Id/Othr/Id", account_number or "")
+        return _in(parent, (tag, *_IBAN), iban)
+    return _in(parent, (tag, *_OTHER_ID), account_number or "")
 
 
 def _transaction(tx: _Transfer) -> etree._Element:
-    transaction = _child(None, "CdtTrfTxInf")
-    payment_id = _child(transaction, "PmtId")
-    _child(payment_id, "InstrId", tx.end_to_end_id)
-    _child(payment_id, "EndToEndId", tx.end_to_end_id)
-    _in(transaction, "Amt/InstdAmt", tx.amount, Ccy=tx.currency)
-    _in(transaction, "CdtrAgt/FinInstnId/BICFI", tx.creditor_bic)
-    _in(transaction, "Cdtr/Nm", tx.creditor_name[:NAME_LENGTH])
+    transaction = etree.Element("CdtTrfTxInf")
+    payment_id = etree.SubElement(transaction, "PmtId")
+    _in(payment_id, ("InstrId",), tx.end_to_end_id)
+    _in(payment_id, ("EndToEndId",), tx.end_to_end_id)
+    _in(transaction, ("Amt", "InstdAmt"), tx.amount, Ccy=tx.currency)
+    _in(transaction, ("CdtrAgt", "FinInstnId", "BICFI"), tx.creditor_bic)
+    _in(transaction, ("Cdtr", "Nm"), tx.creditor_name[:NAME_LENGTH])
     _account(transaction, "CdtrAcct", tx.creditor_iban, tx.creditor_account_number)
     if tx.remittance_info:
-        _in(transaction, "RmtInf/Ustrd", tx.remittance_info)
+        _in(transaction, ("RmtInf", "Ustrd"), tx.remittance_info)
     return transaction
 
 
 def _block_head(block: _Block, totals: PaymentFileTotals, header: _Header) -> list[etree._Element]:
     """PmtInf's children before its transactions."""
-    head = [_child(None, "PmtInfId", block.payment_info_id), _child(None, "PmtMtd", "TRF")]
+    head = [_in(None, ("PmtInfId",), block.payment_info_id), _in(None, ("PmtMtd",), "TRF")]
     if block.batch_booking is not None:
-        head.append(_child(None, "BtchBookg", "true" if block.batch_booking else "false"))
-    head += [_child(None, "NbOfTxs", str(totals.count)), _child(None, "CtrlSum", _amount_text(totals.control_sum))]
+        head.append(_in(None, ("BtchBookg",), "true" if block.batch_booking else "false"))
+    head += [_in(None, ("NbOfTxs",), str(totals.count)), _in(None, ("CtrlSum",), _amount_text(totals.control_sum))]
     if block.service_level:
-        head.append(_in(None, "PmtTpInf/SvcLvl/Cd", block.service_level))
-    head += [_in(None, "ReqdExctnDt/Dt", block.requested_execution_date.isoformat()),
-             _in(None, "Dbtr/Nm", header.debtor_name[:NAME_LENGTH]),
+        head.append(_in(None, ("PmtTpInf", "SvcLvl", "Cd"), block.service_level))
+    head += [_in(None, ("ReqdExctnDt", "Dt"), block.requested_execution_date.isoformat()),
+             _in(None, ("Dbtr", "Nm"), header.debtor_name[:NAME_LENGTH]),
              _account(None, "DbtrAcct", header.debtor_account.iban, header.debtor_account.account_number),
-             _in(None, "DbtrAgt/FinInstnId/BICFI", header.debtor_account.bic),
-             _child(None, "ChrgBr", "SLEV")]
+             _in(None, ("DbtrAgt", "FinInstnId", "BICFI"), header.debtor_account.bic),
+             _in(None, ("ChrgBr",), "SLEV")]
     return head
 
 
@@ -209,12 +203,12 @@ def _write(sink: IO[bytes], header: _Header, blocks: list[_Block]) -> PaymentFil
             spool.add(block)
         spool.file.seek(0)
         totals = spool.file_totals
-        group_header = _child(None, "GrpHdr")
-        _child(group_header, "MsgId", header.message_id)
-        _child(group_header, "CreDtTm", header.created_at.astimezone(UTC).isoformat(timespec="seconds"))
-        _child(group_header, "NbOfTxs", str(totals.count))
-        _child(group_header, "CtrlSum", _amount_text(totals.control_sum))
-        _in(group_header, "InitgPty/Nm", header.initiating_party[:NAME_LENGTH])
+        group_header = etree.Element("GrpHdr")
+        _in(group_header, ("MsgId",), header.message_id)
+        _in(group_header, ("CreDtTm",), header.created_at.astimezone(UTC).isoformat(timespec="seconds"))
+        _in(group_header, ("NbOfTxs",), str(totals.count))
+        _in(group_header, ("CtrlSum",), _amount_text(totals.control_sum))
+        _in(group_header, ("InitgPty", "Nm"), header.initiating_party[:NAME_LENGTH])
         with etree.xmlfile(sink, encoding="UTF-8") as xf:
             xf.write_declaration()
             with xf.element(f"{{{NAMESPACE}}}Document", nsmap={None: NAMESPACE}):

@@ -28,7 +28,7 @@ from sandboxes.bank.tables import (
 )
 from sandboxes.kit.db import session
 
-LOOKUP_CHUNK = 500   # ids per query: well under SQLite's limit on bound parameters
+CHUNK = 500   # transactions per query or insert: well under SQLite's limit on bound parameters
 
 
 class DuplicatePayment(Exception):
@@ -42,7 +42,7 @@ class DuplicatePayment(Exception):
 
 def _chunks(transactions: Sequence[CreditTransfer]) -> Iterator[list[CreditTransfer]]:
     remaining = iter(transactions)
-    while chunk := list(islice(remaining, LOOKUP_CHUNK)):
+    while chunk := list(islice(remaining, CHUNK)):
         yield chunk
 
 
@@ -94,8 +94,8 @@ def accept(engine: Engine, message: CustomerCreditTransfer, document: bytes, now
              "nb_of_txs": block.nb_of_txs,
              "ctrl_sum": format(block.ctrl_sum, "f") if block.ctrl_sum is not None else None}
             for block in message.blocks])
-        connection.execute(insert(PaymentTransaction), [_transaction_row(message.msg_id, tx, now)
-                                                        for tx in message.transactions])
+        for chunk in _chunks(message.transactions):
+            connection.execute(insert(PaymentTransaction), [_transaction_row(message.msg_id, tx, now) for tx in chunk])
         try:
             db.commit()
         except IntegrityError:  # a concurrent submission of the same keys won the race
