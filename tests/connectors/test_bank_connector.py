@@ -33,7 +33,7 @@ from canonical import (
     PaymentStatusReport,
     RejectionPage,
 )
-from connectors.bank import BankClient, build_pain001, parse_notification, write_bulk_pain001
+from connectors.bank import BankClient, build_pain001, parse_file_status, parse_notification, write_bulk_pain001
 from connectors.errors import AmbiguousWriteError, VendorRejectedError
 from finsync.config import BankVendorSettings
 from sandboxes.bank import create_app
@@ -666,3 +666,19 @@ async def test_a_refreshed_token_sends_the_whole_file_again(tmp_path: Path) -> N
         await client.aclose()
     assert uploads == [path.read_bytes()] * 2
     assert (acknowledgement.group_status, acknowledgement.pending.count) == ("ACTC", 25)
+
+
+async def test_a_payroll_files_one_webhook_reads_as_its_counts_and_names_no_transaction(tmp_path: Path) -> None:
+    path, totals = payroll_file(tmp_path, 60)
+    bodies: list[bytes] = []
+    async with serve(hook_receiver(bodies)) as hooks_url, bank(tmp_path) as (client, _admin):
+        await client.subscribe_webhook(f"{hooks_url}/bank")
+        await client.send_batch_file(totals, path)
+        await arrived(bodies, count=1)
+        await asyncio.sleep(0.3)   # room for a webhook per transaction or debit, which must not come
+
+    (body,) = bodies
+    counts = parse_file_status(json.loads(body)["data"]["document"])
+    assert (counts.message_id, counts.group_status, counts.count, counts.decided) == (totals.message_id, "PART", 60, True)
+    assert (counts.settled.count, counts.rejected.count, counts.rejected.control_sum) == (59, 1, Decimal(2007))
+    assert parse_notification(body) == []   # nothing per transaction for the payment inbox
