@@ -161,6 +161,12 @@ class BulkPaymentFile(BaseModel):
         currency_exponent(currency)   # ValueError for anything but an ISO 4217 cash currency
         return currency
 
+    @model_validator(mode="after")
+    def _sepa_in_euros_from_an_iban(self) -> BulkPaymentFile:
+        if self.service_level == "SEPA" and (self.currency != "EUR" or not self.debtor_account.iban):
+            raise ValueError(f"payment file {self.message_id}: a SEPA credit transfer pays euros from an IBAN")
+        return self
+
 
 class PaymentFileTotals(BaseModel):
     """A payment file in numbers (GrpHdr NbOfTxs and CtrlSum), as written: what the bank must say

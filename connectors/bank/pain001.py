@@ -14,6 +14,7 @@ always was.
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import tempfile
@@ -146,7 +147,7 @@ class _Spool:
     def __init__(self, message_id: str) -> None:
         self.message_id = message_id
         self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
-        self.totals: list[PaymentFileTotals] = []
+        self.block_totals: list[PaymentFileTotals] = []
         self._seen: set[str] = set()
 
     def __enter__(self) -> _Spool:
@@ -167,7 +168,7 @@ class _Spool:
             control_sum += tx.amount.amount
         if not count:
             raise ValueError(f"payment block {block.payment_info_id} of file {self.message_id} has no transfers")
-        self.totals.append(PaymentFileTotals(message_id=self.message_id, count=count, control_sum=control_sum))
+        self.block_totals.append(PaymentFileTotals(message_id=self.message_id, count=count, control_sum=control_sum))
 
     def _check(self, block: _Block, tx: CreditTransfer) -> None:
         if tx.amount.currency != block.currency:
@@ -186,8 +187,8 @@ class _Spool:
 
     @property
     def file_totals(self) -> PaymentFileTotals:
-        return PaymentFileTotals(message_id=self.message_id, count=sum(t.count for t in self.totals),
-                                 control_sum=sum((t.control_sum for t in self.totals), Decimal(0)))
+        return PaymentFileTotals(message_id=self.message_id, count=sum(t.count for t in self.block_totals),
+                                 control_sum=sum((t.control_sum for t in self.block_totals), Decimal(0)))
 
 
 def _put(xf: etree.xmlfile, element: etree._Element, depth: int) -> None:
@@ -215,7 +216,7 @@ def _write(sink: IO[bytes], header: _Header, blocks: list[_Block]) -> PaymentFil
                 xf.write(f"\n{INDENT}")
                 with xf.element(f"{{{NAMESPACE}}}CstmrCdtTrfInitn"):
                     _put(xf, group_header, 2)
-                    for block, block_totals in zip(blocks, spool.totals, strict=True):
+                    for block, block_totals in zip(blocks, spool.block_totals, strict=True):
                         xf.write(f"\n{INDENT * 2}")
                         with xf.element(f"{{{NAMESPACE}}}PmtInf"):
                             for element in _block_head(block, block_totals, header):
@@ -246,12 +247,11 @@ def build_batch_pain001(batch: PaymentBatch, *, created_at: datetime | None = No
         # SEPA credit transfer: the bank must be told the service level.
         service_level="SEPA" if _is_sepa(batch, group) else None,
         transfers=group.transactions) for group in batch.groups]
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as document:
-        _write(document, _Header(message_id=batch.message_id, created_at=created_at or datetime.now(UTC),
-                                 initiating_party=batch.debtor_name, debtor_name=batch.debtor_name,
-                                 debtor_account=batch.debtor_account), blocks)
-        document.seek(0)
-        return document.read()
+    document = io.BytesIO()
+    _write(document, _Header(message_id=batch.message_id, created_at=created_at or datetime.now(UTC),
+                             initiating_party=batch.debtor_name, debtor_name=batch.debtor_name,
+                             debtor_account=batch.debtor_account), blocks)
+    return document.getvalue()
 
 
 def build_pain001(instruction: PaymentInstruction, *, created_at: datetime | None = None) -> bytes:

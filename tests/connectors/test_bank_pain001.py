@@ -169,3 +169,9 @@ def test_validation_names_what_breaks_the_schema(tmp_path: Path) -> None:
     target.write_bytes(target.read_bytes().replace(b"<EndToEndId>FSN-000017</EndToEndId>", b"<EndToEndId/>"))
     with pytest.raises(InvalidPaymentFile, match="EndToEndId.*minLength"):
         validate_pain001(target)
+
+
+@pytest.mark.parametrize("change", [{"currency": "USD"}, {"debtor_account": US_DEBTOR}], ids=["dollars", "no-iban"])
+def test_a_sepa_file_pays_euros_from_an_iban(change: dict) -> None:
+    with pytest.raises(ValueError, match="SEPA credit transfer pays euros from an IBAN"):
+        BulkPaymentFile.model_validate({**PAYROLL.model_dump(), **change})
