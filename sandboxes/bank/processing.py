@@ -6,9 +6,6 @@ is rejected as a whole (AC05), in one group-level pain.002. A file whose every b
 batch booking (a payroll's net pay) is decided the same way, transaction by transaction, but
 reported as a whole: one pain.002 with the counts per status, and no camt.054 per debit.
 
-A pass runs in a worker thread, so deciding a file of 50,000 transactions leaves the bank's
-API answering meanwhile.
-
 Everything it needs is in the database, so a restarted sandbox picks up where it stopped:
 transactions still ACTC are decided, and decisions and bookings whose webhooks never reached the
 outbox are sent (with the webhook ids fixed when they were made, so a receiver can dedupe).
@@ -127,17 +124,16 @@ class Settlement(BackgroundLoop):
     async def _run(self) -> None:
         while True:
             try:
-                await asyncio.to_thread(self.run_once, time.time())
+                # Deciding a payroll's 50,000 transactions takes seconds: done off the event loop,
+                # so the API answers meanwhile. The outbox is told on the loop, as it expects.
+                await asyncio.to_thread(self._decide_due, time.time())
+                self._notify_rejected_files()
+                self._notify_group_reports()
+                self._notify_decided()
+                self._notify_entries()
             except Exception:  # one bad row must not stop the bank
                 log.exception("bank settlement pass failed")
             await asyncio.sleep(self.poll)
-
-    def run_once(self, now: float) -> None:
-        self._decide_due(now)
-        self._notify_rejected_files()
-        self._notify_group_reports()
-        self._notify_decided()
-        self._notify_entries()
 
     def _decide_due(self, now: float) -> None:
         with session(self.engine) as db:
