@@ -64,7 +64,7 @@ _REFUSALS = {
 
 
 UPLOAD_CHUNK = 1024 * 1024
-# A file of 50,000 transfers is some 45 MB, and the bank checks all of it before it answers.
+# A file of 50,000 transfers is some 30 MB, and the bank checks all of it before it answers.
 UPLOAD_TIMEOUT = httpx.Timeout(10.0, read=120.0, write=120.0)
 REJECTIONS_PER_PAGE = 1000
 Held = TypeVar("Held", BatchAcknowledgement, FileAcknowledgement)

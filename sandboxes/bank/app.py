@@ -82,7 +82,7 @@ DEFAULT_WEBHOOK_SECRETS = ["whsec_Zmluc3luYy1sb2NhbC1iYW5rLXdlYmhvb2sta2V5LTE="]
 # Fixed, so tokens issued before a restart stay valid after it.
 TOKEN_SIGNING_KEY = b"finsync-bank-sandbox-token-key"
 CORRELATION_HEADER = "X-Request-ID"
-MAX_DOCUMENT_BYTES = 200 * 1024 * 1024   # a payroll of 50,000 transfers is some 45 MB
+MAX_DOCUMENT_BYTES = 200 * 1024 * 1024   # a payroll of 50,000 transfers is some 30 MB
 REJECTIONS_PER_PAGE, MAX_REJECTIONS_PER_PAGE = 1000, 5000
 PROBLEM_JSON = "application/problem+json"
 XML_TYPES = {"application/xml", "text/xml"}

@@ -142,7 +142,7 @@ def status_report(message: PaymentMessage, transactions: list[PaymentTransaction
     ``transactions`` is in it, or always with ``every_block``."""
     E = _maker(PAIN002)
     group = _original_group(E, message)
-    group.append(E.GrpSts(_group_status([status for status, _ in tally.by_status.items()])))
+    group.append(E.GrpSts(_group_status(list(tally.by_status))))
     group.extend(_per_status(E, tally))
     report = E.CstmrPmtStsRpt(_status_header(E, now), group)
     blocks = tally.block_statuses if every_block else dict.fromkeys(tx.pmt_inf_id for tx in transactions)
