@@ -26,9 +26,12 @@ from canonical.parties import BankAccount, CompanyBankAccount, CostCenter, Emplo
 from canonical.payment import (
     BatchAcknowledgement,
     BatchSubmission,
+    BulkPaymentFile,
     CreditTransfer,
+    FileAcknowledgement,
     GroupStatusReport,
     PaymentBatch,
+    PaymentFileTotals,
     PaymentGroup,
     PaymentIdReused,
     PaymentInstruction,
@@ -36,6 +39,9 @@ from canonical.payment import (
     PaymentRequestState,
     PaymentState,
     PaymentStatusReport,
+    RejectionPage,
+    StatusCount,
+    TransactionRejection,
     payment_run_batches,
 )
 from canonical.problems import BusinessProblem, ProblemCode, ProblemRaised
@@ -43,11 +49,11 @@ from canonical.reference import AccountingPeriod, CodingContext, CodingRequest, 
 
 __all__ = [
     "AccountingPeriod", "ApprovalStatus", "BankAccount", "BatchAcknowledgement", "BatchSubmission", "CompanyBankAccount",
-    "BusinessProblem", "ClaimedReport", "CodingContext", "CodingRequest", "CreditTransfer", "GroupStatusReport",
-    "CostCenter", "Employee", "ExpenseLine", "ExpenseReport", "FinanceEvent", "FinanceEventType",
-    "FxRate", "GLAccount", "JournalConfirmation", "JournalEntry", "JournalLine", "LegalEntity", "Money",
-    "PaymentBatch", "PaymentGroup", "PaymentIdReused", "PaymentInstruction", "PaymentOrder", "PaymentRequestState",
-    "PaymentState", "PaymentStatus", "PaymentStatusReport", "PostedJournal", "ProblemCode", "ProblemRaised",
-    "ReportStatusChanged", "Side", "UnbalancedJournalError", "currency_exponent", "payment_run_batches",
-    "quantize",
+    "BulkPaymentFile", "BusinessProblem", "ClaimedReport", "CodingContext", "CodingRequest", "CreditTransfer",
+    "GroupStatusReport", "CostCenter", "Employee", "ExpenseLine", "ExpenseReport", "FileAcknowledgement", "FinanceEvent",
+    "FinanceEventType", "FxRate", "GLAccount", "JournalConfirmation", "JournalEntry", "JournalLine", "LegalEntity", "Money",
+    "PaymentBatch", "PaymentFileTotals", "PaymentGroup", "PaymentIdReused", "PaymentInstruction", "PaymentOrder",
+    "PaymentRequestState", "PaymentState", "PaymentStatus", "PaymentStatusReport", "PostedJournal", "ProblemCode",
+    "ProblemRaised", "RejectionPage", "ReportStatusChanged", "Side", "StatusCount", "TransactionRejection",
+    "UnbalancedJournalError", "currency_exponent", "payment_run_batches", "quantize",
 ]

@@ -3,20 +3,24 @@
 A ``PaymentInstruction`` is one transfer in a file of its own (the expense process pays so). A
 ``PaymentBatch`` is one file carrying many transfers (a payment run): grouped into payment
 information blocks (PmtInf), one per currency and execution date, all from one debtor account.
+A ``BulkPaymentFile`` is one block too large to hold (a payroll's net pay): its transfers are
+streamed into the file, and the bank answers it in numbers (``FileAcknowledgement``), its
+rejected transactions read page by page (``RejectionPage``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from canonical.keys import iso20022_id
-from canonical.money import Money
+from canonical.money import Money, currency_exponent
 from canonical.parties import BankAccount
 
 
@@ -130,6 +134,49 @@ class PaymentBatch(BaseModel):
                        transactions=[CreditTransfer(end_to_end_id=instruction.end_to_end_id,
                                                     creditor=instruction.creditor, amount=instruction.amount,
                                                     remittance_info=instruction.remittance_info)])])
+
+
+class BulkPaymentFile(BaseModel):
+    """A pain.001 file of one payment information block whose transfers are too many to hold in
+    memory (a payroll's net pay: one per employee): everything about the file but its transfers,
+    which are streamed into it (``connectors.bank.pain001.write_bulk_pain001``). With batch
+    booking the bank debits the block as one entry and reports on the file as a whole."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str = Field(max_length=35)        # GrpHdr/MsgId: the bank's idempotency key for the file
+    payment_info_id: str = Field(max_length=35)   # PmtInf/PmtInfId
+    debtor_entity: str
+    debtor_name: str
+    debtor_account: BankAccount
+    currency: str                                 # every transfer's
+    requested_execution_date: date
+    batch_booking: bool = True                    # BtchBookg: one debit on the statement for the block
+    service_level: Literal["SEPA", "URGP", "NURG"] | None = None   # PmtTpInf/SvcLvl/Cd
+    initiating_party: str | None = None           # GrpHdr/InitgPty/Nm; None: the debtor
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, currency: str) -> str:
+        currency_exponent(currency)   # ValueError for anything but an ISO 4217 cash currency
+        return currency
+
+    @model_validator(mode="after")
+    def _sepa_in_euros_from_an_iban(self) -> BulkPaymentFile:
+        if self.service_level == "SEPA" and (self.currency != "EUR" or not self.debtor_account.iban):
+            raise ValueError(f"payment file {self.message_id}: a SEPA credit transfer pays euros from an IBAN")
+        return self
+
+
+class PaymentFileTotals(BaseModel):
+    """A payment file in numbers (GrpHdr NbOfTxs and CtrlSum), as written: what the bank must say
+    it holds under the same MsgId, or the MsgId was reused for another file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str = Field(max_length=35)
+    count: int = Field(ge=1)
+    control_sum: Decimal
 
 
 class BatchSubmission(BaseModel):
@@ -275,6 +322,79 @@ class BatchAcknowledgement(BaseModel):
 
     message_id: str
     reports: list[PaymentStatusReport]
+
+
+class StatusCount(BaseModel):
+    """How many transactions of a file stand at one status, and what they add up to (CtrlSum)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    count: int = Field(default=0, ge=0)
+    control_sum: Decimal = Decimal(0)
+
+    def __add__(self, other: StatusCount) -> StatusCount:
+        return StatusCount(count=self.count + other.count, control_sum=self.control_sum + other.control_sum)
+
+
+class FileAcknowledgement(BaseModel):
+    """The bank's word on a whole payment file, in numbers: how many of its transactions (and for
+    how much) are pending, accepted, settled or rejected. Never a list per transaction, so it
+    stays small whatever the file's size: the rejected ones are read page by page."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    group_status: str                 # GrpSts as the bank sent it: ACTC, ACSC, PART, RJCT, ...
+    count: int = Field(ge=0)          # OrgnlNbOfTxs: what the bank received
+    control_sum: Decimal | None = None   # OrgnlCtrlSum
+    pending: StatusCount = StatusCount()
+    accepted: StatusCount = StatusCount()
+    settled: StatusCount = StatusCount()
+    rejected: StatusCount = StatusCount()
+    reason_code: str | None = None    # a file rejected as a whole: why (e.g. AC05)
+    reason_text: str | None = None
+    source: str = ""                  # "submission", "pain.002"
+    received_at: AwareDatetime | None = None
+
+    @classmethod
+    def counted(cls, by_state: Mapping[PaymentState, StatusCount], **fields: Any) -> FileAcknowledgement:
+        """The acknowledgement with its transactions counted by the state each status means."""
+        return cls(pending=by_state.get(PaymentState.PENDING, StatusCount()),
+                   accepted=by_state.get(PaymentState.ACCEPTED, StatusCount()),
+                   settled=by_state.get(PaymentState.SETTLED, StatusCount()),
+                   rejected=by_state.get(PaymentState.REJECTED, StatusCount()), **fields)
+
+    @property
+    def decided(self) -> bool:
+        """Every transaction has the bank's last word: settled or rejected."""
+        return self.settled.count + self.rejected.count >= self.count
+
+    def holds(self, totals: PaymentFileTotals) -> bool:
+        """The bank's file under this MsgId is the one ``totals`` describe."""
+        return (self.message_id, self.count) == (totals.message_id, totals.count) and \
+            self.control_sum in (None, totals.control_sum)
+
+
+class TransactionRejection(BaseModel):
+    """One transaction of a file the bank rejected: which (EndToEndId), why, and for how much."""
+
+    model_config = ConfigDict(frozen=True)
+
+    end_to_end_id: str
+    payment_info_id: str | None = None
+    reason_code: str | None = None    # ISO external reason code, e.g. AC04
+    reason_text: str | None = None
+    amount: Money | None = None       # the instructed amount
+
+
+class RejectionPage(BaseModel):
+    """One page of a file's rejected transactions, and where the next page starts (None: last)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    rejections: list[TransactionRejection]
+    next_cursor: str | None = None
 
 
 # Finance-readable meaning of the ISO 20022 reason codes finsync meets most.

@@ -8,6 +8,7 @@ Errors follow ``connectors.errors``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Collection
 from datetime import date, datetime
 from typing import Protocol
@@ -20,12 +21,15 @@ from canonical import (
     CodingContext,
     CodingRequest,
     ExpenseReport,
+    FileAcknowledgement,
     JournalEntry,
     Money,
     PaymentBatch,
+    PaymentFileTotals,
     PaymentInstruction,
     PaymentStatusReport,
     PostedJournal,
+    RejectionPage,
     ReportStatusChanged,
     Side,
 )
@@ -159,6 +163,17 @@ class Bank(Protocol):
 
     async def send_batch(self, batch: PaymentBatch, *, lookup_first: bool = False) -> BatchAcknowledgement:
         """Submit one file for the batch, keyed by its MsgId; a repeat is recognised, never paid twice."""
+
+    async def send_batch_file(self, totals: PaymentFileTotals, path: str | os.PathLike[str], *,
+                              lookup_first: bool = False) -> FileAcknowledgement:
+        """Upload a written pain.001 (``totals`` are its own) streamed from disk, keyed by its MsgId;
+        a repeat is recognised, never paid twice. Answered in numbers, never per transaction."""
+
+    async def file_status(self, message_id: str) -> FileAcknowledgement | None:
+        """The bank's word on a whole file in numbers (None if it never got it)."""
+
+    async def rejections(self, message_id: str, cursor: str | None = None) -> RejectionPage:
+        """One page of a file's rejected transactions from ``cursor`` (None: the first page)."""
 
     async def payment_status(self, message_id: str, end_to_end_id: str) -> PaymentStatusReport:
         """The bank's current word on one transaction (state UNKNOWN if it never got it)."""

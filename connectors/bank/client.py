@@ -3,13 +3,21 @@
 A payment is keyed by its MsgId and EndToEndId; a payment batch (one file, many transfers) by its
 MsgId. The bank refuses a repeated MsgId or EndToEndId (409 DUPL); the client answers that with
 what the bank already holds, so a retry never pays twice.
+
+A payroll's file of tens of thousands of transfers is uploaded streamed from disk, and answered
+in numbers (``FileAcknowledgement``); its rejected transactions are read a page at a time.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
@@ -17,18 +25,23 @@ from canonical.bank_reconciliation import account_key
 from canonical.money import Money
 from canonical.payment import (
     BatchAcknowledgement,
+    FileAcknowledgement,
     GroupStatusReport,
     PaymentBatch,
+    PaymentFileTotals,
     PaymentInstruction,
     PaymentState,
     PaymentStatusReport,
+    RejectionPage,
+    StatusCount,
+    TransactionRejection,
     reason_text,
 )
 from canonical.problems import BusinessProblem
 from canonical.statement import BankStatement
 from connectors.bank.camt053 import parse_statements
 from connectors.bank.pain001 import build_batch_pain001, build_pain001
-from connectors.bank.pain002 import parse_status_report
+from connectors.bank.pain002 import parse_file_status, parse_status_report
 from connectors.bank.status import payment_state
 from connectors.errors import NotFoundError, TransientVendorError, VendorError, VendorRejectedError
 from connectors.http import Token, VendorClient, json_decimal, url_path
@@ -51,6 +64,26 @@ _REFUSALS = {
     "AC01": ("BANK_ACCOUNT_INVALID", "The bank refused the beneficiary account; check the employee's "
                                      "bank details"),
 }
+
+
+UPLOAD_CHUNK = 1024 * 1024
+# A file of 50,000 transfers is some 30 MB, and the bank checks all of it before it answers.
+UPLOAD_TIMEOUT = httpx.Timeout(10.0, read=120.0, write=120.0)
+REJECTIONS_PER_PAGE = 1000
+Held = TypeVar("Held", BatchAcknowledgement, FileAcknowledgement)
+
+
+class _FileBody:
+    """A file's bytes as a request body, read from disk a chunk at a time: never whole in memory.
+    Each sending reads it afresh, so the retry after a refreshed token sends it all again."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with self.path.open("rb") as file:
+            while chunk := await asyncio.to_thread(file.read, UPLOAD_CHUNK):
+                yield chunk
 
 
 class BankClient(VendorClient):
@@ -126,26 +159,100 @@ class BankClient(VendorClient):
     async def send_batch(self, batch: PaymentBatch, *, lookup_first: bool = False) -> BatchAcknowledgement:
         """One file for the whole batch, keyed by its MsgId: a repeat (409 DUPL, or the read-back
         by MsgId before a retry) answers with what the bank holds, never paying twice."""
-        if lookup_first:
-            existing = await self._batch_at_bank(batch, batch.message_id)
-            if existing is not None:
-                return existing
-        response = await self.request("POST", "/v1/payments", ok=(202, 409), content=build_batch_pain001(batch),
-                                      headers={"Content-Type": "application/xml"})
-        body = json_decimal(response)
-        if response.status_code == 409:
-            if body.get("code") != "DUPL":
-                raise self.rejection(response)
-            existing = await self._batch_at_bank(batch, body.get("messageId") or batch.message_id)
-            if existing is None:   # refused as a repeat, yet not there: the bank contradicts itself
-                raise self._reused(batch.message_id, f"the {batch.count} payments of file {batch.message_id}")
-            return existing
+        held, body = await self._submit(
+            batch.message_id, f"the {batch.count} payments of file {batch.message_id}",
+            lambda message_id: self._batch_at_bank(batch, message_id), lookup_first=lookup_first,
+            content=build_batch_pain001(batch), headers={"Content-Type": "application/xml"})
+        if held is not None:
+            return held
         code = body["status"]
         return BatchAcknowledgement(message_id=body["messageId"], reports=[
             PaymentStatusReport(message_id=body["messageId"], end_to_end_id=tx.end_to_end_id,
                                 payment_info_id=group.payment_info_id, state=payment_state(code), bank_status_code=code,
                                 amount=tx.amount, source="submission")
             for group, tx in batch.transfers()])
+
+    async def send_batch_file(self, totals: PaymentFileTotals, path: str | os.PathLike[str], *,
+                              lookup_first: bool = False) -> FileAcknowledgement:
+        """Upload the pain.001 at ``path`` (``totals`` are its own, as written), streamed from disk;
+        answered in numbers. Keyed by its MsgId: a repeat (409 DUPL, or the read-back by MsgId
+        before a retry) answers with the bank's word on the file it holds, never paying twice."""
+        path = Path(path)
+        held, body = await self._submit(
+            totals.message_id, f"the {totals.count} payments of file {totals.message_id}",
+            lambda message_id: self._file_at_bank(totals, message_id), lookup_first=lookup_first,
+            content=_FileBody(path), timeout=UPLOAD_TIMEOUT,
+            headers={"Content-Type": "application/xml", "Content-Length": str(path.stat().st_size)})
+        if held is not None:
+            return held
+        code = body["status"]
+        return FileAcknowledgement.counted(
+            {payment_state(code): StatusCount(count=totals.count, control_sum=totals.control_sum)},
+            message_id=body["messageId"], group_status=code, count=totals.count, control_sum=totals.control_sum,
+            source="submission")
+
+    async def _submit(self, message_id: str, paying: str, at_bank: Callable[[str], Awaitable[Held | None]], *,
+                      lookup_first: bool, **request: Any) -> tuple[Held | None, dict[str, Any]]:
+        """Send a payment file once, keyed by its MsgId: (what the bank already holds, as
+        ``at_bank`` reads it, or None) and the bank's answer to the file it took. What it holds is
+        read first on a retry (``lookup_first``), or after a refusal as a repeat (409 DUPL) under
+        the MsgId the bank names; a repeat it does not hold is a reused id."""
+        if lookup_first:
+            existing = await at_bank(message_id)
+            if existing is not None:
+                return existing, {}
+        response = await self.request("POST", "/v1/payments", ok=(202, 409), **request)
+        body = json_decimal(response)
+        if response.status_code != 409:
+            return None, body
+        if body.get("code") != "DUPL":
+            raise self.rejection(response)
+        existing = await at_bank(body.get("messageId") or message_id)
+        if existing is None:   # refused as a repeat, yet not there: the bank contradicts itself
+            raise self._reused(message_id, paying)
+        return existing, body
+
+    async def file_status(self, message_id: str) -> FileAcknowledgement | None:
+        """The bank's word on the file ``message_id`` in numbers; None if it has no such file."""
+        response = await self.request("GET", url_path("/v1/payments/{message}/status", message=message_id),
+                                      params={"limit": 0}, allow_404=True)
+        if response.status_code == 404:
+            return None
+        try:
+            return parse_file_status(response.content)
+        except ValueError as error:
+            raise TransientVendorError(self.vendor, f"status report of {message_id} is unreadable: {error}") from None
+
+    async def rejections(self, message_id: str, cursor: str | None = None, *,
+                         limit: int = REJECTIONS_PER_PAGE) -> RejectionPage:
+        """One page of the file's rejected transactions, from ``cursor`` (None: the first page);
+        the page names the cursor of the next (None: it was the last)."""
+        params: dict[str, str | int] = {"limit": limit} if cursor is None else {"limit": limit, "cursor": cursor}
+        response = await self.request("GET", url_path("/v1/payments/{message}/status", message=message_id),
+                                      params=params, allow_404=True)
+        if response.status_code == 404:
+            raise VendorRejectedError(self.vendor, BusinessProblem(
+                code="PAYMENT_FILE_UNKNOWN", system="bank",
+                reason=f"The bank holds no payment file {message_id}, so it has rejected none of its payments."),
+                status=404)
+        try:
+            reports = parse_status_report(response.content)
+        except ValueError as error:
+            raise TransientVendorError(self.vendor, f"status report of {message_id} is unreadable: {error}") from None
+        next_page = response.links.get("next", {}).get("url")
+        return RejectionPage(message_id=message_id, next_cursor=httpx.URL(next_page).params.get("cursor")
+                             if next_page else None, rejections=[
+            TransactionRejection(end_to_end_id=r.end_to_end_id, payment_info_id=r.payment_info_id,
+                                 reason_code=r.reason_code, reason_text=r.reason_text, amount=r.amount)
+            for r in reports if isinstance(r, PaymentStatusReport) and r.state is PaymentState.REJECTED])
+
+    async def _file_at_bank(self, totals: PaymentFileTotals, message_id: str) -> FileAcknowledgement | None:
+        """The bank's word on the file ``message_id``; None if it has none. A file that is not the
+        one ``totals`` describe (another MsgId, count or sum) means a MsgId or EndToEndId was reused."""
+        existing = await self.file_status(message_id)
+        if existing is not None and not existing.holds(totals):
+            raise self._reused(message_id, f"the {totals.count} payments of file {totals.message_id}")
+        return existing
 
     async def _batch_at_bank(self, batch: PaymentBatch, message_id: str) -> BatchAcknowledgement | None:
         """The bank's word on each of the batch's transfers, read from its status report on the file

@@ -1,15 +1,36 @@
 """Read a pain.002 CustomerPaymentStatusReport: one PaymentStatusReport per transaction it
-reports, and a GroupStatusReport for a rejection that names no transaction."""
+reports, and a GroupStatusReport for a rejection that names no transaction; or, for a file the
+bank reports on as a whole, its counts per status (FileAcknowledgement)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
 from lxml import etree
 
-from canonical.payment import GroupStatusReport, PaymentState, PaymentStatusReport, reason_text
+from canonical.payment import (
+    FileAcknowledgement,
+    GroupStatusReport,
+    PaymentState,
+    PaymentStatusReport,
+    StatusCount,
+    reason_text,
+)
 from connectors.bank.status import payment_state
 from connectors.bank.xmlread import amount, find, identifier, iso_datetime, parse_document, text
 
 SOURCE = "pain.002"
+
+
+def _original_group(document: bytes | str) -> tuple[etree._Element, etree._Element, str, datetime | None]:
+    """The report, its OrgnlGrpInfAndSts, the file's MsgId and when the report was made."""
+    report = parse_document(document, "CstmrPmtStsRpt", "pain.002")
+    group = find(report, "OrgnlGrpInfAndSts")
+    message_id = identifier(group, "OrgnlMsgId", "pain.002") if group is not None else None
+    if group is None or message_id is None:
+        raise ValueError("pain.002 has no OrgnlGrpInfAndSts/OrgnlMsgId")
+    return report, group, message_id, iso_datetime(text(report, "GrpHdr/CreDtTm"), "pain.002 GrpHdr/CreDtTm")
 
 
 def parse_status_report(document: bytes | str) -> list[PaymentStatusReport | GroupStatusReport]:
@@ -21,12 +42,7 @@ def parse_status_report(document: bytes | str) -> list[PaymentStatusReport | Gro
     GroupStatusReport. Any other status without transactions (a file received, or accepted)
     tells a process nothing the transactions' own reports will not, and yields nothing.
     """
-    report = parse_document(document, "CstmrPmtStsRpt", "pain.002")
-    group = find(report, "OrgnlGrpInfAndSts")
-    message_id = identifier(group, "OrgnlMsgId", "pain.002") if group is not None else None
-    if group is None or message_id is None:
-        raise ValueError("pain.002 has no OrgnlGrpInfAndSts/OrgnlMsgId")
-    created_at = iso_datetime(text(report, "GrpHdr/CreDtTm"), "pain.002 GrpHdr/CreDtTm")
+    report, group, message_id, created_at = _original_group(document)
     group_status = text(group, "GrpSts")
 
     def rejection(node: etree._Element, code: str | None, payment_info_id: str | None) -> list[GroupStatusReport]:
@@ -71,3 +87,47 @@ def parse_status_report(document: bytes | str) -> list[PaymentStatusReport | Gro
                 received_at=created_at,
             ))
     return reports
+
+
+def _decimal(node: etree._Element, path: str, what: str) -> Decimal | None:
+    value = text(node, path)
+    if value is None:
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{what}: {path} {value[:40]!r} is not a number") from None
+
+
+def _count(node: etree._Element, path: str, what: str) -> int:
+    value = text(node, path)
+    if value is None or not value.isdigit():
+        raise ValueError(f"{what}: {path} must be a number of transactions")
+    return int(value)
+
+
+def parse_file_status(document: bytes | str) -> FileAcknowledgement:
+    """The file in numbers: OrgnlNbOfTxs and OrgnlCtrlSum, and per status (NbOfTxsPerSts) how many
+    transactions and for how much, each status counted as the state it means. A report without
+    counts per status puts the whole file at the group's status. Transactions it lists are not
+    read: ``parse_status_report`` reads those. ValueError if it is not a usable pain.002."""
+    _report, group, message_id, created_at = _original_group(document)
+    what = f"pain.002 for {message_id}"
+    group_status = text(group, "GrpSts") or "RCVD"
+    count = _count(group, "OrgnlNbOfTxs", what)
+    control_sum = _decimal(group, "OrgnlCtrlSum", what)
+    by_state: dict[PaymentState, StatusCount] = {}
+    per_status = group.findall("{*}NbOfTxsPerSts")
+    for detail in per_status:
+        status = text(detail, "DtldSts")
+        if status is None:
+            raise ValueError(f"{what}: NbOfTxsPerSts lacks DtldSts")
+        state = payment_state(status)
+        by_state[state] = by_state.get(state, StatusCount()) + StatusCount(
+            count=_count(detail, "DtldNbOfTxs", what), control_sum=_decimal(detail, "DtldCtrlSum", what) or Decimal(0))
+    if not per_status:
+        by_state[payment_state(group_status)] = StatusCount(count=count, control_sum=control_sum or Decimal(0))
+    reason = text(group, "StsRsnInf/Rsn/Cd")
+    return FileAcknowledgement.counted(
+        by_state, message_id=message_id, group_status=group_status, count=count, control_sum=control_sum,
+        reason_code=reason, reason_text=reason_text(reason) if reason else None, source=SOURCE, received_at=created_at)

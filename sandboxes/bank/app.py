@@ -2,11 +2,17 @@
 
 Routes (all under a Bearer token from ``POST /oauth/token``, client credentials over HTTP Basic):
 - ``POST /v1/payments`` (``application/xml``, a pain.001.001.09 of any number of PmtInf and
-  transactions) -> 202 ``{messageId, status, statusUrl}``; each transaction is then settled or
-  rejected on its own, and reported in a pain.002 of its own, unless the file pays from one of
-  the customer's accounts that is closed: then the whole file is rejected (AC05) in one
-  group-level pain.002 (GrpSts RJCT, no transactions listed)
-- ``GET /v1/payments/{msgId}/status`` -> the current pain.002.001.10
+  transactions, up to 50,000 and more) -> 202 ``{messageId, status, statusUrl}``; each
+  transaction is then settled or rejected on its own, and reported in a pain.002 of its own,
+  unless the file pays from one of the customer's accounts that is closed: then the whole file is
+  rejected (AC05) in one group-level pain.002 (GrpSts RJCT, no transactions listed). A file
+  whose every PmtInf asks for batch booking (BtchBookg true, a payroll's net pay) is reported
+  as a whole: once all of it is decided, one pain.002 with the counts and sums per status
+  (NbOfTxsPerSts) and each block's status, no transaction listed
+- ``GET /v1/payments/{msgId}/status`` -> the current pain.002.001.10. For a file reported as a
+  whole, it lists only the rejected transactions, a page at a time (``?limit=`` up to 5,000,
+  default 1,000; ``limit=0`` for the counts alone), the next page named by a ``Link: <...>;
+  rel="next"`` header (RFC 8288) whose ``cursor`` the bank chose
 - ``GET /v1/payments/{msgId}/transactions/{endToEndId}`` -> one transaction as JSON: the instructed
   ``amount``/``currency``; once settled, ``debit`` ``{amount, currency, exchangeRate, bookingDate,
   bankReference}`` in the debtor account's currency; once returned (``status`` RJCT after it had
@@ -38,6 +44,7 @@ routes, and a block without BtchBookg booked one entry per transaction.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import io
@@ -78,15 +85,19 @@ from sandboxes.bank.payments import (
     find_rejection,
     find_transaction,
     list_transactions,
+    rejected_page,
+    reported_as_group,
+    tally,
+    transactions_of,
 )
 from sandboxes.bank.processing import Settlement
-from sandboxes.bank.reports import file_rejection_report, new_message_id, status_report
+from sandboxes.bank.reports import Tally, file_rejection_report, new_message_id, status_report
 from sandboxes.bank.statements import NoStatement, seed_statement_accounts, statement_days, statement_id, statement_of
 from sandboxes.bank.subscription import subscribe, subscribed_endpoint
 from sandboxes.bank.tables import CREDIT, DEBIT, TABLES, AccountEntry, PaymentTransaction
 from sandboxes.kit.app import Sandbox, sandbox_asgi
 from sandboxes.kit.company import load_company
-from sandboxes.kit.db import create_tables, sqlite_engine
+from sandboxes.kit.db import create_tables, session, sqlite_engine
 from sandboxes.kit.faults import FaultConfig, FaultInjector, FaultState
 from sandboxes.kit.tokens import TokenIssuer
 from sandboxes.kit.webhooks import Outbox, WebhookMessage
@@ -97,7 +108,8 @@ DEFAULT_WEBHOOK_SECRETS = ["whsec_Zmluc3luYy1sb2NhbC1iYW5rLXdlYmhvb2sta2V5LTE="]
 # Fixed, so tokens issued before a restart stay valid after it.
 TOKEN_SIGNING_KEY = b"finsync-bank-sandbox-token-key"
 CORRELATION_HEADER = "X-Request-ID"
-MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 200 * 1024 * 1024   # a payroll of 50,000 transfers is some 30 MB
+REJECTIONS_PER_PAGE, MAX_REJECTIONS_PER_PAGE = 1000, 5000
 PROBLEM_JSON = "application/problem+json"
 XML_TYPES = {"application/xml", "text/xml"}
 
@@ -242,12 +254,10 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, webhoo
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in XML_TYPES:
             raise Problem(415, "Unsupported Media Type", "send the pain.001 document as application/xml")
-        document = await request.body()
-        if len(document) > MAX_DOCUMENT_BYTES:
-            raise Problem(413, "Payload Too Large", f"documents are limited to {MAX_DOCUMENT_BYTES} bytes")
+        document = await _body(request)
         try:
-            message = read_pain001(document)
-            stored = accept(engine, message, document, time.time())
+            # Reading and storing 50,000 transactions takes seconds: the API answers meanwhile.
+            stored = await asyncio.to_thread(lambda: accept(engine, read_pain001(document), document, time.time()))
         except Pain001Refused as refused:
             raise Problem(400, refused.title, refused.detail, code=refused.code, errors=refused.errors) from None
         except DuplicatePayment as duplicate:
@@ -258,17 +268,27 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, webhoo
                             status_code=202)
 
     @api.get("/v1/payments/{msg_id}/status")
-    async def payment_status_report(msg_id: str, _client: str = Depends(bearer)) -> Response:
-        found = find_message(engine, msg_id)
-        if found is None:
+    async def payment_status_report(msg_id: str, _client: str = Depends(bearer),
+                                    limit: int = Query(REJECTIONS_PER_PAGE, ge=0, le=MAX_REJECTIONS_PER_PAGE),
+                                    cursor: int = Query(0, ge=0)) -> Response:
+        message = find_message(engine, msg_id)
+        if message is None:
             raise Problem(404, "Not Found", f"no payment message {msg_id}")
-        message, transactions = found
         rejection = find_rejection(engine, msg_id)
         if rejection is not None:
-            document = file_rejection_report(message, rejection, now=datetime.now(UTC))
-        else:
-            document = status_report(message, transactions, all_transactions=transactions, now=datetime.now(UTC))
-        return Response(document, media_type="application/xml")
+            return Response(file_rejection_report(message, rejection, now=datetime.now(UTC)),
+                            media_type="application/xml")
+        with session(engine) as db:
+            as_group = reported_as_group(db, msg_id)
+        if not as_group:
+            transactions = transactions_of(engine, msg_id)
+            return Response(status_report(message, transactions, tally=Tally.of(transactions), now=datetime.now(UTC)),
+                            media_type="application/xml")
+        listed, next_cursor = rejected_page(engine, msg_id, cursor, limit) if limit else ([], None)
+        document = status_report(message, listed, tally=tally(engine, msg_id), now=datetime.now(UTC), every_block=True)
+        headers = {"Link": f'<{_status_url(msg_id)}?cursor={next_cursor}&limit={limit}>; rel="next"'} \
+            if next_cursor is not None else None
+        return Response(document, media_type="application/xml", headers=headers)
 
     @api.get("/v1/payments/{msg_id}/transactions/{end_to_end_id}")
     async def transaction(msg_id: str, end_to_end_id: str, _client: str = Depends(bearer)) -> dict:
@@ -383,6 +403,19 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, webhoo
     sandbox = Sandbox(name="bank", engine=engine, faults=FaultState(faults or FaultConfig.from_env("bank")),
                       outbox=outbox)
     return sandbox_asgi(api, sandbox, render_error)
+
+
+async def _body(request: Request) -> bytes:
+    """The request body, refused (413) as soon as it outgrows what the bank takes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_DOCUMENT_BYTES:
+        raise Problem(413, "Payload Too Large", f"documents are limited to {MAX_DOCUMENT_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_DOCUMENT_BYTES:
+            raise Problem(413, "Payload Too Large", f"documents are limited to {MAX_DOCUMENT_BYTES} bytes")
+    return bytes(body)
 
 
 def _transaction_json(tx: PaymentTransaction, entries: list[AccountEntry]) -> dict[str, Any]:

@@ -56,11 +56,23 @@ def _rate(db: Session, from_currency: str, to_currency: str, day: date) -> Decim
     return Decimal(found.rate)
 
 
-def book_amount(db: Session, amount: Decimal, currency: str, account_currency: str | None, day: date) -> Booked:
-    """``amount`` in ``currency`` as booked on an account in ``account_currency`` on ``day``. An
-    account the bank does not hold (``None``) is booked in the payment's currency, unconverted."""
+def booking_rate(db: Session, currency: str, account_currency: str | None, day: date) -> Decimal | None:
+    """The rate an amount in ``currency`` is booked at on an account in ``account_currency`` on
+    ``day``; None when nothing is converted: the same currency, or an account the bank does not
+    hold (``None``), booked in the payment's currency. ``NoRate`` if the bank does not convert."""
     if account_currency is None or account_currency == currency:
+        return None
+    return _rate(db, currency, account_currency, day)
+
+
+def converted(amount: Decimal, currency: str, account_currency: str | None, rate: Decimal | None) -> Booked:
+    """``amount`` in ``currency`` as booked at ``rate`` (from ``booking_rate``)."""
+    if rate is None or account_currency is None:
         return Booked(amount, currency, None)
-    rate = _rate(db, currency, account_currency, day)
     minor_unit = Decimal(1).scaleb(-(iso4217.Currency(account_currency).exponent or 0))
     return Booked((amount * rate).quantize(minor_unit, rounding=ROUND_HALF_UP), account_currency, rate)
+
+
+def book_amount(db: Session, amount: Decimal, currency: str, account_currency: str | None, day: date) -> Booked:
+    """``amount`` in ``currency`` as booked on an account in ``account_currency`` on ``day``."""
+    return converted(amount, currency, account_currency, booking_rate(db, currency, account_currency, day))

@@ -4,6 +4,8 @@ what it booked on the debtor's account (a payment's debit, a return's credit).""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -61,13 +63,32 @@ def _group_status(statuses: list[str]) -> str:
     return "PART" if REJECTED in distinct else "ACTC"
 
 
-def _per_status(E: ElementMaker, transactions: list[PaymentTransaction]) -> list[etree._Element]:
-    counts: dict[str, list[Decimal]] = {}
-    for tx in transactions:
-        counts.setdefault(tx.status, []).append(Decimal(tx.amount))
-    return [E.NbOfTxsPerSts(E.DtldNbOfTxs(str(len(amounts))), E.DtldSts(status),
-                            E.DtldCtrlSum(format(sum(amounts, Decimal(0)), "f")))
-            for status, amounts in sorted(counts.items())]
+@dataclass
+class Tally:
+    """A file's transactions in numbers: count and sum per status, and the statuses in each block
+    (blocks in file order): all a status report says of the transactions it does not list."""
+
+    by_status: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
+    block_statuses: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, pmt_inf_id: str, status: str, amount: str) -> None:
+        count, total = self.by_status.get(status, (0, Decimal(0)))
+        self.by_status[status] = (count + 1, total + Decimal(amount))
+        statuses = self.block_statuses.setdefault(pmt_inf_id, [])
+        if status not in statuses:
+            statuses.append(status)
+
+    @classmethod
+    def of(cls, transactions: Iterable[PaymentTransaction]) -> Tally:
+        tally = cls()
+        for tx in transactions:
+            tally.add(tx.pmt_inf_id, tx.status, tx.amount)
+        return tally
+
+
+def _per_status(E: ElementMaker, tally: Tally) -> list[etree._Element]:
+    return [E.NbOfTxsPerSts(E.DtldNbOfTxs(str(count)), E.DtldSts(status), E.DtldCtrlSum(format(total, "f")))
+            for status, (count, total) in sorted(tally.by_status.items())]
 
 
 def _transaction_status(E: ElementMaker, tx: PaymentTransaction) -> etree._Element:
@@ -114,19 +135,21 @@ def _status_header(E: ElementMaker, now: datetime) -> etree._Element:
     return E.GrpHdr(E.MsgId(new_message_id("STS")), E.CreDtTm(iso_datetime(now)))
 
 
-def status_report(message: PaymentMessage, transactions: list[PaymentTransaction], *,
-                  all_transactions: list[PaymentTransaction], now: datetime) -> bytes:
-    """A CstmrPmtStsRpt on ``transactions`` of ``message``; the group status counts all of them."""
+def status_report(message: PaymentMessage, transactions: list[PaymentTransaction], *, tally: Tally, now: datetime,
+                  every_block: bool = False) -> bytes:
+    """A CstmrPmtStsRpt on ``transactions`` of ``message``; the group status and the counts per
+    status are the whole file's (``tally``). A block appears with its status if one of
+    ``transactions`` is in it, or always with ``every_block``."""
     E = _maker(PAIN002)
     group = _original_group(E, message)
-    group.append(E.GrpSts(_group_status([tx.status for tx in all_transactions])))
-    group.extend(_per_status(E, all_transactions))
+    group.append(E.GrpSts(_group_status(list(tally.by_status))))
+    group.extend(_per_status(E, tally))
     report = E.CstmrPmtStsRpt(_status_header(E, now), group)
-    for pmt_inf_id in dict.fromkeys(tx.pmt_inf_id for tx in transactions):
-        in_batch = [tx for tx in all_transactions if tx.pmt_inf_id == pmt_inf_id]
+    blocks = tally.block_statuses if every_block else dict.fromkeys(tx.pmt_inf_id for tx in transactions)
+    for pmt_inf_id in blocks:
         reported = [tx for tx in transactions if tx.pmt_inf_id == pmt_inf_id]
         batch = E.OrgnlPmtInfAndSts(E.OrgnlPmtInfId(pmt_inf_id),
-                                    E.PmtInfSts(_group_status([tx.status for tx in in_batch])))
+                                    E.PmtInfSts(_group_status(tally.block_statuses.get(pmt_inf_id, []))))
         batch.extend(_transaction_status(E, tx) for tx in reported)
         report.append(batch)
     return _serialize(E.Document(report))

@@ -71,6 +71,33 @@ class PaymentMessage(SQLModel, table=True):
     document: bytes                   # the XML as received, for audit
 
 
+class PaymentBlock(SQLModel, table=True):
+    """One PmtInf of an accepted file as declared. A file whose every block asks for batch booking
+    (BtchBookg true: a payroll's net pay) is reported on as a whole: one pain.002 with the counts
+    per status once all of it is decided, not one per transaction."""
+
+    __tablename__ = "bank_payment_blocks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    msg_id: str = Field(foreign_key="bank_payment_messages.msg_id", index=True)
+    pmt_inf_id: str
+    batch_booking: bool | None = None   # BtchBookg as sent; None: not stated
+    nb_of_txs: int | None = None
+    ctrl_sum: str | None = None
+
+
+class GroupReport(SQLModel, table=True):
+    """A file reported on as a whole, all of its transactions decided: its one pain.002 (counts
+    per status, no transaction listed) to be sent, like FileRejection's."""
+
+    __tablename__ = "bank_group_reports"
+
+    msg_id: str = Field(primary_key=True, foreign_key="bank_payment_messages.msg_id")
+    decided_at: float
+    webhook_id: str                   # fixed when decided, like PaymentTransaction.status_webhook_id
+    notified: bool = Field(default=False, index=True)
+
+
 class FileRejection(SQLModel, table=True):
     """A pain.001 rejected as a whole (every transaction RJCT): reported by one group-level
     pain.002 (GrpSts RJCT) with no word per transaction."""
@@ -83,17 +110,6 @@ class FileRejection(SQLModel, table=True):
     decided_at: float
     webhook_id: str                   # fixed when decided, like PaymentTransaction.status_webhook_id
     notified: bool = Field(default=False, index=True)
-
-
-class PaymentBlock(SQLModel, table=True):
-    """One payment information block (PmtInf) of an accepted file, and whether the customer asked
-    for it to be booked as one entry (BtchBookg) on the statement."""
-
-    __tablename__ = "bank_payment_blocks"
-
-    msg_id: str = Field(primary_key=True)   # its file's (stored in the same unit of work)
-    pmt_inf_id: str = Field(primary_key=True)
-    batch_booking: bool
 
 
 class PaymentTransaction(SQLModel, table=True):
@@ -200,6 +216,6 @@ class WebhookSubscription(SQLModel, table=True):
     endpoint: str
 
 
-TABLES: list[type[SQLModel]] = [Account, CustomerAccount, FxRate, PaymentMessage, FileRejection, PaymentBlock,
+TABLES: list[type[SQLModel]] = [Account, CustomerAccount, FxRate, PaymentMessage, PaymentBlock, GroupReport, FileRejection,
                                 PaymentTransaction, AccountEntry, StatementAccount, LeftOutEntry, ExtraBooking,
                                 WebhookSubscription]

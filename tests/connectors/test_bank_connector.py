@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import date
 from decimal import Decimal
@@ -19,17 +19,21 @@ from lxml import etree
 
 from canonical import (
     BankAccount,
+    BulkPaymentFile,
     BusinessProblem,
     CreditTransfer,
+    FileAcknowledgement,
     GroupStatusReport,
     Money,
     PaymentBatch,
+    PaymentFileTotals,
     PaymentGroup,
     PaymentInstruction,
     PaymentState,
     PaymentStatusReport,
+    RejectionPage,
 )
-from connectors.bank import BankClient, build_pain001, parse_notification
+from connectors.bank import BankClient, build_pain001, parse_file_status, parse_notification, write_bulk_pain001
 from connectors.errors import AmbiguousWriteError, VendorRejectedError
 from finsync.config import BankVendorSettings
 from sandboxes.bank import create_app
@@ -528,3 +532,153 @@ def test_transaction_reports_name_their_block() -> None:
     (debit,) = transaction_reports(envelope("account.debit_notification", "camt.054.001.02", CAMT054_V02.replace(
         "<MsgId>PAY-7</MsgId>", "<MsgId>PAY-7</MsgId><PmtInfId>PAY-7-P1</PmtInfId>")))
     assert (report.payment_info_id, debit.payment_info_id) == ("M-1", "PAY-7-P1")
+
+
+SECOND_CLOSED = BankAccount(holder_name="Lena Braun", iban="DE91100000000123456789", bic="COBADEFFXXX")
+PAYROLL = BulkPaymentFile(message_id="FSN-NOV-DE01", payment_info_id="FSN-NOV-DE01-EUR", debtor_entity="DE01",
+                          debtor_name=DE_DEBTOR.holder_name, debtor_account=DE_DEBTOR, currency="EUR",
+                          requested_execution_date=date(2026, 11, 27), service_level="SEPA")
+CLOSED_EMPLOYEES = {7: SOPHIE_CLOSED, 180: SECOND_CLOSED}
+
+
+def net_pay(count: int) -> Iterator[CreditTransfer]:
+    """Employee n is paid 2000 + n euros; two of them to closed accounts."""
+    for n in range(1, count + 1):
+        yield CreditTransfer(end_to_end_id=f"FSN-NOV-{n:05d}", amount=Money.of(2000 + n, "EUR"),
+                             creditor=CLOSED_EMPLOYEES.get(n, KATRIN), remittance_info="Net pay November 2026")
+
+
+def payroll_file(tmp_path: Path, count: int = 250, payment_file: BulkPaymentFile = PAYROLL
+                       ) -> tuple[Path, PaymentFileTotals]:
+    path = tmp_path / f"{payment_file.message_id}-{count}.xml"
+    return path, write_bulk_pain001(path, payment_file, net_pay(count))
+
+
+async def decided(client: BankClient, message_id: str) -> FileAcknowledgement:
+    """The file's acknowledgement once every transaction is decided, or after 5 s."""
+    deadline = time.monotonic() + 5
+    while True:
+        acknowledgement = await client.file_status(message_id)
+        assert acknowledgement is not None
+        if acknowledgement.decided or time.monotonic() > deadline:
+            return acknowledgement
+        await asyncio.sleep(0.05)
+
+
+async def test_a_payroll_file_is_sent_once_by_msgid_and_answered_in_numbers(tmp_path: Path) -> None:
+    path, totals = payroll_file(tmp_path)
+    async with bank(tmp_path) as (client, admin):
+        await admin.put(f"/_sandbox/accounts/{SECOND_CLOSED.iban}", json={"closed": True})
+        sent = await client.send_batch_file(totals, path)
+        again = await client.send_batch_file(totals, path)
+        looked_up = await client.send_batch_file(totals, path, lookup_first=True)
+        final = await decided(client, PAYROLL.message_id)
+        booked = await payments_at_bank(admin)
+
+    paid = Decimal(sum(2000 + n for n in range(1, 251)))
+    assert (sent.message_id, sent.count, sent.control_sum, sent.source) == ("FSN-NOV-DE01", 250, paid, "submission")
+    assert (sent.pending.count, sent.pending.control_sum, sent.decided) == (250, paid, False)
+    assert {again.message_id, looked_up.message_id} == {"FSN-NOV-DE01"} and {again.count, looked_up.count} == {250}
+    assert sorted(booked) == sorted(("FSN-NOV-DE01", tx.end_to_end_id) for tx in net_pay(250))
+    assert final.decided and final.group_status == "PART"
+    assert (final.settled.count, final.settled.control_sum) == (248, paid - 2007 - 2180)
+    assert (final.rejected.count, final.rejected.control_sum) == (2, Decimal(2007 + 2180))
+    assert final.pending.count == final.accepted.count == 0
+
+
+async def test_rejected_transactions_are_read_a_page_at_a_time(tmp_path: Path) -> None:
+    path, totals = payroll_file(tmp_path)
+    async with bank(tmp_path) as (client, admin):
+        await admin.put(f"/_sandbox/accounts/{SECOND_CLOSED.iban}", json={"closed": True})
+        await client.send_batch_file(totals, path)
+        await decided(client, PAYROLL.message_id)
+        first_page = await client.rejections(PAYROLL.message_id, limit=1)
+        second_page = await client.rejections(PAYROLL.message_id, first_page.next_cursor, limit=1)
+        whole = await client.rejections(PAYROLL.message_id)
+
+    def seen(page: RejectionPage) -> list[tuple[str, str | None, Money | None]]:
+        return [(r.end_to_end_id, r.reason_code, r.amount) for r in page.rejections]
+
+    assert seen(first_page) == [("FSN-NOV-00007", "AC04", Money.of(2007, "EUR"))] and first_page.next_cursor
+    assert seen(second_page) == [("FSN-NOV-00180", "AC04", Money.of(2180, "EUR"))] and second_page.next_cursor is None
+    assert seen(whole) == seen(first_page) + seen(second_page) and whole.next_cursor is None
+    assert {r.reason_text for r in whole.rejections} == {"the beneficiary account is closed"}
+
+
+async def test_a_lost_upload_response_is_read_back_by_msgid_before_sending_again(tmp_path: Path) -> None:
+    path, totals = payroll_file(tmp_path, 40)
+    faults = FaultConfig(ambiguous_rate=1.0, path_pattern="/v1/payments$")
+    async with bank(tmp_path, faults=faults) as (client, admin):
+        with pytest.raises(AmbiguousWriteError):
+            await client.send_batch_file(totals, path)
+        resolved = await client.send_batch_file(totals, path, lookup_first=True)
+        booked = await payments_at_bank(admin)
+
+    assert (resolved.message_id, resolved.count, resolved.control_sum) == (totals.message_id, 40, totals.control_sum)
+    assert len(booked) == 40
+
+
+async def test_another_file_under_the_same_msgid_is_a_reused_id_not_a_payment(tmp_path: Path) -> None:
+    path, totals = payroll_file(tmp_path, 30)
+    other_path, other_totals = payroll_file(tmp_path, 31)
+    async with bank(tmp_path) as (client, admin):
+        await client.send_batch_file(totals, path)
+        refused = [await _refusal(client.send_batch_file(other_totals, other_path, lookup_first=first))
+                   for first in (False, True)]
+        booked = await payments_at_bank(admin)
+
+    assert {(problem.code, problem.vendor_code) for problem in refused} == {("PAYMENT_ID_REUSED", "DUPL")}
+    assert len(booked) == 30
+
+
+async def test_a_payroll_file_from_a_closed_account_reads_as_all_of_it_rejected(tmp_path: Path) -> None:
+    path, totals = payroll_file(tmp_path, 20)
+    async with bank(tmp_path) as (client, admin):
+        await admin.put(f"/_sandbox/accounts/{DE_DEBTOR.iban}", json={"closed": True})
+        await client.send_batch_file(totals, path)
+        final = await decided(client, PAYROLL.message_id)
+        never_sent = await client.file_status("FSN-NEVER")
+        with pytest.raises(VendorRejectedError) as unknown:
+            await client.rejections("FSN-NEVER")
+
+    assert (final.group_status, final.reason_code, final.decided) == ("RJCT", "AC05", True)
+    assert (final.rejected.count, final.rejected.control_sum) == (20, totals.control_sum)
+    assert never_sent is None and unknown.value.problem.code == "PAYMENT_FILE_UNKNOWN"
+
+
+async def test_a_refreshed_token_sends_the_whole_file_again(tmp_path: Path) -> None:
+    path, totals = payroll_file(tmp_path, 25)
+    uploads: list[bytes] = []
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return httpx.Response(200, json={"access_token": f"t{len(uploads)}", "expires_in": 3600})
+        uploads.append(await request.aread())
+        if len(uploads) == 1:   # the first token has just been revoked
+            return httpx.Response(401)
+        return httpx.Response(202, json={"messageId": totals.message_id, "status": "ACTC"})
+
+    client = BankClient("https://bank.example", client_id="finsync", client_secret="s",
+                        transport=httpx.MockTransport(answer))
+    try:
+        acknowledgement = await client.send_batch_file(totals, path)
+    finally:
+        await client.aclose()
+    assert uploads == [path.read_bytes()] * 2
+    assert (acknowledgement.group_status, acknowledgement.pending.count) == ("ACTC", 25)
+
+
+async def test_a_payroll_files_one_webhook_reads_as_its_counts_and_names_no_transaction(tmp_path: Path) -> None:
+    path, totals = payroll_file(tmp_path, 60)
+    bodies: list[bytes] = []
+    async with serve(hook_receiver(bodies)) as hooks_url, bank(tmp_path) as (client, _admin):
+        await client.subscribe_webhook(f"{hooks_url}/bank")
+        await client.send_batch_file(totals, path)
+        await arrived(bodies, count=1)
+        await asyncio.sleep(0.3)   # room for a webhook per transaction or debit, which must not come
+
+    (body,) = bodies
+    counts = parse_file_status(json.loads(body)["data"]["document"])
+    assert (counts.message_id, counts.group_status, counts.count, counts.decided) == (totals.message_id, "PART", 60, True)
+    assert (counts.settled.count, counts.rejected.count, counts.rejected.control_sum) == (59, 1, Decimal(2007))
+    assert parse_notification(body) == []   # nothing per transaction for the payment inbox
