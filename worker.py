@@ -22,6 +22,7 @@ from activities.erp import ErpActivities
 from activities.expense_platform import ExpensePlatformActivities
 from activities.payment_runs import PaymentOwners, PaymentQueueActivities, PaymentRunActivities
 from activities.payroll import PayrollIngestActivities, PayrollLedgerActivities, PayrollRules
+from activities.payroll_pay import PayrollBankActivities, PayrollPayeeActivities
 from activities.payroll_sweep import PayrollSweepActivities
 from activities.procurement_erp import ProcurementErpActivities
 from activities.procurement_platform import ProcurementPlatformActivities
@@ -164,6 +165,9 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
         payroll_on_erp = PayrollLedgerActivities(erp, store, settings.rules.payroll)
         payroll_on_sap = PayrollLedgerActivities(sap, store, settings.rules.payroll)
         payroll_ingest = PayrollIngestActivities(payroll, store, settings.payroll_provider.results_page_size)
+        payroll_payees = PayrollPayeeActivities(payroll, store)
+        payroll_bank = PayrollBankActivities(bank, store, settings.bank.accounts_for(PaymentPurpose.PAYROLL),
+                                             settings.data_dir / "spool")
         payroll_sweep = PayrollSweepActivities(payroll, payroll_trigger(client, settings), payroll_run_of,
                                                overlap=timedelta(seconds=settings.payroll_provider.sweep_overlap_seconds))
         procurement_rules = ProcurementRules(settings.rules.procurement,
@@ -186,7 +190,9 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                                                   payroll_on_erp.post_journal, payroll_on_erp.read_back,
                                                   payroll_on_erp.reverse_journal]),
             _vendor_worker(client, settings.bank, [bank_acts.send_payment, bank_acts.payment_status,
-                                                   payment_runs.send_run_file]),
+                                                   payment_runs.send_run_file, payroll_bank.send_net_pay,
+                                                   payroll_bank.file_status, payroll_bank.take_rejections,
+                                                   payroll_bank.reconcile_statement]),
             _vendor_worker(client, settings.procurement, [
                 procure.fetch_requisition, procure.check_supplier, procure.order_for_requisition, procure.issue_order,
                 procure.cancel_order, procure.close_order, procure.fetch_receipts, procure.void_invoice,
@@ -195,7 +201,7 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                                                      payroll_on_sap.reverse_journal]),
             _vendor_worker(client, settings.payroll_provider, [
                 payroll_ingest.ingest_results, payroll_ingest.control_totals, payroll_ingest.previous_totals,
-                payroll_sweep.sweep_runs]),
+                payroll_sweep.sweep_runs, payroll_payees.read_payees]),
         ]
         for worker in workers:
             await stack.enter_async_context(worker)

@@ -34,6 +34,11 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-currency_exponent(currency)), rounding=ROUNDING)
 
 
+def from_minor_units(minor: int, currency: str) -> Decimal:
+    """An amount counted in the currency's minor unit (cents) as a Decimal: 12345 USD is 123.45."""
+    return Decimal(minor).scaleb(-currency_exponent(currency))
+
+
 def to_decimal(value: Any) -> Decimal:
     """Convert a str/int/Decimal to Decimal; refuse floats, which cannot hold money exactly."""
     if isinstance(value, bool) or isinstance(value, float):

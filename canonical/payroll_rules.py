@@ -55,6 +55,9 @@ class PayrollRulebook(BaseModel):
     ledgers: dict[str, str]
     variance: VarianceThreshold = VarianceThreshold()
     variance_by_entity: dict[str, VarianceThreshold] = {}
+    # The net-pay file goes to the bank this many days before the payment date (SEPA: D-1), on the
+    # payment date's requested execution date; a run finalized later pays at once.
+    pay_days_before: int = Field(1, ge=0)
     # Legal entities that reimburse approved expenses through payroll instead of the bank.
     reimburse_through_payroll: list[str] = []
     reimbursement_component: str = "EXPENSE_REIMB"

@@ -155,6 +155,22 @@ class Erp(JournalLedger, Protocol):
         """The entity's journals (any document that posts) dated ``day`` or entered on it, lines included."""
 
 
+class FileBank(Protocol):
+    """What paying thousands in one file needs of a bank (a payroll's net pay): the file sent and
+    answered in numbers, its rejections read by page, the account's statement."""
+
+    async def send_batch_file(self, totals: PaymentFileTotals, path: str | os.PathLike[str], *,
+                              lookup_first: bool = False) -> FileAcknowledgement: ...
+
+    async def file_status(self, message_id: str) -> FileAcknowledgement | None: ...
+
+    async def rejections(self, message_id: str, cursor: str | None = None) -> RejectionPage: ...
+
+    async def statement(self, account: str, day: date) -> BankStatement: ...
+
+    async def aclose(self) -> None: ...
+
+
 class Bank(Protocol):
     """A bank taking ISO 20022 credit transfers."""
 

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, col, select
 
-from canonical.money import currency_exponent
+from canonical.money import currency_exponent, from_minor_units
 from canonical.payroll import AggregateLine, PayComponentKind, Payee, PayResultRow, PayrollRunRef, RegisterTotals
 from finsync.store.database import Records, StoreTable, utcnow
 
@@ -119,8 +119,7 @@ def to_minor(amount: Decimal, currency: str) -> int:
     return int(scaled)
 
 
-def from_minor(minor: int, currency: str) -> Decimal:
-    return Decimal(minor).scaleb(-currency_exponent(currency))
+from_minor = from_minor_units
 
 
 class PayrollRecords(Records):
@@ -229,15 +228,27 @@ class PayrollRecords(Records):
         with self._session() as db:
             yield from db.exec(query)
 
-    def record_transfers(self, rows: list[dict]) -> None:
-        """Net-pay transfers as written into a file (SENT); one already recorded stays as it is."""
+    def record_transfers(self, rows: list[dict], *, again: bool = False) -> None:
+        """Net-pay transfers as written into a file (SENT). One already recorded stays as it is,
+        unless it is paid ``again`` after a rejection: then it is the new transfer that stands."""
         if not rows:
             return
         insert = postgres_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(PayrollPayment.__table__)   # type: ignore[attr-defined]
+        keys = ["run_key", "worker_id"]
+        statement = (statement.on_conflict_do_update(index_elements=keys, set_={
+            name: statement.excluded[name] for name in ("end_to_end_id", "message_id", "state", "reason_code")})
+                     if again else statement.on_conflict_do_nothing(index_elements=keys))
         with self._session() as db:
-            db.execute(insert(PayrollPayment.__table__).on_conflict_do_nothing(   # type: ignore[attr-defined]
-                index_elements=["run_key", "worker_id"]), rows)
+            db.execute(statement, [{"reason_code": None} | row for row in rows])
             db.commit()
+
+    def settled_transfers(self, run_key: str, message_id: str) -> list[tuple[str, int]]:
+        """(EndToEndId, amount in minor units) of the file's transfers the bank did not reject."""
+        p = PayrollPayment
+        with self._session() as db:
+            return list(db.exec(select(p.end_to_end_id, p.amount_minor).where(
+                p.run_key == run_key, p.message_id == message_id, p.state == "SENT").order_by(p.end_to_end_id)))
 
     def reject_transfers(self, rejected: dict[str, str | None]) -> list[PayrollPayment]:
         """Mark these transfers (EndToEndId -> reason code) rejected; the payments as they now stand."""

@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+
+import httpx
 
 from connectors import registry
 from connectors.interfaces import LedgerJournal
 from tests.stack.conftest import STACK_EMPLOYEES, Stack
-from workflows.payroll.model import EntityStatus, PayrollSnapshot, PayrollStatus
+from workflows.common.exceptions import ResolutionAction
+from workflows.common.process import RESOLVE_EXCEPTION
+from workflows.payroll.entity import PayrollEntityWorkflow
+from workflows.payroll.model import EntityStatus, PayrollResolution, PayrollSnapshot, PayrollStatus
 from workflows.payroll.run import PayrollRunWorkflow
 
 THIS_MONTH = date.today().replace(day=1)    # the sandboxes close every month before the current one
@@ -32,7 +37,8 @@ async def until(stack: Stack, workflow_id: str, predicate: Callable[[PayrollSnap
         except Exception:   # not started yet  # noqa: BLE001
             pass
         await asyncio.sleep(0.3)
-    raise AssertionError(f"timed out; last {snap.status if snap else 'not started'}: {snap.timeline[-3:] if snap else ''}")
+    raise AssertionError(f"timed out; last {snap.status if snap else 'not started'}: {snap.timeline[-3:] if snap else ''}"
+                         f"; entities {snap.entities if snap else ''}")
 
 
 async def journals(stack: Stack, section: str, external_id: str) -> list[LedgerJournal]:
@@ -44,7 +50,8 @@ async def journals(stack: Stack, section: str, external_id: str) -> list[LedgerJ
 
 
 async def test_a_finalized_run_posts_each_entity_to_its_own_erp_and_a_reopen_reverses_each_once(stack: Stack) -> None:
-    run = await stack.workday.create_run(THIS_MONTH, employees=STACK_EMPLOYEES)
+    run = await stack.workday.create_run(THIS_MONTH, employees=STACK_EMPLOYEES,
+                                         payment_date=date.today() + timedelta(days=10))   # net pay not out yet
     run_id = run["id"]
     await stack.workday.finalize(run_id, by="pat.payroll")
     workflow_id = f"payroll-workday-{run_id}-v1"
@@ -66,3 +73,37 @@ async def test_a_finalized_run_posts_each_entity_to_its_own_erp_and_a_reopen_rev
     assert {p.status for p in reversed_run.entities.values()} == {EntityStatus.REVERSED}
     assert len(await journals(stack, "erp", us_id)) == 2
     assert len(await journals(stack, "s4hana", de_id)) == 2
+
+
+async def test_net_pay_leaves_as_one_file_per_entity_a_closed_account_parks_its_employee_and_the_statement_ties(
+        stack: Stack) -> None:
+    run = await stack.workday.create_run(THIS_MONTH, employees=STACK_EMPLOYEES, payment_date=date.today(),
+                                         pay_group="MONTHLY-PAID")   # one run per group and period
+    run_id = run["id"]
+    await stack.workday.finalize(run_id, by="pat.payroll")
+    workflow_id = f"payroll-workday-{run_id}-v1"
+
+    # Worker 7 of the generated workforce has a closed account: the bank rejects that transfer only.
+    parked = await until(stack, workflow_id, lambda s: any(p.payment and p.payment.rejected for p in s.entities.values()))
+    [progress] = [p for p in parked.entities.values() if p.payment and p.payment.rejected]
+    assert progress.payment is not None and progress.journal is not None
+    assert (progress.payment.rejected, progress.payment.settled) == (1, progress.payment.transfers - 1)
+    child = stack.client.get_workflow_handle(f"payroll-journal:{progress.journal.external_id}")
+    [exception] = (await child.query(PayrollEntityWorkflow.status)).open_exceptions
+    assert exception.problem.vendor_code == "AC04" and exception.item == f"employee {exception.problem.subject}"
+
+    payee = stack.store.payee(f"workday:{run_id}:v1", exception.problem.subject or "")
+    assert payee is not None
+    async with httpx.AsyncClient(base_url=stack.settings.bank.base_url) as bank:   # the account is open again
+        reopened = await bank.put(f"/_sandbox/accounts/{payee.iban or payee.account_number}", json={"closed": False})
+        assert reopened.status_code == 200
+    await child.execute_update(RESOLVE_EXCEPTION, PayrollResolution(
+        action=ResolutionAction.RETRY, resolved_by="casey.payroll", item=exception.item), result_type=str)
+
+    done = await until(stack, workflow_id, lambda s: s.status is PayrollStatus.RECONCILED)
+    for entity, finished in done.entities.items():
+        assert finished.payment is not None, entity
+        assert (finished.payment.settled, finished.payment.rejected) == (finished.payment.transfers, 0)
+        assert finished.payment.statement.endswith("reconciled") or "unknown" in finished.payment.statement, \
+            finished.payment.statement
+        assert "missing" not in finished.payment.statement

@@ -1,5 +1,7 @@
-"""One legal entity's part of a payroll run: its journal posted once to its ERP and read back, and,
-if the provider takes the run back, reversed once.
+"""One legal entity's part of a payroll run: its journal posted once to its ERP and read back, its
+net pay paid as one file from its payroll account (an employee the bank rejects parks alone, the
+rest is paid), the day's bank statement read against that file; and, if the provider takes the run
+back, the journal reversed once, unless net pay has left the bank.
 
 A child of the run (workflows/payroll/run.py). One entity's trouble parks this child only: the
 other entities go on, and the run waits for this one until finance resolves it.
@@ -7,12 +9,28 @@ other entities go on, and the run waits for this one until finance resolves it.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.payroll import EntityJournalRequest, EntityReversalRequest, JournalCheck, PayrollLedgerActivities
-    from canonical import BusinessProblem, FinanceEventType, Money, PostedJournal, ProblemCode
+    from activities.payroll_pay import (
+        EntityRun,
+        FileRequest,
+        NetPayFile,
+        NetPayRequest,
+        PayrollBankActivities,
+        PayrollPayeeActivities,
+        RejectedEmployee,
+        Rejections,
+        StatementRequest,
+    )
+    from canonical import BusinessProblem, FileAcknowledgement, FinanceEventType, Money, PostedJournal, ProblemCode
+    from canonical.bank_reconciliation import StatementReconciliation
     from canonical.journal import JOURNAL_CONFIRMED_SIGNAL, JournalConfirmation
+    from canonical.payment import reason_text
     from workflows.common.exceptions import ResolutionAction
     from workflows.common.process import WHOLE, BusinessFailure, CancelRequested, FinanceProcess
     from workflows.common.remedies import MoneyState
@@ -26,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         EntityProgress,
         EntitySnapshot,
         EntityStatus,
+        NetPaySummary,
         PayrollResolution,
     )
 
@@ -46,7 +65,11 @@ class PayrollEntityWorkflow(FinanceProcess):
         self.posting_date = request.run.period_end
         self.read_back: list[str] = []
         self.decision: EntityDecision | None = None
-        self.net_pay_out = False         # set once the net-pay batch left the bank
+        self.net_pay_out = False         # set once the bank accepted or settled any of the net-pay file
+        self.payment: NetPaySummary | None = None
+        self.attempt = 0                 # files sent again (a refused file, a rejected employee): each a new MsgId
+        self.files: list[NetPayFile] = []   # every net-pay file sent, for the statement
+        self.reversing = False
 
     @workflow.run
     async def run(self, request: EntityInput) -> EntitySnapshot:
@@ -55,14 +78,19 @@ class PayrollEntityWorkflow(FinanceProcess):
             await self._post()
             await self._check_read_back()
             self._set(EntityStatus.POSTED, f"journal {self._document()} posted and read back")
+            await self._tell_run()
+            if await self._until_pay_day():
+                await self._pay_net()
+                await self._reconcile()
         except CancelRequested:
-            self._set(EntityStatus.CANCELLED, "stopped by finance: nothing posted for this entity")
+            if self.journal is None:
+                self._set(EntityStatus.CANCELLED, "stopped: nothing posted for this entity")
         await self._tell_run()
         await self._wait_forever(lambda: self.decision is not None)
         assert self.decision is not None
         if self.decision.reverse and self.journal is not None:
             await self._reverse(self.decision)
-        elif self.business_status is EntityStatus.POSTED:
+        elif self.business_status is EntityStatus.RECONCILED:
             self._set(EntityStatus.COMPLETED, "the run is settled")
         await self._tell_run()
         await self._rest()
@@ -87,7 +115,7 @@ class PayrollEntityWorkflow(FinanceProcess):
         totals = self.input.payroll.totals
         return EntitySnapshot(entity=totals.entity, status=EntityStatus(self.business_status.value),
                               ledger=self.input.ledger, net_pay=totals.money(totals.net_pay), journal=self.journal,
-                              reversal=self.reversal, read_back_differences=self.read_back,
+                              reversal=self.reversal, read_back_differences=self.read_back, payment=self.payment,
                               open_exceptions=list(self.open_exceptions.values()), timeline=self.timeline)
 
     # --- steps ----------------------------------------------------------------------------------
@@ -141,6 +169,7 @@ class PayrollEntityWorkflow(FinanceProcess):
     async def _reverse(self, decision: EntityDecision) -> None:
         """Once, referencing the original; refused once net pay has left the bank."""
         assert self.journal is not None
+        self.reversing = True
         while self._money_state() is MoneyState.PAID_OUT:
             resolution = await self._park(BusinessProblem(
                 code=ProblemCode.PAYROLL_REOPENED_AFTER_PAYMENT, system="payroll", subject=self.input.run.key,
@@ -161,15 +190,122 @@ class PayrollEntityWorkflow(FinanceProcess):
                          "reverses": self.journal.external_id})
         self._set(EntityStatus.REVERSED, f"journal {self._document()} reversed by {self.reversal.document_number}")
 
+    async def _until_pay_day(self) -> bool:
+        """Wait for the day the file goes to the bank (the payment date less the bank's lead time);
+        False if the run was taken back first: then no money moves."""
+        pay_day = self.input.run.payment_date - timedelta(days=self.input.pay_days_before)
+        send_at = datetime.combine(pay_day, time(6), tzinfo=UTC)
+        if send_at > workflow.now():
+            self._set(EntityStatus.POSTED, f"net pay goes to the bank on {pay_day} for {self.input.run.payment_date}")
+            await self._wait(lambda: self.decision is not None, send_at - workflow.now())
+        return self.decision is None
+
+    async def _pay_net(self) -> NetPayFile:
+        """One file for the entity's employees; the bank's rejections park those employees only."""
+        totals = self.input.payroll.totals
+        entity = EntityRun(run=self.input.run, entity=totals.entity, currency=totals.currency)
+        await self._vendor(PayrollPayeeActivities.read_payees, entity, self.input.provider_queue, long_running=True)
+        sent: NetPayFile = await self._vendor(PayrollBankActivities.send_net_pay, NetPayRequest(
+            run=self.input.run, entity=totals.entity, currency=totals.currency), self.input.bank_queue, long_running=True)
+        self.files.append(sent)
+        self.payment = NetPaySummary(message_id=sent.message_id, transfers=sent.count, total=sent.control_sum)
+        self._set(EntityStatus.PAYING, f"net pay file {sent.message_id} with the bank: {sent.count} transfers, "
+                                       f"{sent.control_sum}")
+        self._emit(FinanceEventType.PAYMENT_SENT, f"net pay file {sent.message_id}: {sent.count} transfers",
+                   amount=sent.control_sum, data={"message_id": sent.message_id, "transfers": sent.count})
+        await self._tell_run()
+        decided = await self._decided(sent.message_id)
+        while decided.rejected.count == sent.count:     # the whole file refused (the debtor side: AC05, AM04)
+            await self._park(BusinessProblem(
+                code=ProblemCode.PAYMENT_REJECTED, system="bank", subject=sent.debtor_account,
+                vendor_code=decided.reason_code,
+                reason=f"The bank refused the whole net pay file {sent.message_id} ({sent.count} transfers, "
+                       f"{sent.control_sum}): {reason_text(decided.reason_code)}. Fix it with the bank, then retry."),
+                "net pay", [ResolutionAction.RETRY])
+            self.attempt += 1
+            sent = await self._vendor(PayrollBankActivities.send_net_pay, NetPayRequest(
+                run=self.input.run, entity=totals.entity, currency=totals.currency, attempt=self.attempt),
+                self.input.bank_queue, long_running=True)
+            self.files.append(sent)
+            self.payment = NetPaySummary(message_id=sent.message_id, transfers=sent.count, total=sent.control_sum)
+            decided = await self._decided(sent.message_id)
+        self.net_pay_out = decided.accepted.count + decided.settled.count > 0
+        self.payment = self.payment.model_copy(update={"settled": decided.settled.count,
+                                                       "rejected": decided.rejected.count})
+        if decided.rejected.count:
+            rejections: Rejections = await self._vendor(PayrollBankActivities.take_rejections,
+                                                        FileRequest(message_id=sent.message_id), self.input.bank_queue)
+            self._set(EntityStatus.PAID, f"{decided.settled.count} paid; {rejections.count} rejected by the bank")
+            await self._tell_run()
+            await asyncio.gather(*(self._pay_again(entity, employee) for employee in rejections.employees))
+        self._set(EntityStatus.PAID, f"{self.payment.settled} of {sent.count} paid")
+        await self._tell_run()
+        return sent
+
+    async def _decided(self, message_id: str) -> FileAcknowledgement:
+        """Ask the bank until it decided every transfer of the file, waiting longer each time."""
+        wait = timedelta(seconds=2)
+        while True:
+            status: FileAcknowledgement = await self._vendor(PayrollBankActivities.file_status,
+                                                             FileRequest(message_id=message_id), self.input.bank_queue)
+            if status.decided:
+                return status
+            await workflow.sleep(wait, summary=f"waiting for the bank's word on {message_id}")
+            wait = min(wait * 2, timedelta(minutes=10))
+
+    async def _pay_again(self, entity: EntityRun, employee: RejectedEmployee) -> None:
+        """The employee's net pay, parked until the bank details are fixed in the payroll system,
+        then paid alone; again and again until the bank takes it."""
+        item = f"employee {employee.worker_id}"
+        while True:
+            await self._park(BusinessProblem(
+                code=ProblemCode.PAYMENT_REJECTED, system="payroll", subject=employee.worker_id,
+                vendor_code=employee.reason_code,
+                reason=f"The bank rejected {employee.name}'s net pay of {employee.amount} "
+                       f"({reason_text(employee.reason_code)}): correct the bank details in the payroll system, "
+                       "then retry."), "net pay", [ResolutionAction.RETRY], item=item)
+            self.attempt += 1
+            attempt = self.attempt
+            await self._vendor(PayrollPayeeActivities.read_payees, entity, self.input.provider_queue, long_running=True)
+            again: NetPayFile = await self._vendor(PayrollBankActivities.send_net_pay, NetPayRequest(
+                run=self.input.run, entity=entity.entity, currency=entity.currency, only_worker=employee.worker_id,
+                attempt=attempt), self.input.bank_queue)
+            self.files.append(again)
+            decided = await self._decided(again.message_id)
+            if not decided.rejected.count:
+                assert self.payment is not None
+                self.payment = self.payment.model_copy(update={"settled": self.payment.settled + 1,
+                                                               "rejected": self.payment.rejected - 1})
+                self._emit(FinanceEventType.PAID, f"net pay of {employee.worker_id} paid again in {again.message_id}",
+                           amount=employee.amount, data={"message_id": again.message_id})
+                return
+
+    async def _reconcile(self) -> None:
+        """The paying account's statement of the day against the files; what does not match is reported."""
+        result: StatementReconciliation = await self._vendor(PayrollBankActivities.reconcile_statement, StatementRequest(
+            files=self.files, run=self.input.run, entity=self.input.payroll.entity,
+            booking_date=workflow.now().date()), self.input.bank_queue, long_running=True)
+        assert self.payment is not None
+        self.payment = self.payment.model_copy(update={"statement": result.summary()})
+        self._emit(FinanceEventType.RECONCILED, result.summary(), data={
+            "statement": result.statement_id, "reconciled": result.reconciled, "missing": len(result.missing),
+            "unknown": len(result.unknown), "balance_ok": result.balance.ok})
+        self._set(EntityStatus.RECONCILED, result.summary())
+
     async def _tell_run(self) -> None:
         parent = workflow.get_external_workflow_handle(self.input.parent_workflow_id)
         await parent.signal(SIGNAL_ENTITY_PROGRESS, EntityProgress(
             entity=self.input.payroll.entity, status=EntityStatus(self.business_status.value), journal=self.journal,
-            reversal=self.reversal, note=self.timeline[-1].note if self.timeline else ""))
+            reversal=self.reversal, payment=self.payment, note=self.timeline[-1].note if self.timeline else ""))
 
     # --- what the runtime asks of a process ----------------------------------------------------
     def _document(self) -> str:
         return self.journal.document_number if self.journal else "-"
+
+    def _interrupted(self) -> bool:
+        """The run was taken back: what waits to be resolved in posting or paying gives up (the
+        reversal's own exception does not)."""
+        return self.decision is not None and self.decision.reverse and not self.reversing
 
     def _money_state(self, item: str = WHOLE) -> MoneyState:
         if self.net_pay_out:

@@ -35,6 +35,7 @@ class PayrollQueues(BaseModel):
     """Where activities run (from configuration, fixed at start for determinism)."""
 
     provider: str = "finsync-payroll"
+    bank: str = "finsync-bank"
     # ERP configuration section ("erp", "s4hana") -> its task queue; which section an entity posts
     # to is the payroll rulebook's ``ledgers``.
     ledgers: dict[str, str] = {"erp": "finsync-erp", "s4hana": "finsync-erp-sap"}
@@ -51,8 +52,9 @@ class PayrollStatus(StrEnum):
     READ = "READ"                    # results read into the store, every employee adds up
     TIED = "TIED"                    # the totals tie to the provider's register
     APPROVED = "APPROVED"            # no variance beyond the threshold, or a controller accepted it
-    POSTING = "POSTING"              # the entities' journals are being posted
-    POSTED = "POSTED"                # every entity posted (or was stopped by finance)
+    POSTING = "POSTING"              # the entities' journals are being posted, net pay paid, statements read
+    POSTED = "POSTED"                # every entity's journal posted (or the entity stopped by finance)
+    RECONCILED = "RECONCILED"        # every entity's net pay paid and found on the bank statement
     REVERSED = "REVERSED"            # the provider reopened or cancelled the run: its journals reversed
     SUPERSEDED = "SUPERSEDED"        # reopened or cancelled before anything was posted: nothing to undo
     COMPLETED = "COMPLETED"
@@ -63,6 +65,9 @@ class PayrollStatus(StrEnum):
 class EntityStatus(StrEnum):
     PENDING = "PENDING"
     POSTED = "POSTED"                # the journal stands in the entity's ERP and reads back as built
+    PAYING = "PAYING"                # the net-pay file is with the bank
+    PAID = "PAID"                    # the bank decided every transfer (the rejected ones parked by employee)
+    RECONCILED = "RECONCILED"        # the day's statement read against the file
     REVERSED = "REVERSED"            # its reversal stands too, referencing it
     KEPT = "KEPT"                    # reopened after net pay left: finance kept the journal
     COMPLETED = "COMPLETED"
@@ -85,6 +90,9 @@ class EntityInput(BaseModel):
     payroll: EntityPayroll
     ledger: str                      # the ERP configuration section it posts to
     ledger_queue: str
+    provider_queue: str = "finsync-payroll"
+    bank_queue: str = "finsync-bank"
+    pay_days_before: int = 1          # the file goes to the bank this many days before the payment date
     parent_workflow_id: str
     correlation_id: str = ""
 
@@ -97,6 +105,17 @@ class EntityDecision(BaseModel):
     posting_date: date | None = None   # the reversal's; default: the original's date or today if later
 
 
+class NetPaySummary(BaseModel):
+    """The entity's net-pay file and the bank's word on it, in numbers."""
+
+    message_id: str
+    transfers: int
+    total: Money
+    settled: int = 0
+    rejected: int = 0
+    statement: str = ""              # the reconciliation's one line, once the statement was read
+
+
 class EntityProgress(BaseModel):
     """What a child tells its run: where the entity stands, and its journal."""
 
@@ -104,6 +123,7 @@ class EntityProgress(BaseModel):
     status: EntityStatus
     journal: PostedJournal | None = None
     reversal: PostedJournal | None = None
+    payment: NetPaySummary | None = None
     note: str = ""
 
 
@@ -115,6 +135,7 @@ class EntitySnapshot(BaseModel):
     journal: PostedJournal | None = None
     reversal: PostedJournal | None = None
     read_back_differences: list[str] = []
+    payment: NetPaySummary | None = None
     open_exceptions: list[OpenException] = []
     timeline: list[TimelineEntry] = []
 

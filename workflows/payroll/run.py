@@ -4,9 +4,11 @@
 2. Every employee adds up, and the totals tie to the provider's register, or the run parks.
 3. Net pay moving against the previous period beyond the threshold parks for a payroll
    controller, who may not be the person who finalized the run.
-4. One child per legal entity posts its journal to its ERP (workflows/payroll/entity.py); one
-   entity's trouble never holds back or undoes the others.
-5. If the provider reopens or cancels the run, every posted journal is reversed once.
+4. One child per legal entity posts its journal to its ERP, pays its net pay as one file and reads
+   the bank statement against it (workflows/payroll/entity.py); one entity's trouble never holds
+   back or undoes the others.
+5. If the provider reopens or cancels the run, every posted journal is reversed once (refused,
+   with money-safe choices, where net pay has left the bank).
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ with workflow.unsafe.imports_passed_through():
 
 # How long after the payment date the run still answers a reopen by reversing its journals.
 REOPEN_WINDOW = timedelta(days=35)
-SETTLED = {EntityStatus.POSTED, EntityStatus.CANCELLED}
+POSTED = {EntityStatus.POSTED, EntityStatus.PAYING, EntityStatus.PAID, EntityStatus.RECONCILED, EntityStatus.CANCELLED}
+SETTLED = {EntityStatus.RECONCILED, EntityStatus.CANCELLED}
 
 
 @workflow.defn(name="PayrollRun")
@@ -82,12 +85,14 @@ class PayrollRunWorkflow(FinanceProcess):
             await self._rest()
             return self.status()
         children = await self._start_entities(ingest, rules)
-        await self._wait_forever(lambda: all(p.status in SETTLED for p in self.entities.values()))
-        self._set(PayrollStatus.POSTED, self._posted_summary())
-        changed = await self._wait(lambda: self.change is not None, self._reopen_window())
+        if await self._until_all(POSTED):
+            self._set(PayrollStatus.POSTED, self._posted_summary())
+        if await self._until_all(SETTLED):
+            self._set(PayrollStatus.RECONCILED, self._posted_summary())
+            await self._wait(lambda: self.change is not None, self._reopen_window())
         decision = (EntityDecision(reverse=True, reason=f"payroll run {self.run_ref.run_id} "
                                    f"{self.change.state.value.lower()} by {self.change.actor}")
-                    if changed and self.change is not None else EntityDecision(reverse=False))
+                    if self.change is not None else EntityDecision(reverse=False))
         for child in children:
             await child.signal(SIGNAL_ENTITY_DECISION, decision)
         for child in children:
@@ -176,6 +181,8 @@ class PayrollRunWorkflow(FinanceProcess):
             children.append(await workflow.start_child_workflow(
                 PayrollEntityWorkflow.run, EntityInput(
                     run=self.run_ref, payroll=entity, ledger=ledger, ledger_queue=queue,
+                    provider_queue=self.input.queues.provider, bank_queue=self.input.queues.bank,
+                    pay_days_before=rules.pay_days_before,
                     parent_workflow_id=workflow.info().workflow_id, correlation_id=self.correlation_id),
                 id=entity_workflow_id(self.run_ref, entity.entity), parent_close_policy=ParentClosePolicy.ABANDON,
                 search_attributes=TypedSearchAttributes([
@@ -186,6 +193,12 @@ class PayrollRunWorkflow(FinanceProcess):
                 static_summary=f"Payroll {self.run_ref.run_id} v{self.run_ref.version} · {entity.entity} · "
                                f"{entity.totals.headcount} employees → {ledger or 'no ledger'}"))
         return children
+
+    async def _until_all(self, statuses: set[EntityStatus]) -> bool:
+        """Wait until every entity stands in ``statuses``; False if the provider took the run back first."""
+        await self._wait_forever(lambda: self.change is not None
+                                 or all(p.status in statuses for p in self.entities.values()))
+        return self.change is None
 
     async def _park_unless_changed(self, problem: BusinessProblem, step: str) -> Resolution:
         """Park the run; a reopen or cancel at the provider ends the wait (nothing was posted yet)."""
@@ -226,6 +239,8 @@ class PayrollRunWorkflow(FinanceProcess):
     def _posted_summary(self) -> str:
         return ", ".join(f"{entity} {progress.status.value.lower()}"
                          + (f" ({progress.journal.document_number})" if progress.journal else "")
+                         + (f", {progress.payment.settled} of {progress.payment.transfers} paid" if progress.payment
+                            and progress.status in SETTLED else "")
                          for entity, progress in sorted(self.entities.items()))
 
     def _reopen_window(self) -> timedelta:

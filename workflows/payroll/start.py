@@ -36,7 +36,7 @@ log = logging.getLogger("finsync.payroll")
 
 def payroll_queues(settings: Settings) -> PayrollQueues:
     """Where a run's activities go: the provider's queue, and each ERP's by its settings section."""
-    return PayrollQueues(provider=settings.payroll_provider.task_queue,
+    return PayrollQueues(provider=settings.payroll_provider.task_queue, bank=settings.bank.task_queue,
                          ledgers={"erp": settings.erp.task_queue, "s4hana": settings.s4hana.task_queue})
 
 

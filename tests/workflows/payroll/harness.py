@@ -14,13 +14,14 @@ from temporalio.worker import Worker
 
 from activities.bookkeeping import BookkeepingActivities
 from activities.payroll import PayrollIngestActivities, PayrollLedgerActivities, PayrollRules
+from activities.payroll_pay import PayrollBankActivities, PayrollPayeeActivities
 from activities.payroll_sweep import PayrollSweepActivities
 from activities.sweep import HandOverOutcome, SweepWatermarks
 from canonical.payroll import PayrollRunEvent, PayrollRunRef
-from finsync.config import Settings
+from finsync.config import PaymentPurpose, Settings
 from finsync.store import IntegrationStore
 from tests.workflows.harness import record_history
-from tests.workflows.payroll.world import Ledger, Provider, finalized
+from tests.workflows.payroll.world import Bank, Ledger, Provider, finalized
 from tests.workflows.polling import until
 from workflows.common.exceptions import ResolutionAction
 from workflows.common.process import RESOLVE_EXCEPTION
@@ -39,7 +40,7 @@ from workflows.payroll.run import PayrollRunWorkflow
 from workflows.payroll.sweep import PayrollSweepWorkflow
 
 RULES = Path("config/payroll.toml")
-QUEUES = PayrollQueues(provider="t-payroll", ledgers={"erp": "t-netsuite", "s4hana": "t-sap"})
+QUEUES = PayrollQueues(provider="t-payroll", bank="t-bank", ledgers={"erp": "t-netsuite", "s4hana": "t-sap"})
 
 
 @dataclass
@@ -77,10 +78,13 @@ class PayrollRun:
 
 @asynccontextmanager
 async def payroll_world(env: WorkflowEnvironment, tmp_path: Path, provider: Provider, netsuite: Ledger,
-                        sap: Ledger) -> AsyncIterator[Callable[[PayrollRunRef], Awaitable[PayrollRun]]]:
+                        sap: Ledger, bank: Bank | None = None) -> AsyncIterator[Callable[[PayrollRunRef], Awaitable[PayrollRun]]]:
     store = IntegrationStore(f"sqlite:///{tmp_path / 'store.db'}")
     books = BookkeepingActivities(store, Settings())
     ingest = PayrollIngestActivities(provider, store)
+    payees = PayrollPayeeActivities(provider, store)
+    paying = PayrollBankActivities(bank or Bank(), store, Settings().bank.accounts_for(PaymentPurpose.PAYROLL),
+                                   tmp_path / "spool")
     watermarks = SweepWatermarks(store)
 
     async def hand_over_to(change: PayrollRunEvent, first_read: None) -> HandOverOutcome:
@@ -94,7 +98,10 @@ async def payroll_world(env: WorkflowEnvironment, tmp_path: Path, provider: Prov
                activities=[*books.all(), PayrollRules(RULES).load_rulebook, watermarks.sweep_watermark,
                            watermarks.set_sweep_watermark]),
         Worker(env.client, task_queue=QUEUES.provider,
-               activities=[ingest.ingest_results, ingest.control_totals, ingest.previous_totals, sweep.sweep_runs]),
+               activities=[ingest.ingest_results, ingest.control_totals, ingest.previous_totals, sweep.sweep_runs,
+                           payees.read_payees]),
+        Worker(env.client, task_queue=QUEUES.bank,
+               activities=[paying.send_net_pay, paying.file_status, paying.take_rejections, paying.reconcile_statement]),
         Worker(env.client, task_queue="t-netsuite",
                activities=[on_netsuite.post_journal, on_netsuite.read_back, on_netsuite.reverse_journal]),
         Worker(env.client, task_queue="t-sap", activities=[on_sap.post_journal, on_sap.read_back, on_sap.reverse_journal]),
@@ -106,9 +113,10 @@ async def payroll_world(env: WorkflowEnvironment, tmp_path: Path, provider: Prov
             id=workflow_id(run), task_queue="t-workflows")
         return PayrollRun(env, handle, run)
 
-    async with workers[0], workers[1], workers[2], workers[3]:
+    async with workers[0], workers[1], workers[2], workers[3], workers[4]:
         yield start
 
 
 def settled(snapshot: PayrollSnapshot) -> bool:
-    return snapshot.status in {PayrollStatus.POSTED, PayrollStatus.COMPLETED, PayrollStatus.REVERSED}
+    """Every entity paid and reconciled (or the run taken back)."""
+    return snapshot.status in {PayrollStatus.RECONCILED, PayrollStatus.COMPLETED, PayrollStatus.REVERSED}

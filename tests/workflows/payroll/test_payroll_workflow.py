@@ -1,9 +1,10 @@
 """The payroll run on the time-skipping server: read, tie, variance, one journal per entity in its
-ERP, and a reopen that reverses each journal once."""
+ERP, net pay as one file per entity with rejected employees parked alone, the statement read
+against it; a reopen before net pay left reverses each journal once, and after it is refused."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from canonical.payroll import PayrollRunEvent, PayrollRunState
 from tests.workflows.payroll.harness import payroll_world, settled
-from tests.workflows.payroll.world import Ledger, Provider, company, finalized, run_ref
+from tests.workflows.payroll.world import Bank, Ledger, Provider, company, finalized, payee, run_ref
 from tests.workflows.polling import until as poll
 from workflows.common.exceptions import ResolutionAction
 from workflows.payroll.entity import PayrollEntityWorkflow
@@ -26,11 +27,11 @@ def reopened(event: PayrollRunEvent) -> PayrollRunEvent:
 
 async def test_each_entity_posts_once_to_its_own_erp_and_a_reopen_reverses_each_once(
         time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
-    run = run_ref()
-    provider, netsuite, sap = Provider(rows={run.key: company()}), Ledger("netsuite"), Ledger("sap")
-    async with payroll_world(time_skipping_env, tmp_path, provider, netsuite, sap) as start:
+    run = run_ref(payment_date=date.today() + timedelta(days=10))     # net pay has not left yet
+    provider, netsuite, sap, bank = Provider(rows={run.key: company()}), Ledger("netsuite"), Ledger("sap"), Bank()
+    async with payroll_world(time_skipping_env, tmp_path, provider, netsuite, sap, bank) as start:
         payroll = await start(run)
-        posted = await payroll.until(settled)
+        posted = await payroll.until(lambda s: s.status is PayrollStatus.POSTED)
         assert {e: p.status for e, p in posted.entities.items()} == {"US01": EntityStatus.POSTED,
                                                                    "DE01": EntityStatus.POSTED}
         assert posted.rows == 40 and provider.pages_served == 6        # read by pages, never in history
@@ -42,6 +43,7 @@ async def test_each_entity_posts_once_to_its_own_erp_and_a_reopen_reverses_each_
         await payroll.handle.signal(SIGNAL_RUN_CHANGED, reopened(finalized(run)))   # the event came twice
         done = await payroll.outcome()
     assert done.status is PayrollStatus.REVERSED
+    assert bank.files == {}                                            # nothing was paid
     assert [r.reverses_external_id for r in netsuite.reversals()] == [us.external_id]
     assert [r.reverses_external_id for r in sap.reversals()] == [de.external_id]
     assert {e: p.status for e, p in done.entities.items()} == {"US01": EntityStatus.REVERSED,
@@ -100,7 +102,7 @@ async def test_a_closed_period_parks_only_that_entity_and_posts_on_the_date_fina
     netsuite, sap = Ledger("netsuite"), Ledger("sap", closed_months={(2026, 11)})
     async with payroll_world(time_skipping_env, tmp_path, Provider(rows={run.key: company()}), netsuite, sap) as start:
         payroll = await start(run)
-        await payroll.until(lambda s: "US01" in s.entities and s.entities["US01"].status is EntityStatus.POSTED)
+        await payroll.until(lambda s: "US01" in s.entities and s.entities["US01"].journal is not None)
         germany = payroll.entity("DE01")
         await poll(lambda: germany.query(PayrollEntityWorkflow.status),
                    lambda s: any(e.problem.code == "PERIOD_CLOSED" for e in s.open_exceptions), lambda s: str(s.status))
@@ -123,3 +125,56 @@ async def test_a_reopen_before_posting_stops_the_run_with_nothing_to_undo(time_s
         done = await payroll.outcome()
     assert done.status is PayrollStatus.SUPERSEDED
     assert netsuite.journals == {} and sap.journals == {}
+
+
+async def test_a_partly_rejected_batch_parks_only_those_employees_and_the_rest_is_paid(
+        time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    run = run_ref()
+    closed = payee("W007", "DE01").iban or ""
+    bank = Bank(closed={closed})
+    async with payroll_world(time_skipping_env, tmp_path, Provider(rows={run.key: company()}), Ledger("netsuite"),
+                             Ledger("sap"), bank) as start:
+        payroll = await start(run)
+        await payroll.until(lambda s: "DE01" in s.entities)
+        germany = payroll.entity("DE01")
+        parked = await poll(lambda: germany.query(PayrollEntityWorkflow.status),
+                            lambda s: any(e.item == "employee W007" for e in s.open_exceptions), lambda s: str(s.status))
+        [exception] = parked.open_exceptions
+        assert "Mitarbeiter 7's net pay of EUR 3,205.60 (the beneficiary account is closed)" in exception.problem.reason
+        assert exception.problem.vendor_code == "AC04" and exception.actions == [ResolutionAction.RETRY]
+        assert parked.payment is not None and (parked.payment.settled, parked.payment.rejected) == (3, 1)
+        us = await poll(lambda: payroll.entity("US01").query(PayrollEntityWorkflow.status),
+                        lambda s: s.status is EntityStatus.RECONCILED, lambda s: str(s.status))
+        assert us.payment is not None and us.payment.settled == 6       # the other entity is not held back
+
+        bank.closed.clear()                                              # the employee's bank details fixed
+        await payroll.resolve(ResolutionAction.RETRY, handle=germany, item="employee W007")
+        done = await payroll.until(settled)
+    assert done.status is PayrollStatus.RECONCILED
+    assert sorted(len(sent["transfers"]) for sent in bank.files.values()) == [1, 4, 6]   # W007 again, DE01, US01
+    assert "reconciled" in (done.entities["DE01"].payment.statement if done.entities["DE01"].payment else "")
+
+
+async def test_a_reopen_after_net_pay_left_the_bank_is_refused_with_the_money_safe_choices(
+        time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    run = run_ref()
+    netsuite, sap = Ledger("netsuite"), Ledger("sap")
+    async with payroll_world(time_skipping_env, tmp_path, Provider(rows={run.key: company()}), netsuite, sap) as start:
+        payroll = await start(run)
+        await payroll.until(settled)
+        await payroll.handle.signal(SIGNAL_RUN_CHANGED, reopened(finalized(run)))
+        us = payroll.entity("US01")     # its child exists: the run is settled
+        parked = await poll(lambda: us.query(PayrollEntityWorkflow.status),
+                            lambda s: bool(s.open_exceptions), lambda s: str(s.status))
+        [exception] = parked.open_exceptions
+        assert exception.problem.code == "PAYROLL_REOPENED_AFTER_PAYMENT"
+        assert exception.actions == [ResolutionAction.CLOSE_AS_PAID, ResolutionAction.RETRY]   # never cancel
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await payroll.resolve(ResolutionAction.CANCEL, handle=us)
+        assert "the money has left the bank" in str(refused.value.cause)
+        for entity in ("US01", "DE01"):
+            await payroll.resolve(ResolutionAction.CLOSE_AS_PAID, handle=payroll.entity(entity),
+                                  note="the corrected version pays the difference")
+        done = await payroll.outcome()
+    assert {p.status for p in done.entities.values()} == {EntityStatus.KEPT}
+    assert netsuite.reversals() == [] and sap.reversals() == []

@@ -3,12 +3,27 @@ store: the workflow logic runs on the time-skipping server against them."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from canonical import BusinessProblem, JournalEntry, Money, PostedJournal, ProblemCode, Side
+from lxml import etree
+
+from canonical import (
+    BusinessProblem,
+    FileAcknowledgement,
+    JournalEntry,
+    Money,
+    PaymentFileTotals,
+    PostedJournal,
+    ProblemCode,
+    RejectionPage,
+    Side,
+    StatusCount,
+    TransactionRejection,
+)
 from canonical.payroll import (
     PayComponentKind,
     Payee,
@@ -19,6 +34,7 @@ from canonical.payroll import (
     RegisterTotals,
     ResultPage,
 )
+from canonical.statement import BankStatement, BatchReference, CreditDebit, StatementEntry, StatementTransaction
 from connectors.errors import BusinessRuleError
 from connectors.interfaces import LedgerJournal, LedgerLine
 
@@ -26,10 +42,12 @@ K = PayComponentKind
 END = date(2026, 11, 30)
 
 
-def run_ref(version: int = 1, run_id: str = "PR-2026-11", period_end: date = END) -> PayrollRunRef:
+def run_ref(version: int = 1, run_id: str = "PR-2026-11", period_end: date = END,
+            payment_date: date | None = None) -> PayrollRunRef:
+    """A run paid on ``payment_date`` (default its period's end: already past, so net pay goes at once)."""
     return PayrollRunRef(provider="workday", run_id=run_id, version=version, pay_group="MONTHLY",
-                         period_start=period_end.replace(day=1), period_end=period_end, payment_date=period_end,
-                         finalized_by="pat.payroll")
+                         period_start=period_end.replace(day=1), period_end=period_end,
+                         payment_date=payment_date or period_end, finalized_by="pat.payroll")
 
 
 def finalized(run: PayrollRunRef) -> PayrollRunEvent:
@@ -99,10 +117,109 @@ class Provider:
                 for (entity, currency), sums in sorted(totals.items())]
 
     async def payees_page(self, entity: str, cursor: str | None, page_size: int) -> tuple[list[Payee], str | None]:
-        raise NotImplementedError
+        workers = sorted({(row.worker_id, row.currency) for rows in self.rows.values() for row in rows
+                          if row.entity == entity})
+        return [payee(worker, entity) for worker, _ in workers], None
 
     async def add_pay_input(self, worker_id: str, component: str, amount: Money, reference: str) -> None:
         raise NotImplementedError
+
+    async def aclose(self) -> None:
+        return None
+
+
+def payee(worker: str, entity: str) -> Payee:
+    """A made-up employee's bank details: a valid German IBAN, or a US account number."""
+    number = int(worker[1:])
+    if entity == "DE01":
+        return Payee(worker, f"Mitarbeiter {number}", entity, "COBADEFFXXX", iban=german_iban(f"{number:010d}"))
+    return Payee(worker, f"Employee {number}", entity, "CHASUS33XXX", account_number=f"{100000000000 + number}")
+
+
+def german_iban(account: str, bank_code: str = "37040044") -> str:
+    check = 98 - int(f"{bank_code}{account}131400") % 97
+    return f"DE{check:02d}{bank_code}{account}"
+
+
+@dataclass
+class Bank:
+    """A bank taking net-pay files: it reads their transfers, rejects those to ``closed`` accounts
+    (AC04), settles the rest at once, and books the file as one batch on the day's statement."""
+
+    closed: set[str] = field(default_factory=set)                    # creditor account ids
+    refuse_files: int = 0                                            # the next N files rejected whole (AC05)
+    files: dict[str, dict] = field(default_factory=dict)             # MsgId -> what the bank made of it
+    today: date = date(2026, 12, 2)
+
+    async def send_batch_file(self, totals: PaymentFileTotals, path: str | os.PathLike[str], *,
+                              lookup_first: bool = False) -> FileAcknowledgement:
+        if totals.message_id not in self.files:
+            tree = etree.parse(os.fspath(path))
+            ns = {"p": tree.getroot().nsmap[None]}
+            block = tree.find(".//p:PmtInf", ns)
+            transfers = [(tx.findtext("p:PmtId/p:EndToEndId", namespaces=ns),
+                          tx.findtext("p:CdtrAcct/p:Id/p:IBAN", namespaces=ns)
+                          or tx.findtext("p:CdtrAcct/p:Id/p:Othr/p:Id", namespaces=ns),
+                          Decimal(tx.findtext("p:Amt/p:InstdAmt", namespaces=ns)),
+                          tx.find("p:Amt/p:InstdAmt", ns).get("Ccy"))
+                         for tx in block.iterfind("p:CdtTrfTxInf", ns)]
+            whole = self.refuse_files > 0
+            self.refuse_files -= 1 if whole else 0
+            self.files[totals.message_id] = {
+                "totals": totals, "pmtinf": block.findtext("p:PmtInfId", namespaces=ns),
+                "account": block.findtext("p:DbtrAcct/p:Id/p:IBAN", namespaces=ns)
+                or block.findtext("p:DbtrAcct/p:Id/p:Othr/p:Id", namespaces=ns),
+                "rejected": {e2e: ("AC05" if whole else "AC04") for e2e, account, _, _ in transfers
+                             if whole or account in self.closed},
+                "transfers": transfers, "whole": whole}
+        status = await self.file_status(totals.message_id)
+        assert status is not None
+        return status
+
+    async def file_status(self, message_id: str) -> FileAcknowledgement | None:
+        sent = self.files.get(message_id)
+        if sent is None:
+            return None
+        rejected = [t for t in sent["transfers"] if t[0] in sent["rejected"]]
+        settled = [t for t in sent["transfers"] if t[0] not in sent["rejected"]]
+        count = lambda ts: StatusCount(count=len(ts), control_sum=sum((t[2] for t in ts), Decimal(0)))  # noqa: E731
+        return FileAcknowledgement(message_id=message_id, group_status="RJCT" if sent["whole"] else
+                                   "PART" if rejected else "ACSC", count=len(sent["transfers"]),
+                                   control_sum=sent["totals"].control_sum, settled=count(settled),
+                                   rejected=count(rejected), reason_code="AC05" if sent["whole"] else None)
+
+    async def rejections(self, message_id: str, cursor: str | None = None) -> RejectionPage:
+        sent = self.files[message_id]
+        return RejectionPage(message_id=message_id, next_cursor=None, rejections=[
+            TransactionRejection(end_to_end_id=e2e, reason_code=sent["rejected"][e2e], amount=Money.of(amount, currency))
+            for e2e, _, amount, currency in sent["transfers"] if e2e in sent["rejected"]])
+
+    async def statement(self, account: str, day: date) -> BankStatement:
+        entries = []
+        for message_id, sent in self.files.items():
+            if sent["account"] != account:
+                continue
+            settled = [t for t in sent["transfers"] if t[0] not in sent["rejected"]]
+            if not settled:
+                continue
+            currency = settled[0][3]
+            total = Money.of(sum((t[2] for t in settled), Decimal(0)), currency)
+            entries.append(StatementEntry(
+                amount=total, direction=CreditDebit.DEBIT, booking_date=day, bank_reference=f"B-{message_id}",
+                batch=BatchReference(message_id=message_id, payment_info_id=sent["pmtinf"], count=len(settled),
+                                     total=total, direction=CreditDebit.DEBIT),
+                transactions=[StatementTransaction(end_to_end_id=e2e, message_id=message_id,
+                                                   payment_info_id=sent["pmtinf"], amount=Money.of(amount, currency))
+                              for e2e, _, amount, _ in settled]))
+        currency = entries[0].amount.currency if entries else "EUR"
+        opening = Money.of("1000000.00", currency)
+        debits = sum((entry.amount.amount for entry in entries), Decimal(0))
+        return BankStatement(statement_id=f"STMT-{account}-{day}", account_id=account, currency=currency,
+                             opening_balance=opening, closing_balance=Money.of(opening.amount - debits, currency),
+                             entries=entries)
+
+    def rejected_workers(self) -> int:
+        return sum(len(sent["rejected"]) for sent in self.files.values())
 
     async def aclose(self) -> None:
         return None
