@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: dev test lint install bench bench-procurement clean
+.PHONY: dev test lint install bench bench-procurement bench-payroll clean
 
 $(BIN)/finsync: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ bench: install
 
 bench-procurement: install
 	$(BIN)/python bench/procurement_throughput.py
+
+bench-payroll: install
+	$(BIN)/python bench/payroll_run.py
 
 clean:
 	rm -rf $(VENV) .finsync

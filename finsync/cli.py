@@ -278,6 +278,14 @@ def demo_expense(count: int = typer.Option(50, min=1, help="how many expense rep
     raise typer.Exit(_run(run_expense_demo(_settings(), count)))
 
 
+@demo_app.command("payroll")
+def demo_payroll(employees: int = typer.Option(1000, min=1, max=200_000, help="the run's headcount")) -> None:
+    """Finalize a payroll run in the payroll sandbox and follow it to the bank statement."""
+    from finsync.demo_payroll import run_payroll_demo
+
+    raise typer.Exit(_run(run_payroll_demo(_settings(), employees)))
+
+
 @demo_app.command("procurement")
 def demo_procurement(count: int = typer.Option(30, min=1, help="how many requisitions to create")) -> None:
     """Requisitions of mixed cases (paid, discounted, scheduled, AP hold, over budget, supplier problems, cancelled)."""

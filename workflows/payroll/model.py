@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from canonical import Money, PostedJournal
 from canonical.journal import journal_workflow_id
-from canonical.payroll import EntityPayroll, PayrollRunEvent, PayrollRunRef
+from canonical.payroll import EntityPayroll, PayrollRunEvent, PayrollRunRef, RegisterTotals
 from canonical.payroll_journal import journal_external_id
 from workflows.common.exceptions import DatedResolution, OpenException, ResolutionAction
 from workflows.common.status import TimelineEntry
@@ -146,6 +146,7 @@ class PayrollSnapshot(BaseModel):
     run: PayrollRunRef
     status: PayrollStatus
     rows: int = 0
+    totals: list[RegisterTotals] = []
     entities: dict[str, EntityProgress] = {}
     open_exceptions: list[OpenException] = []
     timeline: list[TimelineEntry] = []

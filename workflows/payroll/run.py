@@ -123,6 +123,7 @@ class PayrollRunWorkflow(FinanceProcess):
     def status(self) -> PayrollSnapshot:
         return PayrollSnapshot(run=self.run_ref, status=PayrollStatus(self.business_status.value),
                                rows=self.ingest.rows if self.ingest else 0, entities=dict(self.entities),
+                               totals=[entity.totals for entity in self.ingest.entities] if self.ingest else [],
                                open_exceptions=list(self.open_exceptions.values()), timeline=self.timeline)
 
     # --- steps ----------------------------------------------------------------------------------
