@@ -68,7 +68,7 @@ class PayrollEntityWorkflow(FinanceProcess):
         self.net_pay_out = False         # set once the bank accepted or settled any of the net-pay file
         self.payment: NetPaySummary | None = None
         self.attempt = 0                 # files sent again (a refused file, a rejected employee): each a new MsgId
-        self.files: list[NetPayFile] = []   # every net-pay file sent, for the statement
+        self.files: list[NetPayFile] = []   # the net-pay file the bank took, read against the statement
         self.reversing = False
 
     @workflow.run
@@ -80,8 +80,9 @@ class PayrollEntityWorkflow(FinanceProcess):
             self._set(EntityStatus.POSTED, f"journal {self._document()} posted and read back")
             await self._tell_run()
             if await self._until_pay_day():
-                await self._pay_net()
+                rejected = await self._pay_net()
                 await self._reconcile()
+                await self._pay_rejected_again(rejected)
         except CancelRequested:
             if self.journal is None:
                 self._set(EntityStatus.CANCELLED, "stopped: nothing posted for this entity")
@@ -200,14 +201,13 @@ class PayrollEntityWorkflow(FinanceProcess):
             await self._wait(lambda: self.decision is not None, send_at - workflow.now())
         return self.decision is None
 
-    async def _pay_net(self) -> NetPayFile:
-        """One file for the entity's employees; the bank's rejections park those employees only."""
+    async def _pay_net(self) -> Rejections | None:
+        """One file for the entity's employees; the employees the bank rejected, if any."""
         totals = self.input.payroll.totals
         entity = EntityRun(run=self.input.run, entity=totals.entity, currency=totals.currency)
         await self._vendor(PayrollPayeeActivities.read_payees, entity, self.input.provider_queue, long_running=True)
         sent: NetPayFile = await self._vendor(PayrollBankActivities.send_net_pay, NetPayRequest(
             run=self.input.run, entity=totals.entity, currency=totals.currency), self.input.bank_queue, long_running=True)
-        self.files.append(sent)
         self.payment = NetPaySummary(message_id=sent.message_id, transfers=sent.count, total=sent.control_sum)
         self._set(EntityStatus.PAYING, f"net pay file {sent.message_id} with the bank: {sent.count} transfers, "
                                        f"{sent.control_sum}")
@@ -226,21 +226,27 @@ class PayrollEntityWorkflow(FinanceProcess):
             sent = await self._vendor(PayrollBankActivities.send_net_pay, NetPayRequest(
                 run=self.input.run, entity=totals.entity, currency=totals.currency, attempt=self.attempt),
                 self.input.bank_queue, long_running=True)
-            self.files.append(sent)
             self.payment = NetPaySummary(message_id=sent.message_id, transfers=sent.count, total=sent.control_sum)
             decided = await self._decided(sent.message_id)
+        self.files.append(sent)
         self.net_pay_out = decided.accepted.count + decided.settled.count > 0
         self.payment = self.payment.model_copy(update={"settled": decided.settled.count,
                                                        "rejected": decided.rejected.count})
+        rejections: Rejections | None = None
         if decided.rejected.count:
-            rejections: Rejections = await self._vendor(PayrollBankActivities.take_rejections,
-                                                        FileRequest(message_id=sent.message_id), self.input.bank_queue)
-            self._set(EntityStatus.PAID, f"{decided.settled.count} paid; {rejections.count} rejected by the bank")
-            await self._tell_run()
-            await asyncio.gather(*(self._pay_again(entity, employee) for employee in rejections.employees))
-        self._set(EntityStatus.PAID, f"{self.payment.settled} of {sent.count} paid")
+            rejections = await self._vendor(PayrollBankActivities.take_rejections,
+                                            FileRequest(message_id=sent.message_id), self.input.bank_queue)
+        self._set(EntityStatus.PAID, f"{decided.settled.count} of {sent.count} paid"
+                  + (f"; {decided.rejected.count} rejected by the bank" if decided.rejected.count else ""))
         await self._tell_run()
-        return sent
+        return rejections
+
+    async def _pay_rejected_again(self, rejections: Rejections | None) -> None:
+        """Each rejected employee parked on their own, and paid alone once finance retries."""
+        if rejections is not None:
+            totals = self.input.payroll.totals
+            entity = EntityRun(run=self.input.run, entity=totals.entity, currency=totals.currency)
+            await asyncio.gather(*(self._pay_again(entity, employee) for employee in rejections.employees))
 
     async def _decided(self, message_id: str) -> FileAcknowledgement:
         """Ask the bank until it decided every transfer of the file, waiting longer each time."""
@@ -270,12 +276,12 @@ class PayrollEntityWorkflow(FinanceProcess):
             again: NetPayFile = await self._vendor(PayrollBankActivities.send_net_pay, NetPayRequest(
                 run=self.input.run, entity=entity.entity, currency=entity.currency, only_worker=employee.worker_id,
                 attempt=attempt), self.input.bank_queue)
-            self.files.append(again)
             decided = await self._decided(again.message_id)
             if not decided.rejected.count:
                 assert self.payment is not None
                 self.payment = self.payment.model_copy(update={"settled": self.payment.settled + 1,
                                                                "rejected": self.payment.rejected - 1})
+                await self._tell_run()
                 self._emit(FinanceEventType.PAID, f"net pay of {employee.worker_id} paid again in {again.message_id}",
                            amount=employee.amount, data={"message_id": again.message_id})
                 return
