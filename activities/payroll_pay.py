@@ -271,4 +271,7 @@ class PayrollBankActivities:
                 transactions=[ExpectedTransfer(end_to_end_id=e2e, amount=Money.of(from_minor_units(minor, currency),
                                                                                   currency))
                               for e2e, minor in settled]))
-        return reconcile_statement(statement, ExpectedBookings(account_id=account, batches=batches))
+        result = reconcile_statement(statement, ExpectedBookings(account_id=account, batches=batches))
+        # The account pays other runs and processes too: their files are theirs to reconcile, not unknown.
+        theirs = await asyncio.to_thread(self.store.files_sent, {u.message_id for u in result.unknown if u.message_id})
+        return result.model_copy(update={"unknown": [u for u in result.unknown if u.message_id not in theirs]})

@@ -82,14 +82,13 @@ def _describe(snapshot: PayrollSnapshot) -> str:
 
 
 def at_rest(snapshot: PayrollSnapshot) -> bool:
-    """Reconciled, or waiting for finance: the run parked, or an entity parked with the rest done."""
+    """Reconciled (employees the bank rejected wait for finance in their entity's workflow), or the
+    run or an entity parked with the rest done."""
     if snapshot.status in (PayrollStatus.RECONCILED, PayrollStatus.COMPLETED, PayrollStatus.EXCEPTION,
                            PayrollStatus.CANCELLED, PayrollStatus.SUPERSEDED):
         return True
     done = {EntityStatus.RECONCILED, EntityStatus.CANCELLED, EntityStatus.EXCEPTION}
-    return bool(snapshot.entities) and all(p.status in done or (p.status is EntityStatus.PAID and p.payment
-                                                                and p.payment.rejected)
-                                           for p in snapshot.entities.values())
+    return bool(snapshot.entities) and all(p.status in done for p in snapshot.entities.values())
 
 
 def _summary(snapshot: PayrollSnapshot, settings: Settings) -> None:

@@ -31,6 +31,7 @@ from sqlmodel import Field, Session, col, select
 from canonical.money import currency_exponent, from_minor_units
 from canonical.payroll import AggregateLine, PayComponentKind, Payee, PayResultRow, PayrollRunRef, RegisterTotals
 from finsync.store.database import Records, StoreTable, utcnow
+from finsync.store.payments import PaymentRequest
 
 EARNING, DEDUCTION, EMPLOYER, REIMBURSEMENT, NET_PAY = (
     PayComponentKind.EARNING, PayComponentKind.EMPLOYEE_DEDUCTION, PayComponentKind.EMPLOYER_CONTRIBUTION,
@@ -259,6 +260,17 @@ class PayrollRecords(Records):
                 db.add(payment)
             db.commit()
             return found
+
+    def files_sent(self, message_ids: set[str]) -> set[str]:
+        """Which of these MsgIds are files finsync sent: a payroll's net pay or a payment run's file."""
+        if not message_ids:
+            return set()
+        with self._session() as db:
+            payroll = set(db.exec(select(PayrollPayment.message_id).where(
+                col(PayrollPayment.message_id).in_(message_ids)).distinct()))
+            runs = set(db.exec(select(PaymentRequest.message_id).where(
+                col(PaymentRequest.message_id).in_(message_ids)).distinct()))
+        return payroll | {message_id for message_id in runs if message_id}
 
     def payee(self, run_key: str, worker_id: str) -> PayrollPayee | None:
         with self._session() as db:

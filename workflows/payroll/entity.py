@@ -297,6 +297,7 @@ class PayrollEntityWorkflow(FinanceProcess):
             "statement": result.statement_id, "reconciled": result.reconciled, "missing": len(result.missing),
             "unknown": len(result.unknown), "balance_ok": result.balance.ok})
         self._set(EntityStatus.RECONCILED, result.summary())
+        await self._tell_run()
 
     async def _tell_run(self) -> None:
         parent = workflow.get_external_workflow_handle(self.input.parent_workflow_id)

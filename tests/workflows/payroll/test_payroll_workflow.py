@@ -79,6 +79,9 @@ async def test_a_variance_needs_a_reason_and_another_approver_than_who_finalized
         await payroll.resolve(ResolutionAction.ACCEPT_VARIANCE, note="annual raise of 30 %")
         approved = await payroll.until(settled)
     assert any("variance accepted by casey.controller" in entry.note for entry in approved.timeline)
+    # October's file is on the same statement: it is October's to reconcile, not an unknown booking.
+    statements = {e: p.payment.statement if p.payment else "" for e, p in approved.entities.items()}
+    assert all(line.endswith("reconciled") for line in statements.values()), statements
 
 
 async def test_totals_that_do_not_tie_park_the_run_with_the_difference(time_skipping_env: WorkflowEnvironment,
