@@ -100,7 +100,8 @@ async def test_net_pay_leaves_as_one_file_per_entity_a_closed_account_parks_its_
     await child.execute_update(RESOLVE_EXCEPTION, PayrollResolution(
         action=ResolutionAction.RETRY, resolved_by="casey.payroll", item=exception.item), result_type=str)
 
-    done = await until(stack, workflow_id, lambda s: s.status is PayrollStatus.RECONCILED)
+    done = await until(stack, workflow_id, lambda s: s.status is PayrollStatus.RECONCILED and all(
+        p.payment and not p.payment.rejected for p in s.entities.values()))
     for entity, finished in done.entities.items():
         assert finished.payment is not None, entity
         assert (finished.payment.settled, finished.payment.rejected) == (finished.payment.transfers, 0)

@@ -152,7 +152,8 @@ async def test_a_partly_rejected_batch_parks_only_those_employees_and_the_rest_i
 
         bank.closed.clear()                                              # the employee's bank details fixed
         await payroll.resolve(ResolutionAction.RETRY, handle=germany, item="employee W007")
-        done = await payroll.until(settled)
+        done = await payroll.until(lambda s: settled(s) and all(
+            p.payment is not None and not p.payment.rejected for p in s.entities.values()))
     assert done.status is PayrollStatus.RECONCILED
     assert sorted(len(sent["transfers"]) for sent in bank.files.values()) == [1, 4, 6]   # W007 again, DE01, US01
     assert "reconciled" in (done.entities["DE01"].payment.statement if done.entities["DE01"].payment else "")
