@@ -38,9 +38,10 @@ from workflows.common.exceptions import OpenException, ParkedView, Resolution
 from workflows.common.process import RESOLVE_EXCEPTION
 from workflows.expense.model import PROCESS as EXPENSE
 from workflows.payments.model import PROCESS as PAYMENT_RUN
+from workflows.payroll.model import PROCESS as PAYROLL
 from workflows.procurement.model import PROCESS as PROCUREMENT
 
-PROCESSES = [EXPENSE, PROCUREMENT, PAYMENT_RUN]
+PROCESSES = [EXPENSE, PROCUREMENT, PAYMENT_RUN, PAYROLL]
 CONCURRENT_QUERIES = 16  # status queries in flight at once (each costs the worker a workflow replay if not cached)
 
 
