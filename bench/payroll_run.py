@@ -14,18 +14,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from datetime import date
 from pathlib import Path
 
-from temporalio.client import Client
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from bench.stack import BenchStack, scratch_stack
-from finsync.demo import run_tag
-from finsync.demo_payroll import at_rest
-from finsync.temporal import connect
-from sandboxes.workday.driver import WorkdayDriver
-from workflows.payroll.model import PayrollSnapshot
+from temporalio.client import Client  # noqa: E402
+
+from bench.stack import BenchStack, scratch_stack  # noqa: E402
+from finsync.demo import run_tag  # noqa: E402
+from finsync.demo_payroll import at_rest  # noqa: E402
+from finsync.temporal import connect  # noqa: E402
+from sandboxes.workday.driver import WorkdayDriver  # noqa: E402
+from workflows.payroll.model import PayrollSnapshot  # noqa: E402
 
 TARGET_SECONDS, TARGET_RSS_MB, PAYLOAD_LIMIT = 60, 400, 512 * 1024
 
@@ -67,25 +71,25 @@ async def one_run(client: Client, bench: BenchStack, employees: int) -> tuple[fl
         await asyncio.sleep(0.25)
 
 
-async def main(headcounts: list[int]) -> None:
-    with scratch_stack({}) as bench:
-        client = await connect(bench.settings.temporal)
-        worker = next(s for s in bench.stack.services if s.name == "worker")
-        assert worker.process is not None
-        print(f"targets: event to reconciled <= {TARGET_SECONDS} s at 50,000 · worker RSS <= {TARGET_RSS_MB} MB · "
-              f"no payload over {PAYLOAD_LIMIT // 1024} KiB")
-        print(f"{'employees':>10}{'rows':>10}{'wall s':>8}{'worker peak MB':>16}{'largest event KiB':>19}  outcome")
-        for employees in headcounts:
-            elapsed, snapshot = await one_run(client, bench, employees)
-            children = [f"payroll-journal:{p.journal.external_id}" for p in snapshot.entities.values() if p.journal]
-            largest = await largest_event(client, [f"payroll-workday-{snapshot.run.run_id}-v1", *children])
-            outcome = ", ".join(f"{e}: {p.payment.settled}/{p.payment.transfers} paid, {p.payment.statement or '-'}"
-                                for e, p in sorted(snapshot.entities.items()) if p.payment)
-            print(f"{employees:>10,}{snapshot.rows:>10,}{elapsed:>8.1f}{peak_rss_mb(worker.process.pid):>16.0f}"
-                  f"{largest / 1024:>19.1f}  {outcome}")
+async def measure(bench: BenchStack, headcounts: list[int]) -> None:
+    client = await connect(bench.settings.temporal)
+    worker = next(s for s in bench.stack.services if s.name == "worker")
+    assert worker.process is not None
+    print(f"targets: event to reconciled <= {TARGET_SECONDS} s at 50,000 · worker RSS <= {TARGET_RSS_MB} MB · "
+          f"no payload over {PAYLOAD_LIMIT // 1024} KiB")
+    print(f"{'employees':>10}{'rows':>10}{'wall s':>8}{'worker peak MB':>16}{'largest event KiB':>19}  outcome")
+    for employees in headcounts:
+        elapsed, snapshot = await one_run(client, bench, employees)
+        children = [f"payroll-journal:{p.journal.external_id}" for p in snapshot.entities.values() if p.journal]
+        largest = await largest_event(client, [f"payroll-workday-{snapshot.run.run_id}-v1", *children])
+        outcome = ", ".join(f"{e}: {p.payment.settled}/{p.payment.transfers} paid, {p.payment.statement or '-'}"
+                            for e, p in sorted(snapshot.entities.items()) if p.payment)
+        print(f"{employees:>10,}{snapshot.rows:>10,}{elapsed:>8.1f}{peak_rss_mb(worker.process.pid):>16.0f}"
+              f"{largest / 1024:>19.1f}  {outcome}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--employees", type=int, nargs="+", default=[5000, 50000])
-    asyncio.run(main(parser.parse_args().employees))
+    with scratch_stack({}) as stack:   # started outside the event loop: it runs its own
+        asyncio.run(measure(stack, parser.parse_args().employees))
