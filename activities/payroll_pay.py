@@ -177,8 +177,8 @@ class PayrollBankActivities:
                 acknowledgement = await self.bank.send_batch_file(transfers, path, lookup_first=is_retry())
         finally:
             await asyncio.to_thread(path.unlink, True)
-        await asyncio.to_thread(functools.partial(self.store.record_transfers, sent,
-                                                  again=request.only_worker is not None))
+        # A file sent again (one refused whole, or one employee's) carries the transfers from now on.
+        await asyncio.to_thread(functools.partial(self.store.record_transfers, sent, again=request.attempt > 0))
         return NetPayFile(message_id=message_id, payment_info_id=payment_info_id,
                           debtor_account=payment_file.debtor_account.account_id, count=transfers.count,
                           control_sum=Money.of(transfers.control_sum, request.currency),
@@ -212,8 +212,16 @@ class PayrollBankActivities:
                                                           account_number=payee.account_number))
 
         try:
+            if request.only_worker is not None and self.store.payee(request.run.key, request.only_worker) is None:
+                raise business_error(BusinessRuleError("payroll", BusinessProblem(
+                    code=ProblemCode.BANK_DETAILS_MISSING, system="payroll", subject=request.only_worker,
+                    reason=f"The payroll system still has no bank account for employee {request.only_worker}: "
+                           "add the payment election there, then retry.")))
             totals = write_bulk_pain001(path, payment_file, transfers())
             validate_pain001(path)
+        except ApplicationError:
+            path.unlink(missing_ok=True)
+            raise
         except ValueError as error:   # InvalidPaymentFile is one too: a defect, never sent
             path.unlink(missing_ok=True)
             raise ApplicationError(f"net pay file {payment_file.message_id} not written: {error}",

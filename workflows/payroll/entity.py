@@ -23,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
         NetPayRequest,
         PayrollBankActivities,
         PayrollPayeeActivities,
-        RejectedEmployee,
         Rejections,
         StatementRequest,
     )
@@ -230,8 +229,8 @@ class PayrollEntityWorkflow(FinanceProcess):
             decided = await self._decided(sent.message_id)
         self.files.append(sent)
         self.net_pay_out = decided.accepted.count + decided.settled.count > 0
-        self.payment = self.payment.model_copy(update={"settled": decided.settled.count,
-                                                       "rejected": decided.rejected.count})
+        self.payment = self.payment.model_copy(update={
+            "settled": decided.settled.count, "rejected": decided.rejected.count + len(sent.without_bank_details)})
         rejections: Rejections | None = None
         if decided.rejected.count:
             rejections = await self._vendor(PayrollBankActivities.take_rejections,
@@ -242,11 +241,21 @@ class PayrollEntityWorkflow(FinanceProcess):
         return rejections
 
     async def _pay_rejected_again(self, rejections: Rejections | None) -> None:
-        """Each rejected employee parked on their own, and paid alone once finance retries."""
-        if rejections is not None:
-            totals = self.input.payroll.totals
-            entity = EntityRun(run=self.input.run, entity=totals.entity, currency=totals.currency)
-            await asyncio.gather(*(self._pay_again(entity, employee) for employee in rejections.employees))
+        """Each employee not paid (the bank rejected them, or the payroll system has no account for
+        them) parked on their own, and paid alone once finance retries."""
+        totals = self.input.payroll.totals
+        entity = EntityRun(run=self.input.run, entity=totals.entity, currency=totals.currency)
+        unpaid = [self._pay_again(entity, employee.worker_id, BusinessProblem(
+            code=ProblemCode.PAYMENT_REJECTED, system="payroll", subject=employee.worker_id,
+            vendor_code=employee.reason_code,
+            reason=f"The bank rejected {employee.name}'s net pay of {employee.amount} "
+                   f"({reason_text(employee.reason_code)}): correct the bank details in the payroll system, "
+                   "then retry.")) for employee in (rejections.employees if rejections else [])]
+        unpaid += [self._pay_again(entity, worker_id, BusinessProblem(
+            code=ProblemCode.BANK_DETAILS_MISSING, system="payroll", subject=worker_id,
+            reason=f"The payroll system has no bank account for employee {worker_id}: their net pay was not "
+                   "paid. Add the payment election there, then retry.")) for worker_id in self.files[-1].without_bank_details]
+        await asyncio.gather(*unpaid)
 
     async def _decided(self, message_id: str) -> FileAcknowledgement:
         """Ask the bank until it decided every transfer of the file, waiting longer each time."""
@@ -259,31 +268,29 @@ class PayrollEntityWorkflow(FinanceProcess):
             await workflow.sleep(wait, summary=f"waiting for the bank's word on {message_id}")
             wait = min(wait * 2, timedelta(minutes=10))
 
-    async def _pay_again(self, entity: EntityRun, employee: RejectedEmployee) -> None:
-        """The employee's net pay, parked until the bank details are fixed in the payroll system,
+    async def _pay_again(self, entity: EntityRun, worker_id: str, problem: BusinessProblem) -> None:
+        """The employee's net pay, parked until their bank details are fixed in the payroll system,
         then paid alone; again and again until the bank takes it."""
-        item = f"employee {employee.worker_id}"
         while True:
-            await self._park(BusinessProblem(
-                code=ProblemCode.PAYMENT_REJECTED, system="payroll", subject=employee.worker_id,
-                vendor_code=employee.reason_code,
-                reason=f"The bank rejected {employee.name}'s net pay of {employee.amount} "
-                       f"({reason_text(employee.reason_code)}): correct the bank details in the payroll system, "
-                       "then retry."), "net pay", [ResolutionAction.RETRY], item=item)
+            await self._park(problem, "net pay", [ResolutionAction.RETRY], item=f"employee {worker_id}")
             self.attempt += 1
             attempt = self.attempt
             await self._vendor(PayrollPayeeActivities.read_payees, entity, self.input.provider_queue, long_running=True)
-            again: NetPayFile = await self._vendor(PayrollBankActivities.send_net_pay, NetPayRequest(
-                run=self.input.run, entity=entity.entity, currency=entity.currency, only_worker=employee.worker_id,
-                attempt=attempt), self.input.bank_queue)
+            try:
+                again: NetPayFile = await self._vendor_once(PayrollBankActivities.send_net_pay, NetPayRequest(
+                    run=self.input.run, entity=entity.entity, currency=entity.currency, only_worker=worker_id,
+                    attempt=attempt), self.input.bank_queue)
+            except BusinessFailure as still:       # still no bank account: park again, saying so
+                problem = still.problem
+                continue
             decided = await self._decided(again.message_id)
             if not decided.rejected.count:
                 assert self.payment is not None
                 self.payment = self.payment.model_copy(update={"settled": self.payment.settled + 1,
-                                                               "rejected": self.payment.rejected - 1})
+                                                               "rejected": max(self.payment.rejected - 1, 0)})
                 await self._tell_run()
-                self._emit(FinanceEventType.PAID, f"net pay of {employee.worker_id} paid again in {again.message_id}",
-                           amount=employee.amount, data={"message_id": again.message_id})
+                self._emit(FinanceEventType.PAID, f"net pay of {worker_id} paid again in {again.message_id}",
+                           amount=again.control_sum, data={"message_id": again.message_id})
                 return
 
     async def _reconcile(self) -> None:

@@ -18,7 +18,7 @@ from tests.workflows.payroll.world import Bank, Ledger, Provider, company, final
 from tests.workflows.polling import until as poll
 from workflows.common.exceptions import ResolutionAction
 from workflows.payroll.entity import PayrollEntityWorkflow
-from workflows.payroll.model import SIGNAL_RUN_CHANGED, EntityStatus, PayrollStatus
+from workflows.payroll.model import SIGNAL_RUN_CHANGED, EntitySnapshot, EntityStatus, PayrollStatus
 
 
 def reopened(event: PayrollRunEvent) -> PayrollRunEvent:
@@ -182,3 +182,54 @@ async def test_a_reopen_after_net_pay_left_the_bank_is_refused_with_the_money_sa
         done = await payroll.outcome()
     assert {p.status for p in done.entities.values()} == {EntityStatus.KEPT}
     assert netsuite.reversals() == [] and sap.reversals() == []
+
+
+async def test_a_file_the_bank_refuses_whole_parks_the_entity_and_is_sent_again_as_a_new_file(
+        time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    run = run_ref()
+    bank = Bank(refuse_files=1)                                         # the first file sent is refused (AC05)
+    async with payroll_world(time_skipping_env, tmp_path, Provider(rows={run.key: company()}), Ledger("netsuite"),
+                             Ledger("sap"), bank) as start:
+        payroll = await start(run)
+        await payroll.until(lambda s: len(s.entities) == 2)
+
+
+        async def at_rest(entity: str) -> EntitySnapshot:
+            return await poll(lambda: payroll.entity(entity).query(PayrollEntityWorkflow.status),
+                              lambda s: s.status in (EntityStatus.EXCEPTION, EntityStatus.RECONCILED),
+                              lambda s: str(s.status))
+
+        [entity] = [e for e in ("US01", "DE01") if (await at_rest(e)).status is EntityStatus.EXCEPTION]
+        snapshot = await payroll.entity(entity).query(PayrollEntityWorkflow.status)
+        [exception] = snapshot.open_exceptions
+        assert exception.item is None and exception.problem.vendor_code == "AC05"
+        await payroll.resolve(ResolutionAction.RETRY, handle=payroll.entity(entity))
+        done = await payroll.until(settled)
+    payment = done.entities[entity].payment
+    assert payment is not None and payment.settled == payment.transfers and payment.message_id.endswith("net1")
+    assert payment.statement.endswith("reconciled"), payment.statement
+
+
+async def test_an_employee_with_no_bank_account_is_not_paid_silently_but_parked_until_one_is_added(
+        time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    run = run_ref()
+    provider, bank = Provider(rows={run.key: company()}, without_account={"W008"}), Bank()
+    async with payroll_world(time_skipping_env, tmp_path, provider, Ledger("netsuite"), Ledger("sap"), bank) as start:
+        payroll = await start(run)
+        await payroll.until(lambda s: "DE01" in s.entities)
+        germany = payroll.entity("DE01")
+        parked = await poll(lambda: germany.query(PayrollEntityWorkflow.status),
+                            lambda s: any(e.item == "employee W008" for e in s.open_exceptions), lambda s: str(s.status))
+        assert parked.open_exceptions[0].problem.code == "BANK_DETAILS_MISSING"
+        assert parked.payment is not None and (parked.payment.transfers, parked.payment.rejected) == (3, 1)
+        await payroll.resolve(ResolutionAction.RETRY, handle=germany, item="employee W008")     # not fixed yet
+        again = await poll(lambda: germany.query(PayrollEntityWorkflow.status),
+                           lambda s: any("still has no bank account" in e.problem.reason for e in s.open_exceptions),
+                           lambda s: str(s.status))
+        assert [e.item for e in again.open_exceptions] == ["employee W008"]
+        provider.without_account.clear()
+        await payroll.resolve(ResolutionAction.RETRY, handle=germany, item="employee W008")
+        done = await payroll.until(lambda s: settled(s) and all(
+            p.payment is not None and not p.payment.rejected for p in s.entities.values()))
+    assert sorted(len(sent["transfers"]) for sent in bank.files.values()) == [1, 3, 6]
+    assert done.entities["DE01"].payment is not None and done.entities["DE01"].payment.settled == 4

@@ -86,6 +86,7 @@ class Provider:
     page_size: int = 7
     pages_served: int = 0
     runs: list[PayrollRunEvent] = field(default_factory=list)            # the runs as they stand, for the sweep
+    without_account: set[str] = field(default_factory=set)              # workers with no payment election
 
     async def run(self, run_id: str) -> PayrollRunEvent:
         raise NotImplementedError
@@ -119,7 +120,7 @@ class Provider:
     async def payees_page(self, entity: str, cursor: str | None, page_size: int) -> tuple[list[Payee], str | None]:
         workers = sorted({(row.worker_id, row.currency) for rows in self.rows.values() for row in rows
                           if row.entity == entity})
-        return [payee(worker, entity) for worker, _ in workers], None
+        return [payee(worker, entity) for worker, _ in workers if worker not in self.without_account], None
 
     async def add_pay_input(self, worker_id: str, component: str, amount: Money, reference: str) -> None:
         raise NotImplementedError
