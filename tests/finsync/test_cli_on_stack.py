@@ -101,8 +101,8 @@ async def test_a_filter_is_checked_and_cannot_rewrite_the_query(stack: Stack, st
     assert "is not a valid code" in one_line_error(refused) and refused.exit_code == 2
     unknown = await finsync(stack_config, "exceptions", "list", "--entity", "FR01")
     assert one_line_error(unknown) == "unknown entity FR01; known: DE01, US01"
-    assert "unknown process payroll" in one_line_error(await finsync(stack_config, "exceptions", "list",
-                                                                     "--process", "payroll"))
+    assert "unknown process treasury" in one_line_error(await finsync(stack_config, "exceptions", "list",
+                                                                      "--process", "treasury"))
     # Below the CLI's check, the value is still a quoted literal: it matches nothing.
     assert await parked(stack.client, entity=injected, details=False) == []
 
