@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import httpx
+from temporalio.client import WorkflowHandle
 
 from connectors import registry
 from connectors.interfaces import LedgerJournal
@@ -18,7 +19,7 @@ from tests.stack.conftest import STACK_EMPLOYEES, Stack
 from workflows.common.exceptions import ResolutionAction
 from workflows.common.process import RESOLVE_EXCEPTION
 from workflows.payroll.entity import PayrollEntityWorkflow
-from workflows.payroll.model import EntityStatus, PayrollResolution, PayrollSnapshot, PayrollStatus
+from workflows.payroll.model import EntitySnapshot, EntityStatus, PayrollResolution, PayrollSnapshot, PayrollStatus
 from workflows.payroll.run import PayrollRunWorkflow
 
 THIS_MONTH = date.today().replace(day=1)    # the sandboxes close every month before the current one
@@ -39,6 +40,16 @@ async def until(stack: Stack, workflow_id: str, predicate: Callable[[PayrollSnap
         await asyncio.sleep(0.3)
     raise AssertionError(f"timed out; last {snap.status if snap else 'not started'}: {snap.timeline[-3:] if snap else ''}"
                          f"; entities {snap.entities if snap else ''}")
+
+
+async def parked_employee(child: WorkflowHandle, timeout: float = 60.0) -> EntitySnapshot:
+    """The entity once its rejected employee is parked (it parks them after reading the statement)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        snapshot = await child.query(PayrollEntityWorkflow.status)
+        if snapshot.open_exceptions or asyncio.get_running_loop().time() > deadline:
+            return snapshot
+        await asyncio.sleep(0.3)
 
 
 async def journals(stack: Stack, section: str, external_id: str) -> list[LedgerJournal]:
@@ -89,7 +100,7 @@ async def test_net_pay_leaves_as_one_file_per_entity_a_closed_account_parks_its_
     assert progress.payment is not None and progress.journal is not None
     assert (progress.payment.rejected, progress.payment.settled) == (1, progress.payment.transfers - 1)
     child = stack.client.get_workflow_handle(f"payroll-journal:{progress.journal.external_id}")
-    [exception] = (await child.query(PayrollEntityWorkflow.status)).open_exceptions
+    [exception] = (await parked_employee(child)).open_exceptions
     assert exception.problem.vendor_code == "AC04" and exception.item == f"employee {exception.problem.subject}"
 
     payee = stack.store.payee(f"workday:{run_id}:v1", exception.problem.subject or "")
