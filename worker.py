@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -23,6 +25,7 @@ from activities.expense_platform import ExpensePlatformActivities
 from activities.payment_runs import PaymentOwners, PaymentQueueActivities, PaymentRunActivities
 from activities.payroll import PayrollIngestActivities, PayrollLedgerActivities, PayrollRules
 from activities.payroll_pay import PayrollBankActivities, PayrollPayeeActivities
+from activities.payroll_reimbursement import PayrollReimbursementActivities, ReimbursementOwners
 from activities.payroll_sweep import PayrollSweepActivities
 from activities.procurement_erp import ProcurementErpActivities
 from activities.procurement_platform import ProcurementPlatformActivities
@@ -30,8 +33,9 @@ from activities.procurement_poll import ProcurementPollActivities, RequisitionRe
 from activities.procurement_rules import ProcurementRules
 from activities.reconcile import ReconcileActivities, Reconciler
 from activities.sweep import HandOverOutcome, ProcessTrigger, SweepActivities, SweepWatermarks
-from canonical import ExpenseReport, PaymentStatusReport, ReportStatusChanged
+from canonical import ExpenseReport, ReportStatusChanged
 from canonical.payroll import PayrollRunEvent
+from canonical.payroll_reimbursement import REIMBURSEMENT_PAID_SIGNAL
 from canonical.procurement import ProcurementChange
 from connectors import registry
 from finsync import correlation, telemetry
@@ -40,8 +44,8 @@ from finsync.config import settings as load_settings
 from finsync.store import open_store
 from finsync.temporal import connect
 from workflows.common.payments import SIGNAL_PAYMENT_STATUS
-from workflows.expense.model import TaskQueues, workflow_id
-from workflows.expense.start import StartOutcome, start_or_signal
+from workflows.expense.model import workflow_id
+from workflows.expense.start import StartOutcome, expense_queues, start_or_signal
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 from workflows.payments.run import PaymentRunWorkflow
 from workflows.payroll import model as payroll_model
@@ -70,8 +74,7 @@ def _vendor_worker(client: Client, vendor: VendorSettings, activities: list) -> 
 
 def expense_trigger(client: Client, settings: Settings) -> ProcessTrigger[ReportStatusChanged, ExpenseReport]:
     """The expense process's start, for the sweep: the signal-with-start the gateway uses too."""
-    task_queues = TaskQueues(expense=settings.expense.task_queue, erp=settings.erp.task_queue,
-                             bank=settings.bank.task_queue)
+    task_queues = expense_queues(settings)
 
     async def start_or_signal_report(change: ReportStatusChanged, first_read: ExpenseReport | None) -> StartOutcome:
         return await start_or_signal(client, change, workflow_task_queue=settings.temporal.workflow_task_queue,
@@ -118,17 +121,27 @@ def payroll_run_of(event: PayrollRunEvent) -> str:
     return payroll_model.workflow_id(event.run)
 
 
-def payment_owners(client: Client) -> PaymentOwners:
-    """The payment run's word to the process that queued a payment: its payment_status signal."""
-    async def tell(owner_workflow_id: str, report: PaymentStatusReport) -> bool:
+def _tell_by_signal(client: Client, signal: str) -> Callable[[str, Any], Coroutine[Any, Any, bool]]:
+    """Send ``signal`` with one argument to a workflow by id; False if it has ended."""
+    async def tell(workflow_id: str, message: Any) -> bool:
         try:
-            await client.get_workflow_handle(owner_workflow_id).signal(SIGNAL_PAYMENT_STATUS, report)
+            await client.get_workflow_handle(workflow_id).signal(signal, message)
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
             return False
         return True
     return tell
+
+
+def payment_owners(client: Client) -> PaymentOwners:
+    """The payment run's word to the process that queued a payment: its payment_status signal."""
+    return _tell_by_signal(client, SIGNAL_PAYMENT_STATUS)
+
+
+def reimbursement_owners(client: Client) -> ReimbursementOwners:
+    """The payroll process's word to the expense report it paid with net pay: its signal."""
+    return _tell_by_signal(client, REIMBURSEMENT_PAID_SIGNAL)
 
 
 async def run_worker(settings: Settings, client: Client | None = None, stop: asyncio.Event | None = None) -> None:
@@ -166,6 +179,7 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
         payroll_on_sap = PayrollLedgerActivities(sap, store, settings.rules.payroll)
         payroll_ingest = PayrollIngestActivities(payroll, store, settings.payroll_provider.results_page_size)
         payroll_payees = PayrollPayeeActivities(payroll, store)
+        reimbursements = PayrollReimbursementActivities(payroll, store, reimbursement_owners(client))
         payroll_bank = PayrollBankActivities(bank, store, settings.bank.accounts_for(PaymentPurpose.PAYROLL),
                                              settings.data_dir / "spool")
         payroll_sweep = PayrollSweepActivities(payroll, payroll_trigger(client, settings), payroll_run_of,
@@ -201,7 +215,8 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                                                      payroll_on_sap.reverse_journal]),
             _vendor_worker(client, settings.payroll_provider, [
                 payroll_ingest.ingest_results, payroll_ingest.control_totals, payroll_ingest.previous_totals,
-                payroll_sweep.sweep_runs, payroll_payees.read_payees]),
+                payroll_sweep.sweep_runs, payroll_payees.read_payees, reimbursements.hand_to_payroll,
+                reimbursements.reimbursement_paid, reimbursements.settle_reimbursements]),
         ]
         for worker in workers:
             await stack.enter_async_context(worker)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from temporalio import activity
 
+from activities.payroll import load_payroll_rulebook
 from canonical import BankAccount, CompanyBankAccount, ExpenseReport, FinanceEvent, FinanceEventType, JournalEntry
 from canonical.expense_rules import AccountMapping, DuplicateHit, ExpensePolicy, ExpenseRulebook
 from canonical.settlement import Settlement
@@ -50,7 +51,8 @@ class ReportClaims(BaseModel):
 
 
 def load_rulebook(policy_file: Path, accounts_file: Path, debtor_accounts: EntityAccounts,
-                  pay_cross_currency: bool = True) -> ExpenseRulebook:
+                  pay_cross_currency: bool = True, payroll_file: Path | None = None) -> ExpenseRulebook:
+    """``payroll_file``: the payroll rules, which say which entities reimburse through payroll."""
     with open(policy_file, "rb") as fh:
         policy = ExpensePolicy.model_validate(tomllib.load(fh))
     with open(accounts_file, "rb") as fh:
@@ -62,15 +64,16 @@ def load_rulebook(policy_file: Path, accounts_file: Path, debtor_accounts: Entit
                for entity, by_currency in debtor_accounts.items()}
     legacy = {entity: BankAccount(**next(iter(by_currency.values())).model_dump(include=set(BankAccount.model_fields)))
               for entity, by_currency in company.items() if by_currency}
+    through_payroll = load_payroll_rulebook(payroll_file).reimbursement_routes() if payroll_file else {}
     return ExpenseRulebook(policy=policy, accounts=accounts, payout_accounts=legacy, company_accounts=company,
-                           pay_cross_currency=pay_cross_currency)
+                           pay_cross_currency=pay_cross_currency, through_payroll=through_payroll)
 
 
 class BookkeepingActivities:
     def __init__(self, store: IntegrationStore, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        self._rulebook: tuple[tuple[int, int, str], ExpenseRulebook] | None = None
+        self._rulebook: tuple[tuple[int, int, int, str], ExpenseRulebook] | None = None
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every bookkeeping activity, for a worker to register."""
@@ -111,10 +114,11 @@ class BookkeepingActivities:
         """The rule files and the reimbursement accounts as they are now; re-read only when one changed."""
         rules = self.settings.rules
         stamp = (rules.expense_policy.stat().st_mtime_ns, rules.expense_accounts.stat().st_mtime_ns,
+                 rules.payroll.stat().st_mtime_ns,
                  self.settings.bank.model_dump_json(include={"debtor_accounts", "pay_cross_currency"}))
         if self._rulebook is None or self._rulebook[0] != stamp:
             book = await asyncio.to_thread(load_rulebook, rules.expense_policy, rules.expense_accounts,
                                            self.settings.bank.accounts_for(PaymentPurpose.REIMBURSEMENTS),
-                                           self.settings.bank.pay_cross_currency)
+                                           self.settings.bank.pay_cross_currency, rules.payroll)
             self._rulebook = (stamp, book)
         return self._rulebook[1]

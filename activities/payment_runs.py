@@ -107,7 +107,7 @@ class PaymentOwners(Protocol):
     """Gives a process the run's word on one of its payments (its payment_status signal); False
     when the process has ended. worker.py hands it in: no activity imports a workflow."""
 
-    async def __call__(self, owner_workflow_id: str, report: PaymentStatusReport) -> bool: ...
+    async def __call__(self, owner_workflow_id: str, report: PaymentStatusReport, /) -> bool: ...
 
 
 def _state(request: PaymentRequest) -> QueuedState:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from canonical.parties import BankAccount, CompanyBankAccount
+from canonical.payroll_reimbursement import PayrollRoute
 
 
 class ExpensePolicy(BaseModel):
@@ -50,6 +51,9 @@ class ExpenseRulebook(BaseModel):
     payout_accounts: dict[str, BankAccount]
     company_accounts: dict[str, dict[str, CompanyBankAccount]] = {}
     pay_cross_currency: bool = True   # no account in the payment's currency: pay from the functional one
+    # Entity code -> how it reimburses through payroll (config/payroll.toml): with the employee's
+    # next net pay instead of a bank transfer of its own. Rulebooks recorded before it have none.
+    through_payroll: dict[str, PayrollRoute] = {}
 
     def payout_account(self, entity: str, currency: str, functional: str) -> CompanyBankAccount | None:
         """The account a payment in ``currency`` leaves from: one in that currency, else (if

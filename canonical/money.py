@@ -39,6 +39,15 @@ def from_minor_units(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-currency_exponent(currency))
 
 
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """An amount as a count of the currency's minor unit: 123.45 USD is 12345. More decimals than
+    the currency has are refused, never rounded away."""
+    scaled = amount.scaleb(currency_exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} {currency} has more decimals than {currency} allows")
+    return int(scaled)
+
+
 def to_decimal(value: Any) -> Decimal:
     """Convert a str/int/Decimal to Decimal; refuse floats, which cannot hold money exactly."""
     if isinstance(value, bool) or isinstance(value, float):

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from canonical.payroll import PayComponentKind
+from canonical.payroll_reimbursement import PayrollRoute
 
 
 class ComponentPosting(BaseModel):
@@ -69,6 +70,23 @@ class PayrollRulebook(BaseModel):
         if repeated:
             raise ValueError(f"pay components posted twice in the payroll rules: {', '.join(repeated)}")
         return self
+
+    @model_validator(mode="after")
+    def _reimbursement_component_posted(self) -> PayrollRulebook:
+        posting = self.posting(self.reimbursement_component)
+        if self.reimburse_through_payroll and (posting is None or posting.kind is not PayComponentKind.REIMBURSEMENT):
+            raise ValueError(f"reimburse_through_payroll needs reimbursement_component {self.reimbursement_component!r} "
+                             "among the components, of kind REIMBURSEMENT")
+        return self
+
+    def reimbursement_routes(self) -> dict[str, PayrollRoute]:
+        """Entity -> how it reimburses approved expenses through payroll (the expense rulebook's)."""
+        posting = self.posting(self.reimbursement_component)
+        if posting is None:
+            return {}
+        return {entity: PayrollRoute(component=posting.code, clears_account=posting.account,
+                                     ledger=self.ledgers.get(entity, ""))
+                for entity in self.reimburse_through_payroll}
 
     def posting(self, component: str) -> ComponentPosting | None:
         return next((posting for posting in self.components if posting.code == component), None)

@@ -69,6 +69,8 @@ class ProblemCode(StrEnum):
     PAY_COMPONENT_UNMAPPED = "PAY_COMPONENT_UNMAPPED"   # a pay component with no GL account in the payroll rules
     PAYROLL_LEDGER_MISSING = "PAYROLL_LEDGER_MISSING"   # no ERP configured for the entity's payroll journal
     JOURNAL_READ_BACK_DIFFERS = "JOURNAL_READ_BACK_DIFFERS"   # the ERP holds other amounts than finsync posted
+    PAYROLL_SILENT = "PAYROLL_SILENT"          # a reimbursement handed to payroll, and no run has paid it
+    PAYROLL_ACCOUNT_MISMATCH = "PAYROLL_ACCOUNT_MISMATCH"   # payroll would clear another account than the payable
     PAYROLL_REOPENED_AFTER_PAYMENT = "PAYROLL_REOPENED_AFTER_PAYMENT"   # reopened once net pay had left the bank
 
 

@@ -34,8 +34,8 @@ from connectors.interfaces import ProcurementPlatform
 from finsync import correlation
 from finsync.config import Settings
 from finsync.store import IntegrationStore
-from workflows.expense.model import TaskQueues, workflow_id
-from workflows.expense.start import start_after_return, start_or_signal
+from workflows.expense.model import workflow_id
+from workflows.expense.start import expense_queues, start_after_return, start_or_signal
 from workflows.expense.workflow import ExpenseReimbursementWorkflow
 from workflows.payroll import model as payroll_model
 from workflows.payroll import start as payroll_start
@@ -71,8 +71,7 @@ class Router:
         self.store = store
         self.procurement = procurement
         self._payment_locks: dict[str, asyncio.Lock] = {}
-        self.task_queues = TaskQueues(expense=settings.expense.task_queue, erp=settings.erp.task_queue,
-                                      bank=settings.bank.task_queue)
+        self.task_queues = expense_queues(settings)
         self.procurement_queues = procurement_model.ProcurementQueues(
             procurement=settings.procurement.task_queue, erp=settings.erp.task_queue, bank=settings.bank.task_queue)
 

@@ -15,6 +15,7 @@ from finsync.store.expense import ExpenseFingerprint, ExpenseRecords, expense_fi
 from finsync.store.migrate import upgrade_to_head
 from finsync.store.payments import PaymentRecords, PaymentRequest
 from finsync.store.payroll import PayrollRecords
+from finsync.store.payroll_reimbursement import PayrollReimbursementRecords
 from finsync.store.runtime import (
     IN_LIST,
     BankReportRow,
@@ -30,7 +31,8 @@ __all__ = ["IN_LIST", "BankReportRow", "ExpenseFingerprint", "FinanceEventRow", 
            "PaymentRoute", "ReconciliationRow", "SweepWatermark", "WebhookReceipt", "expense_fingerprint", "open_store"]
 
 
-class IntegrationStore(RuntimeRecords, PaymentRecords, ExpenseRecords, PayrollRecords):
+class IntegrationStore(RuntimeRecords, PaymentRecords, ExpenseRecords, PayrollRecords,
+                       PayrollReimbursementRecords):
     """finsync's own database: every store table, the shared runtime's and each process's. Opening
     it brings its schema to the newest migration (finsync.store.migrate)."""
 

@@ -7,6 +7,8 @@
   net pay): the per-employee check, the entity totals and the net-pay batch are read from here.
 - ``payroll_payee``: where each employee's net pay goes (name and bank account, from the payroll
   system's payment elections), read once per run and entity.
+- ``payroll_reimbursement_line`` (finsync/store/payroll_reimbursement.py): the expenses a run
+  reimburses, by reference.
 - ``payroll_payment``: each employee's net-pay transfer: its EndToEndId, the file (MsgId) it went
   in, and the bank's word on it (sent, rejected with a reason, paid again after a rejection).
 
@@ -20,7 +22,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
-from decimal import Decimal
 
 from sqlalchemy import BigInteger, Column, func
 from sqlalchemy import select as select_columns  # sqlmodel's select takes at most four columns
@@ -28,10 +29,11 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, col, select
 
-from canonical.money import currency_exponent, from_minor_units
+from canonical.money import from_minor_units, to_minor_units
 from canonical.payroll import AggregateLine, PayComponentKind, Payee, PayResultRow, PayrollRunRef, RegisterTotals
 from finsync.store.database import Records, StoreTable, utcnow
 from finsync.store.payments import PaymentRequest
+from finsync.store.payroll_reimbursement import add_reimbursement_lines
 
 EARNING, DEDUCTION, EMPLOYER, REIMBURSEMENT, NET_PAY = (
     PayComponentKind.EARNING, PayComponentKind.EMPLOYEE_DEDUCTION, PayComponentKind.EMPLOYER_CONTRIBUTION,
@@ -113,14 +115,7 @@ class PayrollPayment(StoreTable, table=True):
     reason_code: str | None = None
 
 
-def to_minor(amount: Decimal, currency: str) -> int:
-    scaled = amount.scaleb(currency_exponent(currency))
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{amount} {currency} has more decimals than {currency} allows")
-    return int(scaled)
-
-
-from_minor = from_minor_units
+to_minor, from_minor = to_minor_units, from_minor_units
 
 
 class PayrollRecords(Records):
@@ -150,6 +145,7 @@ class PayrollRecords(Records):
                                 adding=["amount_minor"])
             self._upsert_adding(db, PayrollEmployee, _employees(run_key, rows),
                                 keys=["run_key", "worker_id"], adding=list(_EMPLOYEE_SUM.values()))
+            add_reimbursement_lines(db, run_key, rows)
             ingest.cursor, ingest.rows = next_cursor, ingest.rows + len(rows)
             if next_cursor is None:
                 ingest.finished, ingest.finished_at = True, utcnow()
@@ -250,6 +246,14 @@ class PayrollRecords(Records):
         with self._session() as db:
             return list(db.exec(select(p.end_to_end_id, p.amount_minor).where(
                 p.run_key == run_key, p.message_id == message_id, p.state == "SENT").order_by(p.end_to_end_id)))
+
+    def sent_transfers(self, run_key: str, message_id: str, workers: list[str]) -> dict[str, str]:
+        """Worker -> EndToEndId of these workers' transfers in file ``message_id`` that the bank did
+        not reject."""
+        p = PayrollPayment
+        with self._session() as db:
+            return dict(db.exec(select(p.worker_id, p.end_to_end_id).where(
+                p.run_key == run_key, p.message_id == message_id, p.state == "SENT", col(p.worker_id).in_(workers))).all())
 
     def reject_transfers(self, rejected: dict[str, str | None]) -> list[PayrollPayment]:
         """Mark these transfers (EndToEndId -> reason code) rejected; the payments as they now stand."""

@@ -15,7 +15,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.bookkeeping import BookkeepingActivities
+from activities.payroll_reimbursement import PayrollReimbursementActivities
 from canonical import ApprovalStatus, ReportStatusChanged
+from canonical.payroll_reimbursement import ReimbursementPaid
+from connectors.interfaces import PayrollProvider
 from finsync.config import Settings
 from finsync.store import IntegrationStore
 from tests.workflows.polling import until
@@ -65,24 +68,33 @@ class Run:
 
 @asynccontextmanager
 async def running(env: WorkflowEnvironment, world: World, tmp_path: Path, *, handed_over: bool = False,
-                  settings: Settings | None = None) -> AsyncIterator[Run]:
-    """``handed_over``: start as the gateway does, with the report it read and the owner's id."""
+                  settings: Settings | None = None, payroll: PayrollProvider | None = None) -> AsyncIterator[Run]:
+    """``handed_over``: start as the gateway does, with the report it read and the owner's id.
+    ``payroll``: the payroll system an entity that reimburses through payroll hands over to."""
     queue = f"q-{uuid.uuid4().hex[:8]}"
     store = IntegrationStore(f"sqlite:///{tmp_path / 'store.db'}")
     books = BookkeepingActivities(store, settings or Settings())
     world.client = env.client
+    handoff: list[Callable] = []
+    if payroll is not None:
+        acts = PayrollReimbursementActivities(payroll, store, _nobody)
+        handoff = [acts.hand_to_payroll, acts.reimbursement_paid]
     async with Worker(env.client, task_queue=queue, workflows=[ExpenseReimbursementWorkflow],
-                      activities=[*world.activities(), *books.all()]):
+                      activities=[*world.activities(), *books.all(), *handoff]):
         handle = await env.client.start_workflow(
             ExpenseReimbursementWorkflow.run,
             ExpenseInput(report_id=world.report.report_id, correlation_id="test-correlation",
-                         task_queues=TaskQueues(expense=queue, erp=queue, bank=queue),
+                         task_queues=TaskQueues(expense=queue, erp=queue, bank=queue, payroll=queue),
                          owner_ref=OWNER_REF if handed_over else None, report=world.report if handed_over else None),
             id=f"expense-concur-{world.report.report_id}-{uuid.uuid4().hex[:6]}", task_queue=queue,
             execution_timeout=timedelta(days=365))
         run = Run(env, handle, world, store)
         yield run
         await record_history(handle, "expense")
+
+
+async def _nobody(expense_workflow_id: str, paid: ReimbursementPaid) -> bool:
+    raise AssertionError("the expense side never settles reimbursements")
 
 
 HISTORY_DIR = Path(__file__).resolve().parent.parent / "histories" / "current"

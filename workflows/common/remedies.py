@@ -28,6 +28,7 @@ class MoneyState(StrEnum):
     NOTHING_BOOKED = "nothing booked"        # no journal in the ERP, no payment
     BOOKED = "booked, not paid"              # a journal stands; no payment is with the bank
     PAYMENT_WITH_BANK = "payment with the bank"   # sent, the bank has not decided: it may still pay
+    WITH_PAYROLL = "with payroll"            # handed to payroll: the employee's next net pay may carry it
     PAID_OUT = "paid out"                    # the bank accepted or settled: the money has left
 
 
@@ -35,11 +36,13 @@ SAFE: dict[MoneyState, frozenset[ResolutionAction]] = {
     MoneyState.NOTHING_BOOKED: _BEFORE_PAYMENT,
     MoneyState.BOOKED: _BEFORE_PAYMENT,
     MoneyState.PAYMENT_WITH_BANK: frozenset({RETRY}),
+    MoneyState.WITH_PAYROLL: frozenset({RETRY}),
     MoneyState.PAID_OUT: frozenset({RETRY, SET_POSTING_DATE, CLOSE_AS_PAID}),   # a date moves a booking, not money
 }
 
 WHY_UNSAFE: dict[MoneyState, str] = {
     MoneyState.PAYMENT_WITH_BANK: "a payment is with the bank and may still be executed",
+    MoneyState.WITH_PAYROLL: "the reimbursement is with payroll and may still be paid with the employee's net pay",
     MoneyState.PAID_OUT: "the money has left the bank; the books cannot be reversed as if it had not "
                          "(recovering it from the payee is a new journal)",
 }
@@ -55,6 +58,8 @@ _REMEDIES: dict[str, list[ResolutionAction]] = {
     ProblemCode.BANK_SILENT: [RETRY],
     ProblemCode.PAID_BUT_RECALLED: [RETRY, CLOSE_AS_PAID],
     ProblemCode.SETTLEMENT_AMOUNT_UNKNOWN: [RETRY],
+    ProblemCode.PAYROLL_SILENT: [RETRY],
+    ProblemCode.PAYROLL_ACCOUNT_MISMATCH: [RETRY, CANCEL],
     ProblemCode.FX_ACCOUNT_MISSING: [RETRY],
     # Requisition-to-pay. Supplier master data and the budget are fixed at the source (reactivate,
     # release the hold, correct the bank details, raise the budget) and checked again, or the

@@ -32,6 +32,7 @@ class TaskQueues(BaseModel):
     expense: str = "finsync-expense"
     erp: str = "finsync-erp"
     bank: str = "finsync-bank"
+    payroll: str = "finsync-payroll"     # an entity that reimburses through payroll hands over here
 
 
 class ExpenseInput(BaseModel):
@@ -52,6 +53,7 @@ class BusinessStatus(StrEnum):
     CODING = "CODING"
     POSTED = "POSTED"
     PAYMENT_SENT = "PAYMENT_SENT"
+    WITH_PAYROLL = "WITH_PAYROLL"            # handed to payroll: paid with the employee's next net pay
     PAID = "PAID"                            # done
     EXCEPTION = "EXCEPTION"                  # parked: see FinsyncExceptionReason
     REVERSED = "REVERSED"
@@ -95,6 +97,7 @@ class ExpenseSnapshot(BaseModel):
     reversals: list[PostedJournal] = []
     settlements: list[PostedJournal] = []   # payments booked against the bank account they left
     payments: list[PaymentStatusReport] = []
+    payroll_reference: str | None = None    # handed to payroll as this pay input (paid with net pay)
     timeline: list[TimelineEntry] = []
 
 

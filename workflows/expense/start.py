@@ -16,6 +16,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from canonical import ApprovalStatus, ExpenseReport, PaymentStatusReport, ReportStatusChanged
+from finsync.config import Settings
 from workflows.common import search
 from workflows.expense.model import (
     PROCESS,
@@ -31,6 +32,12 @@ from workflows.expense.model import (
 log = logging.getLogger("finsync.expense")
 
 StartOutcome = Literal["delivered", "not needed", "closed"]
+
+
+def expense_queues(settings: Settings) -> TaskQueues:
+    """Where a report's activities go, from each vendor's settings section."""
+    return TaskQueues(expense=settings.expense.task_queue, erp=settings.erp.task_queue, bank=settings.bank.task_queue,
+                      payroll=settings.payroll_provider.task_queue)
 
 
 def expense_summary(event: ReportStatusChanged, report: ExpenseReport | None) -> str:

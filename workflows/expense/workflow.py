@@ -3,7 +3,9 @@
 received -> policy check (breach: send back, wait for resubmission) -> approval (remind after 2
 days, escalate after 5) -> coding against ERP master data -> journal posted exactly once ->
 posting confirmed to the platform -> reimbursement paid through the bank exactly once -> bank
-confirms -> payment confirmed to the platform -> PAID.
+confirms -> payment confirmed to the platform -> PAID. An entity that reimburses through payroll
+hands the payable to the payroll system instead, once, and waits for the payroll process's word
+that the employee's net pay carrying it left the bank (canonical/payroll_reimbursement.py).
 
 A business problem parks the report (status EXCEPTION) until finance resolves it with the
 ``resolve_exception`` update; only remedies safe where the money is are offered
@@ -29,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         ReportRef,
         SendBack,
     )
+    from activities.payroll_reimbursement import PayrollReimbursementActivities
     from canonical import (
         ApprovalStatus,
         BankAccount,
@@ -52,6 +55,13 @@ with workflow.unsafe.imports_passed_through():
     from canonical.keys import iso20022_id, step_key
     from canonical.money import total
     from canonical.payment import reason_text
+    from canonical.payroll_reimbursement import (
+        REIMBURSEMENT_PAID_SIGNAL,
+        PayrollReimbursement,
+        PayrollRoute,
+        ReimbursementPaid,
+        ReimbursementRef,
+    )
     from canonical.settlement import Settlement, SettlementProblem, exchange_difference, settlement_entry
     from workflows.common import search
     from workflows.common.exceptions import Resolution, ResolutionAction
@@ -75,6 +85,11 @@ REMIND_AFTER = timedelta(days=2)
 ESCALATE_AFTER = timedelta(days=5)
 RESUBMIT_WINDOW = timedelta(days=90)
 BANK_SILENCE = timedelta(days=5)
+# Handed to payroll: the store is read this often in case the payroll process's word was lost, and
+# finance is asked to look after a monthly cycle and a half without a run paying it.
+PAYROLL_POLL = timedelta(days=1)
+PAYROLL_SILENCE = timedelta(days=45)
+EXPENSE_LEDGER = "erp"   # the ERP section expense journals post to (config/payroll.toml names the same sections)
 
 WAITING_FOR_APPROVER = {ApprovalStatus.PENDING_APPROVAL, ApprovalStatus.PENDING_VALIDATION}
 BACK_WITH_EMPLOYEE = {ApprovalStatus.RETURNED, ApprovalStatus.RECALLED, ApprovalStatus.DRAFT}
@@ -118,6 +133,8 @@ class ExpenseReimbursementWorkflow(FinanceProcess, PaymentInbox):
         self.unreversed_entry: JournalEntry | None = None   # posted and not (yet) reversed
         self.first_read: ExpenseReport | None = input.report
         self.owner_ref = input.owner_ref or (input.report.owner_ref if input.report else None)
+        self.payroll_reference: str | None = None          # handed to payroll as this pay input
+        self.payroll_paid: ReimbursementPaid | None = None
 
     # --- messages -------------------------------------------------------------------------
     @workflow.signal(name=SIGNAL_STATUS_CHANGED)
@@ -136,6 +153,16 @@ class ExpenseReimbursementWorkflow(FinanceProcess, PaymentInbox):
             return True
         return event.occurred_at == self.platform_status_at and event.previous_approval_status == self.platform_status
 
+    @workflow.signal(name=REIMBURSEMENT_PAID_SIGNAL)
+    def reimbursement_paid(self, paid: ReimbursementPaid) -> None:
+        """From the payroll process: the net pay carrying the reimbursement left the bank. Taken
+        once, and only for the reference this report handed over."""
+        if paid.reference != self.payroll_reference:
+            workflow.logger.warning("payroll's word on %s ignored: this report handed over %s", paid.reference,
+                                    self.payroll_reference or "nothing")
+            return
+        self.payroll_paid = self.payroll_paid or paid
+
     @workflow.query
     def status(self) -> ExpenseSnapshot:
         return ExpenseSnapshot(
@@ -143,7 +170,7 @@ class ExpenseReimbursementWorkflow(FinanceProcess, PaymentInbox):
             employee_id=self.employee_id,
             reimbursement=self.reimbursement, functional_amount=self.functional, open_exception=self.open_exceptions.get(WHOLE),
             returned_for=self.returned_for, journals=self.journals, reversals=self.reversals, settlements=self.settlements,
-            payments=self.payments,
+            payments=self.payments, payroll_reference=self.payroll_reference,
             timeline=self.timeline)
 
     # --- the process ------------------------------------------------------------------------
@@ -249,16 +276,33 @@ class ExpenseReimbursementWorkflow(FinanceProcess, PaymentInbox):
             raise _Recalled("Recalled by the employee after approval")
         await self._vendor(ExpensePlatformActivities.confirm_posting, PostingConfirmation(claim=claim, posted=posted),
                            self.queues.expense)
+        settled = await self._reimburse(report, entry, ctx)
+        platform_told = await self._confirm_paid(claim, settled)
+        through_payroll = {"channel": "payroll", "reference": self.payroll_reference, "run": self.payroll_paid.run,
+                           "message_id": settled.message_id} if self.payroll_paid else {}
+        self._emit(FinanceEventType.PAID, f"Paid {settled.amount or report.reimbursement_total} to {report.employee_id}"
+                   + (f" with their net pay of payroll run {self.payroll_paid.run}" if self.payroll_paid else ""),
+                   amount=report.reimbursement_total, data={"platform_told": platform_told} | through_payroll)
+        reference = settled.bank_reference or settled.end_to_end_id
+        paid_how = f"with net pay of payroll run {self.payroll_paid.run}, transfer" if self.payroll_paid else "bank reference"
+        self._set(BusinessStatus.PAID, f"Paid; {paid_how} {reference}" + (
+            "" if platform_told else "; the expense platform does not show it paid (closed as paid by finance)"))
+        return self._outcome()
+
+    async def _reimburse(self, report: ExpenseReport, entry: JournalEntry, ctx: CodingContext) -> PaymentStatusReport:
+        """Pay the reimbursement: through the bank, or, where the entity reimburses through payroll,
+        with the employee's next net pay."""
+        while (route := self.rules.through_payroll.get(ctx.entity.code)) is not None:
+            mismatch = self._payroll_mismatch(route, ctx.entity.code)
+            if mismatch is None:
+                return await self._pay_through_payroll(report, entry, route)
+            if (await self._park(mismatch, "payment")).action is ResolutionAction.CANCEL:
+                raise CancelRequested()
+            self.rules = await self._local(BookkeepingActivities.load_expense_rulebook)
         settled, paid_from = await self._pay(report, entry, ctx)
         if workflow.patched(BOOK_SETTLEMENT):
             await self._book_settlement(report, entry, ctx, settled, paid_from)
-        platform_told = await self._confirm_paid(claim, settled)
-        self._emit(FinanceEventType.PAID, f"Paid {settled.amount or report.reimbursement_total} to {report.employee_id}",
-                   amount=report.reimbursement_total, data={"platform_told": platform_told})
-        reference = settled.bank_reference or settled.end_to_end_id
-        self._set(BusinessStatus.PAID, f"Paid; bank reference {reference}" + (
-            "" if platform_told else "; the expense platform does not show it paid (closed as paid by finance)"))
-        return self._outcome()
+        return settled
 
     async def _claim(self) -> ClaimedReport:
         """Take the approved report for posting. If it went back to the employee (or was
@@ -493,6 +537,67 @@ class ExpenseReimbursementWorkflow(FinanceProcess, PaymentInbox):
         rate = ctx.rate(currency, on)
         return rate.rate if rate else None
 
+    # --- payment through payroll ------------------------------------------------------------------
+    async def _pay_through_payroll(self, report: ExpenseReport, entry: JournalEntry,
+                                   route: PayrollRoute) -> PaymentStatusReport:
+        """Hand the employee payable to the payroll system once, then wait until the net pay that
+        carries it has left the bank. From the hand-over on, payroll pays it: nothing is reversed,
+        and only waiting on is offered (the payroll journal clears the payable, so no settlement is
+        booked here)."""
+        if self._recalled():
+            await self._reverse(entry, "report recalled by the employee before payment")
+            raise _Recalled("Recalled by the employee before payment")
+        wid = workflow.info().workflow_id
+        handoff = PayrollReimbursement(
+            reference=step_key(wid, f"payroll-{self.generation}"), expense_workflow_id=wid, report_id=report.report_id,
+            entity=self.entity_code or "", worker_id=report.employee_id, component=route.component,
+            amount=_credited(entry, route.clears_account))
+        await self._vendor(PayrollReimbursementActivities.hand_to_payroll, handoff, self.queues.payroll)
+        self.payroll_reference = handoff.reference
+        self._emit(FinanceEventType.PAYMENT_SENT, f"{handoff.amount} handed to payroll for {report.employee_id}'s next "
+                   f"net pay (pay input {handoff.reference})", amount=handoff.amount,
+                   data={"channel": "payroll", "reference": handoff.reference, "component": route.component})
+        self._set(BusinessStatus.WITH_PAYROLL, f"With payroll as pay input {handoff.reference}: paid with "
+                  f"{report.employee_id}'s next net pay")
+        waiting_since = workflow.now()
+        while self.payroll_paid is None:
+            if await self._wait(lambda: self.payroll_paid is not None, PAYROLL_POLL):
+                break
+            found: ReimbursementPaid | None = await self._vendor(
+                PayrollReimbursementActivities.reimbursement_paid, ReimbursementRef(reference=handoff.reference),
+                self.queues.payroll)
+            self.payroll_paid = self.payroll_paid or found
+            if self.payroll_paid is None and workflow.now() - waiting_since >= PAYROLL_SILENCE:
+                await self._park(BusinessProblem(
+                    code=ProblemCode.PAYROLL_SILENT, system="payroll", subject=handoff.reference, reason=(
+                        f"The reimbursement of {handoff.amount} was handed to payroll on {waiting_since.date()} (pay "
+                        f"input {handoff.reference}), and no payroll run has paid it in {PAYROLL_SILENCE.days} days. "
+                        f"Check that employee {report.employee_id} is in a pay run of the payroll system, then retry "
+                        "to wait on; it is not reversed, as payroll may still pay it.")), "payment", [ResolutionAction.RETRY],
+                    cleared=lambda: self.payroll_paid is not None)
+                waiting_since = workflow.now()
+        assert self.payroll_paid is not None
+        paid = self.payroll_paid.payment_report()
+        self.payments.append(paid)
+        return paid
+
+    def _payroll_mismatch(self, route: PayrollRoute, entity: str) -> BusinessProblem | None:
+        """Payroll must clear the very payable the expense journal booked, in the same ledger, or
+        it stays open for ever."""
+        accounts = self.rules.accounts.entities.get(entity)
+        if route.ledger != EXPENSE_LEDGER:
+            why = (f"{entity}'s payroll journal posts to the '{route.ledger or 'no'}' ledger, while its expense "
+                   f"journals post to the '{EXPENSE_LEDGER}' one")
+        elif accounts is not None and accounts.employee_payable != route.clears_account:
+            why = (f"the payroll journal debits {route.clears_account} for {route.component}, while the expense "
+                   f"journal owes the employee on {accounts.employee_payable}")
+        else:
+            return None
+        return BusinessProblem(
+            code=ProblemCode.PAYROLL_ACCOUNT_MISMATCH, system="finsync", subject=entity, reason=(
+                f"{entity} reimburses through payroll, but {why}: the payable would never clear. Align "
+                "config/payroll.toml with config/expense-accounts.toml, then retry; or cancel."))
+
     # --- payment --------------------------------------------------------------------------------
     async def _pay(self, report: ExpenseReport, entry: JournalEntry, ctx: CodingContext,
                    first_attempt: int = 1) -> tuple[PaymentStatusReport, BankAccount]:
@@ -588,8 +693,10 @@ class ExpenseReimbursementWorkflow(FinanceProcess, PaymentInbox):
     def _money_state(self, item: str = WHOLE) -> MoneyState:
         """Where the reimbursement's money is, from what the bank and the ERP told this process."""
         states = [report.state for report in self.bank_reports.values()]
-        if any(state in MONEY_LEFT for state in states):
+        if any(state in MONEY_LEFT for state in states) or self.payroll_paid is not None:
             return MoneyState.PAID_OUT
+        if self.payroll_reference is not None:
+            return MoneyState.WITH_PAYROLL
         if any(not state.decided for state in states):
             return MoneyState.PAYMENT_WITH_BANK
         return MoneyState.NOTHING_BOOKED if self.unreversed_entry is None else MoneyState.BOOKED

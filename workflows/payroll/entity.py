@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         Rejections,
         StatementRequest,
     )
+    from activities.payroll_reimbursement import PayrollReimbursementActivities, SettleRequest
     from canonical import BusinessProblem, FileAcknowledgement, FinanceEventType, Money, PostedJournal, ProblemCode
     from canonical.bank_reconciliation import StatementReconciliation
     from canonical.journal import JOURNAL_CONFIRMED_SIGNAL, JournalConfirmation
@@ -46,6 +47,9 @@ with workflow.unsafe.imports_passed_through():
         NetPaySummary,
         PayrollResolution,
     )
+
+
+SETTLE_REIMBURSEMENTS = "settle-reimbursements"   # patch: expenses paid with net pay are told so
 
 
 @workflow.defn(name="PayrollEntityJournal")
@@ -235,6 +239,7 @@ class PayrollEntityWorkflow(FinanceProcess):
         if decided.rejected.count:
             rejections = await self._vendor(PayrollBankActivities.take_rejections,
                                             FileRequest(message_id=sent.message_id), self.input.bank_queue)
+        await self._settle_reimbursements(sent.message_id)
         self._set(EntityStatus.PAID, f"{decided.settled.count} of {sent.count} paid"
                   + (f"; {decided.rejected.count} rejected by the bank" if decided.rejected.count else ""))
         await self._tell_run()
@@ -285,6 +290,7 @@ class PayrollEntityWorkflow(FinanceProcess):
                 continue
             decided = await self._decided(again.message_id)
             if not decided.rejected.count:
+                await self._settle_reimbursements(again.message_id)
                 assert self.payment is not None
                 self.payment = self.payment.model_copy(update={"settled": self.payment.settled + 1,
                                                                "rejected": max(self.payment.rejected - 1, 0)})
@@ -292,6 +298,17 @@ class PayrollEntityWorkflow(FinanceProcess):
                 self._emit(FinanceEventType.PAID, f"net pay of {worker_id} paid again in {again.message_id}",
                            amount=again.control_sum, data={"message_id": again.message_id})
                 return
+
+    async def _settle_reimbursements(self, message_id: str) -> None:
+        """The expenses this file paid with net pay (the bank took the transfers not rejected)
+        are recorded as paid and their reports told (canonical/payroll_reimbursement.py)."""
+        if not self.input.payroll.totals.reimbursements or not workflow.patched(SETTLE_REIMBURSEMENTS):
+            return
+        paid: int = await self._vendor(PayrollReimbursementActivities.settle_reimbursements, SettleRequest(
+            run=self.input.run, message_id=message_id, paid_on=workflow.now().date()), self.input.provider_queue)
+        if paid:
+            self.timeline.append(TimelineEntry(at=workflow.now(), status=self.business_status.value,
+                                               note=f"{paid} expense reimbursements paid with net pay in {message_id}"))
 
     async def _reconcile(self) -> None:
         """The paying account's statement of the day against the files; what does not match is reported."""

@@ -15,9 +15,11 @@ from temporalio.worker import Worker
 from activities.bookkeeping import BookkeepingActivities
 from activities.payroll import PayrollIngestActivities, PayrollLedgerActivities, PayrollRules
 from activities.payroll_pay import PayrollBankActivities, PayrollPayeeActivities
+from activities.payroll_reimbursement import PayrollReimbursementActivities
 from activities.payroll_sweep import PayrollSweepActivities
 from activities.sweep import HandOverOutcome, SweepWatermarks
 from canonical.payroll import PayrollRunEvent, PayrollRunRef
+from canonical.payroll_reimbursement import REIMBURSEMENT_PAID_SIGNAL, ReimbursementPaid
 from finsync.config import PaymentPurpose, Settings
 from finsync.store import IntegrationStore
 from tests.workflows.harness import record_history
@@ -78,7 +80,10 @@ class PayrollRun:
 
 @asynccontextmanager
 async def payroll_world(env: WorkflowEnvironment, tmp_path: Path, provider: Provider, netsuite: Ledger,
-                        sap: Ledger, bank: Bank | None = None) -> AsyncIterator[Callable[[PayrollRunRef], Awaitable[PayrollRun]]]:
+                        sap: Ledger, bank: Bank | None = None, *, tell_expenses: bool = True,
+                        ) -> AsyncIterator[Callable[[PayrollRunRef], Awaitable[PayrollRun]]]:
+    """``tell_expenses``: False loses payroll's word to the expense reports it paid (they must
+    find out by themselves)."""
     store = IntegrationStore(f"sqlite:///{tmp_path / 'store.db'}")
     books = BookkeepingActivities(store, Settings())
     ingest = PayrollIngestActivities(provider, store)
@@ -86,6 +91,13 @@ async def payroll_world(env: WorkflowEnvironment, tmp_path: Path, provider: Prov
     paying = PayrollBankActivities(bank or Bank(), store, Settings().bank.accounts_for(PaymentPurpose.PAYROLL),
                                    tmp_path / "spool")
     watermarks = SweepWatermarks(store)
+
+    async def tell(expense_workflow_id: str, paid: ReimbursementPaid) -> bool:
+        if tell_expenses:
+            await env.client.get_workflow_handle(expense_workflow_id).signal(REIMBURSEMENT_PAID_SIGNAL, paid)
+        return tell_expenses
+
+    reimbursements = PayrollReimbursementActivities(provider, store, tell)
 
     async def hand_over_to(change: PayrollRunEvent, first_read: None) -> HandOverOutcome:
         return await payroll_start.hand_over(env.client, change, workflow_task_queue="t-workflows", queues=QUEUES)
@@ -99,7 +111,7 @@ async def payroll_world(env: WorkflowEnvironment, tmp_path: Path, provider: Prov
                            watermarks.set_sweep_watermark]),
         Worker(env.client, task_queue=QUEUES.provider,
                activities=[ingest.ingest_results, ingest.control_totals, ingest.previous_totals, sweep.sweep_runs,
-                           payees.read_payees]),
+                           payees.read_payees, reimbursements.settle_reimbursements]),
         Worker(env.client, task_queue=QUEUES.bank,
                activities=[paying.send_net_pay, paying.file_status, paying.take_rejections, paying.reconcile_statement]),
         Worker(env.client, task_queue="t-netsuite",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -87,6 +87,8 @@ class Provider:
     pages_served: int = 0
     runs: list[PayrollRunEvent] = field(default_factory=list)            # the runs as they stand, for the sweep
     without_account: set[str] = field(default_factory=set)              # workers with no payment election
+    pay_inputs: dict[str, tuple[str, str, Money]] = field(default_factory=dict)   # reference -> worker, component, amount
+    unknown_workers: set[str] = field(default_factory=set)              # pay inputs for them are refused
 
     async def run(self, run_id: str) -> PayrollRunEvent:
         raise NotImplementedError
@@ -123,7 +125,23 @@ class Provider:
         return [payee(worker, entity) for worker, _ in workers if worker not in self.without_account], None
 
     async def add_pay_input(self, worker_id: str, component: str, amount: Money, reference: str) -> None:
-        raise NotImplementedError
+        if worker_id in self.unknown_workers:
+            raise BusinessRuleError("workday", BusinessProblem(
+                code="VENDOR_REFUSED", system="payroll", subject=worker_id, vendor_code="400",
+                reason=f"Workday refused to add pay input {reference}: no worker with Employee ID {worker_id!r}."))
+        self.pay_inputs.setdefault(reference, (worker_id, component, amount))
+
+    def pay_with_reimbursements(self, run: PayrollRunRef, rows: list[PayResultRow]) -> None:
+        """The run's results: ``rows``, and each waiting pay input as its worker's reimbursement
+        (net pay raised by it), as the provider calculates a run."""
+        rows = list(rows)
+        for reference, (worker, component, amount) in self.pay_inputs.items():
+            mine = [row for row in rows if row.worker_id == worker]
+            net = next(row for row in mine if row.kind is K.NET_PAY)
+            rows[rows.index(net)] = replace(net, amount=net.amount + amount.amount)
+            rows.append(replace(net, component=component, kind=K.REIMBURSEMENT,
+                                amount=amount.amount, reference=reference))
+        self.rows[run.key] = rows
 
     async def aclose(self) -> None:
         return None
