@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -214,6 +214,31 @@ def _die_with_parent() -> Callable[[], None] | None:
     return preexec
 
 
+def start_service(service: Service, logs: Path, env: Mapping[str, str], cwd: Path | None = None) -> None:
+    """Start ``service`` in a session of its own, its output appended to its log under ``logs``, and
+    wait until it answers. It dies with this process, however this process dies."""
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / f"{service.name.replace(':', '-')}.log", "ab") as log:   # the child keeps its own copy
+        service.process = subprocess.Popen(service.command, stdout=log, stderr=subprocess.STDOUT, env=dict(env),
+                                           cwd=cwd, start_new_session=True, preexec_fn=_die_with_parent())
+    wait_ready(service)
+
+
+def stop_services(started: Sequence[Service]) -> None:
+    """Stop the services in the order given: SIGTERM to each still running, then wait for each;
+    one that has not ended within 15 s is killed."""
+    for service in started:
+        if service.process and service.process.poll() is None:
+            os.killpg(service.process.pid, signal.SIGTERM)
+    for service in started:
+        if service.process:
+            try:
+                service.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(service.process.pid, signal.SIGKILL)
+                service.process.wait()
+
+
 class LocalStack:
     """Start the services in order (each waits until ready), stop them in reverse."""
 
@@ -230,14 +255,10 @@ class LocalStack:
                 if not port_free("127.0.0.1", port)]
 
     def __enter__(self) -> LocalStack:
-        self.logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "FINSYNC_CONFIG": str(self.config)}
         try:
             for service in self.services:
-                log = open(self.logs / f"{service.name.replace(':', '-')}.log", "ab")
-                service.process = subprocess.Popen(service.command, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                                   cwd=self.cwd, start_new_session=True, preexec_fn=_die_with_parent())
-                wait_ready(service)
+                start_service(service, self.logs, env, self.cwd)
             _subscribe_webhooks(self.settings)
             _ensure_schedules(self.settings)
         except BaseException:
@@ -261,15 +282,7 @@ class LocalStack:
                 signal.signal(sig, handler)
 
     def _stop_all(self) -> None:
-        for service in reversed(self.services):
-            if service.process and service.process.poll() is None:
-                os.killpg(service.process.pid, signal.SIGTERM)
-        for service in reversed(self.services):
-            if service.process:
-                try:
-                    service.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(service.process.pid, signal.SIGKILL)
+        stop_services(list(reversed(self.services)))
 
 
 def run(settings: Settings, config: Path) -> int:
