@@ -25,6 +25,7 @@ from finsync.config import (
     ExpenseVendorSettings,
     PayrollVendorSettings,
     ProcurementVendorSettings,
+    RulesSettings,
     S4HanaVendorSettings,
     ServiceAddress,
     Settings,
@@ -77,7 +78,13 @@ def _temporal() -> str:
 
 
 @pytest.fixture(scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+def stack_rules() -> RulesSettings:
+    """The rule files the stack runs with: the repository's; a test module may override it."""
+    return RulesSettings()
+
+
+@pytest.fixture(scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory, stack_rules: RulesSettings) -> AsyncIterator[Stack]:
     data = tmp_path_factory.mktemp("stack")
     ports = dict(zip(("concur", "netsuite", "bank", "gateway", "coupa", "s4hana", "workday"), free_ports(7), strict=True))
     settings = Settings(
@@ -88,7 +95,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         procurement=ProcurementVendorSettings(base_url=f"http://127.0.0.1:{ports['coupa']}", timeout_seconds=3),
         s4hana=S4HanaVendorSettings(base_url=f"http://127.0.0.1:{ports['s4hana']}", timeout_seconds=3),
         payroll_provider=PayrollVendorSettings(base_url=f"http://127.0.0.1:{ports['workday']}"),
-        gateway=ServiceAddress(port=ports["gateway"]))
+        gateway=ServiceAddress(port=ports["gateway"]), rules=stack_rules)
     secrets = settings.webhooks
     env = await WorkflowEnvironment.start_local(
         data_converter=data_converter(settings.temporal), interceptors=[CorrelationInterceptor()],

@@ -103,7 +103,9 @@ HISTORY_DIR = Path(__file__).resolve().parent.parent / "histories" / "current"
 async def record_history(handle: WorkflowHandle, process: str) -> None:
     """With FINSYNC_RECORD_HISTORIES=1, keep this run's history for the replay test.
 
-    Only finished runs are recorded; the file is named after the test that produced it.
+    Only finished runs are recorded; the file is named after the test that produced it, and the
+    workflow id is kept beside it (``.workflow-id``): a workflow may compare what it is told with
+    keys made from its own id, so it must replay under that id.
     """
     if os.environ.get("FINSYNC_RECORD_HISTORIES") != "1":
         return
@@ -113,4 +115,6 @@ async def record_history(handle: WorkflowHandle, process: str) -> None:
     test_name = os.environ.get("PYTEST_CURRENT_TEST", "run").split("::")[-1].split(" ")[0]
     HISTORY_DIR.mkdir(parents=True, exist_ok=True)
     history = await handle.fetch_history()
-    (HISTORY_DIR / f"{process}-{test_name.removeprefix('test_')}.json").write_text(history.to_json())
+    path = HISTORY_DIR / f"{process}-{test_name.removeprefix('test_')}.json"
+    path.write_text(history.to_json())
+    path.with_suffix(".workflow-id").write_text(handle.id + "\n")

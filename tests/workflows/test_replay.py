@@ -34,6 +34,8 @@ def test_every_process_has_recorded_histories():
 @pytest.mark.parametrize("path", HISTORIES, ids=[f"{p.parent.name}/{p.stem}" for p in HISTORIES])
 async def test_history_replays(path: Path):
     """With the interceptors every worker carries (correlation, and tracing where the SDK is installed)."""
-    history = WorkflowHistory.from_json(path.stem, path.read_text())  # noqa: ASYNC240 - a small file in a test
+    recorded_id = path.with_suffix(".workflow-id")   # histories recorded before ids were kept replay under their name
+    workflow_id = recorded_id.read_text().strip() if recorded_id.exists() else path.stem  # noqa: ASYNC240
+    history = WorkflowHistory.from_json(workflow_id, path.read_text())  # noqa: ASYNC240 - a small file in a test
     replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(TemporalSettings()), interceptors=interceptors())
     await replayer.replay_workflow(history)
