@@ -19,7 +19,7 @@ from sandboxes.workday import admin, auth, events, payinputs, reports, runs, wor
 from sandboxes.workday.clock import Clock, system_clock
 from sandboxes.workday.context import WorkdayContext
 from sandboxes.workday.errors import install_error_handlers, render_error
-from sandboxes.workday.staff import Staff, set_workforce_size, workforce_size
+from sandboxes.workday.staff import Staff, set_company_staff, set_workforce_size, workforce_size
 from sandboxes.workday.tables import create_tables
 
 DEFAULT_TENANT = "finsync_demo"
@@ -38,11 +38,13 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, client
                refresh_token: str | None = None, webhook_secrets: list[str] | None = None,
                webhook_endpoint: str | None = None, webhook_schedule: list[float] | None = None,
                tenant: str = DEFAULT_TENANT, report_owner: str = DEFAULT_REPORT_OWNER, employees: int | None = None,
-               seed: int = 0, clock: Clock = system_clock) -> Any:
+               company_staff: bool | None = None, seed: int = 0, clock: Clock = system_clock) -> Any:
     """A Workday tenant in SQLite at ``db_path``.
 
     ``employees``: the workforce's size (kept from the last start unless given; 1,000 on a new
-    database). ``seed``: which generated workforce (the same seed, the same people).
+    database). ``company_staff``: the company file's named employees are workers too, besides the
+    generated ones (kept from the last start unless given; off on a new database). ``seed``: which
+    generated workforce (the same seed, the same people).
     ``webhook_endpoint``: subscribe it to the run events from the start. ``clock``: what the
     ``...On`` stamps read (tests pin it).
     """
@@ -52,6 +54,8 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, client
     with engine.begin() as conn:
         if employees is not None or not workforce_size(conn):
             set_workforce_size(conn, employees or DEFAULT_EMPLOYEES)
+        if company_staff is not None:
+            set_company_staff(conn, company_staff)
         if webhook_endpoint:
             events.subscribe(conn, webhook_endpoint)
     tokens = TokenIssuer(TOKEN_SIGNING_KEY, clients or DEFAULT_CLIENTS, lifetime_seconds=auth.TOKEN_LIFETIME_SECONDS)

@@ -44,8 +44,9 @@ class WorkdayDriver:
             raise DriverError(response)
         return response.json()
 
-    async def set_workforce(self, employees: int) -> dict[str, Any]:
-        return await self._call("PUT", "/_sandbox/workforce", {"employees": employees})
+    async def set_workforce(self, employees: int, company_staff: bool = False) -> dict[str, Any]:
+        """``employees`` generated workers, and the company file's named employees too if ``company_staff``."""
+        return await self._call("PUT", "/_sandbox/workforce", {"employees": employees, "companyStaff": company_staff})
 
     async def create_run(self, period_start: date, *, employees: int | None = None, period_end: date | None = None,
                          payment_date: date | None = None, pay_group: str | None = None,

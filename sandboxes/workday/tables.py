@@ -13,12 +13,13 @@ as the report's JSON entry, so a page is read and sent without converting anythi
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, PrimaryKeyConstraint, Table, Text
+from sqlalchemy import Boolean, Column, Integer, MetaData, PrimaryKeyConstraint, Table, Text, false, inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.schema import CreateColumn
 
 metadata = MetaData()
 
-# The sandbox's own settings (the workforce's size).
+# The sandbox's own settings (the workforce's size, whether the company file's named employees are on it).
 setting = Table(
     "workday_setting", metadata,
     Column("key", Text, primary_key=True),
@@ -33,7 +34,9 @@ pay_run = Table(
     Column("period_start", Text, nullable=False),
     Column("period_end", Text, nullable=False),
     Column("payment_date", Text, nullable=False),
-    Column("headcount", Integer, nullable=False),               # the first n employees of the workforce
+    Column("headcount", Integer, nullable=False),               # the first n employees of the generated workforce
+    # Whether it pays the company file's named employees too: the setting when the run was created.
+    Column("company_staff", Boolean, nullable=False, default=False, server_default=false()),
     Column("status", Text, nullable=False),                     # Draft | Finalized | Reopened | Cancelled
     Column("version", Integer, nullable=False),                 # the version finalized last (1 until then)
     Column("ever_finalized", Boolean, nullable=False, default=False),
@@ -97,3 +100,8 @@ webhook_subscription = Table(
 
 def create_tables(engine: Engine) -> None:
     metadata.create_all(engine)
+    # A database from before runs recorded company_staff: none of its runs paid the named employees.
+    with engine.begin() as conn:
+        if "company_staff" not in {column["name"] for column in inspect(conn).get_columns(pay_run.name)}:
+            column = CreateColumn(pay_run.c.company_staff).compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {pay_run.name} ADD COLUMN {column}")
