@@ -2,13 +2,14 @@
 
 No token; never faulted (like every sandbox's ``/_sandbox`` routes):
 - ``GET|PUT /_sandbox/workforce`` ``{"employees": 50000, "companyStaff": true}``: who the tenant's
-  workers are (staff.py): the first n of the generated workforce, and, with ``companyStaff``, the
-  company file's named employees (E1000, ...) as well (off on a new tenant; kept unless given);
+  workers are (staff.py): the first n of the generated workforce, and those of the company file's
+  named employees (E1000, ...) that ``companyStaff`` chooses: true (all), false (none) or a list of
+  their Employee IDs such as ``["E1001"]`` (false on a new tenant; kept unless given);
 - ``POST /_sandbox/payRuns`` ``{"periodStart": "2026-03-01", "periodEnd": ..., "paymentDate": ...,
   "payGroup": "MONTHLY-ALL", "employees": 50000, "faults": {...}}`` -> 201, a Draft run (all but
   periodStart optional: the period is that month, paid on its last day; ``employees`` defaults to
-  the workforce's size and grows it if larger; the named employees are in it if ``companyStaff``
-  is on now);
+  the workforce's size and grows it if larger; the named employees ``companyStaff`` chooses now
+  are in it);
 - ``PUT /_sandbox/payRuns/{id}/faults`` ``{...}``: faults for its next finalization (run_faults.py);
 - ``POST /_sandbox/payRuns/{id}/finalize|reopen|cancel`` ``{"by": "maria.schmidt"}``: the named
   user acts; each sends its signed event. Finalizing calculates the version's results: about a
@@ -31,7 +32,7 @@ from sandboxes.workday.bodies import json_object, text_value
 from sandboxes.workday.context import WorkdayContext, workday
 from sandboxes.workday.errors import WorkdayError
 from sandboxes.workday.run_faults import RunFaults
-from sandboxes.workday.staff import Roster, current_roster, set_company_staff, set_workforce_size
+from sandboxes.workday.staff import CompanyStaff, Roster, current_roster, set_company_staff, set_workforce_size
 
 router = APIRouter(prefix="/_sandbox", include_in_schema=False)
 MAX_WORKFORCE = 1_000_000
@@ -55,8 +56,20 @@ def _date(body: dict[str, Any], key: str, default: date | None = None) -> date:
         raise WorkdayError(400, f"invalid request: {key} must be a date such as 2026-03-01.") from None
 
 
+def _company_staff(ctx: WorkdayContext, value: Any) -> CompanyStaff | None:
+    """The company-staff setting asked for, None if not given."""
+    if value is None:
+        return None
+    try:
+        return ctx.staff.choose(value)
+    except ValueError as refused:
+        raise WorkdayError(400, f"invalid request: {refused}") from None
+
+
 def _workforce_view(ctx: WorkdayContext, roster: Roster) -> dict[str, Any]:
-    return {"employees": roster.employees, "companyStaff": roster.company_staff, "seed": ctx.staff.workforce.seed}
+    chosen = roster.company_staff
+    return {"employees": roster.employees, "companyStaff": chosen if isinstance(chosen, bool) else list(chosen),
+            "seed": ctx.staff.workforce.seed}
 
 
 @router.get("/workforce")
@@ -71,9 +84,7 @@ async def put_workforce(request: Request) -> dict:
     ctx = workday(request)
     body = await json_object(request)
     size = _employees(body.get("employees"))
-    company_staff = body.get("companyStaff")
-    if company_staff is not None and not isinstance(company_staff, bool):
-        raise WorkdayError(400, "invalid request: companyStaff must be true or false.")
+    company_staff = _company_staff(ctx, body.get("companyStaff"))
     with ctx.engine.begin() as conn:
         set_workforce_size(conn, size)
         if company_staff is not None:

@@ -5,8 +5,8 @@ stand for) and how the REST API shows them.
     Draft, Finalized or Reopened --cancel--> Cancelled (for good)
 
 A run pays one roster for one period (staff.py): the first ``headcount`` employees of the generated
-workforce, and the company file's named employees if the setting was on when the run was created
-(every version keeps that, whatever the setting later). Its ``headcount`` shows them all.
+workforce, and the company file's named employees the setting chose when the run was created
+(every version keeps them, whatever the setting later). Its ``headcount`` shows them all.
 Finalizing calculates and freezes the version's results (results.py); ``version`` is the version
 finalized last (1 until the first finalization), so a reopened run still names the version it took back.
 
@@ -37,7 +37,7 @@ from sandboxes.workday.errors import WorkdayError, not_found
 from sandboxes.workday.payinputs import release_from_run
 from sandboxes.workday.results import finalize_results
 from sandboxes.workday.run_faults import RunFaults
-from sandboxes.workday.staff import Roster, Staff
+from sandboxes.workday.staff import Roster, Staff, read_company_staff, stored_company_staff
 
 DRAFT, FINALIZED, REOPENED, CANCELLED = "Draft", "Finalized", "Reopened", "Cancelled"
 DEFAULT_PAY_GROUP = "MONTHLY-ALL"
@@ -56,7 +56,7 @@ def run_view(run: Any, staff: Staff) -> dict[str, Any]:
 
 
 def run_roster(run: Any) -> Roster:
-    return Roster(run["headcount"], run["company_staff"])
+    return Roster(run["headcount"], read_company_staff(run["company_staff"]))
 
 
 def find_run(conn: Connection, run_id: str) -> dict[str, Any]:
@@ -106,8 +106,8 @@ def create_run(ctx: WorkdayContext, conn: Connection, *, period_start: date, per
     conn.execute(insert(t.pay_run).values(
         number=number, id=f"PAYRUN-{number:06d}", pay_group=pay_group, period_start=period_start.isoformat(),
         period_end=period_end.isoformat(), payment_date=payment_date.isoformat(), headcount=roster.employees,
-        company_staff=roster.company_staff, status=DRAFT, version=1, ever_finalized=False, status_changed_on=now,
-        faults=faults.stored(), created_on=now, updated_on=now))
+        company_staff=stored_company_staff(roster.company_staff), status=DRAFT, version=1, ever_finalized=False,
+        status_changed_on=now, faults=faults.stored(), created_on=now, updated_on=now))
     return find_run(conn, f"PAYRUN-{number:06d}")
 
 

@@ -13,13 +13,13 @@ as the report's JSON entry, so a page is read and sent without converting anythi
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, PrimaryKeyConstraint, Table, Text, false, inspect
+from sqlalchemy import Boolean, Column, Integer, MetaData, PrimaryKeyConstraint, Table, Text, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.schema import CreateColumn
 
 metadata = MetaData()
 
-# The sandbox's own settings (the workforce's size, whether the company file's named employees are on it).
+# The sandbox's own settings (the workforce's size, which of the company file's named employees are on it).
 setting = Table(
     "workday_setting", metadata,
     Column("key", Text, primary_key=True),
@@ -35,8 +35,9 @@ pay_run = Table(
     Column("period_end", Text, nullable=False),
     Column("payment_date", Text, nullable=False),
     Column("headcount", Integer, nullable=False),               # the first n employees of the generated workforce
-    # Whether it pays the company file's named employees too: the setting when the run was created.
-    Column("company_staff", Boolean, nullable=False, default=False, server_default=false()),
+    # Which of the company file's named employees it pays too: the setting when the run was created,
+    # as JSON (true, false or a list of their ids; staff.py); 0 or 1 in a database from before lists.
+    Column("company_staff", Text, nullable=False, server_default="false"),
     Column("status", Text, nullable=False),                     # Draft | Finalized | Reopened | Cancelled
     Column("version", Integer, nullable=False),                 # the version finalized last (1 until then)
     Column("ever_finalized", Boolean, nullable=False, default=False),

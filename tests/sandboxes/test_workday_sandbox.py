@@ -482,7 +482,8 @@ async def test_the_company_staff_setting_is_checked_and_kept_until_changed(tmp_p
             kept = (await http.get("/_sandbox/workforce")).json()
         listed = (await restarted.api.get(f"/ccx/api/v1/{TENANT}/workers", params={"offset": 25, "limit": 10})).json()
 
-    assert malformed.status_code == 400 and malformed.json()["error"] == "invalid request: companyStaff must be true or false."
+    assert malformed.status_code == 400 and malformed.json()["error"] == (
+        "invalid request: companyStaff must be true, false or a list of the company file's Employee IDs.")
     assert resized == kept == {"employees": 30, "companyStaff": True, "seed": 0}
     assert listed["total"] == 41 and [w["workerId"] for w in listed["data"]] == [f"W{i:06d}" for i in range(25, 30)] + NAMED[:5]
 
@@ -499,3 +500,67 @@ async def test_a_database_from_before_runs_recorded_company_staff_opens_and_its_
         rows = await reopened.all_results(run["id"])
 
     assert finalized_run["headcount"] == 40 and list(by_worker(rows)) == [f"W{i:06d}" for i in range(40)]
+
+
+async def test_a_list_of_employee_ids_puts_just_those_named_employees_on_the_payroll_and_in_runs_made_then(
+        tenant: Tenant) -> None:
+    setting = await tenant.driver.set_workforce(40, company_staff=["E1001"])
+    listed = (await tenant.api.get(f"/ccx/api/v1/{TENANT}/workers", params={"limit": 100})).json()
+    body = {"payComponent": "EXPENSE_REIMB", "amount": "120.00", "currency": "USD"}
+    refused = await tenant.api.post(INPUTS, json={**body, "worker": "E1002", "reference": "concur:RPT-E1002"})
+    accepted = await tenant.api.post(INPUTS, json={**body, "worker": "E1001", "reference": "concur:RPT-E1001"})
+    draft = await tenant.driver.create_run(MARCH)
+    await tenant.driver.set_workforce(40, company_staff=True)                   # later settings leave the run alone
+    run = await tenant.driver.finalize(draft["id"], "maria.schmidt")
+    rows = await tenant.all_results(run["id"])
+    totals = (await tenant.report(TOTALS, Pay_Run_ID=run["id"])).json()["Report_Entry"]
+
+    generated = [f"W{i:06d}" for i in range(40)]
+    assert setting == {"employees": 40, "companyStaff": ["E1001"], "seed": 0}
+    assert listed["total"] == 41 and [w["workerId"] for w in listed["data"]] == [*generated, "E1001"]
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid request: no worker with Employee ID 'E1002'."
+    assert accepted.status_code == 201
+    assert draft["headcount"] == run["headcount"] == 41 and list(by_worker(rows)) == [*generated, "E1001"]
+    assert reimbursed(rows) == [("E1001", "120.00", "concur:RPT-E1001")]
+    assert stated_by_entity(totals) == sums_by_entity(rows) and sum(int(t["Headcount"]) for t in totals) == 41
+
+
+async def test_a_list_of_employee_ids_is_checked_against_the_company_file_and_kept_in_its_order(
+        tenant: Tenant, tmp_path: Path) -> None:
+    async with httpx.AsyncClient(base_url=tenant.url) as http:
+        unknown = await http.put("/_sandbox/workforce", json={"employees": 40, "companyStaff": ["E1001", "E9999"]})
+        not_an_id = await http.put("/_sandbox/workforce", json={"employees": 40, "companyStaff": [1001]})
+        unchanged = (await http.get("/_sandbox/workforce")).json()
+        reordered = (await http.put("/_sandbox/workforce",
+                                    json={"employees": 40, "companyStaff": ["E2004", "E1001", "E2004"]})).json()
+    listed = (await tenant.api.get(f"/ccx/api/v1/{TENANT}/workers", params={"offset": 40})).json()
+
+    assert unknown.status_code == 400
+    assert unknown.json()["error"] == "invalid request: companyStaff: the company file has no employee with Employee ID 'E9999'."
+    assert not_an_id.status_code == 400 and "Employee ID 1001." in not_an_id.json()["error"]
+    assert unchanged["companyStaff"] is False
+    assert reordered["companyStaff"] == ["E1001", "E2004"]
+    assert [w["workerId"] for w in listed["data"]] == ["E1001", "E2004"]
+    with pytest.raises(ValueError, match="'E9999'"):
+        async with workday_tenant(tmp_path / "other.db", company_staff=["E9999"]):
+            pass
+
+
+async def test_runs_that_recorded_company_staff_as_a_boolean_pay_all_or_none_of_the_named_employees(
+        tmp_path: Path) -> None:
+    async with workday_tenant(tmp_path / "workday.db") as old:
+        march, april = await old.driver.create_run(MARCH), await old.driver.create_run(APRIL)
+    engine = sqlite_engine(tmp_path / "workday.db")
+    with engine.begin() as conn:                                      # the column as a boolean, as it once was
+        conn.exec_driver_sql("ALTER TABLE workday_pay_run DROP COLUMN company_staff")
+        conn.exec_driver_sql("ALTER TABLE workday_pay_run ADD COLUMN company_staff BOOLEAN NOT NULL DEFAULT 0")
+        conn.exec_driver_sql("UPDATE workday_pay_run SET company_staff = 1 WHERE id = ?", (april["id"],))
+    engine.dispose()
+    async with workday_tenant(tmp_path / "workday.db", company_staff=["E1001"]) as reopened:
+        none = await reopened.driver.finalize(march["id"], "maria.schmidt")
+        every = await reopened.driver.finalize(april["id"], "maria.schmidt")
+        paid = [list(by_worker(await reopened.all_results(run["id"]))) for run in (none, every)]
+
+    generated = [f"W{i:06d}" for i in range(40)]
+    assert (none["headcount"], every["headcount"]) == (40, 51)
+    assert paid == [generated, generated + NAMED]
