@@ -11,11 +11,17 @@ One employee in 2,000 (index 7, 2007, 4007, ...) has an account that is closed a
 payroll's payment file always has a rejection to deal with once it has eight employees or more.
 The bank sandbox asks ``closed_account`` about each account it is paid to: a generated account
 tells its employee's index, and so whether it is closed, without any list of accounts.
+
+The company file's named employees (``[[employees]]``: E1000, E2001, ...) can be employees of the
+workforce too (``Workforce.company_staff``): their own id, name, entity, cost center and bank
+account, a salary drawn like a generated one's. Their indexes come after every generated index,
+and their accounts are not generated ones (the bank registers them from the company file).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,6 +48,8 @@ US_BANKS = ("CHASUS33XXX", "BOFAUS3NXXX", "WFBIUS6SXXX", "CITIUS33XXX")
 US_ACCOUNT_LENGTH = 12
 GENERATED_PREFIX = "9"
 MAX_EMPLOYEES = 10**8                 # the eight digits of the index in a German account number
+# A named employee's id goes into report JSON as it is: nothing in it to escape.
+NAMED_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 @dataclass(frozen=True)
@@ -72,8 +80,8 @@ COUNTRIES: Mapping[str, Country] = {
 
 @dataclass(frozen=True, slots=True)
 class Employee:
-    index: int
-    worker_id: str                 # "W000123"
+    index: int                     # generated: 0 to MAX_EMPLOYEES - 1; named: MAX_EMPLOYEES and up
+    worker_id: str                 # "W000123", or a named employee's id ("E2001")
     first_name: str
     last_name: str
     entity: str                    # legal entity code
@@ -154,6 +162,18 @@ def method_00_check_digit(account_base: str) -> str:
     return str((10 - total % 10) % 10)
 
 
+def salary_steps(country: Country) -> int:
+    """How many annual salaries the country's range holds, in steps of 500."""
+    low, high = country.annual_salary
+    return (high - low) // 500 + 1
+
+
+def monthly_salary_cents(country: Country, step: int) -> int:
+    """A twelfth of the ``step``-th annual salary of the country's range, to the cent, half up."""
+    annual_cents = (country.annual_salary[0] + 500 * step) * 100
+    return (annual_cents + 6) // 12
+
+
 def german_iban(bank_code: str, account: str) -> str:
     """DE + ISO 13616 mod-97 check digits + bank code + ten-digit account number."""
     bban = bank_code + account.zfill(10)
@@ -166,6 +186,8 @@ class Workforce:
 
     def __init__(self, company: Mapping[str, Any], seed: int = 0, shares: Mapping[str, int] = DEFAULT_SHARES) -> None:
         self.seed = seed
+        self._company_entities = {entity["code"]: entity for entity in company["entities"]}
+        self._named = tuple(company.get("employees", []))
         entities = []
         for entity in company["entities"]:
             centers = tuple(cc["code"] for cc in company.get("cost_centers", [])
@@ -191,10 +213,8 @@ class Workforce:
         draw, center = divmod(draw, len(entity.cost_centers))
         draw, first = divmod(draw, len(country.first_names))
         draw, last = divmod(draw, len(country.last_names))
-        low, high = country.annual_salary
-        draw, steps = divmod(draw, (high - low) // 500 + 1)
+        draw, step = divmod(draw, salary_steps(country))
         draw, bank = divmod(draw, len(GERMAN_BANK_LIST) * len(US_BANKS))
-        annual_cents = (low + 500 * steps) * 100
         iban = account_number = None
         if entity.country == "DE":
             bank_code, bic = GERMAN_BANK_LIST[bank % len(GERMAN_BANK_LIST)]
@@ -206,8 +226,28 @@ class Workforce:
         return Employee(index=index, worker_id=worker_id(index), first_name=country.first_names[first],
                         last_name=country.last_names[last], entity=entity.code, country=entity.country,
                         currency=entity.currency, cost_center=entity.cost_centers[center],
-                        monthly_salary_cents=(annual_cents + 6) // 12,   # a twelfth, to the cent, half up
+                        monthly_salary_cents=monthly_salary_cents(country, step),
                         bic=bic, iban=iban, account_number=account_number)
+
+    def company_staff(self) -> list[Employee]:
+        """The company file's named employees, in its order, numbered from MAX_EMPLOYEES; each one's
+        salary is drawn from the seed and their id, in their country's range."""
+        staff = []
+        for position, named in enumerate(self._named):
+            employee_id = named["id"]
+            if not NAMED_ID.fullmatch(employee_id) or worker_index(employee_id) is not None:
+                raise ValueError(f"employee id {employee_id!r} in the company file is not letters, digits, - and _ "
+                                 "or looks like a generated worker id")
+            entity = self._company_entities[named["entity"]]
+            country = COUNTRIES[entity["country"]]
+            draw = int.from_bytes(hashlib.blake2b(f"{self.seed}:{employee_id}".encode(), digest_size=8).digest(), "big")
+            first_name, _, last_name = named["name"].partition(" ")
+            staff.append(Employee(index=MAX_EMPLOYEES + position, worker_id=employee_id, first_name=first_name,
+                                  last_name=last_name, entity=entity["code"], country=entity["country"],
+                                  currency=entity["currency"], cost_center=named["cost_center"],
+                                  monthly_salary_cents=monthly_salary_cents(country, draw % salary_steps(country)),
+                                  bic=named["bic"], iban=named.get("iban"), account_number=named.get("account_number")))
+        return staff
 
     def _entity(self, pick: int) -> _Entity:
         for entity in self._entities:

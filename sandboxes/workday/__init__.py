@@ -8,8 +8,9 @@
 - ``/_sandbox`` routes to size the workforce and to create, finalize, reopen and cancel runs with
   planted faults (admin.py); sandboxes.workday.driver calls them.
 
-Employees are generated (sandboxes/kit/workforce.py), so 50,000 of them take no seeding; a run's
-results are calculated when it is finalized (payslips.py, results.py).
+Employees are generated (sandboxes/kit/workforce.py), so 50,000 of them take no seeding, and the
+company file's named employees can be on the payroll too (staff.py); a run's results are
+calculated when it is finalized (payslips.py, results.py).
 
 Where the real API is unknown or tenant-defined, the sandbox assumes (each module says more):
 RaaS column names and its paging (``offset``/``limit``, ``total``); the payroll REST resources

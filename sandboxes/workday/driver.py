@@ -6,6 +6,7 @@ sandbox's ``/_sandbox`` routes, no token): no database access, no finsync import
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -44,8 +45,11 @@ class WorkdayDriver:
             raise DriverError(response)
         return response.json()
 
-    async def set_workforce(self, employees: int) -> dict[str, Any]:
-        return await self._call("PUT", "/_sandbox/workforce", {"employees": employees})
+    async def set_workforce(self, employees: int, company_staff: bool | Sequence[str] = False) -> dict[str, Any]:
+        """``employees`` generated workers, and the company file's named employees ``company_staff``
+        chooses: all (true), none (false) or those Employee IDs."""
+        chosen = company_staff if isinstance(company_staff, bool) else list(company_staff)
+        return await self._call("PUT", "/_sandbox/workforce", {"employees": employees, "companyStaff": chosen})
 
     async def create_run(self, period_start: date, *, employees: int | None = None, period_end: date | None = None,
                          payment_date: date | None = None, pay_group: str | None = None,

@@ -29,7 +29,7 @@ from sandboxes.workday.bodies import cents_value, json_object, text_value
 from sandboxes.workday.context import workday
 from sandboxes.workday.errors import WorkdayError, not_found
 from sandboxes.workday.payslips import REIMBURSEMENT_COMPONENT, Reimbursement, cents_text
-from sandboxes.workday.staff import workforce_size
+from sandboxes.workday.staff import current_roster
 
 router = APIRouter(dependencies=[Depends(bearer)])
 PAY_INPUTS = "/ccx/api/payroll/v1/{tenant}/payInputs"
@@ -61,7 +61,7 @@ async def add_pay_input(tenant: str, request: Request) -> JSONResponse:
                 raise WorkdayError(409, f"A pay input with reference {wanted['reference']!r} exists with other values "
                                    f"({existing['id']}); one reference is one payment.")
             return JSONResponse(pay_input_view(existing), status_code=200)
-        employee = ctx.staff.find(worker, workforce_size(conn))
+        employee = ctx.staff.find(worker, current_roster(conn))
         if employee is None or employee.worker_id != worker:
             raise WorkdayError(400, f"invalid request: no worker with Employee ID {worker!r}.")
         if wanted["currency"] != employee.currency:

@@ -35,7 +35,7 @@ from sandboxes.workday.errors import WorkdayError
 from sandboxes.workday.payslips import TOTAL_FIELDS, cents_text
 from sandboxes.workday.results import control_totals, result_entries, row_count
 from sandboxes.workday.runs import find_run
-from sandboxes.workday.staff import workforce_size
+from sandboxes.workday.staff import current_roster
 
 router = APIRouter(dependencies=[Depends(bearer)])
 REPORT = "/ccx/service/customreport2/{tenant}/{owner}/{report}"
@@ -99,7 +99,7 @@ def _control_totals(conn: Connection, run: dict[str, Any], version: int) -> dict
 
 def _payment_elections(ctx: WorkdayContext, conn: Connection, entity: str | None, offset: int, limit: int
                        ) -> dict[str, Any]:
-    workers = ctx.staff.first(workforce_size(conn))
+    workers = ctx.staff.workers(current_roster(conn))
     if entity:
         workers = [worker for worker in workers if worker.entity == entity]
     entries = []

@@ -1,8 +1,8 @@
 """A pay run version's results and control totals: calculated once when it is finalized, stored,
 then read page by page.
 
-Rows go in report order, each employee's components together (employees in workforce order, and
-their components as payslips.py lists them), numbered 1..n, so a page is a range of row numbers:
+Rows go in report order, each employee's components together (employees in the roster's order,
+staff.py, and their components as payslips.py lists them), numbered 1..n, so a page is a range of row numbers:
 a reader resuming at row 120,001 of 350,000 reads just its page. Each row is kept as the report's
 JSON entry, rendered here once (reports.py only joins them). The control totals are summed from
 the same lines, before any planted fault makes them disagree.
@@ -42,7 +42,8 @@ def finalize_results(conn: Connection, run_id: str, version: int, employees: Seq
         for employee in employees[chunk_start:chunk_start + INSERT_EVERY]:
             lines = _employee_lines(employee, period_end, seed, reimbursements.get(employee.worker_id, ()), faults)
             totals[employee.entity, employee.currency].add(lines)
-            who = (f'{{"Worker_ID":"{employee.worker_id}","Legal_Entity":{quoted(employee.entity)},'   # W + digits
+            # A worker id needs no escaping (workforce.py).
+            who = (f'{{"Worker_ID":"{employee.worker_id}","Legal_Entity":{quoted(employee.entity)},'
                    f'"Cost_Center":{quoted(employee.cost_center)},"Pay_Component":"')
             currency = f'"Currency":{quoted(employee.currency)}{after}'
             for component, kind, cents, reference in lines:

@@ -4,9 +4,11 @@ stand for) and how the REST API shows them.
     Draft --finalize--> Finalized --reopen--> Reopened --finalize--> Finalized (version + 1) ...
     Draft, Finalized or Reopened --cancel--> Cancelled (for good)
 
-A run pays the first ``headcount`` employees of the workforce for one period. Finalizing calculates
-and freezes the version's results (results.py); ``version`` is the version finalized last (1 until
-the first finalization), so a reopened run still names the version it took back.
+A run pays one roster for one period (staff.py): the first ``headcount`` employees of the generated
+workforce, and the company file's named employees the setting chose when the run was created
+(every version keeps them, whatever the setting later). Its ``headcount`` shows them all.
+Finalizing calculates and freezes the version's results (results.py); ``version`` is the version
+finalized last (1 until the first finalization), so a reopened run still names the version it took back.
 
 REST (Workday's REST conventions: ``{"total", "data"}``, ``limit`` at most 100, ``offset``; the
 resource itself is the sandbox's, as Workday's payroll REST API differs by release):
@@ -35,6 +37,7 @@ from sandboxes.workday.errors import WorkdayError, not_found
 from sandboxes.workday.payinputs import release_from_run
 from sandboxes.workday.results import finalize_results
 from sandboxes.workday.run_faults import RunFaults
+from sandboxes.workday.staff import Roster, Staff, read_company_staff, stored_company_staff
 
 DRAFT, FINALIZED, REOPENED, CANCELLED = "Draft", "Finalized", "Reopened", "Cancelled"
 DEFAULT_PAY_GROUP = "MONTHLY-ALL"
@@ -43,13 +46,17 @@ PAY_RUNS = "/ccx/api/payroll/v1/{tenant}/payRuns"
 router = APIRouter(dependencies=[Depends(bearer)])
 
 
-def run_view(run: Any) -> dict[str, Any]:
+def run_view(run: Any, staff: Staff) -> dict[str, Any]:
     return {"id": run["id"], "descriptor": f"{run['pay_group']} {run['period_start']} to {run['period_end']}",
             "status": run["status"], "version": run["version"], "payGroup": {"id": run["pay_group"]},
             "periodStartDate": run["period_start"], "periodEndDate": run["period_end"],
-            "paymentDate": run["payment_date"], "headcount": run["headcount"], "finalizedBy": run["finalized_by"],
-            "finalizedOn": run["finalized_on"], "lastActionBy": run["last_action_by"],
+            "paymentDate": run["payment_date"], "headcount": staff.headcount(run_roster(run)),
+            "finalizedBy": run["finalized_by"], "finalizedOn": run["finalized_on"], "lastActionBy": run["last_action_by"],
             "statusChangedOn": run["status_changed_on"], "createdOn": run["created_on"], "updatedOn": run["updated_on"]}
+
+
+def run_roster(run: Any) -> Roster:
+    return Roster(run["headcount"], read_company_staff(run["company_staff"]))
 
 
 def find_run(conn: Connection, run_id: str) -> dict[str, Any]:
@@ -69,21 +76,23 @@ async def list_runs(tenant: str, request: Request, updatedFrom: str | None = Que
         except ValueError:
             raise WorkdayError(400, "invalid request: updatedFrom must be an ISO 8601 date-time such as "
                                "2026-03-01T00:00:00Z.") from None
-    with workday(request).engine.connect() as conn:
+    ctx = workday(request)
+    with ctx.engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         runs = conn.execute(query.order_by(t.pay_run.c.updated_on, t.pay_run.c.number).limit(limit).offset(offset)
                             ).mappings().all()
-    return JSONResponse({"total": total, "data": [run_view(run) for run in runs]})
+    return JSONResponse({"total": total, "data": [run_view(run, ctx.staff) for run in runs]})
 
 
 @router.get(PAY_RUNS + "/{run_id}")
 async def get_run(tenant: str, run_id: str, request: Request) -> JSONResponse:
-    with workday(request).engine.connect() as conn:
-        return JSONResponse(run_view(find_run(conn, run_id)))
+    ctx = workday(request)
+    with ctx.engine.connect() as conn:
+        return JSONResponse(run_view(find_run(conn, run_id), ctx.staff))
 
 
 def create_run(ctx: WorkdayContext, conn: Connection, *, period_start: date, period_end: date, payment_date: date,
-               pay_group: str, headcount: int, faults: RunFaults) -> dict[str, Any]:
+               pay_group: str, roster: Roster, faults: RunFaults) -> dict[str, Any]:
     if period_end < period_start:
         raise WorkdayError(400, "invalid request: the period ends before it starts.")
     c = t.pay_run.c
@@ -96,8 +105,9 @@ def create_run(ctx: WorkdayContext, conn: Connection, *, period_start: date, per
     now = ctx.now()
     conn.execute(insert(t.pay_run).values(
         number=number, id=f"PAYRUN-{number:06d}", pay_group=pay_group, period_start=period_start.isoformat(),
-        period_end=period_end.isoformat(), payment_date=payment_date.isoformat(), headcount=headcount, status=DRAFT,
-        version=1, ever_finalized=False, status_changed_on=now, faults=faults.stored(), created_on=now, updated_on=now))
+        period_end=period_end.isoformat(), payment_date=payment_date.isoformat(), headcount=roster.employees,
+        company_staff=stored_company_staff(roster.company_staff), status=DRAFT, version=1, ever_finalized=False,
+        status_changed_on=now, faults=faults.stored(), created_on=now, updated_on=now))
     return find_run(conn, f"PAYRUN-{number:06d}")
 
 
@@ -114,7 +124,7 @@ def finalize(ctx: WorkdayContext, run_id: str, by: str) -> dict[str, Any]:
         run = find_run(conn, run_id)
         _require(run, (DRAFT, REOPENED), "be finalized")
         version = run["version"] + 1 if run["ever_finalized"] else run["version"]
-        employees = ctx.staff.first(run["headcount"])
+        employees = ctx.staff.workers(run_roster(run))
         finalize_results(conn, run_id, version, employees, date.fromisoformat(run["period_end"]),
                          ctx.staff.workforce.seed, RunFaults.model_validate(json.loads(run["faults"])))
         now = ctx.now()

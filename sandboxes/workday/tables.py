@@ -13,12 +13,13 @@ as the report's JSON entry, so a page is read and sent without converting anythi
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, PrimaryKeyConstraint, Table, Text
+from sqlalchemy import Boolean, Column, Integer, MetaData, PrimaryKeyConstraint, Table, Text, inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.schema import CreateColumn
 
 metadata = MetaData()
 
-# The sandbox's own settings (the workforce's size).
+# The sandbox's own settings (the workforce's size, which of the company file's named employees are on it).
 setting = Table(
     "workday_setting", metadata,
     Column("key", Text, primary_key=True),
@@ -33,7 +34,10 @@ pay_run = Table(
     Column("period_start", Text, nullable=False),
     Column("period_end", Text, nullable=False),
     Column("payment_date", Text, nullable=False),
-    Column("headcount", Integer, nullable=False),               # the first n employees of the workforce
+    Column("headcount", Integer, nullable=False),               # the first n employees of the generated workforce
+    # Which of the company file's named employees it pays too: the setting when the run was created,
+    # as JSON (true, false or a list of their ids; staff.py); 0 or 1 in a database from before lists.
+    Column("company_staff", Text, nullable=False, server_default="false"),
     Column("status", Text, nullable=False),                     # Draft | Finalized | Reopened | Cancelled
     Column("version", Integer, nullable=False),                 # the version finalized last (1 until then)
     Column("ever_finalized", Boolean, nullable=False, default=False),
@@ -97,3 +101,8 @@ webhook_subscription = Table(
 
 def create_tables(engine: Engine) -> None:
     metadata.create_all(engine)
+    # A database from before runs recorded company_staff: none of its runs paid the named employees.
+    with engine.begin() as conn:
+        if "company_staff" not in {column["name"] for column in inspect(conn).get_columns(pay_run.name)}:
+            column = CreateColumn(pay_run.c.company_staff).compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {pay_run.name} ADD COLUMN {column}")

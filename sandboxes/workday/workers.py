@@ -26,7 +26,7 @@ from sandboxes.workday.auth import bearer
 from sandboxes.workday.bodies import offset_param, rest_limit
 from sandboxes.workday.context import WorkdayContext, workday
 from sandboxes.workday.errors import not_found
-from sandboxes.workday.staff import workforce_size
+from sandboxes.workday.staff import current_roster
 
 router = APIRouter(dependencies=[Depends(bearer)])
 WORKERS = "/ccx/api/v1/{tenant}/workers"
@@ -48,15 +48,15 @@ async def list_workers(tenant: str, request: Request, limit: int = Depends(rest_
                        offset: int = Depends(offset_param)) -> JSONResponse:
     ctx = workday(request)
     with ctx.engine.connect() as conn:
-        size = workforce_size(conn)
-    page = ctx.staff.first(min(size, offset + limit))[offset:]
-    return JSONResponse({"total": size, "data": [worker_view(ctx, worker) for worker in page]})
+        roster = current_roster(conn)
+    page = ctx.staff.workers(roster, offset + limit)[offset:]
+    return JSONResponse({"total": ctx.staff.headcount(roster), "data": [worker_view(ctx, worker) for worker in page]})
 
 
 def _worker(request: Request, key: str) -> tuple[WorkdayContext, Employee]:
     ctx = workday(request)
     with ctx.engine.connect() as conn:
-        found = ctx.staff.find(key, workforce_size(conn))
+        found = ctx.staff.find(key, current_roster(conn))
     if found is None:
         raise not_found("worker", key)
     return ctx, found

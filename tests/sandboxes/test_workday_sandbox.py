@@ -1,7 +1,8 @@
 """The Workday sandbox over real HTTP: the refresh-token grant, workers and their bank details,
 pay runs finalized, reopened and cancelled with signed events, the results report paged completely
 and stably, payslips that add up, control totals that tie, pay inputs paid once in the next run,
-and the faults a test can plant."""
+the faults a test can plant, and the company file's named employees on the payroll when the setting
+says so."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from schwifty import IBAN
 
 from gateway.verify import Verifier
 from sandboxes.kit.company import load_company
+from sandboxes.kit.db import sqlite_engine
 from sandboxes.kit.workforce import Workforce
 from sandboxes.workday.driver import DriverError
 from tests.support.workday import PAYROLL_SECRET, TENANT, Tenant, access_token, workday_tenant
@@ -51,6 +53,23 @@ def off_balance(rows: list[dict[str, Any]]) -> Decimal:
     """Earnings - deductions + reimbursements - net pay: zero when an employee's payslip adds up."""
     net = sum(Decimal(r["Amount"]) for r in rows if r["Pay_Component_Type"] == "Net Pay")
     return sum((SIGNS.get(r["Pay_Component_Type"], 0) * Decimal(r["Amount"]) for r in rows), Decimal(0)) - net
+
+
+def sums_by_entity(rows: list[dict[str, Any]]) -> dict[str, dict[str, Decimal]]:
+    """Per legal entity, the headcount and each register total that the result rows add up to."""
+    sums = {}
+    for entity in {r["Legal_Entity"] for r in rows}:
+        mine = [r for r in rows if r["Legal_Entity"] == entity]
+        sums[entity] = {"Headcount": Decimal(len(by_worker(mine))), **{
+            column: sum((Decimal(r["Amount"]) for r in mine if r["Pay_Component_Type"] == kind), Decimal(0))
+            for kind, column in TOTAL_OF.items()}}
+    return sums
+
+
+def stated_by_entity(totals: list[dict[str, Any]]) -> dict[str, dict[str, Decimal]]:
+    """The control totals report in the shape of ``sums_by_entity``."""
+    return {t["Legal_Entity"]: {column: Decimal(t[column]) for column in ("Headcount", *TOTAL_OF.values())}
+            for t in totals}
 
 
 # --- OAuth ------------------------------------------------------------------------------------------
@@ -157,12 +176,7 @@ async def test_control_totals_are_the_sums_of_the_rows_per_entity_and_currency(t
     rows = await tenant.all_results(run["id"])
     totals = (await tenant.report(TOTALS, Pay_Run_ID=run["id"])).json()["Report_Entry"]
     assert sorted((t["Legal_Entity"], t["Currency"]) for t in totals) == [("DE01", "EUR"), ("US01", "USD")]
-    for stated in totals:
-        mine = [r for r in rows if r["Legal_Entity"] == stated["Legal_Entity"]]
-        assert int(stated["Headcount"]) == len(by_worker(mine))
-        for kind, column in TOTAL_OF.items():
-            assert Decimal(stated[column]) == sum((Decimal(r["Amount"]) for r in mine if r["Pay_Component_Type"] == kind),
-                                                  Decimal(0)), column
+    assert stated_by_entity(totals) == sums_by_entity(rows)
 
 
 async def test_an_employee_is_paid_the_same_whatever_the_headcount(tmp_path: Path) -> None:
@@ -338,3 +352,215 @@ async def test_faults_are_refused_in_one_line_when_malformed_or_too_late(tenant:
         await tenant.driver.plant_faults(draft["id"], {"bonus": {"entity": "DE01", "percentOfSalary": "3.001"}})
     with pytest.raises(DriverError, match="400.*faults surprise"):
         await tenant.driver.plant_faults(draft["id"], {"surprise": True})
+
+
+# --- the company file's named employees on the payroll ----------------------------------------------
+
+NAMED = [employee["id"] for employee in load_company()["employees"]]          # E1000 ... E1005, E2000 ... E2004
+INPUTS = f"/ccx/api/payroll/v1/{TENANT}/payInputs"
+
+
+@pytest.fixture
+async def staffed(tmp_path: Path) -> AsyncIterator[Tenant]:
+    """40 generated workers and the company file's 11 named employees."""
+    async with workday_tenant(tmp_path / "staffed.db", employees=40, company_staff=True) as built:
+        yield built
+
+
+def reimbursed(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return [(r["Worker_ID"], r["Amount"], r["Reference"]) for r in rows if r["Pay_Component"] == "EXPENSE_REIMB"]
+
+
+def net_pay(payslip: list[dict[str, Any]]) -> Decimal:
+    (net,) = [Decimal(r["Amount"]) for r in payslip if r["Pay_Component"] == "NET_PAY"]
+    return net
+
+
+async def test_with_company_staff_the_named_employees_are_workers_with_their_own_bank_accounts(staffed: Tenant) -> None:
+    workers = f"/ccx/api/v1/{TENANT}/workers"
+    pages = [(await staffed.api.get(workers, params={"limit": 25, "offset": offset})).json() for offset in (0, 25, 50)]
+    jonas = (await staffed.api.get(f"{workers}/E2001")).json()
+    by_wid = (await staffed.api.get(f"{workers}/{jonas['id']}")).json()
+    (election,) = (await staffed.api.get(f"{workers}/E2001/paymentElections")).json()["data"]
+    germans = (await staffed.report(ELECTIONS, Legal_Entity="DE01", limit=100)).json()
+    americans = (await staffed.report(ELECTIONS, Legal_Entity="US01", limit=100)).json()["Report_Entry"]
+    async with httpx.AsyncClient(base_url=staffed.url) as http:
+        setting = (await http.get("/_sandbox/workforce")).json()
+
+    assert {page["total"] for page in pages} == {51} and setting == {"employees": 40, "companyStaff": True, "seed": 0}
+    assert [w["workerId"] for page in pages for w in page["data"]] == [f"W{i:06d}" for i in range(40)] + NAMED
+    assert by_wid == jonas and len(jonas["id"]) == 32
+    assert (jonas["descriptor"], jonas["company"]["id"], jonas["costCenter"]["id"]) == ("Jonas Becker", "DE01", "CC-4100")
+    assert election["bankAccount"] == {"bankIdentificationCode": "DEUTDEFFXXX", "iban": "DE12500105170648489890"}
+    assert election["currency"] == {"id": "EUR"}
+    row = next(r for r in germans["Report_Entry"] if r["Worker_ID"] == "E2001")
+    assert (row["Worker"], row["IBAN"], row["BIC"], row["Currency"]) == (
+        "Jonas Becker", "DE12500105170648489890", "DEUTDEFFXXX", "EUR")
+    assert [r["Worker_ID"] for r in germans["Report_Entry"]][-5:] == NAMED[-5:] and germans["total"] == 22
+    maya = next(r for r in americans if r["Worker_ID"] == "E1000")
+    assert (maya["Account_Number"], maya["BIC"], maya["Currency"]) == ("100000000001", "CHASUS33XXX", "USD")
+    assert "IBAN" not in maya
+
+
+async def test_a_named_employees_pay_input_raises_their_net_pay_by_the_amount_and_the_register_counts_it(
+        staffed: Tenant) -> None:
+    run = await finalized(staffed)
+    before = by_worker(await staffed.all_results(run["id"]))
+    body = {"worker": "E2001", "payComponent": "EXPENSE_REIMB", "amount": "86.40", "currency": "EUR",
+            "reference": "concur:RPT-E2001"}
+    created = await staffed.api.post(INPUTS, json=body)
+    in_dollars = await staffed.api.post(INPUTS, json={**body, "currency": "USD", "reference": "concur:RPT-USD"})
+    await staffed.driver.reopen(run["id"], "oliver.payroll")
+    second = await staffed.driver.finalize(run["id"], "maria.schmidt")       # the next finalized run: version 2
+    rows = await staffed.all_results(run["id"])
+    after = by_worker(rows)
+    totals = (await staffed.report(TOTALS, Pay_Run_ID=run["id"])).json()["Report_Entry"]
+    paid = (await staffed.api.get(f"{INPUTS}/{created.json()['id']}")).json()
+
+    assert created.status_code == 201 and in_dollars.status_code == 400 and "paid in EUR" in in_dollars.json()["error"]
+    assert reimbursed(rows) == [("E2001", "86.40", "concur:RPT-E2001")]
+    assert net_pay(after["E2001"]) - net_pay(before["E2001"]) == Decimal("86.40")
+    assert off_balance(after["E2001"]) == 0
+    assert {w: p for w, p in after.items() if w != "E2001"} == {w: p for w, p in before.items() if w != "E2001"}
+    assert paid["payRun"] == {"id": run["id"], "version": 2}
+    assert list(after) == [f"W{i:06d}" for i in range(40)] + NAMED
+    assert second["headcount"] == sum(int(t["Headcount"]) for t in totals) == 51
+    assert stated_by_entity(totals) == sums_by_entity(rows)
+    assert {t["Legal_Entity"]: t["Reimbursements"] for t in totals} == {"DE01": "86.40", "US01": "0.00"}
+
+
+async def test_without_company_staff_a_named_employee_is_refused_and_a_run_pays_as_it_always_did(tenant: Tenant) -> None:
+    refused = await tenant.api.post(INPUTS, json={"worker": "E2001", "payComponent": "EXPENSE_REIMB", "amount": "86.40",
+                                                  "currency": "EUR", "reference": "concur:RPT-E2001"})
+    lookup = await tenant.api.get(f"/ccx/api/v1/{TENANT}/workers/E2001")
+    run = await finalized(tenant)
+    rows = await tenant.all_results(run["id"])
+    totals = (await tenant.report(TOTALS, Pay_Run_ID=run["id"])).json()["Report_Entry"]
+
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid request: no worker with Employee ID 'E2001'."
+    assert lookup.status_code == 404
+    # The figures this run had before named employees could be on the payroll at all.
+    assert run["headcount"] == 40 and len(rows) == 243 and list(by_worker(rows)) == [f"W{i:06d}" for i in range(40)]
+    assert [(t["Legal_Entity"], t["Headcount"], t["Earnings"], t["Net_Pay"]) for t in totals] == [
+        ("DE01", "17", "102085.92", "57952.27"), ("US01", "23", "230359.92", "159160.74")]
+
+
+async def test_a_run_keeps_whether_it_pays_the_named_employees_from_when_it_was_created(tenant: Tenant) -> None:
+    before = await tenant.driver.create_run(MARCH)
+    turned_on = await tenant.driver.set_workforce(40, company_staff=True)
+    march = [await tenant.driver.finalize(before["id"], "maria.schmidt")]
+    await tenant.driver.reopen(before["id"], "oliver.payroll")
+    march.append(await tenant.driver.finalize(before["id"], "maria.schmidt"))
+    april = [await finalized(tenant, APRIL)]
+    await tenant.driver.set_workforce(40)                                       # and off again
+    await tenant.driver.reopen(april[0]["id"], "oliver.payroll")
+    april.append(await tenant.driver.finalize(april[0]["id"], "maria.schmidt"))
+
+    async def paid(run: dict[str, Any]) -> list[str]:
+        return list(by_worker(await tenant.all_results(run["id"], Version=run["version"])))
+
+    async def register_headcount(run: dict[str, Any]) -> int:
+        totals = (await tenant.report(TOTALS, Pay_Run_ID=run["id"], Version=run["version"])).json()["Report_Entry"]
+        return sum(int(t["Headcount"]) for t in totals)
+
+    generated = [f"W{i:06d}" for i in range(40)]
+    assert turned_on["companyStaff"] is True
+    assert [(r["version"], r["headcount"]) for r in march] == [(1, 40), (2, 40)] and before["headcount"] == 40
+    assert [await paid(r) for r in march] == [generated, generated]
+    assert [(r["version"], r["headcount"]) for r in april] == [(1, 51), (2, 51)]
+    assert [await paid(r) for r in april] == [generated + NAMED] * 2
+    assert [await register_headcount(r) for r in march + april] == [40, 40, 51, 51]
+
+
+async def test_the_company_staff_setting_is_checked_and_kept_until_changed(tmp_path: Path) -> None:
+    async with workday_tenant(tmp_path / "workday.db", company_staff=True) as first:
+        async with httpx.AsyncClient(base_url=first.url) as http:
+            malformed = await http.put("/_sandbox/workforce", json={"employees": 40, "companyStaff": "yes"})
+            resized = (await http.put("/_sandbox/workforce", json={"employees": 30})).json()
+    async with workday_tenant(tmp_path / "workday.db", employees=30) as restarted:
+        async with httpx.AsyncClient(base_url=restarted.url) as http:
+            kept = (await http.get("/_sandbox/workforce")).json()
+        listed = (await restarted.api.get(f"/ccx/api/v1/{TENANT}/workers", params={"offset": 25, "limit": 10})).json()
+
+    assert malformed.status_code == 400 and malformed.json()["error"] == (
+        "invalid request: companyStaff must be true, false or a list of the company file's Employee IDs.")
+    assert resized == kept == {"employees": 30, "companyStaff": True, "seed": 0}
+    assert listed["total"] == 41 and [w["workerId"] for w in listed["data"]] == [f"W{i:06d}" for i in range(25, 30)] + NAMED[:5]
+
+
+async def test_a_database_from_before_runs_recorded_company_staff_opens_and_its_runs_pay_as_before(tmp_path: Path) -> None:
+    async with workday_tenant(tmp_path / "workday.db") as old:
+        run = await old.driver.create_run(MARCH)
+    engine = sqlite_engine(tmp_path / "workday.db")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE workday_pay_run DROP COLUMN company_staff")
+    engine.dispose()
+    async with workday_tenant(tmp_path / "workday.db", company_staff=True) as reopened:
+        finalized_run = await reopened.driver.finalize(run["id"], "maria.schmidt")
+        rows = await reopened.all_results(run["id"])
+
+    assert finalized_run["headcount"] == 40 and list(by_worker(rows)) == [f"W{i:06d}" for i in range(40)]
+
+
+async def test_a_list_of_employee_ids_puts_just_those_named_employees_on_the_payroll_and_in_runs_made_then(
+        tenant: Tenant) -> None:
+    setting = await tenant.driver.set_workforce(40, company_staff=["E1001"])
+    listed = (await tenant.api.get(f"/ccx/api/v1/{TENANT}/workers", params={"limit": 100})).json()
+    body = {"payComponent": "EXPENSE_REIMB", "amount": "120.00", "currency": "USD"}
+    refused = await tenant.api.post(INPUTS, json={**body, "worker": "E1002", "reference": "concur:RPT-E1002"})
+    accepted = await tenant.api.post(INPUTS, json={**body, "worker": "E1001", "reference": "concur:RPT-E1001"})
+    draft = await tenant.driver.create_run(MARCH)
+    await tenant.driver.set_workforce(40, company_staff=True)                   # later settings leave the run alone
+    run = await tenant.driver.finalize(draft["id"], "maria.schmidt")
+    rows = await tenant.all_results(run["id"])
+    totals = (await tenant.report(TOTALS, Pay_Run_ID=run["id"])).json()["Report_Entry"]
+
+    generated = [f"W{i:06d}" for i in range(40)]
+    assert setting == {"employees": 40, "companyStaff": ["E1001"], "seed": 0}
+    assert listed["total"] == 41 and [w["workerId"] for w in listed["data"]] == [*generated, "E1001"]
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid request: no worker with Employee ID 'E1002'."
+    assert accepted.status_code == 201
+    assert draft["headcount"] == run["headcount"] == 41 and list(by_worker(rows)) == [*generated, "E1001"]
+    assert reimbursed(rows) == [("E1001", "120.00", "concur:RPT-E1001")]
+    assert stated_by_entity(totals) == sums_by_entity(rows) and sum(int(t["Headcount"]) for t in totals) == 41
+
+
+async def test_a_list_of_employee_ids_is_checked_against_the_company_file_and_kept_in_its_order(
+        tenant: Tenant, tmp_path: Path) -> None:
+    async with httpx.AsyncClient(base_url=tenant.url) as http:
+        unknown = await http.put("/_sandbox/workforce", json={"employees": 40, "companyStaff": ["E1001", "E9999"]})
+        not_an_id = await http.put("/_sandbox/workforce", json={"employees": 40, "companyStaff": [1001]})
+        unchanged = (await http.get("/_sandbox/workforce")).json()
+        reordered = (await http.put("/_sandbox/workforce",
+                                    json={"employees": 40, "companyStaff": ["E2004", "E1001", "E2004"]})).json()
+    listed = (await tenant.api.get(f"/ccx/api/v1/{TENANT}/workers", params={"offset": 40})).json()
+
+    assert unknown.status_code == 400
+    assert unknown.json()["error"] == "invalid request: companyStaff: the company file has no employee with Employee ID 'E9999'."
+    assert not_an_id.status_code == 400 and "Employee ID 1001." in not_an_id.json()["error"]
+    assert unchanged["companyStaff"] is False
+    assert reordered["companyStaff"] == ["E1001", "E2004"]
+    assert [w["workerId"] for w in listed["data"]] == ["E1001", "E2004"]
+    with pytest.raises(ValueError, match="'E9999'"):
+        async with workday_tenant(tmp_path / "other.db", company_staff=["E9999"]):
+            pass
+
+
+async def test_runs_that_recorded_company_staff_as_a_boolean_pay_all_or_none_of_the_named_employees(
+        tmp_path: Path) -> None:
+    async with workday_tenant(tmp_path / "workday.db") as old:
+        march, april = await old.driver.create_run(MARCH), await old.driver.create_run(APRIL)
+    engine = sqlite_engine(tmp_path / "workday.db")
+    with engine.begin() as conn:                                      # the column as a boolean, as it once was
+        conn.exec_driver_sql("ALTER TABLE workday_pay_run DROP COLUMN company_staff")
+        conn.exec_driver_sql("ALTER TABLE workday_pay_run ADD COLUMN company_staff BOOLEAN NOT NULL DEFAULT 0")
+        conn.exec_driver_sql("UPDATE workday_pay_run SET company_staff = 1 WHERE id = ?", (april["id"],))
+    engine.dispose()
+    async with workday_tenant(tmp_path / "workday.db", company_staff=["E1001"]) as reopened:
+        none = await reopened.driver.finalize(march["id"], "maria.schmidt")
+        every = await reopened.driver.finalize(april["id"], "maria.schmidt")
+        paid = [list(by_worker(await reopened.all_results(run["id"]))) for run in (none, every)]
+
+    generated = [f"W{i:06d}" for i in range(40)]
+    assert (none["headcount"], every["headcount"]) == (40, 51)
+    assert paid == [generated, generated + NAMED]

@@ -1,6 +1,7 @@
 """The generated workforce: the same employee for the same seed and index whatever the headcount,
 spread over the entities' active cost centers, with bank accounts a bank takes (schwifty checks
-the German ones, national check digit included) and about one closed account in 2,000."""
+the German ones, national check digit included) and about one closed account in 2,000; and the
+company file's named employees as employees of the same workforce."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import pytest
 from schwifty import BIC, IBAN
 
 from sandboxes.kit.company import load_company
-from sandboxes.kit.workforce import Workforce, closed_account, worker_index
+from sandboxes.kit.workforce import MAX_EMPLOYEES, Workforce, closed_account, generated_account_index, worker_index
 
 COMPANY = load_company()
 ACTIVE_CENTERS = {(cc["entity"], cc["code"]) for cc in COMPANY["cost_centers"] if cc["active"]}
+MONTHLY_SALARY_RANGE = {"US": (3750, 15417), "DE": (3166, 10000)}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,7 @@ def test_worker_ids_are_unique_and_lead_back_to_their_employee(fifty_thousand):
 def test_salaries_are_monthly_amounts_in_cents_within_the_countrys_range(fifty_thousand):
     for employee in fifty_thousand[:2000]:
         assert employee.monthly_salary.as_tuple().exponent == -2
-        low, high = (3750, 15417) if employee.country == "US" else (3166, 10000)
+        low, high = MONTHLY_SALARY_RANGE[employee.country]
         assert low <= employee.monthly_salary <= high, employee
 
 
@@ -88,3 +90,42 @@ def test_accounts_not_generated_here_are_never_closed_by_the_rule(fifty_thousand
     german = next(e.iban for e in fifty_thousand if e.country == "DE" and e.index % 2000 == 7)
     tampered = german[:2] + f"{(int(german[2:4]) + 1) % 100:02d}" + german[4:]
     assert not closed_account(tampered) and not closed_account("") and not closed_account("DE" + "9" * 20)
+
+
+def test_the_company_files_named_employees_keep_their_own_ids_places_and_bank_accounts():
+    staff = Workforce(COMPANY).company_staff()
+    named = COMPANY["employees"]
+    assert [e.worker_id for e in staff] == [n["id"] for n in named] and len(staff) == 11
+    for employee, entry in zip(staff, named, strict=True):
+        assert (employee.name, employee.entity, employee.cost_center, employee.bic) == (
+            entry["name"], entry["entity"], entry["cost_center"], entry["bic"])
+        assert employee.account_id == (entry.get("iban") or entry["account_number"])
+        assert (employee.country, employee.currency) == {"US01": ("US", "USD"), "DE01": ("DE", "EUR")}[employee.entity]
+    jonas = next(e for e in staff if e.worker_id == "E2001")
+    assert (jonas.iban, jonas.account_number) == ("DE12500105170648489890", None)
+
+
+def test_named_employees_indexes_and_accounts_are_never_taken_for_generated_ones():
+    staff = Workforce(COMPANY).company_staff()
+    assert [e.index for e in staff] == list(range(MAX_EMPLOYEES, MAX_EMPLOYEES + len(staff)))   # past every generated one
+    assert all(generated_account_index(e.account_id) is None for e in staff)
+    assert not any(closed_account(e.account_id) for e in staff)      # E2004's closure is the bank's registry's to tell
+    assert all(worker_index(e.worker_id) is None for e in staff)
+
+
+def test_named_employees_salaries_come_from_the_seed_and_their_id_within_their_countrys_range():
+    staff = Workforce(COMPANY).company_staff()
+    assert Workforce(COMPANY).company_staff() == staff
+    for employee in staff:
+        low, high = MONTHLY_SALARY_RANGE[employee.country]
+        assert low <= employee.monthly_salary <= high and employee.monthly_salary.as_tuple().exponent == -2
+    reseeded = Workforce(COMPANY, seed=1).company_staff()
+    assert sum(a.monthly_salary != b.monthly_salary for a, b in zip(staff, reseeded, strict=True)) >= 8
+    assert len({e.monthly_salary for e in staff}) >= 8
+
+
+@pytest.mark.parametrize("employee_id", ["W000001", 'E"1', ""])
+def test_a_named_employee_whose_id_could_pass_for_a_generated_one_or_break_a_report_is_refused(employee_id):
+    company = {**COMPANY, "employees": [{**COMPANY["employees"][0], "id": employee_id}]}
+    with pytest.raises(ValueError, match="employee id"):
+        Workforce(company).company_staff()
