@@ -175,12 +175,13 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
         poll = ProcurementPollActivities(procurement, procurement_trigger(client, settings), procurement_run_of,
                                          overlap=timedelta(seconds=settings.procurement.poll_overlap_seconds))
         payroll_rules = PayrollRules(settings.rules.payroll)
-        payroll_on_erp = PayrollLedgerActivities(erp, store, settings.rules.payroll)
-        payroll_on_sap = PayrollLedgerActivities(sap, store, settings.rules.payroll)
+        payroll_accounts = settings.bank.accounts_for(PaymentPurpose.PAYROLL)
+        payroll_on_erp = PayrollLedgerActivities(erp, store, settings.rules.payroll, payroll_accounts)
+        payroll_on_sap = PayrollLedgerActivities(sap, store, settings.rules.payroll, payroll_accounts)
         payroll_ingest = PayrollIngestActivities(payroll, store, settings.payroll_provider.results_page_size)
         payroll_payees = PayrollPayeeActivities(payroll, store)
         reimbursements = PayrollReimbursementActivities(payroll, store, reimbursement_owners(client))
-        payroll_bank = PayrollBankActivities(bank, store, settings.bank.accounts_for(PaymentPurpose.PAYROLL),
+        payroll_bank = PayrollBankActivities(bank, store, payroll_accounts,
                                              settings.data_dir / "spool")
         payroll_sweep = PayrollSweepActivities(payroll, payroll_trigger(client, settings), payroll_run_of,
                                                overlap=timedelta(seconds=settings.payroll_provider.sweep_overlap_seconds))
@@ -202,7 +203,7 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                                                   procurement_erp.release_commitment, procurement_erp.post_bill,
                                                   procurement_erp.reverse_bill, procurement_erp.pay_bill,
                                                   payroll_on_erp.post_journal, payroll_on_erp.read_back,
-                                                  payroll_on_erp.reverse_journal]),
+                                                  payroll_on_erp.reverse_journal, payroll_on_erp.book_net_pay]),
             _vendor_worker(client, settings.bank, [bank_acts.send_payment, bank_acts.payment_status,
                                                    payment_runs.send_run_file, payroll_bank.send_net_pay,
                                                    payroll_bank.file_status, payroll_bank.take_rejections,
@@ -212,7 +213,7 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                 procure.cancel_order, procure.close_order, procure.fetch_receipts, procure.void_invoice,
                 procure.record_invoice_payment, poll.poll_changes]),
             _vendor_worker(client, settings.s4hana, [payroll_on_sap.post_journal, payroll_on_sap.read_back,
-                                                     payroll_on_sap.reverse_journal]),
+                                                     payroll_on_sap.reverse_journal, payroll_on_sap.book_net_pay]),
             _vendor_worker(client, settings.payroll_provider, [
                 payroll_ingest.ingest_results, payroll_ingest.control_totals, payroll_ingest.previous_totals,
                 payroll_sweep.sweep_runs, payroll_payees.read_payees, reimbursements.hand_to_payroll,

@@ -22,11 +22,13 @@ from temporalio import activity
 from activities.errors import business_error, is_retry, vendor_call
 from canonical import BusinessProblem, PostedJournal, ProblemCode, Side
 from canonical.journal import JournalEntry
-from canonical.payroll import EntityPayroll, PayrollIngest, PayrollRunRef, RegisterTotals, combined_hash
-from canonical.payroll_journal import UnmappedPayComponents, aggregates_hash, entity_journal
+from canonical.money import Money, from_minor_units
+from canonical.payroll import EntityPayroll, PayComponentKind, PayrollIngest, PayrollRunRef, RegisterTotals, combined_hash
+from canonical.payroll_journal import UnmappedPayComponents, aggregates_hash, entity_journal, net_pay_booking
 from canonical.payroll_rules import PayrollRulebook
 from connectors.errors import BusinessRuleError
 from connectors.interfaces import JournalLedger, LedgerJournal, PayrollProvider
+from finsync.config import EntityAccounts
 
 if TYPE_CHECKING:
     from finsync.store import IntegrationStore  # handed in by worker.py: workflows import this module
@@ -49,6 +51,16 @@ class EntityJournalRequest(BaseModel):
     entity: str
     posting_date: date
     content_hash: str               # the aggregates must still be what the workflow decided on
+
+
+class NetPayBookingRequest(BaseModel):
+    """Book what one net-pay file paid (the transfers the bank did not reject)."""
+
+    run: PayrollRunRef
+    entity: str
+    currency: str
+    message_id: str
+    posting_date: date
 
 
 class EntityReversalRequest(BaseModel):
@@ -131,10 +143,13 @@ class PayrollIngestActivities:
 class PayrollLedgerActivities:
     """On each ERP's task queue: the same activities, that ERP's connector."""
 
-    def __init__(self, erp: JournalLedger, store: IntegrationStore, rules_file: Path) -> None:
+    def __init__(self, erp: JournalLedger, store: IntegrationStore, rules_file: Path,
+                 payroll_accounts: EntityAccounts | None = None) -> None:
+        """``payroll_accounts``: the bank accounts net pay leaves from, with their GL accounts."""
         self.erp = erp
         self.store = store
         self.rules_file = rules_file
+        self.payroll_accounts = payroll_accounts or {}
 
     def _journal(self, run: PayrollRunRef, entity: str, posting_date: date, content_hash: str) -> JournalEntry:
         """The entity's journal from the aggregates as the workflow saw them, or a business refusal."""
@@ -151,6 +166,29 @@ class PayrollLedgerActivities:
                 code=ProblemCode.PAY_COMPONENT_UNMAPPED, system="finsync", subject=", ".join(error.components),
                 reason=f"Payroll components {', '.join(error.components)} have no GL account in the payroll "
                        "rules (config/payroll.toml): add them, then retry."))) from error
+
+    @activity.defn(name="payroll.book_net_pay")
+    async def book_net_pay(self, request: NetPayBookingRequest) -> PostedJournal | None:
+        """Once per file: Dr net pay payable, Cr the paying account's GL, for what the bank took;
+        None if it took nothing."""
+        paid_minor = await asyncio.to_thread(self.store.file_paid_minor, request.run.key, request.message_id)
+        if not paid_minor:
+            return None
+        net_pay = next((c for c in load_payroll_rulebook(self.rules_file).components
+                        if c.kind is PayComponentKind.NET_PAY), None)
+        account = self.payroll_accounts.get(request.entity, {}).get(request.currency)
+        if net_pay is None or account is None:
+            missing = "a NET_PAY component in config/payroll.toml" if net_pay is None else (
+                f"a payroll bank account for {request.entity} in {request.currency} ([bank.debtor_accounts.payroll])")
+            raise business_error(BusinessRuleError("finsync", BusinessProblem(
+                code=ProblemCode.JOURNAL_INVALID, system="finsync", subject=request.message_id,
+                reason=f"Net pay file {request.message_id} left the bank, but finsync cannot book it without "
+                       f"{missing}: add it, then retry.")))
+        paid = Money(amount=from_minor_units(paid_minor, request.currency), currency=request.currency)
+        entry = net_pay_booking(request.run, request.entity, request.message_id, paid, net_pay.account,
+                                account.gl_account, request.posting_date)
+        async with vendor_call():
+            return await self.erp.post_journal(entry, lookup_first=is_retry())
 
     @activity.defn(name="payroll.post_journal")
     async def post_journal(self, request: EntityJournalRequest) -> PostedJournal:

@@ -37,6 +37,23 @@ def journal_external_id(run: PayrollRunRef, entity: str) -> str:
     return step_key(f"payroll-{run.run_id}-v{run.version}", entity)
 
 
+def net_pay_external_id(message_id: str) -> str:
+    """The key of the booking of one net-pay file in the ERP: one per file (MsgId, at most 35)."""
+    return f"{message_id}:net-pay"
+
+
+def net_pay_booking(run: PayrollRunRef, entity: str, message_id: str, paid: Money, net_pay_account: str,
+                    bank_account: str, posting_date: date) -> JournalEntry:
+    """Net pay that left the bank in one file: Dr the net pay payable the run's journal credited,
+    Cr the GL account of the bank account it left from. Once every employee is paid, the payable
+    stands at zero."""
+    memo = f"Net pay of payroll {run.run_id} v{run.version} paid in {message_id}"
+    return JournalEntry(external_id=net_pay_external_id(message_id), entity=entity, posting_date=posting_date,
+                        memo=memo, source_ref=f"{run.provider}:payrun:{run.run_id}:v{run.version}", lines=[
+                            JournalLine(side=Side.DEBIT, account=net_pay_account, amount=paid, entity=entity, memo=memo),
+                            JournalLine(side=Side.CREDIT, account=bank_account, amount=paid, entity=entity, memo=memo)])
+
+
 def aggregates_hash(lines: Iterable[AggregateLine]) -> str:
     """What an entity's aggregates were when read: the journal posted must be built from the same."""
     digest = hashlib.sha256()

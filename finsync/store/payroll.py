@@ -247,6 +247,13 @@ class PayrollRecords(Records):
             return list(db.exec(select(p.end_to_end_id, p.amount_minor).where(
                 p.run_key == run_key, p.message_id == message_id, p.state == "SENT").order_by(p.end_to_end_id)))
 
+    def file_paid_minor(self, run_key: str, message_id: str) -> int:
+        """What file ``message_id`` paid, in minor units: its transfers the bank did not reject."""
+        p = PayrollPayment
+        with self._session() as db:
+            return int(db.exec(select(func.coalesce(func.sum(p.amount_minor), 0)).where(
+                p.run_key == run_key, p.message_id == message_id, p.state == "SENT")).one())
+
     def sent_transfers(self, run_key: str, message_id: str, workers: list[str]) -> dict[str, str]:
         """Worker -> EndToEndId of these workers' transfers in file ``message_id`` that the bank did
         not reject."""

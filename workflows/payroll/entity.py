@@ -15,7 +15,13 @@ from datetime import UTC, datetime, time, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.payroll import EntityJournalRequest, EntityReversalRequest, JournalCheck, PayrollLedgerActivities
+    from activities.payroll import (
+        EntityJournalRequest,
+        EntityReversalRequest,
+        JournalCheck,
+        NetPayBookingRequest,
+        PayrollLedgerActivities,
+    )
     from activities.payroll_pay import (
         EntityRun,
         FileRequest,
@@ -50,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 SETTLE_REIMBURSEMENTS = "settle-reimbursements"   # patch: expenses paid with net pay are told so
+BOOK_NET_PAY = "book-net-pay"                     # patch: net pay that left the bank is booked in the ERP
 
 
 @workflow.defn(name="PayrollEntityJournal")
@@ -73,6 +80,7 @@ class PayrollEntityWorkflow(FinanceProcess):
         self.attempt = 0                 # files sent again (a refused file, a rejected employee): each a new MsgId
         self.files: list[NetPayFile] = []   # the net-pay file the bank took, read against the statement
         self.reversing = False
+        self.net_pay_bookings: list[PostedJournal] = []   # each net-pay file's booking: the payable cleared
 
     @workflow.run
     async def run(self, request: EntityInput) -> EntitySnapshot:
@@ -120,6 +128,7 @@ class PayrollEntityWorkflow(FinanceProcess):
         return EntitySnapshot(entity=totals.entity, status=EntityStatus(self.business_status.value),
                               ledger=self.input.ledger, net_pay=totals.money(totals.net_pay), journal=self.journal,
                               reversal=self.reversal, read_back_differences=self.read_back, payment=self.payment,
+                              net_pay_bookings=self.net_pay_bookings,
                               open_exceptions=list(self.open_exceptions.values()), timeline=self.timeline)
 
     # --- steps ----------------------------------------------------------------------------------
@@ -239,7 +248,7 @@ class PayrollEntityWorkflow(FinanceProcess):
         if decided.rejected.count:
             rejections = await self._vendor(PayrollBankActivities.take_rejections,
                                             FileRequest(message_id=sent.message_id), self.input.bank_queue)
-        await self._settle_reimbursements(sent.message_id)
+        await self._after_file_paid(sent.message_id)
         self._set(EntityStatus.PAID, f"{decided.settled.count} of {sent.count} paid"
                   + (f"; {decided.rejected.count} rejected by the bank" if decided.rejected.count else ""))
         await self._tell_run()
@@ -290,7 +299,7 @@ class PayrollEntityWorkflow(FinanceProcess):
                 continue
             decided = await self._decided(again.message_id)
             if not decided.rejected.count:
-                await self._settle_reimbursements(again.message_id)
+                await self._after_file_paid(again.message_id)
                 assert self.payment is not None
                 self.payment = self.payment.model_copy(update={"settled": self.payment.settled + 1,
                                                                "rejected": max(self.payment.rejected - 1, 0)})
@@ -298,6 +307,34 @@ class PayrollEntityWorkflow(FinanceProcess):
                 self._emit(FinanceEventType.PAID, f"net pay of {worker_id} paid again in {again.message_id}",
                            amount=again.control_sum, data={"message_id": again.message_id})
                 return
+
+    async def _after_file_paid(self, message_id: str) -> None:
+        """The bank took (part of) a net-pay file: book what left, and tell the expenses it paid."""
+        if workflow.patched(BOOK_NET_PAY):
+            await self._book_net_pay(message_id)
+        await self._settle_reimbursements(message_id)
+
+    async def _book_net_pay(self, message_id: str) -> None:
+        """Dr net pay payable, Cr the paying account's GL, once per file. The money is out: a
+        closed period is answered with a posting date, never with a reversal."""
+        totals, posting_date = self.input.payroll.totals, workflow.now().date()
+        while True:
+            try:
+                booked: PostedJournal | None = await self._vendor_once(
+                    PayrollLedgerActivities.book_net_pay, NetPayBookingRequest(
+                        run=self.input.run, entity=totals.entity, currency=totals.currency, message_id=message_id,
+                        posting_date=posting_date), self.input.ledger_queue)
+                break
+            except BusinessFailure as failure:
+                resolution = await self._park(failure.problem, "net pay booking")
+                if isinstance(resolution, PayrollResolution) and resolution.posting_date:
+                    posting_date = resolution.posting_date
+        if booked is None:
+            return
+        self.net_pay_bookings.append(booked)
+        self._emit(FinanceEventType.SETTLEMENT_BOOKED, f"net pay of {message_id} booked as {booked.document_number}",
+                   amount=booked.amount, data={"external_id": booked.external_id, "erp_id": booked.erp_id,
+                                               "message_id": message_id, "run": self.input.run.key})
 
     async def _settle_reimbursements(self, message_id: str) -> None:
         """The expenses this file paid with net pay (the bank took the transfers not rejected)

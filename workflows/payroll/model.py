@@ -136,6 +136,7 @@ class EntitySnapshot(BaseModel):
     reversal: PostedJournal | None = None
     read_back_differences: list[str] = []
     payment: NetPaySummary | None = None
+    net_pay_bookings: list[PostedJournal] = []   # each net-pay file's booking (Dr net pay payable, Cr bank)
     open_exceptions: list[OpenException] = []
     timeline: list[TimelineEntry] = []
 

@@ -103,7 +103,9 @@ async def payroll_world(env: WorkflowEnvironment, tmp_path: Path, provider: Prov
         return await payroll_start.hand_over(env.client, change, workflow_task_queue="t-workflows", queues=QUEUES)
 
     sweep = PayrollSweepActivities(provider, hand_over_to, lambda event: workflow_id(event.run), timedelta(0))
-    on_netsuite, on_sap = PayrollLedgerActivities(netsuite, store, RULES), PayrollLedgerActivities(sap, store, RULES)
+    accounts = Settings().bank.accounts_for(PaymentPurpose.PAYROLL)
+    on_netsuite = PayrollLedgerActivities(netsuite, store, RULES, accounts)
+    on_sap = PayrollLedgerActivities(sap, store, RULES, accounts)
     workers = [
         Worker(env.client, task_queue="t-workflows",
                workflows=[PayrollRunWorkflow, PayrollEntityWorkflow, PayrollSweepWorkflow],
@@ -115,8 +117,10 @@ async def payroll_world(env: WorkflowEnvironment, tmp_path: Path, provider: Prov
         Worker(env.client, task_queue=QUEUES.bank,
                activities=[paying.send_net_pay, paying.file_status, paying.take_rejections, paying.reconcile_statement]),
         Worker(env.client, task_queue="t-netsuite",
-               activities=[on_netsuite.post_journal, on_netsuite.read_back, on_netsuite.reverse_journal]),
-        Worker(env.client, task_queue="t-sap", activities=[on_sap.post_journal, on_sap.read_back, on_sap.reverse_journal]),
+               activities=[on_netsuite.post_journal, on_netsuite.read_back, on_netsuite.reverse_journal,
+                           on_netsuite.book_net_pay]),
+        Worker(env.client, task_queue="t-sap", activities=[on_sap.post_journal, on_sap.read_back, on_sap.reverse_journal,
+                                                            on_sap.book_net_pay]),
     ]
 
     async def start(run: PayrollRunRef) -> PayrollRun:

@@ -58,6 +58,12 @@ async def test_a_run_not_taken_back_completes_after_the_reopen_window(time_skipp
         done = await (await start(run)).outcome()
     assert done.status is PayrollStatus.COMPLETED
     assert not netsuite.reversals() and not sap.reversals()
+    # Net pay that left the bank is booked against the paying account, once per file: the net pay
+    # payable the run's journal credited stands at zero, the bank's GL account is down by as much.
+    for ledger, bank_gl in ((netsuite, "1010"), (sap, "1020")):
+        [booking] = ledger.net_pay_bookings()
+        assert ledger.net("2250") == 0 and ledger.net(bank_gl) == -ledger.credit("2250") != 0
+    assert netsuite.credit("2250") == Decimal("24012.00")
 
 
 async def test_a_variance_needs_a_reason_and_another_approver_than_who_finalized(
@@ -112,7 +118,7 @@ async def test_a_closed_period_parks_only_that_entity_and_posts_on_the_date_fina
         assert netsuite.posts == 1 and sap.posts == 0         # one entity's trouble holds back no other
         await payroll.resolve(ResolutionAction.SET_POSTING_DATE, handle=germany, posting_date=date(2026, 12, 1))
         await payroll.until(settled)
-    [de] = sap.journals.values()
+    [de] = [entry for entry in sap.journals.values() if entry not in sap.net_pay_bookings()]
     assert de.posting_date == date(2026, 12, 1)
 
 
@@ -134,9 +140,9 @@ async def test_a_partly_rejected_batch_parks_only_those_employees_and_the_rest_i
         time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
     run = run_ref()
     closed = payee("W007", "DE01").iban or ""
-    bank = Bank(closed={closed})
+    bank, sap = Bank(closed={closed}), Ledger("sap")
     async with payroll_world(time_skipping_env, tmp_path, Provider(rows={run.key: company()}), Ledger("netsuite"),
-                             Ledger("sap"), bank) as start:
+                             sap, bank) as start:
         payroll = await start(run)
         await payroll.until(lambda s: "DE01" in s.entities)
         germany = payroll.entity("DE01")
@@ -149,6 +155,8 @@ async def test_a_partly_rejected_batch_parks_only_those_employees_and_the_rest_i
         us = await poll(lambda: payroll.entity("US01").query(PayrollEntityWorkflow.status),
                         lambda s: s.status is EntityStatus.RECONCILED, lambda s: str(s.status))
         assert us.payment is not None and us.payment.settled == 6       # the other entity is not held back
+        # What left is booked (before the employee was parked); their net pay is still owed.
+        assert len(sap.net_pay_bookings()) == 1 and sap.net("2250") == -Decimal("3205.60")
 
         bank.closed.clear()                                              # the employee's bank details fixed
         await payroll.resolve(ResolutionAction.RETRY, handle=germany, item="employee W007")
@@ -156,6 +164,7 @@ async def test_a_partly_rejected_batch_parks_only_those_employees_and_the_rest_i
             p.payment is not None and not p.payment.rejected for p in s.entities.values()))
     assert done.status is PayrollStatus.RECONCILED
     assert sorted(len(sent["transfers"]) for sent in bank.files.values()) == [1, 4, 6]   # W007 again, DE01, US01
+    assert len(sap.net_pay_bookings()) == 2 and sap.net("2250") == 0                 # the file, then W007 alone
     assert "reconciled" in (done.entities["DE01"].payment.statement if done.entities["DE01"].payment else "")
 
 

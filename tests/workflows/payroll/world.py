@@ -290,6 +290,15 @@ class Ledger:
     def reversals(self) -> list[JournalEntry]:
         return [entry for entry in self.journals.values() if entry.reverses_external_id]
 
+    def net(self, account: str) -> Decimal:
+        """Debits less credits on ``account`` over every journal, reversals and bookings included."""
+        return sum((line.amount.amount if line.side is Side.DEBIT else -line.amount.amount
+                    for entry in self.journals.values() for line in entry.lines if line.account == account),
+                   Decimal(0))
+
+    def net_pay_bookings(self) -> list[JournalEntry]:
+        return [entry for entry in self.journals.values() if entry.external_id.endswith(":net-pay")]
+
     def credit(self, account: str) -> Decimal:
         return sum((line.amount.amount for entry in self.journals.values() if not entry.reverses_external_id
                     for line in entry.lines if line.account == account and line.side is Side.CREDIT), Decimal(0))
