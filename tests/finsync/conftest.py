@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from finsync.cli import app
 from finsync.config import Settings
-from tests.stack.conftest import Stack, stack  # noqa: F401  (the fixture, for this folder)
+from tests.stack.conftest import Stack, stack, stack_rules  # noqa: F401  (the fixtures, for this folder)
 
 
 def write_config(settings: Settings, temporal_address: str, path: Path) -> Path:
