@@ -119,3 +119,18 @@ async def test_net_pay_leaves_as_one_file_per_entity_a_closed_account_parks_its_
         assert finished.payment.statement.endswith("reconciled") or "unknown" in finished.payment.statement, \
             finished.payment.statement
         assert "missing" not in finished.payment.statement
+    # Net pay that left the bank is booked in each entity's own ERP, the employee paid again too:
+    # the net pay payable the payroll journal credited stands at zero there.
+    for entity, section in (("US01", "erp"), ("DE01", "s4hana")):
+        journal = done.entities[entity].journal
+        assert journal is not None
+        child = stack.client.get_workflow_handle(f"payroll-journal:{journal.external_id}")
+        bookings = (await child.query(PayrollEntityWorkflow.status)).net_pay_bookings
+        assert len(bookings) == (2 if entity == progress.entity else 1)
+        ledger = registry.build(getattr(stack.settings, section))
+        try:
+            held = await ledger.journals_by_external_id([journal.external_id, *(b.external_id for b in bookings)])
+        finally:
+            await ledger.aclose()
+        assert len(held) == 1 + len(bookings)
+        assert sum((j.net("2250").amount for j in held), Decimal(0)) == 0, entity
