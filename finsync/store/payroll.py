@@ -203,15 +203,18 @@ class PayrollRecords(Records):
                            .order_by(col(i.period_end).desc(), col(i.version).desc()).limit(1)).first()
 
     def store_payees(self, run_key: str, payees: list[Payee]) -> None:
-        """Where these employees' net pay goes for the run (a page read again changes nothing)."""
+        """Where these employees' net pay goes for the run, as the payroll system says now: read
+        again after a rejection, an employee's corrected account replaces the one that failed
+        (transfers already written keep the account they were sent to)."""
         if not payees:
             return
         rows = [{"run_key": run_key, "worker_id": p.worker_id, "entity": p.entity, "name": p.name, "bic": p.bic,
                  "iban": p.iban, "account_number": p.account_number} for p in payees]
         insert = postgres_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(PayrollPayee.__table__)   # type: ignore[attr-defined]
         with self._session() as db:
-            db.execute(insert(PayrollPayee.__table__).on_conflict_do_nothing(   # type: ignore[attr-defined]
-                index_elements=["run_key", "worker_id"]), rows)
+            db.execute(statement.on_conflict_do_update(index_elements=["run_key", "worker_id"], set_={
+                name: statement.excluded[name] for name in ("entity", "name", "bic", "iban", "account_number")}), rows)
             db.commit()
 
     def net_pay_due(self, run_key: str, entity: str) -> Iterator[tuple[PayrollEmployee, PayrollPayee | None]]:

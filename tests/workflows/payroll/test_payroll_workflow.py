@@ -4,6 +4,7 @@ against it; a reopen before net pay left reverses each journal once, and after i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from canonical.payroll import PayrollRunEvent, PayrollRunState
 from tests.workflows.payroll.harness import payroll_world, settled
-from tests.workflows.payroll.world import Bank, Ledger, Provider, company, finalized, payee, run_ref
+from tests.workflows.payroll.world import Bank, Ledger, Provider, company, finalized, german_iban, payee, run_ref
 from tests.workflows.polling import until as poll
 from workflows.common.exceptions import ResolutionAction
 from workflows.payroll.entity import PayrollEntityWorkflow
@@ -242,3 +243,24 @@ async def test_an_employee_with_no_bank_account_is_not_paid_silently_but_parked_
             p.payment is not None and not p.payment.rejected for p in s.entities.values()))
     assert sorted(len(sent["transfers"]) for sent in bank.files.values()) == [1, 3, 6]
     assert done.entities["DE01"].payment is not None and done.entities["DE01"].payment.settled == 4
+
+
+async def test_an_account_corrected_in_the_payroll_system_is_the_one_paid_again(
+        time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    run = run_ref()
+    provider = Provider(rows={run.key: company()})
+    bank = Bank(closed={payee("W007", "DE01").iban or ""})        # the old account stays closed
+    async with payroll_world(time_skipping_env, tmp_path, provider, Ledger("netsuite"), Ledger("sap"), bank) as start:
+        payroll = await start(run)
+        await payroll.until(lambda s: "DE01" in s.entities)
+        germany = payroll.entity("DE01")
+        await poll(lambda: germany.query(PayrollEntityWorkflow.status),
+                   lambda s: any(e.item == "employee W007" for e in s.open_exceptions), lambda s: str(s.status))
+        new_iban = german_iban("0000777777")
+        provider.corrected["W007"] = replace(payee("W007", "DE01"), iban=new_iban)   # fixed in Workday
+        await payroll.resolve(ResolutionAction.RETRY, handle=germany, item="employee W007")
+        done = await payroll.until(lambda s: settled(s) and all(
+            p.payment is not None and not p.payment.rejected for p in s.entities.values()))
+    assert done.status is PayrollStatus.RECONCILED
+    [again] = [sent for sent in bank.files.values() if len(sent["transfers"]) == 1]
+    assert [account for _, account, _, _ in again["transfers"]] == [new_iban]

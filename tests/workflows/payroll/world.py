@@ -89,6 +89,7 @@ class Provider:
     without_account: set[str] = field(default_factory=set)              # workers with no payment election
     pay_inputs: dict[str, tuple[str, str, Money]] = field(default_factory=dict)   # reference -> worker, component, amount
     unknown_workers: set[str] = field(default_factory=set)              # pay inputs for them are refused
+    corrected: dict[str, Payee] = field(default_factory=dict)           # payment elections changed in payroll
 
     async def run(self, run_id: str) -> PayrollRunEvent:
         raise NotImplementedError
@@ -122,7 +123,8 @@ class Provider:
     async def payees_page(self, entity: str, cursor: str | None, page_size: int) -> tuple[list[Payee], str | None]:
         workers = sorted({(row.worker_id, row.currency) for rows in self.rows.values() for row in rows
                           if row.entity == entity})
-        return [payee(worker, entity) for worker, _ in workers if worker not in self.without_account], None
+        return [self.corrected.get(worker) or payee(worker, entity) for worker, _ in workers
+                if worker not in self.without_account], None
 
     async def add_pay_input(self, worker_id: str, component: str, amount: Money, reference: str) -> None:
         if worker_id in self.unknown_workers:
