@@ -65,12 +65,14 @@ class EntityRun(BaseModel):
 
 class NetPayRequest(BaseModel):
     """The entity's net pay for the run, as one file; ``only_worker`` pays one employee again after
-    a rejection (``attempt`` makes its MsgId and EndToEndId new)."""
+    a rejection, ``rejected_except`` every employee the bank rejected but those named (they are
+    paid on their own); ``attempt`` makes the MsgId and EndToEndIds new."""
 
     run: PayrollRunRef
     entity: str
     currency: str
     only_worker: str | None = None
+    rejected_except: list[str] | None = None
     attempt: int = 0
 
 
@@ -195,9 +197,15 @@ class PayrollBankActivities:
         missing: list[str] = []
         sent: list[dict] = []
 
+        rejected = None
+        if request.rejected_except is not None:
+            rejected = self.store.rejected_workers(request.run.key, request.entity) - set(request.rejected_except)
+
         def transfers() -> Iterator[CreditTransfer]:
             for employee, payee in self.store.net_pay_due(request.run.key, request.entity):
                 if request.only_worker is not None and employee.worker_id != request.only_worker:
+                    continue
+                if rejected is not None and employee.worker_id not in rejected:
                     continue
                 if payee is None:
                     missing.append(employee.worker_id)

@@ -265,6 +265,13 @@ class PayrollRecords(Records):
             return dict(db.exec(select(p.worker_id, p.end_to_end_id).where(
                 p.run_key == run_key, p.message_id == message_id, p.state == "SENT", col(p.worker_id).in_(workers))).all())
 
+    def rejected_workers(self, run_key: str, entity: str) -> set[str]:
+        """The entity's employees whose last net-pay transfer of the run the bank rejected."""
+        p = PayrollPayment
+        with self._session() as db:
+            return set(db.exec(select(p.worker_id).where(p.run_key == run_key, p.entity == entity,
+                                                         p.state == "REJECTED")))
+
     def reject_transfers(self, rejected: dict[str, str | None]) -> list[PayrollPayment]:
         """Mark these transfers (EndToEndId -> reason code) rejected; the payments as they now stand."""
         with self._session() as db:

@@ -57,6 +57,8 @@ with workflow.unsafe.imports_passed_through():
 
 SETTLE_REIMBURSEMENTS = "settle-reimbursements"   # patch: expenses paid with net pay are told so
 BOOK_NET_PAY = "book-net-pay"                     # patch: net pay that left the bank is booked in the ERP
+PARK_UNLISTED_REJECTIONS = "park-unlisted-rejections"   # patch: rejections beyond those listed park together
+UNLISTED_REJECTIONS = "employees not listed"       # the item they park under
 
 
 @workflow.defn(name="PayrollEntityJournal")
@@ -93,7 +95,7 @@ class PayrollEntityWorkflow(FinanceProcess):
             if await self._until_pay_day():
                 rejected = await self._pay_net()
                 await self._reconcile()
-                await self._pay_rejected_again(rejected)
+                await self._pay_rejected_again(rejected, self.files[-1].without_bank_details)
         except CancelRequested:
             if self.journal is None:
                 self._set(EntityStatus.CANCELLED, "stopped: nothing posted for this entity")
@@ -254,9 +256,10 @@ class PayrollEntityWorkflow(FinanceProcess):
         await self._tell_run()
         return rejections
 
-    async def _pay_rejected_again(self, rejections: Rejections | None) -> None:
+    async def _pay_rejected_again(self, rejections: Rejections | None, without_bank_details: list[str]) -> None:
         """Each employee not paid (the bank rejected them, or the payroll system has no account for
-        them) parked on their own, and paid alone once finance retries."""
+        them) parked on their own, and paid alone once finance retries; rejections beyond those the
+        bank's answer names one by one are parked together, never left unpaid in silence."""
         totals = self.input.payroll.totals
         entity = EntityRun(run=self.input.run, entity=totals.entity, currency=totals.currency)
         unpaid = [self._pay_again(entity, employee.worker_id, BusinessProblem(
@@ -268,8 +271,45 @@ class PayrollEntityWorkflow(FinanceProcess):
         unpaid += [self._pay_again(entity, worker_id, BusinessProblem(
             code=ProblemCode.BANK_DETAILS_MISSING, system="payroll", subject=worker_id,
             reason=f"The payroll system has no bank account for employee {worker_id}: their net pay was not "
-                   "paid. Add the payment election there, then retry.")) for worker_id in self.files[-1].without_bank_details]
+                   "paid. Add the payment election there, then retry.")) for worker_id in without_bank_details]
+        if rejections and rejections.count > len(rejections.employees) and workflow.patched(PARK_UNLISTED_REJECTIONS):
+            unpaid.append(self._pay_unlisted_again(entity, rejections))
         await asyncio.gather(*unpaid)
+
+    async def _pay_unlisted_again(self, entity: EntityRun, rejections: Rejections) -> None:
+        """The rejected employees not named one by one (more than the workflow carries): parked
+        together, and paid again in one file once finance retries; whom the bank rejects again is
+        dealt with as the first time."""
+        listed = [employee.worker_id for employee in rejections.employees]
+        unlisted = rejections.count - len(listed)
+        reasons = sorted({employee.reason_code or "no reason" for employee in rejections.employees})
+        await self._park(BusinessProblem(
+            code=ProblemCode.PAYMENT_REJECTED, system="bank", subject=f"{unlisted} more employees", reason=(
+                f"The bank rejected {rejections.count} net-pay transfers; {len(listed)} are parked by employee, and "
+                f"{unlisted} more are parked here together (reasons among those listed: {', '.join(reasons)}). So many "
+                "rejections usually have one cause: check with the bank and correct the bank details in the payroll "
+                "system, then retry to pay them again in one file.")),
+            "net pay", [ResolutionAction.RETRY], item=UNLISTED_REJECTIONS)
+        self.attempt += 1
+        attempt = self.attempt
+        await self._vendor(PayrollPayeeActivities.read_payees, entity, self.input.provider_queue, long_running=True)
+        again: NetPayFile = await self._vendor(PayrollBankActivities.send_net_pay, NetPayRequest(
+            run=self.input.run, entity=entity.entity, currency=entity.currency, rejected_except=listed,
+            attempt=attempt), self.input.bank_queue, long_running=True)
+        decided = await self._decided(again.message_id)
+        still: Rejections | None = None
+        if decided.rejected.count:
+            still = await self._vendor(PayrollBankActivities.take_rejections, FileRequest(message_id=again.message_id),
+                                       self.input.bank_queue)
+        await self._after_file_paid(again.message_id)
+        assert self.payment is not None
+        paid = again.count - decided.rejected.count
+        self.payment = self.payment.model_copy(update={"settled": self.payment.settled + paid,
+                                                       "rejected": max(self.payment.rejected - paid, 0)})
+        await self._tell_run()
+        self._emit(FinanceEventType.PAID, f"net pay of {paid} of {again.count} employees paid again in "
+                   f"{again.message_id}", data={"message_id": again.message_id, "transfers": again.count})
+        await self._pay_rejected_again(still, again.without_bank_details)
 
     async def _decided(self, message_id: str) -> FileAcknowledgement:
         """Ask the bank until it decided every transfer of the file, waiting longer each time."""

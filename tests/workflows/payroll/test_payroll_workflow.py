@@ -13,6 +13,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from activities import payroll_pay
 from canonical.payroll import PayrollRunEvent, PayrollRunState
 from tests.workflows.payroll.harness import payroll_world, settled
 from tests.workflows.payroll.world import Bank, Ledger, Provider, company, finalized, german_iban, payee, run_ref
@@ -264,3 +265,37 @@ async def test_an_account_corrected_in_the_payroll_system_is_the_one_paid_again(
     assert done.status is PayrollStatus.RECONCILED
     [again] = [sent for sent in bank.files.values() if len(sent["transfers"]) == 1]
     assert [account for _, account, _, _ in again["transfers"]] == [new_iban]
+
+
+async def test_rejections_beyond_those_listed_park_together_and_each_employee_is_paid_once(
+        time_skipping_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(payroll_pay, "REJECTIONS_SHOWN", 1)     # the workflow carries one employee by name
+    run = run_ref()
+    closed = {payee(worker, "DE01").iban or "" for worker in ("W006", "W007", "W008")}
+    bank, sap = Bank(closed=set(closed)), Ledger("sap")
+    async with payroll_world(time_skipping_env, tmp_path, Provider(rows={run.key: company()}), Ledger("netsuite"),
+                             sap, bank) as start:
+        payroll = await start(run)
+        await payroll.until(lambda s: "DE01" in s.entities)
+        germany = payroll.entity("DE01")
+        parked = await poll(lambda: germany.query(PayrollEntityWorkflow.status),
+                            lambda s: len(s.open_exceptions) == 2, lambda s: str(s.open_exceptions))
+        items = sorted(e.item or "" for e in parked.open_exceptions)
+        assert items == ["employee W006", "employees not listed"]
+        [together] = [e for e in parked.open_exceptions if e.item == "employees not listed"]
+        assert "2 more are parked here together" in together.problem.reason and together.actions == [
+            ResolutionAction.RETRY]
+
+        bank.closed.clear()
+        await payroll.resolve(ResolutionAction.RETRY, handle=germany, item="employees not listed")
+        await poll(lambda: germany.query(PayrollEntityWorkflow.status),
+                   lambda s: [e.item for e in s.open_exceptions] == ["employee W006"], lambda s: str(s.open_exceptions))
+        await payroll.resolve(ResolutionAction.RETRY, handle=germany, item="employee W006")
+        done = await payroll.until(lambda s: settled(s) and all(
+            p.payment is not None and not p.payment.rejected for p in s.entities.values()))
+    assert done.status is PayrollStatus.RECONCILED
+    paid_to = [account for sent in bank.files.values() for e2e, account, _, _ in sent["transfers"]
+               if e2e not in sent["rejected"]]
+    assert sorted(account for account in paid_to if account in closed) == sorted(closed)   # each once
+    assert sorted(len(sent["transfers"]) for sent in bank.files.values()) == [1, 2, 4, 6]
+    assert sap.net("2250") == 0
