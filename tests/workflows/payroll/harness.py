@@ -30,6 +30,7 @@ from workflows.common.process import RESOLVE_EXCEPTION
 from workflows.payroll import start as payroll_start
 from workflows.payroll.entity import PayrollEntityWorkflow
 from workflows.payroll.model import (
+    EntitySnapshot,
     PayrollInput,
     PayrollQueues,
     PayrollResolution,
@@ -68,6 +69,16 @@ class PayrollRun:
 
     def entity(self, entity: str) -> WorkflowHandle:
         return self.env.client.get_workflow_handle(entity_workflow_id(self.run, entity))
+
+    async def entity_until(self, entity: str, predicate: Callable[[EntitySnapshot], bool]) -> EntitySnapshot:
+        """The entity's child once it has started and ``predicate`` holds."""
+        await self.until(lambda s: entity in s.entities)
+        child = self.entity(entity)
+        return await until(lambda: child.query(PayrollEntityWorkflow.status), predicate,
+                           lambda s: f"status {s.status}, open {[e.item or e.problem.code for e in s.open_exceptions]}", 60.0)
+
+    async def employee_parked(self, entity: str, worker: str) -> EntitySnapshot:
+        return await self.entity_until(entity, lambda s: any(e.item == f"employee {worker}" for e in s.open_exceptions))
 
     async def outcome(self) -> PayrollSnapshot:
         """The run's end, its history and its children's kept for the replay test when recording."""

@@ -146,10 +146,8 @@ async def test_a_partly_rejected_batch_parks_only_those_employees_and_the_rest_i
     async with payroll_world(time_skipping_env, tmp_path, Provider(rows={run.key: company()}), Ledger("netsuite"),
                              sap, bank) as start:
         payroll = await start(run)
-        await payroll.until(lambda s: "DE01" in s.entities)
         germany = payroll.entity("DE01")
-        parked = await poll(lambda: germany.query(PayrollEntityWorkflow.status),
-                            lambda s: any(e.item == "employee W007" for e in s.open_exceptions), lambda s: str(s.status))
+        parked = await payroll.employee_parked("DE01", "W007")
         [exception] = parked.open_exceptions
         assert "Mitarbeiter 7's net pay of EUR 3,205.60 (the beneficiary account is closed)" in exception.problem.reason
         assert exception.problem.vendor_code == "AC04" and exception.actions == [ResolutionAction.RETRY]
@@ -227,10 +225,8 @@ async def test_an_employee_with_no_bank_account_is_not_paid_silently_but_parked_
     provider, bank = Provider(rows={run.key: company()}, without_account={"W008"}), Bank()
     async with payroll_world(time_skipping_env, tmp_path, provider, Ledger("netsuite"), Ledger("sap"), bank) as start:
         payroll = await start(run)
-        await payroll.until(lambda s: "DE01" in s.entities)
         germany = payroll.entity("DE01")
-        parked = await poll(lambda: germany.query(PayrollEntityWorkflow.status),
-                            lambda s: any(e.item == "employee W008" for e in s.open_exceptions), lambda s: str(s.status))
+        parked = await payroll.employee_parked("DE01", "W008")
         assert parked.open_exceptions[0].problem.code == "BANK_DETAILS_MISSING"
         assert parked.payment is not None and (parked.payment.transfers, parked.payment.rejected) == (3, 1)
         await payroll.resolve(ResolutionAction.RETRY, handle=germany, item="employee W008")     # not fixed yet
@@ -253,10 +249,8 @@ async def test_an_account_corrected_in_the_payroll_system_is_the_one_paid_again(
     bank = Bank(closed={payee("W007", "DE01").iban or ""})        # the old account stays closed
     async with payroll_world(time_skipping_env, tmp_path, provider, Ledger("netsuite"), Ledger("sap"), bank) as start:
         payroll = await start(run)
-        await payroll.until(lambda s: "DE01" in s.entities)
         germany = payroll.entity("DE01")
-        await poll(lambda: germany.query(PayrollEntityWorkflow.status),
-                   lambda s: any(e.item == "employee W007" for e in s.open_exceptions), lambda s: str(s.status))
+        await payroll.employee_parked("DE01", "W007")
         new_iban = german_iban("0000777777")
         provider.corrected["W007"] = replace(payee("W007", "DE01"), iban=new_iban)   # fixed in Workday
         await payroll.resolve(ResolutionAction.RETRY, handle=germany, item="employee W007")
@@ -276,10 +270,8 @@ async def test_rejections_beyond_those_listed_park_together_and_each_employee_is
     async with payroll_world(time_skipping_env, tmp_path, Provider(rows={run.key: company()}), Ledger("netsuite"),
                              sap, bank) as start:
         payroll = await start(run)
-        await payroll.until(lambda s: "DE01" in s.entities)
         germany = payroll.entity("DE01")
-        parked = await poll(lambda: germany.query(PayrollEntityWorkflow.status),
-                            lambda s: len(s.open_exceptions) == 2, lambda s: str(s.open_exceptions))
+        parked = await payroll.entity_until("DE01", lambda s: len(s.open_exceptions) == 2)
         items = sorted(e.item or "" for e in parked.open_exceptions)
         assert items == ["employee W006", "employees not listed"]
         [together] = [e for e in parked.open_exceptions if e.item == "employees not listed"]
@@ -288,8 +280,7 @@ async def test_rejections_beyond_those_listed_park_together_and_each_employee_is
 
         bank.closed.clear()
         await payroll.resolve(ResolutionAction.RETRY, handle=germany, item="employees not listed")
-        await poll(lambda: germany.query(PayrollEntityWorkflow.status),
-                   lambda s: [e.item for e in s.open_exceptions] == ["employee W006"], lambda s: str(s.open_exceptions))
+        await payroll.entity_until("DE01", lambda s: [e.item for e in s.open_exceptions] == ["employee W006"])
         await payroll.resolve(ResolutionAction.RETRY, handle=germany, item="employee W006")
         done = await payroll.until(lambda s: settled(s) and all(
             p.payment is not None and not p.payment.rejected for p in s.entities.values()))
