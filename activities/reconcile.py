@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.errors import vendor_call
+from activities.payroll import load_payroll_rulebook
 from canonical import (
     BusinessProblem,
     FinanceEvent,
@@ -44,6 +45,7 @@ from activities.reconcile_compare import (
     Counts,
     DayRecord,
     FeedEntry,
+    PayrollFileBooked,
     ReportTrail,
     compare,
     counts,
@@ -61,6 +63,8 @@ DEBIT_NOTIFICATION = "camt.054"
 # A debit booked on the day may be notified a little before the day begins in UTC (the bank's
 # booking date is its own local date); none is notified before the day before.
 NOTIFIED_FROM = timedelta(days=1)
+SELF_RECONCILED = {"payroll"}   # processes that match their own money against the bank statement
+RECONCILED_LEDGER = "erp"       # the ERP whose journals this reconciliation reads (config/payroll.toml's name)
 
 
 class ReconcileRequest(BaseModel):
@@ -118,7 +122,8 @@ class Reconciler:
 
         workflows = ({e.workflow_id for e in day_events} | await self._journal_owners(day_journals)
                      | {owner for owner in day_debits.values() if owner})
-        trails = [t for t in await self._trails(workflows) if t.entity in (entity, None)]
+        trails = [t for t in await self._trails(workflows - self._self_reconciled(day_events))
+                  if t.entity in (entity, None)]
         debits = await self._debits_of(trails)
         mine = {t.workflow_id for t in trails}
         for debit, owner in day_debits.items():
@@ -131,7 +136,7 @@ class Reconciler:
                          bank_gl_accounts={currency: account.gl_account for currency, account
                                            in self._reimbursement_accounts().get(entity, {}).items()},
                          trails=trails, debits=list(debits.values()), returns=returns, journals=journals,
-                         day_journals=day_journals)
+                         day_journals=day_journals, payroll_files=self._payroll_files(entity, day_events))
 
     async def _debits_booked(self, day: date, since: datetime) -> dict[BankDebit, str | None]:
         """The debits the bank notified (camt.054) as booked on the day, each payment once, with the
@@ -200,6 +205,28 @@ class Reconciler:
                 if debit is not None:
                     debits[e2e] = debit
         return debits
+
+    @staticmethod
+    def _self_reconciled(events: list[FinanceEventRow]) -> set[str]:
+        """The workflows of processes that reconcile their own money: the payroll run reads its
+        journals back and its net-pay files against the bank's camt.053, so it is no report here."""
+        return {e.workflow_id for e in events if e.process in SELF_RECONCILED}
+
+    def _payroll_files(self, entity: str, events: list[FinanceEventRow]) -> list[PayrollFileBooked]:
+        """Net pay booked on the day against the entity's payroll account, where the entity's payroll
+        posts to this ERP: the bank account's GL moves by it too."""
+        if load_payroll_rulebook(self.settings.rules.payroll).ledger_for(entity) != RECONCILED_LEDGER:
+            return []
+        accounts = self.settings.bank.accounts_for(PaymentPurpose.PAYROLL).get(entity, {})
+        files = []
+        for event in events:
+            data = json.loads(event.data or "{}")
+            account = accounts.get(event.currency or "")
+            if (event.process in SELF_RECONCILED and event.type == FinanceEventType.SETTLEMENT_BOOKED
+                    and event.amount is not None and event.currency and account and data.get("message_id")):
+                files.append(PayrollFileBooked(message_id=data["message_id"], gl_account=account.gl_account,
+                                               paid=Money.of(event.amount, event.currency)))
+        return files
 
     def _reimbursement_accounts(self) -> EntityAccounts:
         """The accounts the reconciled payments (reimbursements) leave from."""

@@ -101,6 +101,17 @@ class BankDebit(BaseModel):
     source: str = ""                 # camt.054, lookup
 
 
+class PayrollFileBooked(BaseModel):
+    """Net pay that left one of the entity's accounts in a payroll file, as the payroll process booked
+    it (it matched the file against the bank's camt.053 itself)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    paid: Money
+    gl_account: str                  # the paying account's GL account, credited by the booking
+
+
 class DayRecord(BaseModel):
     """Everything one entity's day is reconciled from."""
 
@@ -115,6 +126,7 @@ class DayRecord(BaseModel):
     returns: list[BankDebit] = []            # money the bank credited back on the day (returned payments)
     journals: list[LedgerJournal] = []       # the ERP's journals under the trails' candidate external ids
     day_journals: list[LedgerJournal] = []   # the entity's journals dated or entered on the day
+    payroll_files: list[PayrollFileBooked] = []   # net pay booked on the day in this ERP
 
 
 class DifferenceKind(StrEnum):
@@ -227,13 +239,17 @@ def _journals(trail: ReportTrail, journals: list[LedgerJournal], by_external_id:
 
 
 def _payable(trail: ReportTrail, journals: list[LedgerJournal], payable_account: str) -> list[Difference]:
-    """A paid report's employee payable nets to zero over its journals (expense, reversal, settlement)."""
+    """A paid report's employee payable nets to zero over its journals (expense, reversal, settlement),
+    or what the payroll journal cleared of it when the employee was paid with net pay."""
     paid = trail.of(FinanceEventType.PAID)
     if not paid or not journals:
         return []
+    through_payroll = [Money.of(str(e.data["cleared"]), str(e.data["cleared_currency"])) for e in paid
+                       if e.data.get("channel") == "payroll" and e.data.get("cleared") is not None]
     found = []
     for currency in sorted({j.currency for j in journals}):
-        owed = -total([j.net(payable_account) for j in journals if j.currency == currency], currency)
+        owed = -total([j.net(payable_account) for j in journals if j.currency == currency], currency) - total(
+            [cleared for cleared in through_payroll if cleared.currency == currency], currency)
         if not owed.is_zero:
             state = "still owed to the employee" if owed.amount > 0 else "debited beyond what was owed"
             found.append(_about(trail, DifferenceKind.PAYABLE_OPEN, feed=[paid[-1].event_id],
@@ -298,13 +314,17 @@ def _bank_accounts(record: DayRecord) -> list[Difference]:
         credited = -total([j.net(gl_account) for j in journals], currency)
         debits = [d for d in record.debits if d.booking_date == record.day and d.debited.currency == currency]
         returns = [r for r in record.returns if r.booking_date == record.day and r.debited.currency == currency]
-        debited = total([d.debited for d in debits], currency) - total([r.debited for r in returns], currency)
+        payroll = [f for f in record.payroll_files if f.gl_account == gl_account and f.paid.currency == currency]
+        debited = (total([d.debited for d in debits], currency) - total([r.debited for r in returns], currency)
+                   + total([f.paid for f in payroll], currency))
         if credited != debited:
             found.append(Difference(
                 kind=DifferenceKind.BANK_ACCOUNT_MOVEMENT, erp=[_doc(j) for j in journals],
-                bank=[d.end_to_end_id for d in debits], expected=debited, found=credited, summary=(
-                    f"On {record.day} the bank debited {debited} from {record.entity}'s {currency} account; its GL "
-                    f"account {gl_account} was credited {credited}.")))
+                bank=[d.end_to_end_id for d in debits] + [f.message_id for f in payroll], expected=debited,
+                found=credited, summary=(
+                    f"On {record.day} the bank debited {debited} from {record.entity}'s {currency} account"
+                    + (" (net pay files included)" if payroll else "") + f"; its GL account {gl_account} was "
+                    f"credited {credited}.")))
     return found
 
 

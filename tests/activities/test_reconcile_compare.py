@@ -13,6 +13,7 @@ from activities.reconcile_compare import (
     Difference,
     DifferenceKind,
     FeedEntry,
+    PayrollFileBooked,
     ReportTrail,
     compare,
     counts,
@@ -229,3 +230,30 @@ def test_a_payment_returned_and_paid_again_on_the_day_is_clean():
     assert is_finsync_external_id(f"{E2E}:settlement-return")
     # Without the bank's credit back, the bank account's GL would not match: the return is counted.
     assert kinds(compare(day.model_copy(update={"returns": []}))) == {DifferenceKind.BANK_ACCOUNT_MOVEMENT: 1}
+
+
+def through_payroll_events(cleared: str = "84.37") -> list[FeedEntry]:
+    """Paid with the employee's net pay: no bank payment or settlement of its own."""
+    return [event(PAID, 1, FinanceEventType.POSTED, "84.37", external_id=f"{PAID}:journal-0", erp_id="1001"),
+            event(PAID, 2, FinanceEventType.PAYMENT_SENT, "84.37", channel="payroll", reference=f"{PAID}:payroll-1"),
+            event(PAID, 3, FinanceEventType.PAID, "84.37", channel="payroll", run="workday:PR-1:v1",
+                  cleared=cleared, cleared_currency="USD")]
+
+
+def test_a_report_paid_with_net_pay_has_its_payable_cleared_by_the_payroll_journal():
+    day = record(paid=through_payroll_events(), journals=[EXPENSE, REVERSED_EXPENSE, REVERSAL], debits=[])
+    assert compare(day) == []
+    # Payroll cleared less than the expense owes: the rest is still open, and said so.
+    short = compare(day.model_copy(update={"trails": [day.trails[0].model_copy(update={
+        "events": through_payroll_events(cleared="80.00")}), day.trails[1]]}))
+    assert only(short, DifferenceKind.PAYABLE_OPEN).found == usd("4.37")
+
+
+def test_net_pay_booked_against_the_bank_account_counts_as_its_movement():
+    payroll = ledger("1006", "NP-PR1v1US01-net0:net-pay", "2250", "1010", "25000.00")
+    booked = PayrollFileBooked(message_id="NP-PR1v1US01-net0", paid=usd("25000.00"), gl_account="1010")
+    clean = record(day_journals=[SETTLEMENT, REVERSED_EXPENSE, REVERSAL, RENT, payroll])
+    assert compare(clean.model_copy(update={"payroll_files": [booked]})) == []
+    # Booked in the ERP with no payroll file behind it: the GL moved by more than the bank debited.
+    moved = only(compare(clean), DifferenceKind.BANK_ACCOUNT_MOVEMENT)
+    assert moved.expected == usd("84.37") and moved.found == usd("25084.37")

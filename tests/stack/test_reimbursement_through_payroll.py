@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from activities.reconcile import Reconciler
+from connectors import registry
+from finsync import reconciliation_view as view
 from finsync.config import RulesSettings
 from tests.stack.conftest import STACK_EMPLOYEES, Stack
 from tests.stack.helpers import (
@@ -76,3 +79,20 @@ async def test_an_approved_expense_is_paid_with_the_next_net_pay_and_shown_paid_
     expense_journal = f"{workflow_id('concur', report_id)}:journal-1"
     assert (await ledger_net(stack, [expense_journal, us.external_id], "2150")).amount == 0
     assert stack.store.reimbursement_paid(reference) is not None
+
+
+async def test_the_days_reconciliation_of_feed_erp_and_bank_is_clean_with_payroll_in_it(stack: Stack) -> None:
+    """After the test above: the expense paid with net pay has its payable cleared by payroll, the
+    payroll run reconciles its own journals and statement, and the paying account's GL moved by the
+    net pay booked (US01 posts its payroll to the reconciled ERP; DE01's goes to SAP)."""
+    erp, bank = registry.build(stack.settings.erp), registry.build(stack.settings.bank)
+    try:
+        results = await view.reconcile(Reconciler(erp, bank, stack.store, stack.settings), ["US01", "DE01"],
+                                       date.today())
+    finally:
+        await erp.aclose()
+        await bank.aclose()
+    for summary, differences in results:
+        assert differences == [], summary.headline
+    us = next(summary for summary, _ in results if summary.entity == "US01")
+    assert us.checked.reports == 1 and us.checked.journals >= 1

@@ -278,8 +278,10 @@ class ExpenseReimbursementWorkflow(FinanceProcess, PaymentInbox):
                            self.queues.expense)
         settled = await self._reimburse(report, entry, ctx)
         platform_told = await self._confirm_paid(claim, settled)
+        # Through payroll, the payroll journal clears the payable: the daily reconciliation reads how much here.
         through_payroll = {"channel": "payroll", "reference": self.payroll_reference, "run": self.payroll_paid.run,
-                           "message_id": settled.message_id} if self.payroll_paid else {}
+                           "message_id": settled.message_id, "cleared": str(self.payroll_paid.amount.amount),
+                           "cleared_currency": self.payroll_paid.amount.currency} if self.payroll_paid else {}
         self._emit(FinanceEventType.PAID, f"Paid {settled.amount or report.reimbursement_total} to {report.employee_id}"
                    + (f" with their net pay of payroll run {self.payroll_paid.run}" if self.payroll_paid else ""),
                    amount=report.reimbursement_total, data={"platform_told": platform_told} | through_payroll)
