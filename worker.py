@@ -216,8 +216,8 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
                                                      payroll_on_sap.reverse_journal, payroll_on_sap.book_net_pay]),
             _vendor_worker(client, settings.payroll_provider, [
                 payroll_ingest.ingest_results, payroll_ingest.control_totals, payroll_ingest.previous_totals,
-                payroll_sweep.sweep_runs, payroll_payees.read_payees, reimbursements.hand_to_payroll,
-                reimbursements.reimbursement_paid, reimbursements.settle_reimbursements]),
+                payroll_sweep.sweep_runs, payroll_payees.read_payees, payroll_payees.read_payee,
+                reimbursements.hand_to_payroll, reimbursements.reimbursement_paid, reimbursements.settle_reimbursements]),
         ]
         for worker in workers:
             await stack.enter_async_context(worker)

@@ -2,8 +2,9 @@
 and the bank statement that shows it left.
 
 Thousands of transfers never pass through workflow history: the payees are read from the payroll
-system into the store (``read_payees``, on its task queue), the file is written from the store
-straight to disk, checked against the XSD and uploaded from there (``send_net_pay``, on the bank's);
+system into the store (``read_payees``, on its task queue; ``read_payee`` reads one employee again
+after a rejection), the file is written from the store straight to disk, checked against the XSD
+and uploaded from there (``send_net_pay``, on the bank's);
 the workflow holds the file's MsgId and its counts. The bank answers in counts too; its rejected
 transfers are read page by page into the store (``take_rejections``), and only those few employees,
 with their names and amounts, reach the workflow (the payload codec encrypts them there).
@@ -61,6 +62,14 @@ class EntityRun(BaseModel):
     run: PayrollRunRef
     entity: str
     currency: str
+
+
+class WorkerPayee(BaseModel):
+    """One employee of the entity, whose bank details are read again alone (after a rejection)."""
+
+    run: PayrollRunRef
+    entity: str
+    worker_id: str
 
 
 class NetPayRequest(BaseModel):
@@ -143,6 +152,18 @@ class PayrollPayeeActivities:
             activity.heartbeat(read)
             if cursor is None:
                 return read
+
+    @activity.defn(name="payroll.read_payee")
+    async def read_payee(self, request: WorkerPayee) -> bool:
+        """Where one employee is paid now, from the payroll system into the store, replacing what it
+        held (a corrected account); False when the payroll system has no bank details for them (the
+        store is left as it was)."""
+        async with vendor_call():
+            payee = await self.provider.payee(request.entity, request.worker_id)
+        if payee is None:
+            return False
+        await asyncio.to_thread(self.store.store_payees, request.run.key, [payee])
+        return True
 
 
 class PayrollBankActivities:

@@ -296,6 +296,12 @@ class PayrollProvider(Protocol):
         """One page of the entity's employees with where their net pay goes, and the next cursor."""
         ...
 
+    async def payee(self, entity: str, worker_id: str) -> Payee | None:
+        """Where this one employee of the entity is paid now (None: no payment election into a bank
+        account), read alone: after a rejection, finance corrects one account, not 50,000. A worker
+        the provider does not know, or one of another entity, is a business refusal."""
+        ...
+
     async def add_pay_input(self, worker_id: str, component: str, amount: Money, reference: str) -> None:
         """A one-off pay input for the employee's next run (a reimbursement), once per reference."""
         ...

@@ -8,7 +8,8 @@ pay inputs go to the payroll REST API (see sandboxes/workday for every shape and
 The results report is read by page: ``offset`` and ``limit`` of a run version's rows, which a
 finalized version never changes, so a cursor (the next row's offset, as text) resumes exactly, in
 another process too, and a page read again (a retry after a 5xx) holds the same rows. Bank details
-are read the same way from the Worker_Payment_Elections report, never a call per worker.
+are read the same way from the Worker_Payment_Elections report, never a call per worker; one
+employee paid again after a rejection is read alone, from the worker's payment elections.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from canonical.payroll import Payee, PayrollRunEvent, PayrollRunRef, RegisterTot
 from connectors.errors import NotFoundError, TransientVendorError, VendorError
 from connectors.http import Token, VendorClient, json_decimal, url_path
 from connectors.workday import mapping
-from connectors.workday.problems import VENDOR, not_found, refused, unreadable
+from connectors.workday.problems import VENDOR, not_found, other_entity, refused, unreadable
 from finsync import correlation
 from finsync.config import PayrollVendorSettings
 
@@ -132,6 +133,18 @@ class WorkdayClient(VendorClient):
             "Legal_Entity": entity, "offset": offset, "limit": _limit(page_size)}, what)
         payees = self._mapped(what, lambda b: [mapping.payee(e) for e in b["Report_Entry"]], body)
         return payees, _next(what, offset, len(payees), self._mapped(what, lambda b: int(b["total"]), body))
+
+    async def payee(self, entity: str, worker_id: str) -> Payee | None:
+        """The worker first (unknown: not found; of another entity: refused, its bank details unread),
+        then its payment elections, mapped as the report's row would be."""
+        what = f"worker {worker_id}"
+        worker = await self._read(url_path(self._workers + "/{id}", id=worker_id), {}, what)
+        employer = self._mapped(what, lambda b: str(b["company"]["id"]), worker)
+        if employer != entity:
+            raise other_entity(worker_id, employer, entity)
+        what = f"payment elections of worker {worker_id}"
+        body = await self._read(url_path(self._workers + "/{id}/paymentElections", id=worker_id), {}, what)
+        return self._mapped(what, lambda b: mapping.worker_payee(worker, b["data"]), body)
 
     # --- writes -------------------------------------------------------------------------------
     async def add_pay_input(self, worker_id: str, component: str, amount: Money, reference: str) -> None:

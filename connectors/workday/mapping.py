@@ -122,3 +122,17 @@ def payee(entry: dict[str, Any]) -> Payee:
     """One Report_Entry of Worker_Payment_Elections."""
     return Payee(worker_id=entry["Worker_ID"], name=entry["Worker"], entity=entry["Legal_Entity"], bic=entry["BIC"],
                  iban=entry.get("IBAN"), account_number=entry.get("Account_Number"))
+
+
+def worker_payee(worker: dict[str, Any], elections: list[dict[str, Any]]) -> Payee | None:
+    """A worker (``GET workers/{id}``) and its payment elections (``GET workers/{id}/paymentElections``)
+    as the payee its Worker_Payment_Elections row would be; None when no election pays into a bank
+    account. ValueError for several: finsync pays an employee's net pay to one account."""
+    accounts = [election["bankAccount"] for election in elections if election.get("bankAccount")]
+    if len(accounts) > 1:
+        raise ValueError(f"{len(accounts)} payment elections into bank accounts, where finsync pays one")
+    if not accounts or not (accounts[0].get("iban") or accounts[0].get("accountNumber")):
+        return None
+    return payee({"Worker_ID": worker["workerId"], "Worker": worker["descriptor"],
+                  "Legal_Entity": worker["company"]["id"], "BIC": accounts[0]["bankIdentificationCode"],
+                  "IBAN": accounts[0].get("iban"), "Account_Number": accounts[0].get("accountNumber")})

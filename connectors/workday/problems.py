@@ -18,6 +18,7 @@ VENDOR = "workday"
 REFUSED = "WORKDAY_REFUSED"                   # Workday would not do it (a run's state, a rule)
 NOT_FOUND = "WORKDAY_NOT_FOUND"               # the run or worker is not in Workday
 UNREADABLE = "WORKDAY_ANSWER_UNREADABLE"      # Workday sent something finsync cannot take as it is
+OTHER_ENTITY = "WORKDAY_OTHER_ENTITY"         # the worker is in Workday, but in another legal entity
 SHOWN = 300                                   # characters of Workday's own words kept in a reason
 
 
@@ -49,3 +50,9 @@ def unreadable(what: str, error: Exception | str) -> BusinessRuleError:
         code=UNREADABLE, system="payroll", subject=what,
         reason=f"Workday's {what} cannot be taken as it is ({why(error)[:SHOWN]})."))
 
+
+def other_entity(worker_id: str, employer: str, asked: str) -> BusinessRuleError:
+    return BusinessRuleError(VENDOR, BusinessProblem(
+        code=OTHER_ENTITY, system="payroll", subject=f"worker {worker_id[:60]}",
+        reason=f"Workday has worker {worker_id[:60]} in legal entity {employer[:60]}, not {asked[:60]}; "
+               "finsync pays an employee only for their own entity."))

@@ -1,7 +1,8 @@
 """The Workday connector against the Workday sandbox over real HTTP: results read page by page as
 canonical rows with exact decimals, a cursor resuming in a fresh client, a page read again after a
 5xx holding the same rows, control totals that tie (or say by how much they do not), payees in
-bulk, pay inputs once per reference, and pay run events parsed alike from a webhook or a read."""
+bulk and one by one, pay inputs once per reference, and pay run events parsed alike from a webhook
+or a read."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from canonical.payroll import PayComponentKind, PayResultRow, PayrollRunEvent, P
 from connectors.errors import BusinessRuleError, NotFoundError, TransientVendorError
 from connectors.workday import WorkdayClient
 from connectors.workday.events import parse_run_event
-from connectors.workday.mapping import result_rows
-from connectors.workday.problems import REFUSED
+from connectors.workday.mapping import result_rows, worker_payee
+from connectors.workday.problems import NOT_FOUND, OTHER_ENTITY, REFUSED
 from gateway.verify import Verifier
 from tests.support.workday import PAYROLL_SECRET, Tenant, connector, workday_tenant
 
@@ -172,6 +173,41 @@ async def test_payees_come_in_pages_per_entity_with_their_bank_details(tenant: T
         assert payee.entity == "DE01" and payee.account_number is None and " " in payee.name
         assert IBAN(payee.iban or "", validate_bban=True).bic == payee.bic
     assert all(p.iban is None and p.account_number and p.entity == "US01" for p in americans)
+
+
+async def test_one_workers_payee_read_alone_is_the_one_the_bulk_report_lists(tenant: Tenant, client: WorkdayClient):
+    germans, _ = await client.payees_page("DE01", None, 1000)
+    americans, _ = await client.payees_page("US01", None, 1000)
+    for listed in (germans[3], americans[5]):   # an IBAN, and a US account number
+        assert await client.payee(listed.entity, listed.worker_id) == listed
+
+
+async def test_a_worker_unknown_or_of_another_entity_is_refused_in_one_line(tenant: Tenant, client: WorkdayClient):
+    (german,), _ = await client.payees_page("DE01", None, 1)
+    with pytest.raises(BusinessRuleError) as unknown:
+        await client.payee("DE01", "W999999")
+    with pytest.raises(BusinessRuleError) as elsewhere:
+        await client.payee("US01", german.worker_id)
+    assert unknown.value.problem.code == NOT_FOUND
+    assert unknown.value.problem.reason == "Workday has no worker W999999; finsync may hold a wrong id."
+    assert elsewhere.value.problem.code == OTHER_ENTITY
+    assert f"worker {german.worker_id} in legal entity DE01, not US01" in elsewhere.value.problem.reason
+    assert "\n" not in unknown.value.problem.reason + elsewhere.value.problem.reason
+
+
+def test_a_worker_paid_by_no_bank_account_has_no_payee_and_one_paid_into_two_is_refused():
+    worker = {"id": "wid-1", "workerId": "W000001", "descriptor": "Ada Lovelace", "company": {"id": "US01"}}
+    account = {"bankIdentificationCode": "CHASUS33XXX", "accountNumber": "100000000001"}
+    deposit = {"paymentType": {"descriptor": "Direct Deposit"}, "bankAccount": account}
+    check = {"paymentType": {"descriptor": "Check"}}
+    paid = worker_payee(worker, [check, deposit])
+    assert paid is not None and (paid.worker_id, paid.name, paid.entity, paid.bic, paid.iban, paid.account_number) == (
+        "W000001", "Ada Lovelace", "US01", "CHASUS33XXX", None, "100000000001")
+    assert worker_payee(worker, []) is None
+    assert worker_payee(worker, [check]) is None
+    assert worker_payee(worker, [{**deposit, "bankAccount": {"bankIdentificationCode": "CHASUS33XXX"}}]) is None
+    with pytest.raises(ValueError, match="2 payment elections into bank accounts"):
+        worker_payee(worker, [deposit, deposit])
 
 
 # --- pay inputs -------------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ async def payroll_world(env: WorkflowEnvironment, tmp_path: Path, provider: Prov
                            watermarks.set_sweep_watermark]),
         Worker(env.client, task_queue=QUEUES.provider,
                activities=[ingest.ingest_results, ingest.control_totals, ingest.previous_totals, sweep.sweep_runs,
-                           payees.read_payees, reimbursements.settle_reimbursements]),
+                           payees.read_payees, payees.read_payee, reimbursements.settle_reimbursements]),
         Worker(env.client, task_queue=QUEUES.bank,
                activities=[paying.send_net_pay, paying.file_status, paying.take_rejections, paying.reconcile_statement]),
         Worker(env.client, task_queue="t-netsuite",

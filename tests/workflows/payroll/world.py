@@ -37,6 +37,7 @@ from canonical.payroll import (
 from canonical.statement import BankStatement, BatchReference, CreditDebit, StatementEntry, StatementTransaction
 from connectors.errors import BusinessRuleError
 from connectors.interfaces import LedgerJournal, LedgerLine
+from connectors.workday.problems import not_found, other_entity
 
 K = PayComponentKind
 END = date(2026, 11, 30)
@@ -125,6 +126,18 @@ class Provider:
                           if row.entity == entity})
         return [self.corrected.get(worker) or payee(worker, entity) for worker, _ in workers
                 if worker not in self.without_account], None
+
+    async def payee(self, entity: str, worker_id: str) -> Payee | None:
+        """The worker as ``payees_page`` lists it; refused as Workday refuses one it does not know,
+        or one of another entity."""
+        employers = {row.entity for rows in self.rows.values() for row in rows if row.worker_id == worker_id}
+        if not employers or worker_id in self.unknown_workers:
+            raise not_found(f"worker {worker_id}")
+        if entity not in employers:
+            raise other_entity(worker_id, min(employers), entity)
+        if worker_id in self.without_account:
+            return None
+        return self.corrected.get(worker_id) or payee(worker_id, entity)
 
     async def add_pay_input(self, worker_id: str, component: str, amount: Money, reference: str) -> None:
         if worker_id in self.unknown_workers:
