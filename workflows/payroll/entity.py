@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         PayrollPayeeActivities,
         Rejections,
         StatementRequest,
+        WorkerPayee,
     )
     from activities.payroll_reimbursement import PayrollReimbursementActivities, SettleRequest
     from canonical import BusinessProblem, FileAcknowledgement, FinanceEventType, Money, PostedJournal, ProblemCode
@@ -57,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
 
 SETTLE_REIMBURSEMENTS = "settle-reimbursements"   # patch: expenses paid with net pay are told so
 BOOK_NET_PAY = "book-net-pay"                     # patch: net pay that left the bank is booked in the ERP
+READ_ONE_PAYEE = "read-one-payee"                 # patch: paying one employee again reads their account alone
 PARK_UNLISTED_REJECTIONS = "park-unlisted-rejections"   # patch: rejections beyond those listed park together
 UNLISTED_REJECTIONS = "employees not listed"       # the item they park under
 
@@ -329,7 +331,19 @@ class PayrollEntityWorkflow(FinanceProcess):
             await self._park(problem, "net pay", [ResolutionAction.RETRY], item=f"employee {worker_id}")
             self.attempt += 1
             attempt = self.attempt
-            await self._vendor(PayrollPayeeActivities.read_payees, entity, self.input.provider_queue, long_running=True)
+            if workflow.patched(READ_ONE_PAYEE):
+                found: bool = await self._vendor(PayrollPayeeActivities.read_payee, WorkerPayee(
+                    run=self.input.run, entity=entity.entity, worker_id=worker_id), self.input.provider_queue,
+                    item=f"employee {worker_id}")
+                if not found:
+                    problem = BusinessProblem(
+                        code=ProblemCode.BANK_DETAILS_MISSING, system="payroll", subject=worker_id,
+                        reason=f"The payroll system still has no bank account for employee {worker_id}: add the "
+                               "payment election there, then retry.")
+                    continue
+            else:
+                await self._vendor(PayrollPayeeActivities.read_payees, entity, self.input.provider_queue,
+                                   long_running=True)
             try:
                 again: NetPayFile = await self._vendor_once(PayrollBankActivities.send_net_pay, NetPayRequest(
                     run=self.input.run, entity=entity.entity, currency=entity.currency, only_worker=worker_id,
