@@ -142,6 +142,20 @@ class VendorClient:
         return f"Bearer {await self.token()}"
 
     # --- the shared mechanics --------------------------------------------------------------
+    async def post_token_form(self, http: httpx.AsyncClient, url: str, form: dict[str, str], *, refused: str,
+                              check: str) -> Any:
+        """The token endpoint's JSON answer to ``form``. A 400 or 401 is configuration, not data: it
+        is retried (TransientVendorError "``refused`` (the vendor's words); check ``check``") so work
+        resumes once the settings are fixed."""
+        try:
+            response = await http.post(url, headers={self.correlation_header: correlation.get()}, data=form)
+        except httpx.TransportError as exc:
+            raise TransientVendorError(self.vendor, f"token request to {url} failed: {exc!r}") from exc
+        if response.status_code in (400, 401):
+            raise TransientVendorError(self.vendor, f"{refused} ({response.text[:200]}); check {check}",
+                                       status=response.status_code)
+        return json_decimal(self._check(response, (200,), False))
+
     async def token(self) -> str:
         async with self._token_lock:
             if self._token is None or not self._token.fresh():

@@ -98,13 +98,22 @@ def plan(today: date, count: int, run: str) -> list[Case]:
     return [cases(today, n, run)[slots[n % len(slots)]] for n in range(count)]
 
 
-async def run_expense_demo(settings: Settings, count: int, run: str | None = None) -> int:
-    """Create ``count`` reports and follow them; 1 (with one line) if the stack is not ready."""
+async def ready_client(settings: Settings) -> Client | None:
+    """A client of the stack's Temporal once the whole stack is ready; None, with the one line saying
+    what is missing, before it is."""
     client = await connect(settings.temporal)
     try:
         await readiness.check(settings, client)
     except readiness.NotReady as error:
         make_console(stderr=True).print(text(str(error)))
+        return None
+    return client
+
+
+async def run_expense_demo(settings: Settings, count: int, run: str | None = None) -> int:
+    """Create ``count`` reports and follow them; 1 (with one line) if the stack is not ready."""
+    client = await ready_client(settings)
+    if client is None:
         return 1
     today = date.today()
     run = run or run_tag()

@@ -18,10 +18,8 @@ from rich.text import Text
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from finsync import readiness
 from finsync.config import Settings
-from finsync.demo import console, progress_bar, run_tag
-from finsync.temporal import connect
+from finsync.demo import console, progress_bar, ready_client, run_tag
 from finsync.terminal import console as make_console
 from finsync.terminal import text
 from sandboxes.workday.driver import WorkdayDriver
@@ -33,11 +31,8 @@ FINALIZED_BY = "pat.payroll"
 
 
 async def run_payroll_demo(settings: Settings, employees: int, timeout: float = 900.0) -> int:
-    client = await connect(settings.temporal)
-    try:
-        await readiness.check(settings, client)
-    except readiness.NotReady as error:
-        make_console(stderr=True).print(text(str(error)))
+    client = await ready_client(settings)
+    if client is None:
         return 1
     today = date.today()
     async with WorkdayDriver(settings.payroll_provider.base_url) as workday:

@@ -26,11 +26,8 @@ from rich.text import Text
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from finsync import readiness
 from finsync.config import Settings
-from finsync.demo import console, progress_bar, run_tag
-from finsync.temporal import connect
-from finsync.terminal import console as make_console
+from finsync.demo import console, progress_bar, ready_client, run_tag
 from finsync.terminal import text
 from sandboxes.coupa.driver import CoupaDriver, InvoiceLine, RequisitionLine
 from workflows.payments.schedule import SCHEDULE_ID as PAYMENT_RUN_SCHEDULE
@@ -115,11 +112,8 @@ class Tracked:
 
 
 async def run_procurement_demo(settings: Settings, count: int, run: str | None = None) -> int:
-    client = await connect(settings.temporal)
-    try:
-        await readiness.check(settings, client)
-    except readiness.NotReady as error:
-        make_console(stderr=True).print(text(str(error)))
+    client = await ready_client(settings)
+    if client is None:
         return 1
     run = run or run_tag()
     today = date.today()

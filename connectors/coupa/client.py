@@ -36,7 +36,6 @@ from connectors.coupa import mapping
 from connectors.coupa.problems import VENDOR, not_found, refused, unreadable
 from connectors.errors import BusinessRuleError, TransientVendorError, VendorError
 from connectors.http import Token, VendorClient, json_decimal, url_path
-from finsync import correlation
 from finsync.config import ProcurementVendorSettings
 
 TOKEN_PATH = "/oauth2/token"
@@ -86,18 +85,10 @@ class CoupaClient(VendorClient):
 
     # --- VendorClient hooks ----------------------------------------------------------------
     async def fetch_token(self, http: httpx.AsyncClient) -> Token:
-        try:
-            response = await http.post(self._token_url, headers={self.correlation_header: correlation.get()}, data={
-                "grant_type": "client_credentials", "client_id": self._client_id,
-                "client_secret": self._client_secret, "scope": self._scopes})
-        except httpx.TransportError as exc:
-            raise TransientVendorError(VENDOR, f"token request to {self._token_url} failed: {exc!r}") from exc
-        if response.status_code in (400, 401):
-            # Configuration, not data: keep retrying so work resumes once it is fixed.
-            raise TransientVendorError(VENDOR, f"Coupa refused finsync's client credentials or scopes "
-                                       f"({response.text[:200]}); check procurement.client_id, client_secret and "
-                                       "scopes", status=response.status_code)
-        body = json_decimal(self._check(response, (200,), False))
+        body = await self.post_token_form(http, self._token_url, {
+            "grant_type": "client_credentials", "client_id": self._client_id, "client_secret": self._client_secret,
+            "scope": self._scopes}, refused="Coupa refused finsync's client credentials or scopes",
+            check="procurement.client_id, client_secret and scopes")
         lifetime = min(float(body.get("expires_in") or REFRESH_AFTER), REFRESH_AFTER)
         return Token(body["access_token"], time.monotonic() + lifetime)
 

@@ -24,11 +24,10 @@ from pydantic import ValidationError
 
 from canonical import Money
 from canonical.payroll import Payee, PayrollRunEvent, PayrollRunRef, RegisterTotals, ResultPage
-from connectors.errors import NotFoundError, TransientVendorError, VendorError
+from connectors.errors import NotFoundError, VendorError
 from connectors.http import Token, VendorClient, json_decimal, url_path
 from connectors.workday import mapping
 from connectors.workday.problems import VENDOR, not_found, other_entity, refused, unreadable
-from finsync import correlation
 from finsync.config import PayrollVendorSettings
 
 TOKEN_PATH = "/ccx/oauth2/{tenant}/token"
@@ -65,18 +64,10 @@ class WorkdayClient(VendorClient):
 
     # --- VendorClient hooks ----------------------------------------------------------------
     async def fetch_token(self, http: httpx.AsyncClient) -> Token:
-        try:
-            response = await http.post(self._token_url, headers={self.correlation_header: correlation.get()}, data={
-                "grant_type": "refresh_token", "refresh_token": self._refresh_token, "client_id": self._client_id,
-                "client_secret": self._client_secret})
-        except httpx.TransportError as exc:
-            raise TransientVendorError(VENDOR, f"token request to {self._token_url} failed: {exc!r}") from exc
-        if response.status_code in (400, 401):
-            # Configuration, not data: keep retrying so work resumes once it is fixed.
-            raise TransientVendorError(VENDOR, f"Workday refused finsync's API client or refresh token "
-                                       f"({response.text[:200]}); check payroll_provider.client_id, client_secret "
-                                       "and refresh_token", status=response.status_code)
-        body = json_decimal(self._check(response, (200,), False))
+        body = await self.post_token_form(http, self._token_url, {
+            "grant_type": "refresh_token", "refresh_token": self._refresh_token, "client_id": self._client_id,
+            "client_secret": self._client_secret}, refused="Workday refused finsync's API client or refresh token",
+            check="payroll_provider.client_id, client_secret and refresh_token")
         return Token(body["access_token"], time.monotonic() + float(body.get("expires_in") or TOKEN_LIFETIME))
 
     def rejection(self, response: httpx.Response) -> VendorError:

@@ -93,7 +93,7 @@ from sandboxes.bank.payments import (
 from sandboxes.bank.processing import Settlement
 from sandboxes.bank.reports import Tally, file_rejection_report, new_message_id, status_report
 from sandboxes.bank.statements import NoStatement, seed_statement_accounts, statement_days, statement_id, statement_of
-from sandboxes.bank.subscription import subscribe, subscribed_endpoint
+from sandboxes.bank.subscription import subscription
 from sandboxes.bank.tables import CREDIT, DEBIT, TABLES, AccountEntry, PaymentTransaction
 from sandboxes.kit.app import Sandbox, sandbox_asgi
 from sandboxes.kit.company import load_company
@@ -200,7 +200,7 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, webhoo
     seed_rates(engine, company, datetime.now(UTC).date())
     seed_statement_accounts(engine, company, datetime.now(UTC).date())
     if webhook_endpoint:
-        subscribe(engine, webhook_endpoint)
+        subscription.subscribe(engine, webhook_endpoint)
     issuer = TokenIssuer(TOKEN_SIGNING_KEY, clients or DEFAULT_CLIENTS)
     outbox = Outbox(engine, schedule=webhook_schedule)
     settlement = Settlement(engine, outbox, settle_after_seconds=settle_after_seconds,
@@ -299,12 +299,12 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, webhoo
 
     @api.put("/v1/webhooks/subscription")
     async def put_subscription(request: SubscriptionRequest, _client: str = Depends(bearer)) -> dict:
-        subscribe(engine, request.endpoint)
+        subscription.subscribe(engine, request.endpoint)
         return {"endpoint": request.endpoint}
 
     @api.get("/v1/webhooks/subscription")
     async def get_subscription(_client: str = Depends(bearer)) -> dict:
-        endpoint = subscribed_endpoint(engine)
+        endpoint = subscription.endpoint(engine)
         if endpoint is None:
             raise Problem(404, "Not Found", "no webhook subscription")
         return {"endpoint": endpoint}

@@ -30,7 +30,7 @@ from sandboxes.bank.accounts import closed_among
 from sandboxes.bank.entries import Debit, book_debits, mark_notified, unnotified_entries
 from sandboxes.bank.payments import find_message, reported_as_group, tally
 from sandboxes.bank.reports import CAMT054, PAIN002, entry_notification, file_rejection_report, status_report
-from sandboxes.bank.subscription import subscribed_endpoint
+from sandboxes.bank.subscription import subscription
 from sandboxes.bank.tables import (
     ACCEPTED_TECHNICALLY,
     CREDIT,
@@ -157,7 +157,7 @@ class Settlement(BackgroundLoop):
             db.commit()
 
     def _notify_rejected_files(self) -> None:
-        endpoint = subscribed_endpoint(self.engine)
+        endpoint = subscription.endpoint(self.engine)
         with session(self.engine) as db:
             rejected = db.exec(select(FileRejection, PaymentMessage).where(
                 FileRejection.msg_id == PaymentMessage.msg_id,
@@ -168,7 +168,7 @@ class Settlement(BackgroundLoop):
             self._report_file(endpoint, rejection, file_rejection_report(message, rejection, now=now), now)
 
     def _notify_group_reports(self) -> None:
-        endpoint = subscribed_endpoint(self.engine)
+        endpoint = subscription.endpoint(self.engine)
         with session(self.engine) as db:
             decided = db.exec(select(GroupReport).where(GroupReport.notified == False)).all()  # noqa: E712 (SQL expression)
         for group_report in decided:
@@ -191,7 +191,7 @@ class Settlement(BackgroundLoop):
             db.commit()
 
     def _notify_decided(self) -> None:
-        endpoint = subscribed_endpoint(self.engine)
+        endpoint = subscription.endpoint(self.engine)
         with session(self.engine) as db:
             decided = db.exec(select(PaymentTransaction).where(
                 PaymentTransaction.status != ACCEPTED_TECHNICALLY,
@@ -215,7 +215,7 @@ class Settlement(BackgroundLoop):
                       tx.status_webhook_id)
 
     def _notify_entries(self) -> None:
-        endpoint = subscribed_endpoint(self.engine)
+        endpoint = subscription.endpoint(self.engine)
         for tx, entry in unnotified_entries(self.engine):
             if endpoint:
                 now = datetime.now(UTC)

@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine
-
 from sandboxes.bank.tables import WebhookSubscription
-from sandboxes.kit.db import session
+from sandboxes.kit.webhooks import Subscription
 
-
-def subscribe(engine: Engine, endpoint: str) -> None:
-    with session(engine) as db:
-        db.merge(WebhookSubscription(id=1, endpoint=endpoint))
-        db.commit()
-
-
-def subscribed_endpoint(engine: Engine) -> str | None:
-    with session(engine) as db:
-        subscription = db.get(WebhookSubscription, 1)
-    return subscription.endpoint if subscription else None
+subscription = Subscription(WebhookSubscription.__table__)  # type: ignore[attr-defined]

@@ -82,7 +82,7 @@ async def approve_invoice(key: str, request: Request) -> DecimalJSONResponse:
         approved = invoices.approve(conn, invoice, ctx.now())
         view, data = invoice_view(conn, approved or invoice), events.invoice_data(conn, approved or invoice)
     if approved:
-        events.publish(ctx, "invoice.updated", data)
+        events.subscription.publish(ctx, "invoice.updated", data)
     return DecimalJSONResponse(view)
 
 

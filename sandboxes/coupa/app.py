@@ -46,8 +46,7 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, client
     create_kit_tables(engine, [WebhookMessage])
     seed_if_empty(engine, load_company(), clock())
     if webhook_endpoint:
-        with engine.begin() as conn:
-            events.subscribe(conn, webhook_endpoint)
+        events.subscription.subscribe(engine, webhook_endpoint)
     tokens = TokenIssuer(TOKEN_SIGNING_KEY, clients or DEFAULT_CLIENTS, lifetime_seconds=token_lifetime_seconds)
     outbox = Outbox(engine, schedule=webhook_schedule)
     sandbox = Sandbox("coupa", engine, FaultState(faults or FaultConfig.from_env("coupa")), outbox)

@@ -17,33 +17,23 @@ content; read the record from the API. Delivery is at least once (the kit's outb
 
 from __future__ import annotations
 
-import json
-from datetime import UTC
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
-from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.engine import Connection
 
 from sandboxes.coupa import tables as t
 from sandboxes.coupa.auth import bearer
 from sandboxes.coupa.bodies import json_object, text_value
-from sandboxes.coupa.context import CoupaContext, coupa
+from sandboxes.coupa.context import coupa
 from sandboxes.coupa.errors import CoupaError
 from sandboxes.kit.jsonio import DecimalJSONResponse
+from sandboxes.kit.webhooks import Subscription
 
 router = APIRouter(dependencies=[Depends(bearer)])
 SUBSCRIPTION = "/api/webhooks/subscription"
-
-
-def subscribe(conn: Connection, endpoint: str) -> None:
-    conn.execute(insert(t.webhook_subscription).values(id=1, endpoint=endpoint)
-                 .on_conflict_do_update(index_elements=["id"], set_={"endpoint": endpoint}))
-
-
-def subscribed_endpoint(conn: Connection) -> str | None:
-    return conn.execute(select(t.webhook_subscription.c.endpoint)).scalar_one_or_none()
+subscription = Subscription(t.webhook_subscription)
 
 
 @router.put(SUBSCRIPTION)
@@ -51,15 +41,13 @@ async def put_subscription(request: Request) -> DecimalJSONResponse:
     endpoint = text_value(await json_object(request), "endpoint")
     if not endpoint.startswith(("http://", "https://")):
         raise CoupaError(400, "endpoint must be an http(s) URL.")
-    with coupa(request).engine.begin() as conn:
-        subscribe(conn, endpoint)
+    subscription.subscribe(coupa(request).engine, endpoint)
     return DecimalJSONResponse({"endpoint": endpoint})
 
 
 @router.get(SUBSCRIPTION)
 async def get_subscription(request: Request) -> DecimalJSONResponse:
-    with coupa(request).engine.connect() as conn:
-        endpoint = subscribed_endpoint(conn)
+    endpoint = subscription.endpoint(coupa(request).engine)
     if endpoint is None:
         raise CoupaError(404, "No webhook subscription.")
     return DecimalJSONResponse({"endpoint": endpoint})
@@ -84,14 +72,3 @@ def invoice_data(conn: Connection, invoice: dict[str, Any]) -> dict[str, Any]:
             "updated-at": invoice["updated_at"], "supplier": {"id": invoice["supplier_id"]},
             "order-header-ids": [order_id for order_id, _ in placed],
             "requisition-header-ids": sorted({requisition_id for _, requisition_id in placed})}
-
-
-def publish(ctx: CoupaContext, event_type: str, data: dict[str, Any]) -> None:
-    """Queue one event for the subscribed endpoint, if any. Called after the change is committed."""
-    with ctx.engine.connect() as conn:
-        endpoint = subscribed_endpoint(conn)
-    if endpoint is None:
-        return
-    moment = ctx.clock().astimezone(UTC).isoformat().replace("+00:00", "Z")
-    body = {"type": event_type, "timestamp": moment, "data": data}
-    ctx.outbox.enqueue(endpoint, event_type, json.dumps(body).encode(), ctx.webhook_secrets)

@@ -62,7 +62,7 @@ async def receive_invoice(request: Request) -> DecimalJSONResponse:
     with ctx.engine.begin() as conn:
         invoice = create(conn, body, ctx)
         view, data = invoice_view(conn, invoice), events.invoice_data(conn, invoice)
-    events.publish(ctx, "invoice.updated", data)
+    events.subscription.publish(ctx, "invoice.updated", data)
     return DecimalJSONResponse(view, status_code=201)
 
 
@@ -80,7 +80,7 @@ async def void(key: str, request: Request) -> DecimalJSONResponse:
             _orders_changed(conn, invoice["id"], now)
         view, data = invoice_view(conn, invoice), events.invoice_data(conn, invoice)
     if changed:
-        events.publish(ctx, "invoice.updated", data)
+        events.subscription.publish(ctx, "invoice.updated", data)
     return DecimalJSONResponse(view)
 
 
@@ -98,7 +98,7 @@ async def update(key: str, request: Request) -> DecimalJSONResponse:
         updated = write_back_payment(conn, invoice, body, ctx.now())
         view, data = invoice_view(conn, updated or invoice), events.invoice_data(conn, updated or invoice)
     if updated:
-        events.publish(ctx, "invoice.updated", data)
+        events.subscription.publish(ctx, "invoice.updated", data)
     return DecimalJSONResponse(view)
 
 

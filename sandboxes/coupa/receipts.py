@@ -52,7 +52,7 @@ async def receive(request: Request) -> DecimalJSONResponse:
         receipt = create(conn, body, ctx)
         view = inventory_transaction_view(conn, receipt)
         data = events.receipt_data(conn, receipt)
-    events.publish(ctx, "inventory_transaction.created", data)
+    events.subscription.publish(ctx, "inventory_transaction.created", data)
     return DecimalJSONResponse(view, status_code=201)
 
 
@@ -70,7 +70,7 @@ async def void(key: str, request: Request) -> DecimalJSONResponse:
         view = inventory_transaction_view(conn, receipt)
         data = events.receipt_data(conn, receipt)
     if voided:
-        events.publish(ctx, "inventory_transaction.updated", data)
+        events.subscription.publish(ctx, "inventory_transaction.updated", data)
     return DecimalJSONResponse(view)
 
 

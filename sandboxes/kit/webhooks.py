@@ -4,6 +4,7 @@ Signing follows Standard Webhooks v1: headers ``webhook-id`` (the same on every 
 ``webhook-timestamp`` (this attempt) and ``webhook-signature`` (``v1,<base64 HMAC-SHA256 of
 id.timestamp.body>``, one per active secret, space-separated, so keys can rotate).
 Messages wait in an outbox table until a 2xx: a sandbox restart resumes delivery.
+A sandbox that pushes to one endpoint keeps it in a ``Subscription``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,18 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import logging
 import random
 import secrets
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import httpx
+from sqlalchemy import Table
+from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel, col, select
 
@@ -177,3 +183,41 @@ class Outbox(BackgroundLoop):
             "dead": sum(1 for m in rows if m.dead),
             "duplicates_sent": self.duplicates_sent,
         }
+
+
+class EventSource(Protocol):
+    """What a sandbox's context holds for sending its events."""
+
+    engine: Engine
+    outbox: Outbox
+    webhook_secrets: list[str]
+
+    def clock(self) -> datetime: ...   # a field holding the sandbox's clock
+
+
+class Subscription:
+    """The one endpoint a sandbox pushes to, kept across restarts as row 1 of ``table`` (its URL in
+    ``column``): subscribing again replaces it."""
+
+    def __init__(self, table: Table, column: str = "endpoint") -> None:
+        self.table = table
+        self.column = column
+
+    def subscribe(self, engine: Engine, endpoint: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(insert(self.table).values({"id": 1, self.column: endpoint})
+                         .on_conflict_do_update(index_elements=["id"], set_={self.column: endpoint}))
+
+    def endpoint(self, engine: Engine) -> str | None:
+        with engine.connect() as conn:
+            return conn.execute(select(self.table.c[self.column])).scalar_one_or_none()
+
+    def publish(self, source: EventSource, event_type: str, data: dict[str, Any]) -> None:
+        """Queue ``{"type": ..., "timestamp": ..., "data": ...}`` for the endpoint, if there is one.
+        Called after the change is committed."""
+        endpoint = self.endpoint(source.engine)
+        if endpoint is None:
+            return
+        moment = source.clock().astimezone(UTC).isoformat().replace("+00:00", "Z")
+        body = {"type": event_type, "timestamp": moment, "data": data}
+        source.outbox.enqueue(endpoint, event_type, json.dumps(body).encode(), source.webhook_secrets)

@@ -44,7 +44,7 @@ from sandboxes.kit.webhooks import Outbox, WebhookMessage
 from sandboxes.s4hana import confirmations, inbound, messages, odata
 from sandboxes.s4hana.auth import REALM, communication_user
 from sandboxes.s4hana.odata import ODataError
-from sandboxes.s4hana.processing import ProcessingControl, Processor, callback_url, register_callback
+from sandboxes.s4hana.processing import ProcessingControl, Processor, confirmation_callback
 from sandboxes.s4hana.seed import seed_if_empty
 from sandboxes.s4hana.soap import MAX_BODY_BYTES, XML_CONTENT_TYPE, SoapFault, body_payload, render_error
 from sandboxes.s4hana.tables import TABLES
@@ -80,7 +80,7 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, today:
     create_tables(engine, [*TABLES, WebhookMessage])
     seed_if_empty(engine, today or date.today())
     if callback:
-        register_callback(engine, callback)
+        confirmation_callback.subscribe(engine, callback)
     users = users or DEFAULT_USERS
     control = ProcessingControl(delay_seconds=confirmation_delay_seconds)
     outbox = Outbox(engine, schedule=webhook_schedule, extra_headers=lambda _msg, _ts: {
@@ -151,14 +151,14 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, today:
 
     @api.get("/_sandbox/callbacks", include_in_schema=False)
     async def get_callback() -> JSONResponse:
-        endpoint = callback_url(engine)
+        endpoint = confirmation_callback.endpoint(engine)
         if endpoint is None:
             return JSONResponse({"detail": "No callback is registered."}, status_code=404)
         return JSONResponse({"endpoint": endpoint})
 
     @api.put("/_sandbox/callbacks", include_in_schema=False)
     async def put_callback(registration: CallbackRegistration) -> dict:
-        register_callback(engine, registration.endpoint)
+        confirmation_callback.subscribe(engine, registration.endpoint)
         return {"endpoint": registration.endpoint}
 
     @api.get("/_sandbox/processing", include_in_schema=False)

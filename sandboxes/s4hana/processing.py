@@ -20,31 +20,20 @@ from sqlmodel import col, select
 
 from sandboxes.kit.background import BackgroundLoop
 from sandboxes.kit.db import session
-from sandboxes.kit.webhooks import Outbox, new_message_id
+from sandboxes.kit.webhooks import Outbox, Subscription, new_message_id
 from sandboxes.s4hana import confirmations, inbound
 from sandboxes.s4hana.tables import CallbackEndpoint, InboundMessage
 
 log = logging.getLogger(__name__)
 
 CONFIRMATION_EVENT = "journalentry.bulk_create_confirmation"
+confirmation_callback = Subscription(CallbackEndpoint.__table__, column="url")  # type: ignore[attr-defined]
 
 
 @dataclass
 class ProcessingControl:
     delay_seconds: float = 1.0      # from receipt to processing
     held: bool = False              # True: nothing is processed until released
-
-
-def register_callback(engine: Engine, url: str) -> None:
-    with session(engine) as db:
-        db.merge(CallbackEndpoint(id=1, url=url))
-        db.commit()
-
-
-def callback_url(engine: Engine) -> str | None:
-    with session(engine) as db:
-        endpoint = db.get(CallbackEndpoint, 1)
-    return endpoint.url if endpoint else None
 
 
 class Processor(BackgroundLoop):
@@ -85,7 +74,7 @@ class Processor(BackgroundLoop):
             processed = db.exec(select(InboundMessage).where(
                 col(InboundMessage.asynchronous).is_(True), col(InboundMessage.processed_at).is_not(None),
                 col(InboundMessage.notified).is_(False)).order_by(col(InboundMessage.id))).all()
-            endpoint = callback_url(self.engine)
+            endpoint = confirmation_callback.endpoint(self.engine)
             for message in processed:
                 if endpoint is not None:
                     assert message.id is not None

@@ -58,8 +58,8 @@ def create_app(db_path: str | Path, *, faults: FaultConfig | None = None, client
             set_workforce_size(conn, employees or DEFAULT_EMPLOYEES)
         if company_staff is not None:
             set_company_staff(conn, staff.choose(company_staff))
-        if webhook_endpoint:
-            events.subscribe(conn, webhook_endpoint)
+    if webhook_endpoint:
+        events.subscription.subscribe(engine, webhook_endpoint)
     tokens = TokenIssuer(TOKEN_SIGNING_KEY, clients or DEFAULT_CLIENTS, lifetime_seconds=auth.TOKEN_LIFETIME_SECONDS)
     outbox = Outbox(engine, schedule=webhook_schedule)
     sandbox = Sandbox("workday", engine, FaultState(faults or FaultConfig.from_env("workday")), outbox)

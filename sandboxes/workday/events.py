@@ -16,16 +16,12 @@ receiver's idempotency key. Subscribe with ``PUT /ccx/api/v1/{tenant}/webhooks/s
 
 from __future__ import annotations
 
-import json
-from datetime import UTC
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
-from sqlalchemy.dialects.sqlite import insert
-from sqlalchemy.engine import Connection
 
+from sandboxes.kit.webhooks import Subscription
 from sandboxes.workday import tables as t
 from sandboxes.workday.auth import bearer
 from sandboxes.workday.bodies import json_object, text_value
@@ -36,15 +32,7 @@ router = APIRouter(dependencies=[Depends(bearer)])
 SUBSCRIPTION = "/ccx/api/v1/{tenant}/webhooks/subscription"
 EVENT_TYPES = {"Finalized": "payroll.run.finalized", "Reopened": "payroll.run.reopened",
                "Cancelled": "payroll.run.cancelled"}
-
-
-def subscribe(conn: Connection, endpoint: str) -> None:
-    conn.execute(insert(t.webhook_subscription).values(id=1, endpoint=endpoint)
-                 .on_conflict_do_update(index_elements=["id"], set_={"endpoint": endpoint}))
-
-
-def subscribed_endpoint(conn: Connection) -> str | None:
-    return conn.execute(select(t.webhook_subscription.c.endpoint)).scalar_one_or_none()
+subscription = Subscription(t.webhook_subscription)
 
 
 @router.put(SUBSCRIPTION)
@@ -52,15 +40,13 @@ async def put_subscription(tenant: str, request: Request) -> JSONResponse:
     endpoint = text_value(await json_object(request), "endpoint")
     if not endpoint.startswith(("http://", "https://")):
         raise WorkdayError(400, "invalid request: endpoint must be an http(s) URL.")
-    with workday(request).engine.begin() as conn:
-        subscribe(conn, endpoint)
+    subscription.subscribe(workday(request).engine, endpoint)
     return JSONResponse({"endpoint": endpoint})
 
 
 @router.get(SUBSCRIPTION)
 async def get_subscription(tenant: str, request: Request) -> JSONResponse:
-    with workday(request).engine.connect() as conn:
-        endpoint = subscribed_endpoint(conn)
+    endpoint = subscription.endpoint(workday(request).engine)
     if endpoint is None:
         raise WorkdayError(404, "No webhook subscription.")
     return JSONResponse({"endpoint": endpoint})
@@ -68,11 +54,4 @@ async def get_subscription(tenant: str, request: Request) -> JSONResponse:
 
 def publish(ctx: WorkdayContext, run: dict[str, Any]) -> None:
     """Announce the run's new state to the subscribed endpoint, if any. Called after the change is committed."""
-    with ctx.engine.connect() as conn:
-        endpoint = subscribed_endpoint(conn)
-    if endpoint is None:
-        return
-    event_type = EVENT_TYPES[run["status"]]
-    moment = ctx.clock().astimezone(UTC).isoformat().replace("+00:00", "Z")
-    body = {"type": event_type, "timestamp": moment, "data": run}
-    ctx.outbox.enqueue(endpoint, event_type, json.dumps(body).encode(), ctx.webhook_secrets)
+    subscription.publish(ctx, EVENT_TYPES[run["status"]], run)

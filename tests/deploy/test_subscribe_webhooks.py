@@ -11,16 +11,16 @@ from sqlmodel import select
 
 from finsync.config import settings
 from sandboxes.bank.app import create_app as create_bank
-from sandboxes.bank.subscription import subscribed_endpoint
+from sandboxes.bank.subscription import subscription as bank_subscription
 from sandboxes.concur.app import create_app as create_concur
 from sandboxes.concur.models import ConcurSubscription
 from sandboxes.coupa.app import create_app as create_coupa
-from sandboxes.coupa.events import subscribed_endpoint as coupa_endpoint
+from sandboxes.coupa.events import subscription as coupa_subscription
 from sandboxes.kit.db import session, sqlite_engine
 from sandboxes.s4hana import create_app as create_s4hana
-from sandboxes.s4hana.processing import callback_url
+from sandboxes.s4hana.processing import confirmation_callback
 from sandboxes.workday.app import create_app as create_workday
-from sandboxes.workday.events import subscribed_endpoint as workday_endpoint
+from sandboxes.workday.events import subscription as workday_subscription
 from tests.support.servers import serve
 
 SCRIPT = Path(__file__).resolve().parents[2] / "docker" / "subscribe_webhooks.py"
@@ -50,9 +50,8 @@ async def test_every_vendor_posts_its_webhooks_to_the_gateway(tmp_path, monkeypa
     with session(sqlite_engine(tmp_path / "concur.db")) as db:
         endpoints = [s.endpoint for s in db.exec(select(ConcurSubscription))]
     assert endpoints == ["http://gateway:8700/webhooks/expense"]
-    assert subscribed_endpoint(sqlite_engine(tmp_path / "bank.db")) == "http://gateway:8700/webhooks/bank"
-    with sqlite_engine(tmp_path / "coupa.db").connect() as conn:
-        assert coupa_endpoint(conn) == "http://gateway:8700/webhooks/procurement"
-    assert callback_url(sqlite_engine(tmp_path / "s4hana.db")) == "http://gateway:8700/callbacks/s4hana/journal-entry"
-    with sqlite_engine(tmp_path / "workday.db").connect() as conn:
-        assert workday_endpoint(conn) == "http://gateway:8700/webhooks/payroll"
+    assert bank_subscription.endpoint(sqlite_engine(tmp_path / "bank.db")) == "http://gateway:8700/webhooks/bank"
+    assert coupa_subscription.endpoint(sqlite_engine(tmp_path / "coupa.db")) == "http://gateway:8700/webhooks/procurement"
+    assert confirmation_callback.endpoint(sqlite_engine(tmp_path / "s4hana.db")) \
+        == "http://gateway:8700/callbacks/s4hana/journal-entry"
+    assert workday_subscription.endpoint(sqlite_engine(tmp_path / "workday.db")) == "http://gateway:8700/webhooks/payroll"

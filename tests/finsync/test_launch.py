@@ -13,7 +13,7 @@ from finsync import launch
 from finsync.config import PayrollVendorSettings, Settings
 from sandboxes.bank.app import create_app as create_bank
 from sandboxes.kit.db import sqlite_engine
-from sandboxes.s4hana.processing import callback_url
+from sandboxes.s4hana.processing import confirmation_callback
 from tests.support.servers import serve
 
 
@@ -42,7 +42,7 @@ async def test_the_s4hana_sandbox_runs_with_finsyncs_communication_user_and_take
                     ).status_code == 200
         said = await launch.register_s4hana_confirmations(base_url, "http://gw/callbacks/s4hana/je")
     assert said == "s4hana confirmations go to http://gw/callbacks/s4hana/je"
-    assert callback_url(sqlite_engine(tmp_path / "sandboxes" / "s4hana.db")) == "http://gw/callbacks/s4hana/je"
+    assert confirmation_callback.endpoint(sqlite_engine(tmp_path / "sandboxes" / "s4hana.db")) == "http://gw/callbacks/s4hana/je"
 
 
 async def test_a_tenant_that_is_not_the_sandbox_is_only_told_the_endpoint(tmp_path: Path) -> None:
