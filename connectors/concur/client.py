@@ -33,7 +33,6 @@ from connectors.concur import mapping
 from connectors.concur.problems import VENDOR, rejection, report_not_found, report_state_problem
 from connectors.errors import BusinessRuleError, TransientVendorError, VendorError, VendorRejectedError
 from connectors.http import Token, VendorClient, exact_json, json_decimal, url_path
-from finsync import correlation
 from finsync.config import VendorSettings
 
 V4 = "/expensereports/v4"
@@ -85,14 +84,9 @@ class ConcurClient(VendorClient):
     async def fetch_token(self, http: httpx.AsyncClient) -> Token:
         """Company token by client_credentials. Concur answers ``expires_in`` as a string and
         names the data center to call in ``geolocation``."""
-        response = await http.post(self._token_url, headers={self.correlation_header: correlation.get()}, data={
-            "grant_type": "client_credentials", "client_id": self._client_id, "client_secret": self._client_secret})
-        if response.status_code in (400, 401):
-            # Configuration, not data: keep retrying so work resumes once credentials are fixed.
-            raise TransientVendorError(VENDOR, "Concur refused finsync's client credentials "
-                                       f"({response.text[:200]}); check expense.client_id and client_secret",
-                                       status=response.status_code)
-        body = json_decimal(self._check(response, (200,), False))
+        body = await self.post_token_form(http, self._token_url, {
+            "grant_type": "client_credentials", "client_id": self._client_id, "client_secret": self._client_secret},
+            refused="Concur refused finsync's client credentials", check="expense.client_id and client_secret")
         geolocation = str(body.get("geolocation") or "").rstrip("/")
         if geolocation and geolocation != self.base_url:
             self.base_url = geolocation

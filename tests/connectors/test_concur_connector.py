@@ -22,7 +22,13 @@ from canonical import (
     PostedJournal,
 )
 from connectors.concur import ConcurClient, parse_status_changed
-from connectors.errors import AmbiguousWriteError, BusinessRuleError, RateLimitedError, VendorRejectedError
+from connectors.errors import (
+    AmbiguousWriteError,
+    BusinessRuleError,
+    RateLimitedError,
+    TransientVendorError,
+    VendorRejectedError,
+)
 from finsync.config import ExpenseVendorSettings
 from sandboxes.concur import create_app
 from sandboxes.concur.driver import ConcurDriver, Expense
@@ -322,3 +328,13 @@ async def test_a_login_from_the_vendor_is_quoted_in_the_directory_filter_never_p
     finally:
         await client.aclose()
     assert filters == ['userName eq "eve\\" or userName pr or userName eq \\"x"']
+
+
+async def test_a_token_endpoint_that_cannot_be_reached_is_retried_as_transient() -> None:
+    """No traceback from the HTTP library: one line naming the token request, and Temporal retries."""
+    client = ConcurClient("http://127.0.0.1:9", client_id="finsync", client_secret="x")   # nothing listens on 9
+    try:
+        with pytest.raises(TransientVendorError, match="token request to http://127.0.0.1:9/oauth2/v0/token failed"):
+            await client.get_report("R1")
+    finally:
+        await client.aclose()
