@@ -314,6 +314,10 @@ class Ledger:
     def net_pay_bookings(self) -> list[JournalEntry]:
         return [entry for entry in self.journals.values() if entry.external_id.endswith(":net-pay")]
 
+    def payroll_journals(self) -> list[JournalEntry]:
+        """The runs' journals (and their reversals), not the net pay booked."""
+        return [entry for entry in self.journals.values() if not entry.external_id.endswith(":net-pay")]
+
     def credit(self, account: str) -> Decimal:
         return sum((line.amount.amount for entry in self.journals.values() if not entry.reverses_external_id
                     for line in entry.lines if line.account == account and line.side is Side.CREDIT), Decimal(0))
