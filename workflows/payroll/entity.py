@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
 
 SETTLE_REIMBURSEMENTS = "settle-reimbursements"   # patch: expenses paid with net pay are told so
 BOOK_NET_PAY = "book-net-pay"                     # patch: net pay that left the bank is booked in the ERP
+RECONCILE_RESENT = "reconcile-resent"             # patch: a file sent again is read against its statement
 READ_ONE_PAYEE = "read-one-payee"                 # patch: paying one employee again reads their account alone
 PARK_UNLISTED_REJECTIONS = "park-unlisted-rejections"   # patch: rejections beyond those listed park together
 UNLISTED_REJECTIONS = "employees not listed"       # the item they park under
@@ -304,6 +305,7 @@ class PayrollEntityWorkflow(FinanceProcess):
             still = await self._vendor(PayrollBankActivities.take_rejections, FileRequest(message_id=again.message_id),
                                        self.input.bank_queue)
         await self._after_file_paid(again.message_id)
+        await self._reconcile_resent(again)
         assert self.payment is not None
         paid = again.count - decided.rejected.count
         self.payment = self.payment.model_copy(update={"settled": self.payment.settled + paid,
@@ -354,6 +356,7 @@ class PayrollEntityWorkflow(FinanceProcess):
             decided = await self._decided(again.message_id)
             if not decided.rejected.count:
                 await self._after_file_paid(again.message_id)
+                await self._reconcile_resent(again)
                 assert self.payment is not None
                 self.payment = self.payment.model_copy(update={"settled": self.payment.settled + 1,
                                                                "rejected": max(self.payment.rejected - 1, 0)})
@@ -413,6 +416,20 @@ class PayrollEntityWorkflow(FinanceProcess):
             "unknown": len(result.unknown), "balance_ok": result.balance.ok})
         self._set(EntityStatus.RECONCILED, result.summary())
         await self._tell_run()
+
+    async def _reconcile_resent(self, sent: NetPayFile) -> None:
+        """A file sent after the first (an employee paid again, or those not listed): read against
+        the statement of its day too, so no money leaves unreconciled."""
+        if not workflow.patched(RECONCILE_RESENT):
+            return
+        result: StatementReconciliation = await self._vendor(PayrollBankActivities.reconcile_statement, StatementRequest(
+            files=[sent], run=self.input.run, entity=self.input.payroll.entity, booking_date=workflow.now().date()),
+            self.input.bank_queue, long_running=True)
+        self._emit(FinanceEventType.RECONCILED, f"{sent.message_id}: {result.summary()}", data={
+            "statement": result.statement_id, "reconciled": result.reconciled, "missing": len(result.missing),
+            "unknown": len(result.unknown), "balance_ok": result.balance.ok, "message_id": sent.message_id})
+        self.timeline.append(TimelineEntry(at=workflow.now(), status=self.business_status.value,
+                                           note=f"{sent.message_id}: {result.summary()}"[:500]))
 
     async def _tell_run(self) -> None:
         parent = workflow.get_external_workflow_handle(self.input.parent_workflow_id)

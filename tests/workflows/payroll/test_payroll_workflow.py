@@ -4,6 +4,7 @@ against it; a reopen before net pay left reverses each journal once, and after i
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,12 +16,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities import payroll_pay
 from canonical.payroll import PayrollRunEvent, PayrollRunState
+from finsync.store import IntegrationStore
 from tests.workflows.payroll.harness import payroll_world, settled
 from tests.workflows.payroll.world import Bank, Ledger, Provider, company, finalized, german_iban, payee, run_ref
 from tests.workflows.polling import until as poll
 from workflows.common.exceptions import ResolutionAction
 from workflows.payroll.entity import PayrollEntityWorkflow
-from workflows.payroll.model import SIGNAL_RUN_CHANGED, EntitySnapshot, EntityStatus, PayrollStatus
+from workflows.payroll.model import SIGNAL_RUN_CHANGED, EntitySnapshot, EntityStatus, PayrollStatus, entity_workflow_id
 
 
 def reopened(event: PayrollRunEvent) -> PayrollRunEvent:
@@ -166,6 +168,10 @@ async def test_a_partly_rejected_batch_parks_only_those_employees_and_the_rest_i
     assert done.status is PayrollStatus.RECONCILED
     assert sorted(len(sent["transfers"]) for sent in bank.files.values()) == [1, 4, 6]   # W007 again, DE01, US01
     assert len(sap.net_pay_bookings()) == 2 and sap.net("2250") == 0                 # the file, then W007 alone
+    # Both DE01 files are read against the statement: the first, and W007's paid again.
+    events = IntegrationStore(f"sqlite:///{tmp_path / 'store.db'}").events(workflow_id=entity_workflow_id(run, "DE01"))
+    reconciled = [json.loads(row.data) for row in events if row.type == "reconciled"]
+    assert [(r.get("message_id") is None, r["reconciled"]) for r in reconciled] == [(True, True), (False, True)]
     assert "reconciled" in (done.entities["DE01"].payment.statement if done.entities["DE01"].payment else "")
 
 
