@@ -7,6 +7,8 @@ migrations are written against and checked against.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,8 @@ from typing import Any
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
+
+BUSY_TIMEOUT = 30.0   # seconds SQLite waits on another process's lock
 
 
 class StoreTable(SQLModel):
@@ -26,11 +30,22 @@ def connect(url: str, **options: Any) -> Engine:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, **options)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT}, **options)
 
     @event.listens_for(engine, "connect")
     def _wal(dbapi_connection, _record) -> None:  # noqa: ANN001
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        # WAL is kept in the file: the first opener converts it. Another process converting it at the
+        # same moment makes this fail at once with "database is locked" (SQLite does not wait on a
+        # journal mode change), so try again until the file is WAL or the busy timeout has passed.
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                dbapi_connection.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
     return engine
