@@ -42,6 +42,7 @@ from finsync import correlation, telemetry
 from finsync.config import PaymentPurpose, Settings, VendorSettings
 from finsync.config import settings as load_settings
 from finsync.store import open_store
+from finsync.store.sealing import FieldSealer
 from finsync.temporal import connect
 from workflows.common.payments import SIGNAL_PAYMENT_STATUS
 from workflows.expense.model import workflow_id
@@ -151,6 +152,7 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
     telemetry.install_tracing(settings.telemetry, "worker")
     client = client or await connect(settings.temporal, runtime=telemetry.worker_runtime(settings.telemetry))
     store = open_store(settings.database_url)
+    store.sealer = FieldSealer.from_settings(settings.temporal.codec)   # payroll payees sealed at rest, as in history
     async with AsyncExitStack() as stack:
         platform = registry.build(settings.expense)
         erp = registry.build(settings.erp)

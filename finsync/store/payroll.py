@@ -34,6 +34,7 @@ from canonical.payroll import AggregateLine, PayComponentKind, Payee, PayResultR
 from finsync.store.database import Records, StoreTable, utcnow
 from finsync.store.payments import PaymentRequest
 from finsync.store.payroll_reimbursement import add_reimbursement_lines
+from finsync.store.sealing import FieldSealer
 
 EARNING, DEDUCTION, EMPLOYER, REIMBURSEMENT, NET_PAY = (
     PayComponentKind.EARNING, PayComponentKind.EMPLOYEE_DEDUCTION, PayComponentKind.EMPLOYER_CONTRIBUTION,
@@ -120,6 +121,10 @@ to_minor, from_minor = to_minor_units, from_minor_units
 
 class PayrollRecords(Records):
     """A payroll run's results, read page by page into sums."""
+
+    # Seals the payees' names and bank accounts at rest (finsync/store/sealing.py); the worker sets
+    # it where payload encryption is on. None: they are stored as they are.
+    sealer: FieldSealer | None = None
 
     def begin_ingest(self, run: PayrollRunRef) -> PayrollIngest:
         """Where reading ``run`` stands: a new ingest, or the one an earlier attempt left."""
@@ -208,8 +213,9 @@ class PayrollRecords(Records):
         (transfers already written keep the account they were sent to)."""
         if not payees:
             return
-        rows = [{"run_key": run_key, "worker_id": p.worker_id, "entity": p.entity, "name": p.name, "bic": p.bic,
-                 "iban": p.iban, "account_number": p.account_number} for p in payees]
+        seal = self.sealer.seal if self.sealer else (lambda value: value)
+        rows = [{"run_key": run_key, "worker_id": p.worker_id, "entity": p.entity, "name": seal(p.name), "bic": p.bic,
+                 "iban": seal(p.iban), "account_number": seal(p.account_number)} for p in payees]
         insert = postgres_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         statement = insert(PayrollPayee.__table__)   # type: ignore[attr-defined]
         with self._session() as db:
@@ -226,7 +232,8 @@ class PayrollRecords(Records):
                  .where(e.run_key == run_key, e.entity == entity, col(e.net_minor) > 0).order_by(e.worker_id)
                  .execution_options(yield_per=2000))
         with self._session() as db:
-            yield from db.exec(query)
+            for employee, payee in db.exec(query):
+                yield employee, self._opened(payee)
 
     def record_transfers(self, rows: list[dict], *, again: bool = False) -> None:
         """Net-pay transfers as written into a file (SENT). One already recorded stays as it is,
@@ -295,7 +302,17 @@ class PayrollRecords(Records):
 
     def payee(self, run_key: str, worker_id: str) -> PayrollPayee | None:
         with self._session() as db:
-            return db.get(PayrollPayee, (run_key, worker_id))
+            return self._opened(db.get(PayrollPayee, (run_key, worker_id)))
+
+    def _opened(self, payee: PayrollPayee | None) -> PayrollPayee | None:
+        """The payee with its sealed columns opened: a copy, never the row the session holds (a
+        change to that would be written back)."""
+        if payee is None or self.sealer is None:
+            return payee
+        opened = self.sealer.open
+        return PayrollPayee(run_key=payee.run_key, worker_id=payee.worker_id, entity=payee.entity, bic=payee.bic,
+                            name=opened(payee.name) or "", iban=opened(payee.iban),
+                            account_number=opened(payee.account_number))
 
     def _upsert_adding(self, db: Session, table: type[StoreTable], rows: list[dict], *, keys: list[str],
                        adding: list[str]) -> None:
