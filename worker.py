@@ -39,6 +39,7 @@ from canonical.payroll_reimbursement import REIMBURSEMENT_PAID_SIGNAL
 from canonical.procurement import ProcurementChange
 from connectors import registry
 from finsync import correlation, telemetry
+from finsync.codec import EncryptionCodec
 from finsync.config import PaymentPurpose, Settings, VendorSettings
 from finsync.config import settings as load_settings
 from finsync.store import open_store
@@ -152,7 +153,8 @@ async def run_worker(settings: Settings, client: Client | None = None, stop: asy
     telemetry.install_tracing(settings.telemetry, "worker")
     client = client or await connect(settings.temporal, runtime=telemetry.worker_runtime(settings.telemetry))
     store = open_store(settings.database_url)
-    store.sealer = FieldSealer.from_settings(settings.temporal.codec)   # payroll payees sealed at rest, as in history
+    if settings.temporal.codec.enabled:   # payroll payees sealed at rest with the keys history is encrypted with
+        store.sealer = FieldSealer(EncryptionCodec.from_settings(settings.temporal.codec))
     async with AsyncExitStack() as stack:
         platform = registry.build(settings.expense)
         erp = registry.build(settings.erp)

@@ -9,23 +9,24 @@ before sealing was turned on has no prefix and reads as it is.
 from __future__ import annotations
 
 import base64
+from typing import Protocol
 
 from temporalio.api.common.v1 import Payload
-
-from finsync.codec import EncryptionCodec
-from finsync.config import CodecSettings
 
 PREFIX = "sealed:v1:"
 
 
-class FieldSealer:
-    def __init__(self, codec: EncryptionCodec) -> None:
-        self.codec = codec
+class PayloadCipher(Protocol):
+    """finsync.codec.EncryptionCodec, which the worker hands in (the store sits below Temporal's runtime)."""
 
-    @classmethod
-    def from_settings(cls, codec: CodecSettings) -> FieldSealer | None:
-        """A sealer where payload encryption is on ([temporal.codec] enabled); None where it is off."""
-        return cls(EncryptionCodec.from_settings(codec)) if codec.enabled else None
+    def encrypt(self, payload: Payload) -> Payload: ...
+
+    def decrypt(self, payload: Payload) -> Payload: ...
+
+
+class FieldSealer:
+    def __init__(self, codec: PayloadCipher) -> None:
+        self.codec = codec
 
     def seal(self, value: str | None) -> str | None:
         if value is None:
