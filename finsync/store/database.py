@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -49,6 +51,12 @@ def connect(url: str, **options: Any) -> Engine:
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
     return engine
+
+
+def upsert_into(dialect: str, table: type[StoreTable]) -> Any:
+    """An INSERT on ``table`` that takes ON CONFLICT clauses, in the store's dialect (PostgreSQL or SQLite)."""
+    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    return insert(table.__table__)   # type: ignore[attr-defined]
 
 
 class Records:

@@ -25,13 +25,11 @@ from datetime import date, datetime
 
 from sqlalchemy import BigInteger, Column, func
 from sqlalchemy import select as select_columns  # sqlmodel's select takes at most four columns
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, col, select
 
 from canonical.money import from_minor_units, to_minor_units
 from canonical.payroll import AggregateLine, PayComponentKind, Payee, PayResultRow, PayrollRunRef, RegisterTotals
-from finsync.store.database import Records, StoreTable, utcnow
+from finsync.store.database import Records, StoreTable, upsert_into, utcnow
 from finsync.store.payments import PaymentRequest
 from finsync.store.payroll_reimbursement import add_reimbursement_lines
 from finsync.store.sealing import FieldSealer
@@ -216,8 +214,7 @@ class PayrollRecords(Records):
         seal = self.sealer.seal if self.sealer else (lambda value: value)
         rows = [{"run_key": run_key, "worker_id": p.worker_id, "entity": p.entity, "name": seal(p.name), "bic": p.bic,
                  "iban": seal(p.iban), "account_number": seal(p.account_number)} for p in payees]
-        insert = postgres_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(PayrollPayee.__table__)   # type: ignore[attr-defined]
+        statement = upsert_into(self.engine.dialect.name, PayrollPayee)
         with self._session() as db:
             db.execute(statement.on_conflict_do_update(index_elements=["run_key", "worker_id"], set_={
                 name: statement.excluded[name] for name in ("entity", "name", "bic", "iban", "account_number")}), rows)
@@ -240,8 +237,7 @@ class PayrollRecords(Records):
         unless it is paid ``again`` after a rejection: then it is the new transfer that stands."""
         if not rows:
             return
-        insert = postgres_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(PayrollPayment.__table__)   # type: ignore[attr-defined]
+        statement = upsert_into(self.engine.dialect.name, PayrollPayment)
         keys = ["run_key", "worker_id"]
         statement = (statement.on_conflict_do_update(index_elements=keys, set_={
             name: statement.excluded[name] for name in ("end_to_end_id", "message_id", "state", "reason_code")})
@@ -319,8 +315,7 @@ class PayrollRecords(Records):
         """Insert ``rows``; where one exists by ``keys``, add the ``adding`` columns to it."""
         if not rows:
             return
-        insert = postgres_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(table.__table__)   # type: ignore[attr-defined]
+        statement = upsert_into(self.engine.dialect.name, table)
         statement = statement.on_conflict_do_update(
             index_elements=keys,
             set_={name: table.__table__.c[name] + statement.excluded[name]   # type: ignore[attr-defined]

@@ -15,15 +15,13 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, Column
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, col, select
 
 from canonical import Money
 from canonical.money import from_minor_units, to_minor_units
 from canonical.payroll import PayComponentKind, PayResultRow
 from canonical.payroll_reimbursement import PayrollReimbursement, ReimbursementPaid
-from finsync.store.database import Records, StoreTable, utcnow
+from finsync.store.database import Records, StoreTable, upsert_into, utcnow
 
 
 class PayrollHandoff(StoreTable, table=True):
@@ -61,7 +59,7 @@ def add_reimbursement_lines(db: Session, run_key: str, rows: Iterable[PayResultR
               "amount_minor": to_minor_units(row.amount, row.currency), "currency": row.currency}
              for row in rows if row.kind is PayComponentKind.REIMBURSEMENT and row.reference]
     if lines:
-        db.execute(_insert(db.get_bind().dialect.name, PayrollReimbursementLine).on_conflict_do_nothing(
+        db.execute(upsert_into(db.get_bind().dialect.name, PayrollReimbursementLine).on_conflict_do_nothing(
             index_elements=["run_key", "reference"]), lines)
 
 
@@ -75,7 +73,7 @@ class PayrollReimbursementRecords(Records):
                "component": handoff.component, "amount_minor": to_minor_units(handoff.amount.amount, handoff.amount.currency),
                "currency": handoff.amount.currency, "handed_at": utcnow()}
         with self._session() as db:
-            db.execute(_insert(self.engine.dialect.name, PayrollHandoff).on_conflict_do_nothing(
+            db.execute(upsert_into(self.engine.dialect.name, PayrollHandoff).on_conflict_do_nothing(
                 index_elements=["reference"]), [row])
             db.commit()
 
@@ -116,11 +114,6 @@ class PayrollReimbursementRecords(Records):
             found = db.exec(select(line).where(line.reference == reference, col(line.message_id).is_not(None))
                             .order_by(col(line.paid_on), line.run_key).limit(1)).first()
         return _paid(found) if found is not None else None
-
-
-def _insert(dialect: str, table: type[StoreTable]):  # type: ignore[no-untyped-def]
-    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
-    return insert(table.__table__)   # type: ignore[attr-defined]
 
 
 def _paid(line: PayrollReimbursementLine) -> ReimbursementPaid:
